@@ -1,0 +1,60 @@
+# Every target but `install` uses the virtual environment at .venv, built from uv.lock.
+# CI calls these targets verbatim (.ci/run).
+
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+UV := .cache/uv/bin/uv
+FIRESTORE_EMULATOR := infra/firestore-emulator
+
+.PHONY: install demo dev test test-unit test-integration lint format requirements bench clean
+
+install: $(BIN)/catalogist $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json
+
+$(UV):
+	python3 -m venv .cache/uv
+	.cache/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Exactly what uv.lock says; --frozen refuses to touch a stale lock instead of re-resolving.
+$(BIN)/catalogist: $(UV) uv.lock pyproject.toml
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-groups --python python3
+	touch $@
+
+$(FIRESTORE_EMULATOR)/node_modules/.package-lock.json: $(FIRESTORE_EMULATOR)/package-lock.json
+	cd $(FIRESTORE_EMULATOR) && npm ci --no-audit --no-fund --loglevel=error
+
+# The main job: the local stack on a real example.
+demo: install
+	$(BIN)/catalogist demo
+
+dev: install
+	$(BIN)/catalogist dev up
+
+test: install
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: install
+	$(BIN)/python -m pytest -m integration
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The function bundle's pinned runtime dependencies, exported from the lock file.
+requirements: $(UV)
+	$(UV) export --frozen --no-default-groups --no-emit-project --no-hashes --no-header \
+		--format requirements-txt -o functions/requirements.txt >/dev/null
+
+bench: install
+	$(BIN)/python bench/bench_stack.py
+
+clean:
+	rm -rf $(VENV) .cache .catalogist $(FIRESTORE_EMULATOR)/node_modules

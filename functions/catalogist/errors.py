@@ -1,0 +1,38 @@
+"""The error tree: bad input is permanent, everything else is transient.
+
+A `PermanentError` is recorded (on the ledger, product or import document) and acknowledged:
+retrying cannot fix a corrupt photo. Any other exception escapes the function, so the platform
+redelivers the event.
+"""
+
+
+class CatalogistError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class PermanentError(CatalogistError):
+    """Bad input: retrying will not help. The message is the reason shown to an admin."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BadEvent(PermanentError):
+    """The CloudEvent is not a Storage object-finalized event we can read."""
+
+
+class BadPhoto(PermanentError):
+    """The object cannot be used as a product photo."""
+
+
+class BadFile(PermanentError):
+    """A vendor file (or one of its rows) cannot be read."""
+
+
+class SettingsError(CatalogistError):
+    """A required setting is missing or malformed; raised at start-up."""
+
+
+class ModelError(CatalogistError):
+    """A model release is missing, incomplete or does not match its manifest."""

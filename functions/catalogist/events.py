@@ -1,0 +1,98 @@
+"""Reading a Storage `object.finalized` CloudEvent into a small typed value.
+
+Eventarc delivers the object resource (bucket, name, generation, contentType, size, …) as the
+event data; anything else is a malformed event and gets a 400 at the HTTP edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from catalogist.errors import BadEvent
+
+FINALIZED = "google.cloud.storage.object.v1.finalized"
+
+
+@dataclass(frozen=True)
+class StorageObject:
+    """One version of one object in a bucket, as the event describes it."""
+
+    bucket: str
+    name: str
+    generation: str
+    size: int
+    content_type: str = ""
+    md5_hash: str = ""
+    time_created: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def vendor(self) -> str:
+        """The first path segment: uploads are `<vendor>/<file>`."""
+        head, sep, _ = self.name.partition("/")
+        return head if sep else ""
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.name}#{self.generation}"
+
+
+@dataclass(frozen=True)
+class StorageEvent:
+    event_id: str
+    event_time: datetime
+    object: StorageObject
+
+
+def parse_storage_event(attributes: Mapping[str, Any], data: Any) -> StorageEvent:
+    """Check the event type and the object fields; raise `BadEvent` saying what is wrong."""
+    event_type = attributes.get("type")
+    if event_type != FINALIZED:
+        raise BadEvent(f"expected event type {FINALIZED}, got {event_type!r}")
+    event_id = str(attributes.get("id") or "")
+    if not event_id:
+        raise BadEvent("the event has no id")
+    if not isinstance(data, Mapping):
+        raise BadEvent(f"the event data must be the object resource as JSON, got {type(data).__name__}")
+    missing = [key for key in ("bucket", "name", "generation", "size") if data.get(key) in (None, "")]
+    if missing:
+        raise BadEvent(f"the object resource lacks {', '.join(missing)}")
+    try:
+        size = int(data["size"])
+        generation = str(int(data["generation"]))
+    except (TypeError, ValueError):
+        raise BadEvent(
+            f"size and generation must be whole numbers, got {data['size']!r} and {data['generation']!r}"
+        ) from None
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, Mapping):
+        raise BadEvent("the object metadata must be a JSON object")
+    return StorageEvent(
+        event_id=event_id,
+        event_time=_event_time(attributes.get("time")),
+        object=StorageObject(
+            bucket=str(data["bucket"]),
+            name=str(data["name"]),
+            generation=generation,
+            size=size,
+            content_type=str(data.get("contentType") or ""),
+            md5_hash=str(data.get("md5Hash") or ""),
+            time_created=str(data.get("timeCreated") or ""),
+            metadata={str(k): str(v) for k, v in metadata.items()},
+        ),
+    )
+
+
+def _event_time(raw: Any) -> datetime:
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+    if not raw:
+        raise BadEvent("the event has no time")
+    try:
+        parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise BadEvent(f"the event time {raw!r} is not an RFC 3339 timestamp") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,238 @@
+"""`catalogist`: one program for the local stack, training, evaluation and imports.
+
+Every flag has an environment-variable twin (named in its help), as in functions-framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from catalogist_infra.stack import REPO, Stack, StackConfig, stop_recorded
+
+
+def env_default(name: str, fallback: Any) -> Any:
+    """The flag's default: its environment twin when set, else `fallback` (typed like it)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return fallback
+    return type(fallback)(raw) if fallback is not None else raw
+
+
+def add_stack_flags(parser: argparse.ArgumentParser, data_dir: Path) -> None:
+    defaults = StackConfig()
+    flags: list[tuple[str, str, Any, str]] = [
+        ("--data-dir", "CATALOGIST_DEV_DATA_DIR", str(data_dir), "folder for emulator data, logs and state"),
+        ("--host", "CATALOGIST_DEV_HOST", defaults.host, "loopback address every part listens on"),
+        ("--storage-port", "CATALOGIST_DEV_STORAGE_PORT", defaults.storage_port, "Storage emulator port"),
+        (
+            "--firestore-port",
+            "CATALOGIST_DEV_FIRESTORE_PORT",
+            defaults.firestore_port,
+            "Firestore emulator gRPC port",
+        ),
+        (
+            "--firestore-admin-port",
+            "CATALOGIST_DEV_FIRESTORE_ADMIN_PORT",
+            defaults.firestore_admin_port,
+            "Firestore emulator health/reset port",
+        ),
+        (
+            "--functions-port",
+            "CATALOGIST_DEV_FUNCTIONS_PORT",
+            defaults.functions_port,
+            "on_upload function port",
+        ),
+        ("--bridge-port", "CATALOGIST_DEV_BRIDGE_PORT", defaults.bridge_port, "event bridge health port"),
+        ("--project", "GOOGLE_CLOUD_PROJECT", defaults.project, "project id used by the emulators"),
+        (
+            "--uploads-bucket",
+            "CATALOGIST_UPLOADS_BUCKET",
+            defaults.uploads_bucket,
+            "bucket vendors upload to",
+        ),
+        (
+            "--models-bucket",
+            "CATALOGIST_MODELS_BUCKET",
+            defaults.models_bucket,
+            "bucket holding model releases",
+        ),
+    ]
+    for flag, env, fallback, help_text in flags:
+        parser.add_argument(
+            flag,
+            default=env_default(env, fallback),
+            type=type(fallback),
+            help=f"{help_text} (env {env}; default {fallback})",
+        )
+    parser.add_argument(
+        "--firestore-emulator-host",
+        default=os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
+        help="host:port of a Firestore emulator that is already running; none is started then "
+        "(env FIRESTORE_EMULATOR_HOST)",
+    )
+
+
+def stack_config(args: argparse.Namespace) -> StackConfig:
+    return StackConfig(
+        data_dir=Path(args.data_dir).resolve(),
+        host=args.host,
+        storage_port=args.storage_port,
+        firestore_port=args.firestore_port,
+        firestore_admin_port=args.firestore_admin_port,
+        functions_port=args.functions_port,
+        bridge_port=args.bridge_port,
+        project=args.project,
+        uploads_bucket=args.uploads_bucket,
+        models_bucket=args.models_bucket,
+        external_firestore=args.firestore_emulator_host,
+    )
+
+
+def print_parts(stack: Stack) -> None:
+    print(f"Catalogist local stack (data in {stack.config.data_dir})")
+    for part in stack.parts:
+        print(f"  {part.name:<10} {part.url:<62} ready in {part.ready_seconds:.2f} s   log: {part.log}")
+    if stack.config.external_firestore:
+        print(f"  firestore  {stack.config.external_firestore} (already running; not managed here)")
+    print(
+        "Talk to it with:\n  " + "\n  ".join(f"export {k}={v}" for k, v in stack.config.client_env().items())
+    )
+
+
+def dev_up(args: argparse.Namespace) -> int:
+    stack = Stack(stack_config(args))
+    started = time.monotonic()
+    stack.start()
+    print_parts(stack)
+    print(f"Up in {time.monotonic() - started:.1f} s.")
+    if args.detach:
+        print("Stop it with: catalogist dev down")
+        return 0
+    print("Ctrl-C stops every part.")
+    stopping = False
+
+    def request_stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    dead = None
+    while not stopping and dead is None:
+        time.sleep(0.2)
+        dead = stack.first_dead_part()
+    if dead:
+        print(f"{dead} exited unexpectedly; stopping the stack. See its log.", file=sys.stderr)
+    stack.stop()
+    print("Stopped.")
+    return 1 if dead else 0
+
+
+def dev_down(args: argparse.Namespace) -> int:
+    stopped = stop_recorded(Path(args.data_dir).resolve())
+    print(f"Stopped: {', '.join(stopped)}" if stopped else "No stack was running.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="catalogist",
+        description="Catalogist: vendor photos and price lists in, categorized and priced products out.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev = commands.add_parser(
+        "dev",
+        help="run the local stack (emulators, functions, event bridge)",
+        description="Run the whole system on this machine, on loopback.",
+    )
+    dev_commands = dev.add_subparsers(dest="dev_command", required=True, metavar="ACTION")
+    up = dev_commands.add_parser(
+        "up",
+        help="start the stack; Ctrl-C stops it",
+        description="Start Storage and Firestore emulators, the functions and the "
+        "event bridge; wait until each answers its health check.",
+    )
+    add_stack_flags(up, REPO / ".catalogist" / "dev")
+    up.add_argument("--detach", action="store_true", help="return once healthy; stop later with `dev down`")
+    up.set_defaults(func=dev_up)
+    down = dev_commands.add_parser(
+        "down",
+        help="stop a stack started with --detach",
+        description="Stop every process of the stack recorded in the data folder.",
+    )
+    down.add_argument(
+        "--data-dir",
+        default=env_default("CATALOGIST_DEV_DATA_DIR", str(REPO / ".catalogist" / "dev")),
+        help="the stack's data folder (env CATALOGIST_DEV_DATA_DIR)",
+    )
+    down.set_defaults(func=dev_down)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the main job: the local stack on a real example",
+        description="Start the stack, upload sample photos and a vendor file, "
+        "wait for the results in Firestore, print them, stop.",
+    )
+    add_stack_flags(demo, REPO / ".catalogist" / "demo")
+    demo.add_argument("--keep-running", action="store_true", help="leave the stack up afterwards")
+    demo.set_defaults(func=_lazy("catalogist_infra.demo", "run"))
+
+    for name, help_text, register in (
+        ("train", "train a model (classifier, textcat, price)", "register_train"),
+        ("evaluate", "evaluate an exported model and write metrics.json + report.html", "register_evaluate"),
+    ):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        models = sub.add_subparsers(dest="model", required=True, metavar="MODEL")
+        for module in ("catalogist_training.cli", "catalogist_training.vendor_cli"):
+            _register(module, register, models)
+    return parser
+
+
+def _register(module_name: str, function_name: str, subparsers: Any) -> None:
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        return
+    getattr(module, function_name)(subparsers)
+
+
+def _lazy(module_name: str, function_name: str) -> Callable[[argparse.Namespace], int]:
+    """Import a command's module only when it runs, so `--help` and `dev` stay fast."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(getattr(importlib.import_module(module_name), function_name)(args))
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        from catalogist_infra.processes import StackError
+
+        if isinstance(error, StackError):
+            print(f"catalogist: {error}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

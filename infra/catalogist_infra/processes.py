@@ -1,0 +1,123 @@
+"""Child processes of the local stack: started in their own process group, logged to a file,
+health-checked over HTTP, and stopped with everything they spawned."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+
+class StackError(RuntimeError):
+    """The stack could not start or stop; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    command: Sequence[str]
+    health_url: str
+    log_path: Path
+    env: Mapping[str, str]
+    cwd: Path
+    listens: str = ""  # what to tell the user; the health URL when empty
+    # Any HTTP answer below this status proves the server is up (a CloudEvent function
+    # answers a bare GET with 400, which is fine).
+    healthy_below: int = 500
+
+
+def start(spec: ProcessSpec) -> subprocess.Popen[bytes]:
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(spec.log_path, "ab") as log_file:
+        # A new session makes the child a process-group leader, so stopping the group also
+        # stops whatever it spawned (functions-framework's reloader, node's workers).
+        return subprocess.Popen(
+            list(spec.command),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=dict(spec.env),
+            cwd=spec.cwd,
+            start_new_session=True,
+        )
+
+
+def wait_healthy(spec: ProcessSpec, process: subprocess.Popen[bytes], timeout: float) -> float:
+    """Seconds until the health URL answered; `StackError` with the log's tail otherwise."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise StackError(f"{spec.name} exited with code {process.returncode}:\n{log_tail(spec.log_path)}")
+        try:
+            if requests.get(spec.health_url, timeout=1).status_code < spec.healthy_below:
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise StackError(
+        f"{spec.name} did not answer {spec.health_url} within {timeout:.0f} s:\n{log_tail(spec.log_path)}"
+    )
+
+
+def stop_group(pid: int, grace: float = 5.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is still there after `grace` seconds."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not group_alive(pid):
+            return
+        _reap(pid)
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    while group_alive(pid) and time.monotonic() < deadline + grace:
+        _reap(pid)
+        time.sleep(0.05)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie leader still counts for killpg; ask /proc whether any member is really running.
+    return any(_member_running(pid, pgid) for pid in _pids())
+
+
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _member_running(pid: int, pgid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    state, process_group = fields[0], int(fields[2])
+    return process_group == pgid and state != "Z"
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):  # not our child: nothing to reap
+        os.waitpid(pid, os.WNOHANG)
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"

@@ -1,0 +1,349 @@
+"""The local stack: Storage and Firestore emulators, the functions, and the event bridge.
+
+    catalogist dev up            # foreground; Ctrl-C stops everything
+    catalogist dev up --detach   # returns once healthy; `catalogist dev down` stops it
+
+Every part listens on loopback. Each runs in its own process group with its log in
+`<data-dir>/logs/`; the running stack is recorded in `<data-dir>/stack.json` for `dev down`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from catalogist_infra.processes import (
+    ProcessSpec,
+    StackError,
+    group_alive,
+    start,
+    stop_group,
+    wait_healthy,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+FIRESTORE_LAUNCHER = REPO / "infra" / "firestore-emulator" / "launcher.cjs"
+FUNCTIONS_SOURCE = REPO / "functions" / "main.py"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    data_dir: Path = REPO / ".catalogist" / "dev"
+    host: str = "127.0.0.1"
+    storage_port: int = 9023
+    firestore_port: int = 8686
+    firestore_admin_port: int = 8687
+    functions_port: int = 8701
+    bridge_port: int = 8703
+    project: str = "catalogist-local"
+    uploads_bucket: str = "catalogist-uploads"
+    models_bucket: str = "catalogist-models"
+    # host:port of a Firestore emulator already running (Google's, say); none is started then.
+    external_firestore: str | None = None
+    model_location: str | None = None
+    function_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def storage_url(self) -> str:
+        return f"http://{self.host}:{self.storage_port}"
+
+    @property
+    def firestore_host(self) -> str:
+        return self.external_firestore or f"{self.host}:{self.firestore_port}"
+
+    @property
+    def functions_url(self) -> str:
+        return f"http://{self.host}:{self.functions_port}"
+
+    @property
+    def bridge_url(self) -> str:
+        return f"http://{self.host}:{self.bridge_port}"
+
+    @property
+    def state_file(self) -> Path:
+        return self.data_dir / "stack.json"
+
+    def client_env(self) -> dict[str, str]:
+        """What a process needs to talk to this stack with the official Google clients."""
+        env = {
+            "GOOGLE_CLOUD_PROJECT": self.project,
+            "STORAGE_EMULATOR_HOST": self.storage_url,
+            "FIRESTORE_EMULATOR_HOST": self.firestore_host,
+            "CATALOGIST_UPLOADS_BUCKET": self.uploads_bucket,
+            "CATALOGIST_MODELS_BUCKET": self.models_bucket,
+        }
+        if self.model_location:
+            env["CATALOGIST_MODEL_LOCATION"] = self.model_location
+        return env
+
+
+@dataclass
+class RunningPart:
+    name: str
+    pid: int
+    url: str
+    log: str
+    ready_seconds: float
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.parts: list[RunningPart] = []
+        self._processes: dict[str, object] = {}
+
+    def start(self, timeout: float = 30.0) -> None:
+        config = self.config
+        _refuse_if_running(config)
+        for port in self._ports():
+            _require_free(config.host, port)
+        (config.data_dir / "storage").mkdir(parents=True, exist_ok=True)
+        try:
+            for spec in self._specs():
+                process = start(spec)
+                self._processes[spec.name] = process
+                self._save_state()  # so `dev down` can clean up even a half-started stack
+                ready = wait_healthy(spec, process, timeout)
+                self.parts.append(
+                    RunningPart(
+                        spec.name,
+                        process.pid,
+                        spec.listens or spec.health_url,
+                        str(spec.log_path),
+                        round(ready, 2),
+                    )
+                )
+                if spec.name == "storage":
+                    self._create_buckets()
+            self._save_state()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for process in reversed(list(self._processes.values())):
+            stop_group(process.pid)  # type: ignore[attr-defined]
+            process.wait(timeout=5)  # type: ignore[attr-defined]
+        self._processes.clear()
+        self.config.state_file.unlink(missing_ok=True)
+
+    def first_dead_part(self) -> str | None:
+        for name, process in self._processes.items():
+            if process.poll() is not None:  # type: ignore[attr-defined]
+                return name
+        return None
+
+    def _ports(self) -> list[int]:
+        config = self.config
+        ports = [config.storage_port, config.functions_port, config.bridge_port]
+        if not config.external_firestore:
+            ports += [config.firestore_port, config.firestore_admin_port]
+        return ports
+
+    def _specs(self) -> list[ProcessSpec]:
+        config = self.config
+        logs = config.data_dir / "logs"
+        bin_dir = Path(sys.executable).parent
+        base_env = {**os.environ, **config.client_env(), "PYTHONUNBUFFERED": "1"}
+        specs = [
+            ProcessSpec(
+                "storage",
+                [
+                    str(bin_dir / "gcp-storage-emulator"),
+                    "start",
+                    "--host",
+                    config.host,
+                    "--port",
+                    str(config.storage_port),
+                    "--quiet",
+                ],
+                f"{config.storage_url}/",
+                logs / "storage.log",
+                # The emulator keeps its files under STORAGE_BASE, so uploads survive a restart.
+                {**base_env, "STORAGE_BASE": str(config.data_dir / "storage")},
+                config.data_dir,
+            )
+        ]
+        if not config.external_firestore:
+            node = shutil.which("node")
+            if node is None:
+                raise StackError("Node.js is needed for the Firestore emulator: install it (see README)")
+            if not (FIRESTORE_LAUNCHER.parent / "node_modules").is_dir():
+                raise StackError("the Firestore emulator is not installed: run `make install`")
+            specs.append(
+                ProcessSpec(
+                    "firestore",
+                    [
+                        node,
+                        str(FIRESTORE_LAUNCHER),
+                        "--host",
+                        config.host,
+                        "--port",
+                        str(config.firestore_port),
+                        "--admin-port",
+                        str(config.firestore_admin_port),
+                    ],
+                    f"http://{config.host}:{config.firestore_admin_port}/health",
+                    logs / "firestore.log",
+                    base_env,
+                    FIRESTORE_LAUNCHER.parent,
+                    listens=f"{config.firestore_host} (gRPC)",
+                )
+            )
+        specs.append(
+            ProcessSpec(
+                "functions",
+                [
+                    str(bin_dir / "functions-framework"),
+                    "--source",
+                    str(FUNCTIONS_SOURCE),
+                    "--target",
+                    "on_upload",
+                    "--signature-type",
+                    "cloudevent",
+                    "--host",
+                    config.host,
+                    "--port",
+                    str(config.functions_port),
+                ],
+                config.functions_url,
+                logs / "functions.log",
+                {**base_env, **config.function_env},
+                FUNCTIONS_SOURCE.parent,
+                listens=f"{config.functions_url} (on_upload, CloudEvent)",
+            )
+        )
+        specs.append(
+            ProcessSpec(
+                "bridge",
+                [
+                    sys.executable,
+                    "-m",
+                    "catalogist_infra.bridge",
+                    "--bucket",
+                    config.uploads_bucket,
+                    "--target",
+                    config.functions_url,
+                    "--storage-host",
+                    config.storage_url,
+                    "--project",
+                    config.project,
+                    "--host",
+                    config.host,
+                    "--port",
+                    str(config.bridge_port),
+                ],
+                f"{config.bridge_url}/health",
+                logs / "bridge.log",
+                base_env,
+                REPO,
+                listens=f"{config.bridge_url}/health, watching gs://{config.uploads_bucket}",
+            )
+        )
+        return specs
+
+    def _create_buckets(self) -> None:
+        from google.api_core import exceptions as gexc
+
+        client = storage_client(self.config)
+        for name in (self.config.uploads_bucket, self.config.models_bucket):
+            with contextlib.suppress(gexc.Conflict):  # kept from an earlier run
+                client.create_bucket(name)
+
+    def _save_state(self) -> None:
+        state = {
+            "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.config).items()},
+            "processes": {name: p.pid for name, p in self._processes.items()},  # type: ignore[attr-defined]
+        }
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.config.state_file.write_text(json.dumps(state, indent=2))
+
+
+def storage_client(config: StackConfig) -> Any:
+    """The official Storage client, pointed at this stack's emulator."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage  # type: ignore[attr-defined]  # no type information
+
+    return storage.Client(
+        project=config.project,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": config.storage_url},
+    )
+
+
+def firestore_client(config: StackConfig) -> Any:
+    """The official Firestore client, pointed at this stack's emulator."""
+    from google.cloud import firestore
+
+    # The client reads the emulator address from the environment once, when it is built;
+    # restore the environment so child processes started later see what the user set.
+    before = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = config.firestore_host
+    try:
+        return firestore.Client(project=config.project)
+    finally:
+        if before is None:
+            del os.environ["FIRESTORE_EMULATOR_HOST"]
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = before
+
+
+def stop_recorded(data_dir: Path) -> list[str]:
+    """Stop the stack recorded in `data_dir`; the names of the parts stopped."""
+    state_file = data_dir / "stack.json"
+    if not state_file.exists():
+        return []
+    state = json.loads(state_file.read_text())
+    stopped = []
+    for name, pid in reversed(list(state["processes"].items())):
+        if group_alive(pid):
+            stop_group(pid)
+            stopped.append(name)
+    state_file.unlink(missing_ok=True)
+    return stopped
+
+
+def _refuse_if_running(config: StackConfig) -> None:
+    if not config.state_file.exists():
+        return
+    state = json.loads(config.state_file.read_text())
+    alive = [name for name, pid in state["processes"].items() if group_alive(pid)]
+    if alive:
+        raise StackError(
+            f"a stack is already running from {config.data_dir} ({', '.join(alive)}): "
+            "stop it with `catalogist dev down`"
+        )
+    config.state_file.unlink()
+
+
+def _require_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise StackError(
+                f"port {port} on {host} is in use: choose another with the --*-port flags "
+                "or stop what holds it"
+            ) from None
+
+
+def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1) -> T | None:
+    """Poll `predicate` until it returns something truthy; None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None

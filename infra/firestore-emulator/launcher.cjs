@@ -1,0 +1,58 @@
+// Runs @firestore-emulator/server's gRPC service on a loopback address (its own
+// FirestoreServer.start binds 0.0.0.0), plus a small HTTP side port that the stack
+// uses for a health check and that tests use to wipe all data between cases:
+//   GET  /health  -> 200 "ok"
+//   POST /reset   -> 200, every project's documents removed
+//
+//   node launcher.cjs --host 127.0.0.1 --port 8686 --admin-port 8687
+// CommonJS on purpose: the package's ESM build has extension-less imports Node cannot resolve.
+// Only the main bundle is used: its sub-bundles each carry their own FirestoreEmulatorError
+// class, and mixing them turns ALREADY_EXISTS / NOT_FOUND into UNKNOWN.
+const http = require("node:http");
+const { parseArgs } = require("node:util");
+const { ServerCredentials } = require("@grpc/grpc-js");
+const { FirestoreServer } = require("@firestore-emulator/server");
+
+const { values } = parseArgs({
+  options: {
+    host: { type: "string", default: process.env.FIRESTORE_EMULATOR_BIND ?? "127.0.0.1" },
+    port: { type: "string", default: process.env.FIRESTORE_EMULATOR_PORT ?? "8686" },
+    "admin-port": { type: "string", default: process.env.FIRESTORE_EMULATOR_ADMIN_PORT ?? "8687" },
+  },
+});
+
+const emulator = new FirestoreServer();
+const state = emulator.state;
+// FirestoreServer.start() binds every interface; bind its gRPC server to loopback ourselves.
+const grpcServer = emulator.server;
+
+const address = `${values.host}:${values.port}`;
+grpcServer.bindAsync(address, ServerCredentials.createInsecure(), (error) => {
+  if (error) {
+    console.error(JSON.stringify({ severity: "ERROR", message: `cannot listen on ${address}: ${error.message}` }));
+    process.exit(1);
+  }
+  console.log(JSON.stringify({ severity: "INFO", message: `firestore emulator (gRPC) on ${address}` }));
+});
+
+const admin = http.createServer((request, response) => {
+  if (request.method === "GET" && request.url === "/health") {
+    response.writeHead(200, { "content-type": "text/plain" }).end("ok");
+  } else if (request.method === "POST" && request.url === "/reset") {
+    state.clear();
+    response.writeHead(200, { "content-type": "text/plain" }).end("reset");
+  } else {
+    response.writeHead(404, { "content-type": "text/plain" }).end("not found");
+  }
+});
+admin.listen(Number(values["admin-port"]), values.host, () => {
+  console.log(JSON.stringify({ severity: "INFO", message: `firestore emulator admin on http://${values.host}:${values["admin-port"]}` }));
+});
+
+function shutdown() {
+  admin.close();
+  grpcServer.forceShutdown();
+  process.exit(0);
+}
+process.on("SIGTERM", shutdown);
+process.on("SIGINT", shutdown);

@@ -1,0 +1,57 @@
+"""One real local stack per test session: Storage and Firestore emulators on loopback ports,
+the functions under functions-framework and the event bridge, exactly as `catalogist dev up`."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stack_config(data_dir: Path, **overrides) -> StackConfig:
+    return StackConfig(
+        data_dir=data_dir,
+        storage_port=free_port(),
+        firestore_port=free_port(),
+        firestore_admin_port=free_port(),
+        functions_port=free_port(),
+        bridge_port=free_port(),
+        project="catalogist-test",
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(stack_config(tmp_path_factory.mktemp("stack")))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def uploads(stack: Stack):
+    return storage_client(stack.config).bucket(stack.config.uploads_bucket)
+
+
+@pytest.fixture(scope="session")
+def firestore(stack: Stack):
+    client = firestore_client(stack.config)
+    yield client
+    client.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)

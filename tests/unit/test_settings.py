@@ -1,0 +1,48 @@
+import pytest
+from catalogist.errors import SettingsError
+from catalogist.settings import MIB, Settings
+
+REQUIRED = {
+    "GOOGLE_CLOUD_PROJECT": "shop-prod",
+    "CATALOGIST_UPLOADS_BUCKET": "shop-uploads",
+    "CATALOGIST_MODELS_BUCKET": "shop-models",
+}
+
+
+def test_defaults_fill_everything_optional():
+    settings = Settings.from_env(REQUIRED)
+    assert settings.project == "shop-prod"
+    assert settings.model_location == "gs://shop-models"
+    assert settings.max_object_bytes == 50 * MIB
+    assert settings.firestore_emulator_host is None
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED))
+def test_a_missing_required_name_fails_fast_and_names_it(missing):
+    environ = {k: v for k, v in REQUIRED.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        Settings.from_env(environ)
+
+
+def test_limits_and_emulators_are_read():
+    settings = Settings.from_env(
+        {
+            **REQUIRED,
+            "CATALOGIST_MAX_OBJECT_BYTES": "1024",
+            "CATALOGIST_MAX_EVENT_AGE_SECONDS": "90.5",
+            "CATALOGIST_MODEL_LOCATION": "/srv/models",
+            "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8686",
+            "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9023",
+        }
+    )
+    assert settings.max_object_bytes == 1024
+    assert settings.max_event_age_seconds == 90.5
+    assert settings.model_location == "/srv/models"
+    assert settings.firestore_emulator_host == "127.0.0.1:8686"
+    assert settings.storage_emulator_host == "http://127.0.0.1:9023"
+
+
+@pytest.mark.parametrize("raw", ["lots", "-5", "0"])
+def test_a_malformed_limit_is_refused_with_its_value(raw):
+    with pytest.raises(SettingsError, match="CATALOGIST_MAX_OBJECT_BYTES"):
+        Settings.from_env({**REQUIRED, "CATALOGIST_MAX_OBJECT_BYTES": raw})
