@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -100,7 +101,8 @@ class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.parts: list[RunningPart] = []
-        self._processes: dict[str, object] = {}
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._started_at: dict[str, float] = {}
 
     def start(self, timeout: float = 30.0) -> None:
         config = self.config
@@ -108,38 +110,48 @@ class Stack:
         for port in self._ports():
             _require_free(config.host, port)
         (config.data_dir / "storage").mkdir(parents=True, exist_ok=True)
+        specs = self._specs()
+        # The emulators and the functions need nothing from each other to start, so they start
+        # together; the bridge starts last, once the buckets it watches exist.
         try:
-            for spec in self._specs():
-                process = start(spec)
-                self._processes[spec.name] = process
-                self._save_state()  # so `dev down` can clean up even a half-started stack
-                ready = wait_healthy(spec, process, timeout)
-                self.parts.append(
-                    RunningPart(
-                        spec.name,
-                        process.pid,
-                        spec.listens or spec.health_url,
-                        str(spec.log_path),
-                        round(ready, 2),
-                    )
-                )
+            for spec in specs[:-1]:
+                self._start(spec)
+            for spec in specs[:-1]:
+                self._wait(spec, timeout)
                 if spec.name == "storage":
                     self._create_buckets()
+            self._start(specs[-1])
+            self._wait(specs[-1], timeout)
             self._save_state()
         except BaseException:
             self.stop()
             raise
 
+    def _start(self, spec: ProcessSpec) -> None:
+        self._started_at[spec.name] = time.monotonic()
+        self._processes[spec.name] = start(spec)
+        self._save_state()  # so `dev down` can clean up even a half-started stack
+
+    def _wait(self, spec: ProcessSpec, timeout: float) -> None:
+        process = self._processes[spec.name]
+        wait_healthy(spec, process, timeout)
+        ready = time.monotonic() - self._started_at[spec.name]
+        self.parts.append(
+            RunningPart(
+                spec.name, process.pid, spec.listens or spec.health_url, str(spec.log_path), round(ready, 2)
+            )
+        )
+
     def stop(self) -> None:
         for process in reversed(list(self._processes.values())):
-            stop_group(process.pid)  # type: ignore[attr-defined]
-            process.wait(timeout=5)  # type: ignore[attr-defined]
+            stop_group(process.pid)
+            process.wait(timeout=5)
         self._processes.clear()
         self.config.state_file.unlink(missing_ok=True)
 
     def first_dead_part(self) -> str | None:
         for name, process in self._processes.items():
-            if process.poll() is not None:  # type: ignore[attr-defined]
+            if process.poll() is not None:
                 return name
         return None
 
@@ -263,7 +275,7 @@ class Stack:
     def _save_state(self) -> None:
         state = {
             "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.config).items()},
-            "processes": {name: p.pid for name, p in self._processes.items()},  # type: ignore[attr-defined]
+            "processes": {name: p.pid for name, p in self._processes.items()},
         }
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self.config.state_file.write_text(json.dumps(state, indent=2))
