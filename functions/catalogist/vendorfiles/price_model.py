@@ -1,0 +1,84 @@
+"""The price model at serving time: a suggested retail price and its P10–P90 range.
+
+Files, written by `catalogist train price`:
+
+    ridge.npz          idf and sparse text weights (log price from the product text)
+    price_tables.json  median log prices per type / sub-category / category / brand / brand×type,
+                       usual log discounts per brand and type, feature names, config
+    {text,list}_{p50,p10,p90}.txt   LightGBM boosters: without and with the vendor's list price
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+from scipy import sparse
+
+from catalogist.errors import ModelError
+from catalogist.vendorfiles.price_features import PriceInput, feature_row
+from catalogist.vendorfiles.text_features import term_counts, tfidf
+
+QUANTILES = ("p50", "p10", "p90")
+
+
+@dataclass(frozen=True)
+class PriceSuggestion:
+    price: float
+    low: float  # 10th percentile
+    high: float  # 90th percentile
+    mode: str  # "text" or "list_price"
+
+
+@dataclass(frozen=True)
+class PriceModel:
+    idf: np.ndarray
+    ridge_weights: sparse.csr_matrix  # features × 1
+    ridge_bias: float
+    tables: dict[str, Any]
+    boosters: dict[str, lgb.Booster]  # "text_p50", "list_p90", ...
+
+    @classmethod
+    def load(cls, directory: Path) -> "PriceModel":
+        try:
+            arrays = np.load(directory / "ridge.npz")
+            tables = json.loads((directory / "price_tables.json").read_text())
+            boosters = {f"{mode}_{q}": lgb.Booster(model_file=str(directory / f"{mode}_{q}.txt"))
+                        for mode in ("text", "list") for q in QUANTILES}
+        except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as error:
+            raise ModelError(f"price model in {directory} is incomplete: {error}") from None
+        weights = sparse.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                                    shape=tuple(arrays["shape"]))
+        return cls(arrays["idf"], weights, float(arrays["bias"]), tables, boosters)
+
+    def ridge_log_prices(self, rows: list[PriceInput]) -> np.ndarray:
+        features = tfidf(term_counts((r.name, r.brand, "") for r in rows), self.idf)
+        return np.asarray((features @ self.ridge_weights).todense()).ravel() + self.ridge_bias
+
+    def features(self, rows: list[PriceInput], with_list_price: bool) -> np.ndarray:
+        ridge = self.ridge_log_prices(rows)
+        discounts = self.tables["discounts"] if with_list_price else None
+        return np.array([feature_row(r, float(p), self.tables["medians"], discounts)
+                         for r, p in zip(rows, ridge, strict=True)], dtype=np.float64)
+
+    def suggest(self, rows: list[PriceInput]) -> list[PriceSuggestion]:
+        """Rows with a list price use the list-price boosters; the others the text ones."""
+        results: list[PriceSuggestion | None] = [None] * len(rows)
+        for mode, with_list in (("text", False), ("list", True)):
+            chosen = [i for i, r in enumerate(rows) if bool(r.list_price) == with_list]
+            if not chosen:
+                continue
+            matrix = self.features([rows[i] for i in chosen], with_list)
+            predicted = {q: self.boosters[f"{mode}_{q}"].predict(matrix) for q in QUANTILES}
+            # the quantile models' spread, widened by the factor that made validation cover 80%
+            scale = float(self.tables["interval_scale"][mode])
+            for position, i in enumerate(chosen):
+                low, mid, high = sorted(predicted[q][position] for q in ("p10", "p50", "p90"))
+                low, high = mid - scale * (mid - low), mid + scale * (high - mid)
+                results[i] = PriceSuggestion(round(math.exp(mid), 2), round(math.exp(low), 2),
+                                             round(math.exp(high), 2),
+                                             "list_price" if with_list else "text")
+        return [r for r in results if r is not None]

@@ -1,0 +1,79 @@
+"""Rows of cells (CSV, TSV, a worksheet) → named cells, once the header row is found.
+
+Price lists often open with a title block ("Price list, valid from…", a logo row, blank rows),
+so the header is the row among the first few that names the most of our fields.
+"""
+
+from collections.abc import Iterable, Iterator
+from itertools import chain
+
+from catalogist.errors import BadFile
+from catalogist.vendorfiles.delimited import TableLine
+from catalogist.vendorfiles.limits import Limits
+from catalogist.vendorfiles.mapping import match_strength
+from catalogist.vendorfiles.rows import RowProblem, SourceRow
+
+
+class NoHeader(BadFile):
+    """No row near the top names a product column."""
+
+
+def named_rows(
+    lines: Iterable[TableLine | RowProblem], limits: Limits, where: str
+) -> tuple[list[str], Iterator[SourceRow | RowProblem]]:
+    """The header and an iterator of the rows under it. `where` names the file (and sheet)."""
+    iterator = iter(lines)
+    head: list[TableLine | RowProblem] = []
+    for item in iterator:
+        head.append(item)
+        if sum(isinstance(i, TableLine) for i in head) >= limits.header_search_rows:
+            break
+    candidates = [i for i in head if isinstance(i, TableLine)]
+    if not candidates:
+        raise NoHeader(f"{where} has no rows" + _first_problem(head))
+    header_line = max(candidates, key=lambda line: (match_strength(_texts(line.cells)),
+                                                     -line.row_number))
+    if match_strength(_texts(header_line.cells)) == 0:
+        raise NoHeader(
+            f"{where}: no header row in the first {len(candidates)} rows names a product "
+            "column (for example SKU / Artikelnummer / Артикул, or Name / Bezeichnung / "
+            "Наименование)" + _first_problem(head).replace(" we can read", ""))
+    if len(header_line.cells) > limits.max_columns:
+        raise BadFile(f"{where}: the header has {len(header_line.cells):,} columns; at most "
+                      f"{limits.max_columns:,} are read")
+    headers = _unique(header_line.cells)
+    rest = chain((i for i in head if i.row_number > header_line.row_number), iterator)
+    return headers, _rows(rest, headers)
+
+
+def _rows(lines: Iterable[TableLine | RowProblem], headers: list[str]) -> Iterator[SourceRow | RowProblem]:
+    width = len(headers)
+    for line in lines:
+        if isinstance(line, RowProblem):
+            yield line
+            continue
+        cells = dict(zip(headers, line.cells, strict=False))
+        for extra, value in enumerate(line.cells[width:], start=width + 1):
+            if value.strip():
+                cells[f"column {extra}"] = value
+        yield SourceRow(line.row_number, cells, line.sheet)
+
+
+def _texts(cells: tuple[str, ...]) -> list[str]:
+    return [c.strip() for c in cells]
+
+
+def _unique(cells: tuple[str, ...]) -> list[str]:
+    """Blank headers become `column N`; a repeated header gets ` (2)`, ` (3)`…"""
+    seen: dict[str, int] = {}
+    headers = []
+    for index, cell in enumerate(cells, start=1):
+        name = " ".join(cell.split()) or f"column {index}"
+        seen[name] = seen.get(name, 0) + 1
+        headers.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return headers
+
+
+def _first_problem(head: list[TableLine | RowProblem]) -> str:
+    problems = [i for i in head if isinstance(i, RowProblem)]
+    return f" we can read ({problems[0].reason})" if problems else ""

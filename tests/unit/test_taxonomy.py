@@ -1,0 +1,113 @@
+"""The category tree and its decisions: deepest confident level, else an admin reviews."""
+
+import numpy as np
+import pytest
+
+from catalogist.taxonomy import Taxonomy
+from catalogist_training.calibrate import NEVER, calibrate, level_threshold
+
+LEAVES = [
+    ("Fruit", "Apple", "Granny-Smith"),
+    ("Fruit", "Apple", "Pink-Lady"),
+    ("Fruit", "Banana", "Banana"),
+    ("Packages", "Milk", "Arla-Standard-Milk"),
+]
+
+
+def tree(thresholds=(0.9, 0.8, 0.7)) -> Taxonomy:
+    return Taxonomy.from_paths(LEAVES).with_thresholds(thresholds)
+
+
+def probabilities(**by_leaf: float) -> np.ndarray:
+    names = [leaf[-1] for leaf in tree().leaves]
+    return np.array([by_leaf.get(name.replace("-", "_"), 0.0) for name in names])
+
+
+def test_levels_are_named_and_a_node_sums_its_leaves():
+    taxonomy = tree()
+    p = probabilities(Granny_Smith=0.4, Pink_Lady=0.3, Banana=0.2, Arla_Standard_Milk=0.1)
+
+    coarse = dict(zip(taxonomy.nodes("coarse"), taxonomy.level_probabilities(p, "coarse"), strict=True))
+
+    assert taxonomy.levels == ("top", "coarse", "fine")
+    assert coarse[("Fruit", "Apple")] == pytest.approx(0.7)
+    assert taxonomy.level_probabilities(p, "top").sum() == pytest.approx(1.0)
+
+
+def test_confident_leaf_is_decided_at_the_fine_level():
+    decision = tree().decide(probabilities(Granny_Smith=0.95, Pink_Lady=0.05))
+
+    assert decision.category_path == ("Fruit", "Apple", "Granny-Smith")
+    assert decision.decided_level == "fine"
+    assert decision.confidence["coarse"] == pytest.approx(1.0)
+    assert not decision.needs_review
+    assert decision.alternatives[0].category_path == ("Fruit", "Apple", "Granny-Smith")
+
+
+def test_unsure_variety_stops_at_the_sure_coarse_category():
+    decision = tree().decide(probabilities(Granny_Smith=0.5, Pink_Lady=0.45, Banana=0.05))
+
+    assert decision.category_path == ("Fruit", "Apple")
+    assert decision.decided_level == "coarse"
+    assert not decision.needs_review
+    assert set(decision.confidence) == {"top", "coarse"}
+
+
+def test_unsure_of_everything_below_the_top_needs_review_with_a_reason():
+    decision = tree().decide(probabilities(Granny_Smith=0.35, Banana=0.6, Arla_Standard_Milk=0.05))
+
+    assert decision.category_path == ("Fruit",)
+    assert decision.decided_level == "top"
+    assert decision.needs_review
+    assert "Fruit/Banana" in decision.review_reason
+
+
+def test_decision_is_always_a_path_of_the_tree():
+    taxonomy = tree()
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        decision = taxonomy.decide(rng.dirichlet(np.ones(len(LEAVES)) * 0.3))
+        depth = len(decision.category_path)
+        assert decision.category_path in {leaf[:depth] for leaf in LEAVES}
+
+
+def test_json_round_trip_keeps_everything(tmp_path):
+    taxonomy = tree((0.5, 0.6, 0.97))
+
+    taxonomy.save(tmp_path / "taxonomy.json")
+    loaded = Taxonomy.load(tmp_path / "taxonomy.json")
+
+    assert loaded == taxonomy
+    assert loaded.decide(probabilities(Banana=1.0)).category_path == ("Fruit", "Banana", "Banana")
+
+
+def test_two_level_text_categories_work_the_same_way():
+    rows = [("Beverages", "Tea"), ("Beverages", "Coffee"), ("Snacks", "Biscuits")]
+    taxonomy = Taxonomy.from_paths(rows).with_thresholds((0.9, 0.9))
+
+    # leaves sorted: Beverages/Coffee, Beverages/Tea, Snacks/Biscuits
+    sure = taxonomy.decide(np.array([0.02, 0.95, 0.03]))
+    unsure = taxonomy.decide(np.array([0.45, 0.5, 0.05]))
+
+    assert taxonomy.levels == ("coarse", "fine")
+    assert sure.category_path == ("Beverages", "Tea") and not sure.needs_review
+    assert unsure.category_path == ("Beverages",) and unsure.needs_review
+
+
+def test_calibrated_threshold_reaches_the_target_precision():
+    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6])
+    correct = np.array([True, True, True, True, False, True])
+
+    assert level_threshold(confidence, correct, 0.98) == pytest.approx(0.8)
+    assert level_threshold(confidence, ~correct, 0.98) == NEVER
+
+
+def test_calibrate_sets_one_threshold_per_level():
+    taxonomy = tree((0.0, 0.0, 0.0))
+    p = np.array([[0.9, 0.1, 0, 0], [0.2, 0.7, 0.1, 0], [0, 0, 0.1, 0.9]])
+    truth = np.array([0, 0, 3])
+
+    calibrated = calibrate(taxonomy, p, truth, target=0.98)
+
+    assert len(calibrated.thresholds) == 3
+    assert calibrated.thresholds[2] > 0.7  # the 0.7 guess for Pink-Lady was wrong

@@ -1,0 +1,247 @@
+"""Train and evaluate the price model (retail price of a new product, with a P10–P90 range).
+
+    catalogist train price --data products.csv --out models/price
+    catalogist evaluate price --model models/price --data products.csv --out reports/price
+
+Stacking, all in log price: a ridge on the hashed text and the group medians are computed
+out-of-fold on the train split (5 folds) so LightGBM learns how far to trust them; boosters
+for P50, P10 and P90 stop early on the validation split, which also fits how much to widen the
+range to cover 80%. Two sets of boosters: `text` (no price in the row) and `list` (the
+vendor's list price — BigBasket's market_price — is known). The test split is never used here.
+"""
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.linear_model import Ridge
+from tqdm import tqdm
+
+from catalogist.vendorfiles.packsize import parse_pack_size
+from catalogist.vendorfiles.price_features import (
+    BASE_FEATURES,
+    GROUPS,
+    LIST_FEATURES,
+    PriceInput,
+    feature_row,
+    group_keys,
+)
+from catalogist.vendorfiles.price_model import QUANTILES, PriceModel
+from catalogist.vendorfiles.text_features import fit_idf, term_counts, tfidf
+from catalogist_training.vendor_data import Product, load_products, name_group, split
+from catalogist_training.vendor_report import figure_png, plt, write_report
+
+FOLDS = 5
+_ALPHAS = {"p50": None, "p10": 0.1, "p90": 0.9}
+
+
+def price_input(product: Product, with_list_price: bool) -> PriceInput:
+    pack = parse_pack_size(product.name)
+    return PriceInput(product.name, product.brand, product.category_path,
+                      pack.quantity if pack else None, pack.unit if pack else "",
+                      pack.count if pack else 1,
+                      product.market_price if with_list_price else None)
+
+
+def _tables(rows: list[Product]) -> dict[str, Any]:
+    values: dict[str, dict[str, list[float]]] = {g: {} for g in GROUPS}
+    discounts: dict[str, dict[str, list[float]]] = {"brand": {}, "type": {}}
+    for p in rows:
+        keys = group_keys(price_input(p, False))
+        for g in GROUPS:
+            values[g].setdefault(keys[g], []).append(math.log(p.sale_price))  # type: ignore[arg-type]
+        if p.market_price:
+            ratio = math.log(p.sale_price / p.market_price)  # type: ignore[operator]
+            discounts["brand"].setdefault(keys["brand"], []).append(ratio)
+            discounts["type"].setdefault(keys["type"], []).append(ratio)
+    summarize = lambda groups: {k: (float(np.median(v)), len(v)) for k, v in groups.items()}  # noqa: E731
+    return {"medians": {g: summarize(values[g]) for g in GROUPS},
+            "discounts": {g: summarize(discounts[g]) for g in discounts}}
+
+
+def _ridge(rows: list[Product], alpha: float) -> tuple[np.ndarray, Any, float]:
+    counts = term_counts(p.text for p in rows)
+    idf = fit_idf(counts)
+    target = np.log([p.sale_price for p in rows])
+    model = Ridge(alpha=alpha, solver="sparse_cg").fit(tfidf(counts, idf), target - target.mean())
+    return idf, model.coef_.astype(np.float32), float(target.mean() + model.intercept_)
+
+
+def _ridge_predict(rows: list[Product], idf: np.ndarray, coef: np.ndarray, bias: float) -> np.ndarray:
+    return tfidf(term_counts(p.text for p in rows), idf) @ coef + bias
+
+
+def _features(rows: list[Product], ridge: np.ndarray, tables: dict[str, Any], with_list: bool
+              ) -> np.ndarray:
+    discounts = tables["discounts"] if with_list else None
+    return np.array([feature_row(price_input(p, with_list), float(r), tables["medians"], discounts)
+                     for p, r in zip(rows, ridge, strict=True)])
+
+
+def train(data: Path, out: Path, ridge_alpha: float = 1.0, limit: int = 0) -> dict[str, Any]:
+    started = time.time()
+    parts = split([p for p in load_products(data) if p.sale_price])
+    train_rows, validation = parts["train"], parts["validation"]
+    if limit:
+        train_rows, validation = train_rows[:limit], validation[: max(limit // 4, 50)]
+    fold = np.arange(len(train_rows)) % FOLDS
+    np.random.default_rng(7).shuffle(fold)
+    oof = {mode: np.zeros((len(train_rows), len(BASE_FEATURES) + len(LIST_FEATURES) * with_list))
+           for mode, with_list in (("text", False), ("list", True))}
+    for k in tqdm(range(FOLDS), desc="price folds"):
+        inside = [p for p, f in zip(train_rows, fold, strict=True) if f != k]
+        outside_index = np.nonzero(fold == k)[0]
+        outside = [train_rows[i] for i in outside_index]
+        idf, coef, bias = _ridge(inside, ridge_alpha)
+        ridge = _ridge_predict(outside, idf, coef, bias)
+        tables = _tables(inside)
+        oof["text"][outside_index] = _features(outside, ridge, tables, False)
+        oof["list"][outside_index] = _features(outside, ridge, tables, True)
+
+    idf, coef, bias = _ridge(train_rows, ridge_alpha)
+    tables = _tables(train_rows)
+    target = np.log([p.sale_price for p in train_rows])
+    val_target = np.log([p.sale_price for p in validation])
+    val_ridge = _ridge_predict(validation, idf, coef, bias)
+    out.mkdir(parents=True, exist_ok=True)
+    scales, validation_metrics = {}, {}
+    for mode, with_list in (("text", False), ("list", True)):
+        val_features = _features(validation, val_ridge, tables, with_list)
+        names = list(BASE_FEATURES) + (list(LIST_FEATURES) if with_list else [])
+        predictions = {}
+        for quantile in QUANTILES:
+            booster = _boost(oof[mode], target, val_features, val_target, names, quantile)
+            booster.save_model(str(out / f"{mode}_{quantile}.txt"))
+            predictions[quantile] = booster.predict(val_features)
+        scales[mode] = _interval_scale(predictions, val_target)
+        validation_metrics[mode] = price_metrics(val_target, predictions["p50"])
+    np.savez_compressed(out / "ridge.npz", idf=idf, data=coef[coef != 0],
+                        indices=np.zeros(int((coef != 0).sum()), np.int32),
+                        indptr=_column_indptr(coef), shape=np.array([len(coef), 1]),
+                        bias=np.float32(bias))
+    tables |= {"interval_scale": scales, "features": {"text": list(BASE_FEATURES),
+                                                      "list": list(BASE_FEATURES + LIST_FEATURES)}}
+    (out / "price_tables.json").write_text(json.dumps(tables, ensure_ascii=False))
+    config = {"kind": "price", "ridge_alpha": ridge_alpha, "folds": FOLDS, "data": str(data),
+              "train_rows": len(train_rows), "validation_rows": len(validation),
+              "validation": validation_metrics, "interval_scale": scales,
+              "seconds": round(time.time() - started, 1)}
+    (out / "price.json").write_text(json.dumps(config, indent=2) + "\n")
+    (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in train_rows)))
+    return config
+
+
+def _column_indptr(coef: np.ndarray) -> np.ndarray:
+    """CSR index pointer of a features × 1 matrix holding the nonzero weights."""
+    return np.concatenate([[0], np.cumsum(coef != 0)]).astype(np.int64)
+
+
+def _boost(features: np.ndarray, target: np.ndarray, val_features: np.ndarray,
+           val_target: np.ndarray, names: list[str], quantile: str) -> lgb.Booster:
+    alpha = _ALPHAS[quantile]
+    params = {"objective": "regression" if alpha is None else "quantile", "learning_rate": 0.03,
+              "num_leaves": 31, "min_data_in_leaf": 20, "feature_fraction": 0.9,
+              "bagging_fraction": 0.9, "bagging_freq": 1, "lambda_l2": 1.0, "num_threads": 1,
+              "verbose": -1, "seed": 7}
+    if alpha is not None:
+        params["alpha"] = alpha
+    train_set = lgb.Dataset(features, target, feature_name=names)
+    valid_set = lgb.Dataset(val_features, val_target, reference=train_set)
+    return lgb.train(params, train_set, num_boost_round=3000, valid_sets=[valid_set],
+                     callbacks=[lgb.early_stopping(100, verbose=False)])
+
+
+def _interval_scale(predictions: dict[str, np.ndarray], truth: np.ndarray) -> float:
+    """Smallest widening of the P10–P90 range that covers 80% of validation prices."""
+    mid = predictions["p50"]
+    low = np.minimum(predictions["p10"], mid)
+    high = np.maximum(predictions["p90"], mid)
+    for scale in np.arange(0.5, 3.01, 0.02):
+        covered = (truth >= mid - scale * (mid - low)) & (truth <= mid + scale * (high - mid))
+        if covered.mean() >= 0.80:
+            return float(round(scale, 2))
+    return 3.0
+
+
+def price_metrics(log_truth: np.ndarray, log_predicted: np.ndarray,
+                  log_low: np.ndarray | None = None, log_high: np.ndarray | None = None
+                  ) -> dict[str, float]:
+    truth, predicted = np.exp(log_truth), np.exp(log_predicted)
+    error = np.abs(predicted - truth) / truth
+    result = {"rmsle": float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(truth)) ** 2))),
+              "mdape": float(np.median(error)), "within_20pct": float(np.mean(error <= 0.2))}
+    if log_low is not None and log_high is not None:
+        result["interval_coverage"] = float(np.mean((log_truth >= log_low) & (log_truth <= log_high)))
+    return result
+
+
+def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
+    model = PriceModel.load(model_dir)
+    trained_on = set(json.loads((model_dir / "trained_on.json").read_text()))
+    all_rows = [p for p in load_products(data) if p.sale_price]
+    train_rows = [p for p in all_rows if p.index in trained_on]
+    rows = [p for p in all_rows if p.index not in trained_on]
+    truth = np.log([p.sale_price for p in rows])
+    metrics: dict[str, Any] = {"rows": len(rows)}
+    suggestions = {}
+    for mode, with_list in (("text", False), ("list_price", True)):
+        usable = [p for p in rows if p.market_price] if with_list else rows
+        found = model.suggest([price_input(p, with_list) for p in tqdm(usable, desc=mode)])
+        suggestions[mode] = (usable, found)
+        log_truth = np.log([p.sale_price for p in usable])
+        metrics[mode] = price_metrics(log_truth, np.log([s.price for s in found]),
+                                      np.log([s.low for s in found]), np.log([s.high for s in found]))
+    groups = {name_group(p) for p in train_rows}
+    unseen = np.array([name_group(p) not in groups for p in rows])
+    usable, found = suggestions["text"]
+    metrics["text_unseen_name_groups"] = price_metrics(
+        truth[unseen], np.log([s.price for s in found])[unseen],
+        np.log([s.low for s in found])[unseen], np.log([s.high for s in found])[unseen])
+    metrics["text_unseen_name_groups"]["rows"] = int(unseen.sum())
+    metrics["baselines"] = _baselines(train_rows, rows)
+    metrics["model"] = json.loads((model_dir / "price.json").read_text())
+    write_report(out, "Price model", metrics, _figures(suggestions))
+    return metrics
+
+
+def _baselines(train_rows: list[Product], rows: list[Product]) -> dict[str, dict[str, float]]:
+    """Median of type; median of brand × type (type when unseen); per-brand discount ratio."""
+    tables = _tables(train_rows)
+    medians, discounts = tables["medians"], tables["discounts"]
+    overall = float(np.median(np.log([p.sale_price for p in train_rows])))
+    truth = np.log([p.sale_price for p in rows])
+    by_type, by_brand_type = [], []
+    for p in rows:
+        keys = group_keys(price_input(p, False))
+        type_median = medians["type"].get(keys["type"], (overall, 0))[0]
+        by_type.append(type_median)
+        by_brand_type.append(medians["brand_type"].get(keys["brand_type"], (type_median, 0))[0])
+    listed = [p for p in rows if p.market_price]
+    overall_discount = float(np.median([v[0] for v in discounts["brand"].values()]))
+    discount = [math.log(p.market_price) + discounts["brand"].get(  # type: ignore[arg-type]
+        group_keys(price_input(p, False))["brand"], (overall_discount, 0))[0] for p in listed]
+    return {"median_of_type": price_metrics(truth, np.array(by_type)),
+            "median_of_brand_type": price_metrics(truth, np.array(by_brand_type)),
+            "list_price_brand_discount": price_metrics(
+                np.log([p.sale_price for p in listed]), np.array(discount))}
+
+
+def _figures(suggestions: dict[str, Any]) -> dict[str, str]:
+    figures = {}
+    for mode, (rows, found) in suggestions.items():
+        truth = np.array([p.sale_price for p in rows])
+        predicted = np.array([s.price for s in found])
+        figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+        left.loglog(truth, predicted, ".", alpha=0.3, markersize=3)
+        low, high = truth.min(), truth.max()
+        left.plot([low, high], [low, high], "--", color="grey")
+        left.set_xlabel("true sale price")
+        left.set_ylabel("suggested price")
+        right.hist(np.clip((predicted - truth) / truth, -1, 2), bins=60)
+        right.set_xlabel("relative error (clipped to -100%..+200%)")
+        figures[f"Suggested vs true price ({mode})"] = figure_png(figure)
+    return figures

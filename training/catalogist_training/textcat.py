@@ -1,0 +1,220 @@
+"""Train and evaluate the text categorizer (name + brand → category › sub_category › type).
+
+    catalogist train textcat --data products.csv --out models/textcat
+    catalogist evaluate textcat --model models/textcat --data products.csv --out reports/textcat
+
+Training: hashed TF-IDF (catalogist.vendorfiles.text_features) → one linear SVM per level,
+fitted on the train split; validation fits the softmax temperature and, per level, the lowest
+threshold whose decisions stay ≥ 98% precise. The test split is never touched here. Evaluation
+scores every row of --data the model was not trained on (for products.csv: the test split).
+"""
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.metrics import f1_score
+from sklearn.svm import LinearSVC
+from tqdm import tqdm
+
+from catalogist.taxonomy import Taxonomy
+from catalogist.vendorfiles.text_features import N_FEATURES, fit_idf, term_counts, tfidf
+from catalogist.vendorfiles.textcat import (
+    FEATURE_VERSION,
+    LevelWeights,
+    TextCategorizer,
+    save_level_weights,
+    softmax,
+)
+from catalogist_training.vendor_data import LEVELS, Product, load_products, name_group, split
+from catalogist_training.vendor_report import figure_png, plt, write_report
+
+
+def train(data: Path, out: Path, c: float = 1.0, target_precision: float = 0.98,
+          prune: float = 1e-3, limit: int = 0) -> dict[str, Any]:
+    started = time.time()
+    parts = split(load_products(data))
+    train_rows, validation = parts["train"], parts["validation"]
+    if limit:
+        train_rows, validation = train_rows[:limit], validation[: max(limit // 4, 50)]
+    taxonomy = Taxonomy.from_paths([p.category_path for p in train_rows], LEVELS)
+    train_counts = term_counts(p.text for p in train_rows)
+    idf = fit_idf(train_counts)
+    features = tfidf(train_counts, idf)
+    levels = [_fit_level(taxonomy, level, features, train_rows, c, prune)
+              for level in tqdm(LEVELS, desc="textcat levels")]
+    model = TextCategorizer(taxonomy, idf, tuple(levels), 1.0)
+
+    known = [p for p in validation if p.category_path in set(taxonomy.leaves)]
+    scores = model.leaf_scores([p.text for p in known])
+    truth = np.array([taxonomy.leaf_index(p.category_path) for p in known])
+    temperature = _fit_temperature(scores, truth)
+    probabilities = softmax(scores * temperature)
+    thresholds = tuple(_threshold(taxonomy, level, probabilities, truth, target_precision)
+                       for level in LEVELS)
+    taxonomy = taxonomy.with_thresholds(thresholds)
+
+    out.mkdir(parents=True, exist_ok=True)
+    taxonomy.save(out / "taxonomy.json")
+    np.savez_compressed(out / "textcat.npz", idf=idf, **save_level_weights(levels))
+    config = {
+        "kind": "textcat", "feature_version": FEATURE_VERSION, "n_features": N_FEATURES,
+        "temperature": temperature, "thresholds": dict(zip(LEVELS, thresholds, strict=True)),
+        "target_precision": target_precision, "svm_c": c, "prune": prune, "data": str(data),
+        "train_rows": len(train_rows), "validation_rows": len(known),
+        "seconds": round(time.time() - started, 1),
+    }
+    (out / "textcat.json").write_text(json.dumps(config, indent=2) + "\n")
+    (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in train_rows)))
+    return config
+
+
+def _fit_level(taxonomy: Taxonomy, level: str, features: sparse.csr_matrix,
+               rows: list[Product], c: float, prune: float) -> LevelWeights:
+    depth = LEVELS.index(level) + 1
+    nodes = taxonomy.nodes(level)
+    labels = np.array([nodes.index(p.category_path[:depth]) for p in rows])
+    weights = np.zeros((N_FEATURES, len(nodes)), np.float32)
+    bias = np.full(len(nodes), -1.0, np.float32)
+    if len(set(labels)) == 1:
+        bias[labels[0]] = 1.0
+        return LevelWeights(sparse.csr_matrix(weights), bias)
+    svm = LinearSVC(C=c).fit(features, labels)
+    coef = svm.coef_ if len(svm.classes_) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]])
+    intercept = svm.intercept_ if len(svm.classes_) > 2 else np.array(
+        [-svm.intercept_[0], svm.intercept_[0]])
+    coef = np.where(np.abs(coef) >= prune, coef, 0.0)  # most weights are noise near zero
+    matrix = sparse.csr_matrix((coef.T).astype(np.float32))
+    full = sparse.lil_matrix((N_FEATURES, len(nodes)), dtype=np.float32)
+    full[:, svm.classes_] = matrix
+    bias[svm.classes_] = intercept
+    return LevelWeights(full.tocsr(), bias)
+
+
+def _fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The softmax sharpness with the lowest validation log-loss."""
+    best, best_loss = 1.0, np.inf
+    for temperature in np.geomspace(0.5, 50, 40):
+        p = softmax(scores * temperature)[np.arange(len(truth)), truth]
+        loss = -np.log(np.clip(p, 1e-12, None)).mean()
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    return best
+
+
+def _threshold(taxonomy: Taxonomy, level: str, leaf_probabilities: np.ndarray,
+               truth: np.ndarray, target: float) -> float:
+    """Lowest confidence at which the decisions kept at this level are `target` precise."""
+    node_probabilities = taxonomy.level_probabilities(leaf_probabilities, level)
+    mapping = taxonomy.leaf_to_node(level)
+    confidence = node_probabilities.max(axis=1)
+    correct = node_probabilities.argmax(axis=1) == mapping[truth]
+    order = np.argsort(-confidence)
+    precision = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    ok = np.nonzero(precision >= target)[0]
+    if len(ok) == 0:
+        return 1.0
+    return float(confidence[order][ok[-1]])
+
+
+def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
+    model = TextCategorizer.load(model_dir)
+    trained_on = set(json.loads((model_dir / "trained_on.json").read_text()))
+    all_rows = load_products(data)
+    training_groups = {name_group(p) for p in all_rows if p.index in trained_on}
+    rows = [p for p in all_rows if p.index not in trained_on]
+    probabilities = np.vstack([model.leaf_probabilities([p.text for p in rows[i:i + 2000]])
+                               for i in tqdm(range(0, len(rows), 2000), desc="scoring")])
+    unseen = np.array([name_group(p) not in training_groups for p in rows])
+    metrics = _metrics(model.taxonomy, rows, probabilities)
+    metrics["unseen_name_groups"] = _metrics(
+        model.taxonomy, [p for p, u in zip(rows, unseen, strict=True) if u], probabilities[unseen])
+    metrics["baseline_majority_class_accuracy"] = _majority(rows, all_rows, trained_on)
+    metrics["model"] = json.loads((model_dir / "textcat.json").read_text())
+    write_report(out, "Text categorizer", metrics, _figures(model.taxonomy, rows, probabilities))
+    return metrics
+
+
+def _metrics(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray) -> dict[str, Any]:
+    if not rows:
+        return {"rows": 0}
+    result: dict[str, Any] = {"rows": len(rows), "accuracy_by_level": {},
+                              "macro_f1_by_level": {}}
+    for depth, level in enumerate(LEVELS, start=1):
+        nodes = taxonomy.nodes(level)
+        predicted = [nodes[i] for i in taxonomy.level_probabilities(probabilities, level).argmax(1)]
+        truth = [p.category_path[:depth] for p in rows]
+        result["accuracy_by_level"][level] = float(np.mean([a == b for a, b in
+                                                            zip(predicted, truth, strict=True)]))
+        result["macro_f1_by_level"][level] = float(f1_score(
+            ["/".join(t) for t in truth], ["/".join(t) for t in predicted], average="macro",
+            zero_division=0))
+    decisions = [taxonomy.decide(p) for p in probabilities]
+    leaf = [d.decided_level == LEVELS[-1] for d in decisions]
+    right = [d.category_path == p.category_path for d, p in zip(decisions, rows, strict=True)]
+    accepted = [r for r, is_leaf in zip(right, leaf, strict=True) if is_leaf]
+    result["auto_accept_rate"] = float(np.mean(leaf))
+    result["auto_accept_precision"] = float(np.mean(accepted)) if accepted else 0.0
+    result["needs_review_rate"] = float(np.mean([d.needs_review for d in decisions]))
+    result["decided_level_share"] = {
+        level: float(np.mean([d.decided_level == level for d in decisions])) for level in LEVELS}
+    return result
+
+
+def _majority(rows: list[Product], all_rows: list[Product], trained_on: set[str]) -> dict[str, float]:
+    result = {}
+    for depth, level in enumerate(LEVELS, start=1):
+        train_labels = [p.category_path[:depth] for p in all_rows if p.index in trained_on]
+        if not train_labels or not rows:
+            continue
+        majority = max(set(train_labels), key=train_labels.count)
+        result[level] = float(np.mean([p.category_path[:depth] == majority for p in rows]))
+    return result
+
+
+def _figures(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray) -> dict[str, str]:
+    figures = {}
+    nodes = taxonomy.nodes("category")
+    truth = np.array([nodes.index(p.category_path[:1]) if p.category_path[:1] in nodes else -1
+                      for p in rows])
+    predicted = taxonomy.level_probabilities(probabilities, "category").argmax(1)
+    matrix = np.zeros((len(nodes), len(nodes)))
+    for t, p in zip(truth, predicted, strict=True):
+        if t >= 0:
+            matrix[t, p] += 1
+    matrix = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    figure, axis = plt.subplots(figsize=(8, 7))
+    axis.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
+    labels = [n[0][:22] for n in nodes]
+    axis.set_xticks(range(len(nodes)), labels, rotation=90)
+    axis.set_yticks(range(len(nodes)), labels)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    figures["Category confusion matrix (row-normalized)"] = figure_png(figure)
+
+    leaf_truth = [p.category_path for p in rows]
+    confidence = probabilities.max(1)
+    correct = np.array([taxonomy.leaves[i] == t for i, t in
+                        zip(probabilities.argmax(1), leaf_truth, strict=True)])
+    bins = np.linspace(0, 1, 11)
+    which = np.clip(np.digitize(confidence, bins) - 1, 0, 9)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    centers = [(bins[i] + bins[i + 1]) / 2 for i in range(10) if (which == i).any()]
+    accuracy = [correct[which == i].mean() for i in range(10) if (which == i).any()]
+    left.plot([0, 1], [0, 1], "--", color="grey")
+    left.plot(centers, accuracy, "o-")
+    left.set_xlabel("leaf confidence")
+    left.set_ylabel("accuracy")
+    left.set_title("Reliability (leaf)")
+    order = np.argsort(-confidence)
+    coverage = np.arange(1, len(order) + 1) / len(order)
+    right.plot(coverage, np.cumsum(correct[order]) / np.arange(1, len(order) + 1))
+    right.axhline(0.98, color="red", linestyle="--")
+    right.set_xlabel("share of rows auto-accepted at leaf level")
+    right.set_ylabel("precision")
+    right.set_title("Coverage vs precision (leaf)")
+    figures["Reliability and coverage"] = figure_png(figure)
+    return figures

@@ -1,0 +1,101 @@
+"""`catalogist train|evaluate textcat|price`: argparse subcommands for the vendor-file models.
+
+Wire with `register_train(train_subparsers)` and `register_evaluate(evaluate_subparsers)`; each
+subcommand sets `func(args) -> int`. Every flag has an environment-variable twin (shown in
+--help) so CI can configure runs without editing commands. Try: `python -m
+catalogist_training.vendor_cli train textcat --help`.
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _flag(parser: argparse.ArgumentParser, name: str, env: str, help_text: str,
+          kind: Callable[[str], Any] = Path, default: Any = None) -> None:
+    value = os.environ.get(env)
+    fallback = kind(value) if value is not None else default
+    parser.add_argument(name, type=kind, default=fallback, required=fallback is None,
+                        help=f"{help_text} (env {env}" + (f", default {default})" if default
+                                                          is not None else ")"))
+
+
+def _run_train_textcat(args: argparse.Namespace) -> int:
+    from catalogist_training.textcat import train
+
+    print(json.dumps(train(args.data, args.out, c=args.svm_c,
+                           target_precision=args.target_precision), indent=2))
+    return 0
+
+
+def _run_train_price(args: argparse.Namespace) -> int:
+    from catalogist_training.price import train
+
+    print(json.dumps(train(args.data, args.out, ridge_alpha=args.ridge_alpha), indent=2))
+    return 0
+
+
+def _run_evaluate(kind: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        if kind == "textcat":
+            from catalogist_training.textcat import evaluate
+        else:
+            from catalogist_training.price import evaluate
+        metrics = evaluate(args.model, args.data, args.out)
+        metrics.pop("model", None)
+        print(json.dumps(metrics, indent=2))
+        return 0
+
+    return run
+
+
+def register_train(subparsers: Any) -> None:
+    textcat = subparsers.add_parser(
+        "textcat", help="train the text categorizer on a products.csv-shaped file",
+        description="Fit the name+brand → category › sub_category › type model; thresholds "
+                    "are calibrated on a validation split; the held-out test split is skipped.")
+    _flag(textcat, "--data", "CATALOGIST_TEXTCAT_DATA", "CSV with the columns of products.csv")
+    _flag(textcat, "--out", "CATALOGIST_TEXTCAT_OUT", "directory for the exported model files")
+    _flag(textcat, "--svm-c", "CATALOGIST_TEXTCAT_SVM_C", "SVM regularization C", float, 1.0)
+    _flag(textcat, "--target-precision", "CATALOGIST_TEXTCAT_TARGET_PRECISION",
+          "precision each level's threshold is calibrated for", float, 0.98)
+    textcat.set_defaults(func=_run_train_textcat)
+
+    price = subparsers.add_parser(
+        "price", help="train the price model (LightGBM P10/P50/P90, text and list-price modes)",
+        description="Fit ridge + group medians stacked into LightGBM on log sale price.")
+    _flag(price, "--data", "CATALOGIST_PRICE_DATA", "CSV with the columns of products.csv")
+    _flag(price, "--out", "CATALOGIST_PRICE_OUT", "directory for the exported model files")
+    _flag(price, "--ridge-alpha", "CATALOGIST_PRICE_RIDGE_ALPHA", "ridge L2 strength", float, 1.0)
+    price.set_defaults(func=_run_train_price)
+
+
+def register_evaluate(subparsers: Any) -> None:
+    for kind, what in (("textcat", "text categorizer"), ("price", "price model")):
+        parser = subparsers.add_parser(
+            kind, help=f"evaluate the {what}: metrics.json and report.html",
+            description=f"Score the {what} on every row of --data it was not trained on.")
+        upper = kind.upper()
+        _flag(parser, "--model", f"CATALOGIST_{upper}_MODEL", "directory written by train")
+        _flag(parser, "--data", f"CATALOGIST_{upper}_EVAL_DATA", "CSV with products.csv columns")
+        _flag(parser, "--out", f"CATALOGIST_{upper}_REPORT", "directory for metrics and report")
+        parser.set_defaults(func=_run_evaluate(kind))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="catalogist", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    register_train(commands.add_parser("train", help="train a model").add_subparsers(
+        dest="model_kind", required=True))
+    register_evaluate(commands.add_parser("evaluate", help="evaluate a model").add_subparsers(
+        dest="model_kind", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
