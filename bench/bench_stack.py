@@ -75,7 +75,8 @@ def main() -> None:
     for part in stack.parts:
         print(f"  {part.name:<10} ready after {part.ready_seconds:.2f} s")
     print(
-        f"upload → ledger document, {len(latencies)} uploads: median {statistics.median(latencies) * 1000:.0f} ms, "
+        f"upload → ledger document, {len(latencies)} uploads: "
+        f"median {statistics.median(latencies) * 1000:.0f} ms, "
         f"p95 {latencies[int(0.95 * (len(latencies) - 1))] * 1000:.0f} ms, "
         f"min {latencies[0] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
     )

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import flask
 import functions_framework
-from catalogist import logs
+from cloudevents.http import CloudEvent
+
+from catalogist import logs, wiring
 from catalogist.errors import BadEvent
 from catalogist.events import parse_storage_event
-from catalogist.firestore_adapter import FirestoreDocuments
 from catalogist.settings import Settings
-from catalogist.storage_adapter import StorageBlobs
 from catalogist.uploads import handle_upload
-from cloudevents.http import CloudEvent
 
 SETTINGS = Settings.from_env()
 logs.configure(SETTINGS.log_level)
-# Built once per instance; the clients inside connect lazily on first use.
-BLOBS = StorageBlobs(SETTINGS.project)
-DOCUMENTS = FirestoreDocuments(SETTINGS.project, SETTINGS.firestore_database)
+# Built once per instance; clients connect and models load lazily, on first use.
+BLOBS, DOCUMENTS, PIPELINES = wiring.build(SETTINGS)
 
 
 @functions_framework.cloud_event
@@ -26,4 +24,4 @@ def on_upload(cloud_event: CloudEvent) -> None:
         event = parse_storage_event(cloud_event.get_attributes(), cloud_event.get_data())
     except BadEvent as error:
         flask.abort(400, description=error.reason)
-    handle_upload(event, SETTINGS, BLOBS, DOCUMENTS)
+    handle_upload(event, SETTINGS, BLOBS, DOCUMENTS, PIPELINES)

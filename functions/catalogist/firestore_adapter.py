@@ -8,6 +8,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.field_path import FieldPath
 
 from catalogist.ports import Write
 
@@ -28,6 +29,10 @@ class FirestoreDocuments:
         snapshot = self.client.collection(collection).document(document_id).get()
         return snapshot.to_dict() if snapshot.exists else None
 
+    def get_many(self, collection: str, document_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        references = [self.client.collection(collection).document(i) for i in document_ids]
+        return {s.id: s.to_dict() for s in self.client.get_all(references) if s.exists}
+
     def create(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> bool:
         try:
             self.client.collection(collection).document(document_id).create(dict(fields))
@@ -44,5 +49,9 @@ class FirestoreDocuments:
         batch = self.client.batch()
         for write in writes:
             reference = self.client.collection(write.collection).document(write.document_id)
-            batch.set(reference, dict(write.fields), merge=write.merge)
+            if not write.merge:
+                batch.set(reference, dict(write.fields))
+                continue
+            paths = write.paths or tuple((name,) for name in write.fields)
+            batch.set(reference, dict(write.fields), merge=[FieldPath(*path) for path in paths])
         batch.commit()

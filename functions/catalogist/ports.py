@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 class BlobReader(Protocol):
@@ -20,21 +20,34 @@ class BlobReader(Protocol):
         """The whole object version; `PermanentError` if it is larger than `max_bytes`."""
         ...
 
+    def open_stream(self, bucket: str, name: str, generation: str) -> BinaryIO:
+        """The object version as a file object read in chunks (files are streamed, not loaded)."""
+        ...
+
+
+class ReleaseFiles(Protocol):
+    """Where model releases are fetched from (the models bucket)."""
+
+    def list_names(self, bucket: str, prefix: str) -> list[str]: ...
+
+    def download_to(self, bucket: str, name: str, path: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class Write:
+    """One document write. With `merge`, each field path in `paths` (by default every top-level
+    field given) is replaced whole and the document's other fields are kept; without it the
+    document becomes `fields`."""
+
     collection: str
     document_id: str
     fields: Mapping[str, Any]
     merge: bool = True
+    paths: tuple[tuple[str, ...], ...] = ()
 
 
 class DocumentStore(Protocol):
     def get(self, collection: str, document_id: str) -> dict[str, Any] | None: ...
-
-    def create(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> bool:
-        """Write a new document; False (and nothing written) if it exists already."""
-        ...
 
     def update(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> None:
         """Change the given fields of an existing document."""

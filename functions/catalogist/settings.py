@@ -7,6 +7,7 @@ for the local stack. A missing required name fails fast and says which one.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,8 +23,19 @@ class Settings:
     models_bucket: str
     # A local folder or gs://bucket/prefix holding the model releases (classifier/, textcat/, …).
     model_location: str
-    max_object_bytes: int = 50 * MIB
-    max_image_pixels: int = 60_000_000
+    # The classifier release to serve: a local folder or gs://bucket/path of a release folder.
+    # Pointing this at a new release is how a new model goes live; no code changes.
+    classifier_release: str = ""
+    textcat_release: str = ""
+    price_release: str = ""
+    # Test-time augmentation for photos: none | flip | flip_crops (see bench/ before changing).
+    photo_tta: str = "none"
+    model_threads: int = 1
+    # Cloud Functions can write only under the temporary folder (kept in memory).
+    model_cache_dir: str = os.path.join(tempfile.gettempdir(), "catalogist-models")
+    max_photo_bytes: int = 25 * MIB
+    # Files are streamed, so they may be far larger than photos (a million rows is ~100 MB).
+    max_file_bytes: int = 2048 * MIB
     # Older events are acknowledged and logged, not processed (a backlog after an outage).
     max_event_age_seconds: float = 24 * 3600.0
     firestore_database: str = "(default)"
@@ -36,13 +48,20 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         models_bucket = _required(env, "CATALOGIST_MODELS_BUCKET")
+        model_location = (env.get("CATALOGIST_MODEL_LOCATION") or f"gs://{models_bucket}").rstrip("/")
         return cls(
             project=_required(env, "GOOGLE_CLOUD_PROJECT"),
             uploads_bucket=_required(env, "CATALOGIST_UPLOADS_BUCKET"),
             models_bucket=models_bucket,
-            model_location=env.get("CATALOGIST_MODEL_LOCATION") or f"gs://{models_bucket}",
-            max_object_bytes=_positive_int(env, "CATALOGIST_MAX_OBJECT_BYTES", 50 * MIB),
-            max_image_pixels=_positive_int(env, "CATALOGIST_MAX_IMAGE_PIXELS", 60_000_000),
+            model_location=model_location,
+            classifier_release=env.get("CATALOGIST_CLASSIFIER_RELEASE") or f"{model_location}/classifier",
+            textcat_release=env.get("CATALOGIST_TEXTCAT_RELEASE") or f"{model_location}/textcat",
+            price_release=env.get("CATALOGIST_PRICE_RELEASE") or f"{model_location}/price",
+            photo_tta=_choice(env, "CATALOGIST_PHOTO_TTA", "none", ("none", "flip", "flip_crops")),
+            model_threads=_positive_int(env, "CATALOGIST_MODEL_THREADS", 1),
+            model_cache_dir=env.get("CATALOGIST_MODEL_CACHE_DIR") or cls.model_cache_dir,
+            max_photo_bytes=_positive_int(env, "CATALOGIST_MAX_PHOTO_BYTES", 25 * MIB),
+            max_file_bytes=_positive_int(env, "CATALOGIST_MAX_FILE_BYTES", 2048 * MIB),
             max_event_age_seconds=_positive_float(env, "CATALOGIST_MAX_EVENT_AGE_SECONDS", 24 * 3600.0),
             firestore_database=env.get("CATALOGIST_FIRESTORE_DATABASE") or "(default)",
             storage_emulator_host=env.get("STORAGE_EMULATOR_HOST") or None,
@@ -81,4 +100,11 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"setting {name} must be a number, got {raw!r}") from None
     if not value > 0:
         raise SettingsError(f"setting {name} must be positive, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip() or default
+    if value not in choices:
+        raise SettingsError(f"setting {name} must be one of {', '.join(choices)}, got {value!r}")
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import BinaryIO
 
 from google.api_core import exceptions as gexc
 from google.cloud import storage  # type: ignore[attr-defined]  # no type information
@@ -46,3 +47,16 @@ class StorageBlobs:
         if len(data) > max_bytes:
             raise PermanentError(f"the object is larger than the limit of {max_bytes:,} bytes")
         return data
+
+    def list_names(self, bucket: str, prefix: str) -> list[str]:
+        return [blob.name for blob in self.client.list_blobs(bucket, prefix=prefix)]
+
+    def download_to(self, bucket: str, name: str, path: str) -> None:
+        self.client.bucket(bucket).blob(name).download_to_filename(path)
+
+    def open_stream(self, bucket: str, name: str, generation: str) -> BinaryIO:
+        """A read-only file object that fetches the object version in chunks as it is read."""
+        try:
+            return self._blob(bucket, name, generation).open("rb", chunk_size=4 * 1024 * 1024)  # type: ignore[no-any-return]
+        except gexc.NotFound:
+            raise ObjectGone(f"gs://{bucket}/{name} generation {generation} no longer exists") from None

@@ -163,12 +163,11 @@ def _health_server(bridge: EventBridge, host: str, port: int) -> ThreadingHTTPSe
 
 
 def main(argv: list[str] | None = None) -> int:
-    from catalogist import logs
     from google.cloud import storage  # type: ignore[attr-defined]  # no type information
 
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    from catalogist import logs
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bucket", required=True, help="the uploads bucket to watch")
     parser.add_argument("--target", required=True, help="URL of the CloudEvent function")
     parser.add_argument("--storage-host", required=True, help="Storage emulator URL")

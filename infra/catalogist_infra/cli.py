@@ -101,9 +101,7 @@ def print_parts(stack: Stack) -> None:
         print(f"  {part.name:<10} {part.url:<62} ready in {part.ready_seconds:.2f} s   log: {part.log}")
     if stack.config.external_firestore:
         print(f"  firestore  {stack.config.external_firestore} (already running; not managed here)")
-    print(
-        "Talk to it with:\n  " + "\n  ".join(f"export {k}={v}" for k, v in stack.config.client_env().items())
-    )
+    print("Talk to it with:\n  " + "\n  ".join(f"export {k}={v}" for k, v in stack.config.client_env().items()))
 
 
 def dev_up(args: argparse.Namespace) -> int:
@@ -182,8 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
         "wait for the results in Firestore, print them, stop.",
     )
     add_stack_flags(demo, REPO / ".catalogist" / "demo")
-    demo.add_argument("--keep-running", action="store_true", help="leave the stack up afterwards")
-    demo.set_defaults(func=_lazy("catalogist_infra.demo", "run"))
+    from catalogist_infra import demo as demo_module
+
+    demo_module.add_arguments(demo)
+    demo.set_defaults(func=demo_module.run)
+
+    from catalogist_infra import import_file
+
+    import_file.add_parser(commands)
 
     for name, help_text, register in (
         ("train", "train a model (classifier, textcat, price)", "register_train"),

@@ -61,9 +61,7 @@ def wait_healthy(spec: ProcessSpec, process: subprocess.Popen[bytes], timeout: f
         except requests.RequestException:
             pass
         time.sleep(0.05)
-    raise StackError(
-        f"{spec.name} did not answer {spec.health_url} within {timeout:.0f} s:\n{log_tail(spec.log_path)}"
-    )
+    raise StackError(f"{spec.name} did not answer {spec.health_url} within {timeout:.0f} s:\n{log_tail(spec.log_path)}")
 
 
 def stop_group(pid: int, grace: float = 5.0) -> None:

@@ -137,9 +137,7 @@ class Stack:
         wait_healthy(spec, process, timeout)
         ready = time.monotonic() - self._started_at[spec.name]
         self.parts.append(
-            RunningPart(
-                spec.name, process.pid, spec.listens or spec.health_url, str(spec.log_path), round(ready, 2)
-            )
+            RunningPart(spec.name, process.pid, spec.listens or spec.health_url, str(spec.log_path), round(ready, 2))
         )
 
     def stop(self) -> None:
@@ -345,8 +343,7 @@ def _require_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError:
             raise StackError(
-                f"port {port} on {host} is in use: choose another with the --*-port flags "
-                "or stop what holds it"
+                f"port {port} on {host} is in use: choose another with the --*-port flags or stop what holds it"
             ) from None
 
 

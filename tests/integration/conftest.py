@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client
 
 
@@ -30,10 +31,19 @@ def stack_config(data_dir: Path, **overrides) -> StackConfig:
     )
 
 
+CLASSIFIER_PREFIX = "classifier/smoke"
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(stack_config(tmp_path_factory.mktemp("stack")))
+def stack(tmp_path_factory: pytest.TempPathFactory, smoke_classifier: Path) -> Iterator[Stack]:
+    """The stack, serving the smoke classifier from the models bucket as a deployment would."""
+    config = stack_config(tmp_path_factory.mktemp("stack"))
+    config.function_env["CATALOGIST_CLASSIFIER_RELEASE"] = f"gs://{config.models_bucket}/{CLASSIFIER_PREFIX}"
+    running = Stack(config)
     running.start()
+    models = storage_client(config).bucket(config.models_bucket)
+    for path in smoke_classifier.iterdir():
+        models.blob(f"{CLASSIFIER_PREFIX}/{path.name}").upload_from_filename(str(path))
     yield running
     running.stop()
 

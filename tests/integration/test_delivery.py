@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import requests
+
 from catalogist_infra.processes import ProcessSpec, start, stop_group, wait_healthy
 from catalogist_infra.stack import wait_until
-
 from tests.integration.conftest import free_port
 
 HERE = Path(__file__).parent

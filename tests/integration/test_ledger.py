@@ -8,10 +8,11 @@ import uuid
 
 import pytest
 import requests
+from PIL import Image
+
 from catalogist.ledger import upload_id
 from catalogist_infra.cloudevents import binary_event, object_resource
 from catalogist_infra.stack import wait_until
-from PIL import Image
 
 
 def jpeg() -> bytes:
@@ -24,9 +25,17 @@ def vendor() -> str:
     return f"vendor-{uuid.uuid4().hex[:8]}"
 
 
-def ledger_document(firestore, bucket: str, blob, timeout: float = 20.0):
+def ledger_document(firestore, bucket: str, blob, timeout: float = 30.0, finished: bool = True):
+    """The ledger entry; with `finished`, once processing is over (status no longer `received`)."""
     reference = firestore.collection("uploads").document(upload_id(bucket, blob.name, str(blob.generation)))
-    return wait_until(lambda: reference.get() if reference.get().exists else None, timeout)
+
+    def found():
+        snapshot = reference.get()
+        if not snapshot.exists or (finished and snapshot.get("status") == "received"):
+            return None
+        return snapshot
+
+    return wait_until(found, timeout)
 
 
 def test_an_upload_becomes_a_ledger_document(uploads, firestore):
@@ -40,12 +49,7 @@ def test_an_upload_becomes_a_ledger_document(uploads, firestore):
     assert entry["name"] == blob.name
     assert entry["generation"] == str(blob.generation)
     assert entry["vendor"] == blob.name.split("/")[0]
-    assert (entry["kind"], entry["format"], entry["status"], entry["reason"]) == (
-        "photo",
-        "jpeg",
-        "received",
-        "",
-    )
+    assert (entry["kind"], entry["format"], entry["status"], entry["reason"]) == ("photo", "jpeg", "done", "")
     assert entry["size"] == blob.size
 
 
@@ -53,10 +57,10 @@ def test_a_new_generation_gets_its_own_document(uploads, firestore):
     blob = uploads.blob(f"{vendor()}/prices.csv")
     blob.upload_from_string("SKU,Name\nA-1,Apples\n", content_type="text/csv")
     first_generation = blob.generation
-    assert ledger_document(firestore, uploads.name, blob) is not None
+    assert ledger_document(firestore, uploads.name, blob, finished=False) is not None
     blob.upload_from_string("SKU,Name\nA-1,Green apples\n", content_type="text/csv")
     assert blob.generation != first_generation
-    assert ledger_document(firestore, uploads.name, blob) is not None
+    assert ledger_document(firestore, uploads.name, blob, finished=False) is not None
 
 
 def test_the_same_event_delivered_three_times_leaves_one_unchanged_document(stack, uploads, firestore):

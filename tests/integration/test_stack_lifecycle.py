@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from catalogist_infra.processes import group_alive
-
 from tests.integration.conftest import free_port
 
 

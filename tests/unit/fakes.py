@@ -47,8 +47,22 @@ class MemoryDocuments:
     def update(self, collection: str, document_id: str, fields) -> None:
         self.collections[collection][document_id].update(copy.deepcopy(dict(fields)))
 
+    def get_many(self, collection: str, document_ids) -> dict[str, dict[str, Any]]:
+        found = {i: self.get(collection, i) for i in document_ids}
+        return {i: document for i, document in found.items() if document is not None}
+
     def commit(self, writes: list[Write]) -> None:
         for write in writes:
             documents = self.collections.setdefault(write.collection, {})
-            current = documents.get(write.document_id, {}) if write.merge else {}
-            documents[write.document_id] = {**current, **copy.deepcopy(dict(write.fields))}
+            if not write.merge:
+                documents[write.document_id] = copy.deepcopy(dict(write.fields))
+                continue
+            document = documents.setdefault(write.document_id, {})
+            for path in write.paths or tuple((name,) for name in write.fields):
+                value: Any = write.fields
+                for part in path:
+                    value = value[part]
+                target = document
+                for part in path[:-1]:
+                    target = target.setdefault(part, {})
+                target[path[-1]] = copy.deepcopy(value)

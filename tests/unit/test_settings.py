@@ -13,7 +13,10 @@ def test_defaults_fill_everything_optional():
     settings = Settings.from_env(REQUIRED)
     assert settings.project == "shop-prod"
     assert settings.model_location == "gs://shop-models"
-    assert settings.max_object_bytes == 50 * MIB
+    assert settings.classifier_release == "gs://shop-models/classifier"
+    assert settings.photo_tta == "none"
+    assert settings.max_photo_bytes == 25 * MIB
+    assert settings.max_file_bytes == 2048 * MIB
     assert settings.firestore_emulator_host is None
 
 
@@ -28,14 +31,14 @@ def test_limits_and_emulators_are_read():
     settings = Settings.from_env(
         {
             **REQUIRED,
-            "CATALOGIST_MAX_OBJECT_BYTES": "1024",
+            "CATALOGIST_MAX_PHOTO_BYTES": "1024",
             "CATALOGIST_MAX_EVENT_AGE_SECONDS": "90.5",
             "CATALOGIST_MODEL_LOCATION": "/srv/models",
             "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8686",
             "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9023",
         }
     )
-    assert settings.max_object_bytes == 1024
+    assert settings.max_photo_bytes == 1024
     assert settings.max_event_age_seconds == 90.5
     assert settings.model_location == "/srv/models"
     assert settings.firestore_emulator_host == "127.0.0.1:8686"
@@ -44,5 +47,15 @@ def test_limits_and_emulators_are_read():
 
 @pytest.mark.parametrize("raw", ["lots", "-5", "0"])
 def test_a_malformed_limit_is_refused_with_its_value(raw):
-    with pytest.raises(SettingsError, match="CATALOGIST_MAX_OBJECT_BYTES"):
-        Settings.from_env({**REQUIRED, "CATALOGIST_MAX_OBJECT_BYTES": raw})
+    with pytest.raises(SettingsError, match="CATALOGIST_MAX_FILE_BYTES"):
+        Settings.from_env({**REQUIRED, "CATALOGIST_MAX_FILE_BYTES": raw})
+
+
+def test_a_release_is_chosen_by_configuration():
+    settings = Settings.from_env({**REQUIRED, "CATALOGIST_CLASSIFIER_RELEASE": "gs://shop-models/classifier/v7"})
+    assert settings.classifier_release == "gs://shop-models/classifier/v7"
+
+
+def test_an_unknown_tta_mode_is_refused():
+    with pytest.raises(SettingsError, match="CATALOGIST_PHOTO_TTA must be one of none, flip, flip_crops"):
+        Settings.from_env({**REQUIRED, "CATALOGIST_PHOTO_TTA": "all"})

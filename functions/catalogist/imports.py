@@ -1,0 +1,354 @@
+"""The vendor-file path of `on_upload` (and of `catalogist import`): rows in, products out.
+
+A price list is streamed row by row: each page of rows is categorized by its text, priced, and
+written to `products/{vendor}:{sku}` in one batched commit, merged with what photos already set.
+`imports/{import_id}` shows progress while it runs and, at the end, what was seen, written,
+left unchanged and rejected (the first rejected rows with row number, field and reason), the
+format, encoding and column mapping used, and timings. The vendor's mapping is remembered for
+their next file. Re-running the same file version changes nothing; a new version rewrites only
+the products whose row changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, Protocol
+
+from catalogist import products
+from catalogist.errors import PermanentError
+from catalogist.events import StorageObject
+from catalogist.ports import BlobReader, DocumentStore, Write
+from catalogist.taxonomy import Decision
+from catalogist.vendorfiles import ColumnMapping, ProductRow, RowProblem, parse_vendor_file
+from catalogist.vendorfiles.price_features import PriceInput
+
+log = logging.getLogger("catalogist.imports")
+
+IMPORTS = "imports"
+VENDORS = "vendors"
+PAGE_ROWS = 400  # rows per batched commit (Firestore allows 500 writes)
+FIRST_PROBLEMS = 50  # rejected rows listed on the import document
+PROGRESS_EVERY_PAGES = 5
+
+
+class TextCategorizer(Protocol):
+    def decide_many(self, texts: list[tuple[str, str, str]]) -> list[Decision]: ...
+
+
+class PriceModel(Protocol):
+    def suggest(self, rows: list[PriceInput]) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class RowModels:
+    """The text categorizer and price model of the releases in service, with their versions."""
+
+    textcat: TextCategorizer
+    textcat_version: str
+    price: PriceModel
+    price_version: str
+
+
+class RowModelsSource(Protocol):
+    def get(self) -> RowModels: ...
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """Where the rows come from: an object version, or a local file named by its content hash."""
+
+    bucket: str
+    name: str
+    generation: str
+    vendor: str
+    content_type: str = ""
+
+    @property
+    def import_id(self) -> str:
+        return hashlib.sha256(f"{self.bucket}\n{self.name}\n{self.generation}".encode()).hexdigest()[:40]
+
+
+@dataclass
+class Counts:
+    rows_seen: int = 0
+    written: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "models": 0.0, "write": 0.0})
+
+
+def import_file(
+    stream: BinaryIO,
+    source: FileSource,
+    documents: DocumentStore,
+    models: RowModelsSource,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Import one vendor file; the final import document. `BadFile` when the file is unreadable."""
+    now = now or datetime.now(UTC)
+    started = time.perf_counter()
+    existing = documents.get(IMPORTS, source.import_id)
+    if existing and existing.get("status") == "done":
+        log.info("file version already imported", extra={"import_id": source.import_id})
+        return existing
+
+    vendor_doc = documents.get(VENDORS, source.vendor) or {}
+    known = vendor_doc.get("column_mapping")
+    base = {
+        "vendor": source.vendor,
+        "object": {"bucket": source.bucket, "name": source.name, "generation": source.generation},
+        "started_at": now,
+    }
+    try:
+        parsed = parse_vendor_file(
+            stream,
+            source.name,
+            source.content_type,
+            known_mapping=ColumnMapping.from_json(json.dumps(known)) if known else None,
+        )
+    except PermanentError as error:
+        documents.commit(
+            [
+                Write(
+                    IMPORTS,
+                    source.import_id,
+                    {**base, "status": "rejected", "reason": error.reason, "finished_at": datetime.now(UTC)},
+                )
+            ]
+        )
+        raise
+    mapping = json.loads(parsed.mapping.to_json())
+    documents.commit(
+        [
+            Write(
+                IMPORTS,
+                source.import_id,
+                {
+                    **base,
+                    "status": "running",
+                    "format": parsed.format,
+                    "encoding": parsed.encoding,
+                    "columns": list(parsed.columns),
+                    "column_mapping": mapping,
+                    "rows_seen": 0,
+                    "written": 0,
+                },
+                merge=False,
+            )
+        ]
+    )
+
+    counts = Counts()
+    for page_number, page in enumerate(_pages(parsed.rows, counts), start=1):
+        _write_page(page, source, documents, models, now, counts)
+        if progress:
+            progress(counts.rows_seen)
+        if page_number % PROGRESS_EVERY_PAGES == 0:
+            documents.update(
+                IMPORTS, source.import_id, {"rows_seen": counts.rows_seen, "written": counts.written}
+            )
+
+    duplicates = parsed.stats.duplicate_skus
+    finished = datetime.now(UTC)
+    summary = {
+        **base,
+        "status": "done",
+        "format": parsed.format,
+        "encoding": parsed.encoding,
+        "columns": list(parsed.columns),
+        "column_mapping": mapping,
+        "rows_seen": counts.rows_seen,
+        "written": counts.written,
+        "unchanged": counts.unchanged,
+        "rejected": counts.rejected,
+        "first_rejected": counts.problems,
+        "duplicate_skus": len(duplicates),
+        "duplicates": [
+            {"sku": sku, "rows": rows, "kept_row": rows[-1]} for sku, rows in list(duplicates.items())[:20]
+        ],
+        "finished_at": finished,
+        "seconds": {
+            **{k: round(v, 3) for k, v in counts.seconds.items()},
+            "total": round(time.perf_counter() - started, 3),
+        },
+    }
+    documents.commit(
+        [
+            Write(IMPORTS, source.import_id, summary, merge=False),
+            Write(
+                VENDORS,
+                source.vendor,
+                {"column_mapping": mapping, "mapping_from": source.name, "updated_at": finished},
+            ),
+        ]
+    )
+    log.info(
+        "file imported",
+        extra={
+            "import_id": source.import_id,
+            "rows_seen": counts.rows_seen,
+            "written": counts.written,
+            "rejected": counts.rejected,
+        },
+    )
+    return summary
+
+
+def _pages(rows: Iterator[ProductRow | RowProblem], counts: Counts) -> Iterator[list[ProductRow]]:
+    """Good rows in pages; problems counted and the first of them kept for the admin."""
+    page: list[ProductRow] = []
+    clock = time.perf_counter()
+    for row in rows:
+        counts.rows_seen += 1
+        if isinstance(row, RowProblem):
+            counts.rejected += 1
+            if len(counts.problems) < FIRST_PROBLEMS:
+                counts.problems.append(row.to_dict())
+            continue
+        page.append(row)
+        if len(page) == PAGE_ROWS:
+            counts.seconds["parse"] += time.perf_counter() - clock
+            yield page
+            page = []
+            clock = time.perf_counter()
+    counts.seconds["parse"] += time.perf_counter() - clock
+    if page:
+        yield page
+
+
+def _write_page(
+    page: list[ProductRow],
+    source: FileSource,
+    documents: DocumentStore,
+    models: RowModelsSource,
+    now: datetime,
+    counts: Counts,
+) -> None:
+    # A SKU twice in one page: the later row wins, as it does across pages.
+    rows = list({row.sku: row for row in page}.values())
+    ids = [products.product_id(source.vendor, row.sku) for row in rows]
+    clock = time.perf_counter()
+    current = documents.get_many(products.COLLECTION, ids)
+    changed = [
+        (pid, row)
+        for pid, row in zip(ids, rows, strict=True)
+        if (current.get(pid) or {}).get("source_row_hash") != row_hash(row)
+    ]
+    counts.unchanged += len(rows) - len(changed)
+    counts.written += len(changed)
+    counts.seconds["write"] += time.perf_counter() - clock
+    if not changed:
+        return
+
+    clock = time.perf_counter()
+    release = models.get()
+    decisions = release.textcat.decide_many([(r.name, r.brand, r.vendor_category) for _, r in changed])
+    suggestions = release.price.suggest(
+        [price_input(row, decision) for (_, row), decision in zip(changed, decisions, strict=True)]
+    )
+    counts.seconds["models"] += time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    writes = []
+    for (pid, row), decision, suggestion in zip(changed, decisions, suggestions, strict=True):
+        fields = product_fields(row, source, decision, suggestion, release, now)
+        fields.update(products.summary_fields({**(current.get(pid) or {}), **fields}))
+        writes.append(Write(products.COLLECTION, pid, fields))
+    documents.commit(writes)
+    counts.seconds["write"] += time.perf_counter() - clock
+
+
+def row_hash(row: ProductRow) -> str:
+    """What the vendor said of the product; equal hashes mean nothing to rewrite."""
+    described = {k: v for k, v in row.to_dict().items() if k not in ("row", "sheet")}
+    return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def price_input(row: ProductRow, decision: Decision) -> PriceInput:
+    # The price model learnt shop prices in one currency; a list price in another is no evidence.
+    list_price = float(row.vendor_price) if row.vendor_price and row.currency in ("", "INR") else None
+    return PriceInput(
+        row.name,
+        row.brand,
+        decision.category_path,
+        row.pack_quantity,
+        row.pack_unit,
+        row.pack_count,
+        list_price,
+    )
+
+
+def product_fields(
+    row: ProductRow,
+    source: FileSource,
+    decision: Decision,
+    suggestion: Any,
+    release: RowModels,
+    now: datetime,
+) -> dict[str, Any]:
+    from catalogist.photos import decision_fields
+
+    return {
+        "vendor": source.vendor,
+        "sku": row.sku,
+        "name": row.name,
+        "brand": row.brand,
+        "vendor_category": row.vendor_category,
+        "description": row.description,
+        "image_link": row.image_link,
+        "gtin": row.gtin,
+        "vendor_price": None
+        if row.vendor_price is None
+        else {"amount": float(row.vendor_price), "currency": row.currency},
+        "pack": {"count": row.pack_count, "quantity": row.pack_quantity, "unit": row.pack_unit},
+        "attributes": dict(row.attributes),
+        "row_notes": list(row.notes),
+        "source_file": {
+            "bucket": source.bucket,
+            "name": source.name,
+            "generation": source.generation,
+            "row": row.row_number,
+            "sheet": row.sheet,
+        },
+        "source_row_hash": row_hash(row),
+        "text_category": decision_fields(decision, release.textcat_version, 0),
+        "price": {
+            "predicted": suggestion.price,
+            "low": suggestion.low,
+            "high": suggestion.high,
+            "currency": "INR",
+            "mode": suggestion.mode,
+            "model_version": release.price_version,
+        },
+        "model_versions": {"textcat": release.textcat_version, "price": release.price_version},
+        "updated_at": now,
+    }
+
+
+class FilePipeline:
+    """`on_upload`'s pipeline for vendor files (see `catalogist.uploads.Pipeline`)."""
+
+    def __init__(self, blobs: BlobReader, documents: DocumentStore, models: RowModelsSource) -> None:
+        self._blobs = blobs
+        self._documents = documents
+        self._models = models
+
+    def __call__(self, obj: StorageObject, file_format: str, now: datetime) -> dict[str, Any]:
+        source = FileSource(obj.bucket, obj.name, obj.generation, obj.vendor, obj.content_type)
+        stream = self._blobs.open_stream(obj.bucket, obj.name, obj.generation)
+        with stream:
+            summary = import_file(stream, source, self._documents, self._models, now)
+        return {
+            "import_id": source.import_id,
+            "rows_seen": summary["rows_seen"],
+            "rows_written": summary["written"],
+            "rows_rejected": summary["rejected"],
+        }

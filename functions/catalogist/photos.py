@@ -1,0 +1,212 @@
+"""The photo path of `on_upload`: a vendor's photo in, a categorized product out.
+
+The object `<vendor>/<sku>.<ext>` (or `<vendor>/<sku>_<n>.<ext>` for more photos of one
+product, or any name with metadata `sku`) is decoded, classified, and its leaf probabilities are
+kept on the product; the product's image decision averages all its photos scored by the same
+model release, so a second photo can settle what the first left unsure.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+
+from catalogist import products
+from catalogist.errors import BadPhoto
+from catalogist.events import StorageObject
+from catalogist.ports import BlobReader, DocumentStore, Write
+from catalogist.taxonomy import SEPARATOR, Decision, Taxonomy
+
+MAX_DECISION_ROUNDS = 10
+_EXTRA_PHOTO = re.compile(r"^(?P<sku>.+)_(?P<n>\d{1,3})$")
+
+
+class ReleaseInfo(Protocol):
+    @property
+    def version(self) -> str: ...
+
+
+class Classifier(Protocol):
+    """What the photo path needs of a model release (see `catalogist.classifier`)."""
+
+    taxonomy: Taxonomy
+    info: ReleaseInfo
+
+    def pixels(self, photo: bytes) -> np.ndarray: ...
+
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray: ...
+
+
+class ClassifierSource(Protocol):
+    def get(self) -> Classifier: ...
+
+
+@dataclass(frozen=True)
+class PhotoOutcome:
+    product_id: str
+    decision: dict[str, Any]
+    timings_ms: dict[str, float]
+
+
+def sku_of(obj: StorageObject) -> str:
+    """The product a photo shows: metadata `sku`, else the file name without `_<n>`."""
+    if obj.metadata.get("sku", "").strip():
+        return obj.metadata["sku"].strip()
+    stem = PurePosixPath(obj.name).stem.strip()
+    match = _EXTRA_PHOTO.match(stem)
+    sku = match["sku"] if match else stem
+    if not sku or sku.startswith("."):
+        raise BadPhoto(
+            f"cannot tell the SKU from {obj.name!r}: name photos <vendor>/<sku>.jpg "
+            "or <vendor>/<sku>_<n>.jpg, or set the object metadata 'sku'"
+        )
+    return sku
+
+
+def photo_key(obj: StorageObject) -> str:
+    """A map key per photo of a product; no dots, so it is one Firestore field path segment."""
+    return PurePosixPath(obj.name).name.replace(".", "_")
+
+
+def image_facts(photo: bytes) -> dict[str, Any]:
+    """What the file says of itself (read from the header, no decoding)."""
+    with Image.open(io.BytesIO(photo)) as image:
+        orientation = image.getexif().get(0x0112, 1)
+        return {
+            "format": image.format,
+            "width": image.width,
+            "height": image.height,
+            "mode": image.mode,
+            "frames": getattr(image, "n_frames", 1),
+            "exif_orientation": int(orientation),
+            "bytes": len(photo),
+        }
+
+
+def decision_fields(decision: Decision, model_version: str, photos_used: int) -> dict[str, Any]:
+    return {
+        "path": list(decision.category_path),
+        "path_text": SEPARATOR.join(decision.category_path),
+        "decided_level": decision.decided_level,
+        "confidence": {level: round(p, 4) for level, p in decision.confidence.items()},
+        "alternatives": [
+            {"path_text": SEPARATOR.join(option.category_path), "confidence": round(option.confidence, 4)}
+            for option in decision.alternatives
+        ],
+        "needs_review": decision.needs_review,
+        "review_reason": decision.review_reason,
+        "model_version": model_version,
+        "photos_used": photos_used,
+    }
+
+
+def decide_product(
+    documents: DocumentStore, product_id: str, taxonomy: Taxonomy, version: str, now: datetime
+) -> dict[str, Any]:
+    """Write the image decision over every photo the release has scored; the decision written.
+
+    Firestore transactions would serialize concurrent photos, but the local emulator's do not
+    isolate, so instead each writer checks afterwards that the stored decision covers every
+    photo then on the product, and decides again if another photo slipped in meanwhile.
+    """
+    for _ in range(MAX_DECISION_ROUNDS):
+        product = documents.get(products.COLLECTION, product_id) or {}
+        scored = {k: p for k, p in product.get("photos", {}).items() if p["model_version"] == version}
+        decision = taxonomy.decide(np.mean([p["probabilities"] for p in scored.values()], axis=0))
+        image_category = {**decision_fields(decision, version, len(scored)), "photo_keys": sorted(scored)}
+        product["image_category"] = image_category
+        fields = {
+            "image_category": image_category,
+            "model_versions": {**product.get("model_versions", {}), "classifier": version},
+            "updated_at": now,
+            **products.summary_fields(product),
+        }
+        documents.update(products.COLLECTION, product_id, fields)
+        after = documents.get(products.COLLECTION, product_id) or {}
+        latest = sorted(k for k, p in after.get("photos", {}).items() if p["model_version"] == version)
+        if after.get("image_category", {}).get("photo_keys") == latest:
+            return image_category
+    raise RuntimeError(f"the decision of {product_id} kept changing under concurrent photos; retrying")
+
+
+def categorize_photo(
+    obj: StorageObject,
+    blobs: BlobReader,
+    documents: DocumentStore,
+    classifiers: ClassifierSource,
+    max_bytes: int,
+    now: datetime,
+) -> PhotoOutcome:
+    """Raises `BadPhoto` (permanent) for anything that is not a usable photo of a product."""
+    sku = sku_of(obj)
+    product_id = products.product_id(obj.vendor, sku)
+    started = time.perf_counter()
+    photo = blobs.read_all(obj.bucket, obj.name, obj.generation, max_bytes)
+    fetched = time.perf_counter()
+    classifier = classifiers.get()
+    pixels = classifier.pixels(photo)  # BadPhoto for corrupt, truncated, bomb, wrong format
+    facts = image_facts(photo)
+    probabilities = classifier.probabilities(pixels)
+    classified = time.perf_counter()
+    key = photo_key(obj)
+    version = classifier.info.version
+    this_photo = {
+        "object": {"bucket": obj.bucket, "name": obj.name, "generation": obj.generation},
+        "image": facts,
+        "probabilities": [round(float(p), 5) for p in probabilities],
+        "model_version": version,
+        "classified_at": now,
+    }
+    # The photo first, merged into its own map entry so concurrent photos never overwrite
+    # each other; then the product's decision over all its photos.
+    documents.commit(
+        [
+            Write(
+                products.COLLECTION,
+                product_id,
+                {"vendor": obj.vendor, "sku": sku, "photos": {key: this_photo}},
+                paths=(("vendor",), ("sku",), ("photos", key)),
+            )
+        ]
+    )
+    image_category = decide_product(documents, product_id, classifier.taxonomy, version, now)
+    written = time.perf_counter()
+    return PhotoOutcome(
+        product_id,
+        image_category,
+        {
+            "fetch": round((fetched - started) * 1000, 1),
+            "classify": round((classified - fetched) * 1000, 1),
+            "write": round((written - classified) * 1000, 1),
+        },
+    )
+
+
+class PhotoPipeline:
+    """`on_upload`'s pipeline for objects of kind photo (see `catalogist.uploads.Pipeline`)."""
+
+    def __init__(
+        self, blobs: BlobReader, documents: DocumentStore, classifiers: ClassifierSource, max_bytes: int
+    ) -> None:
+        self._blobs = blobs
+        self._documents = documents
+        self._classifiers = classifiers
+        self._max_bytes = max_bytes
+
+    def __call__(self, obj: StorageObject, file_format: str, now: datetime) -> dict[str, Any]:
+        outcome = categorize_photo(obj, self._blobs, self._documents, self._classifiers, self._max_bytes, now)
+        return {
+            "product_id": outcome.product_id,
+            "category_path": outcome.decision["path_text"],
+            "needs_review": outcome.decision["needs_review"],
+            "model_version": outcome.decision["model_version"],
+            "timings_ms": outcome.timings_ms,
+        }

@@ -1,0 +1,104 @@
+"""Model releases: a folder of files plus a manifest, fetched once per instance.
+
+A release location is a local folder or `gs://bucket/path/to/release`. Remote releases are
+downloaded into a cache folder named after the location; the loader (e.g. `PhotoClassifier`)
+then checks every file against the manifest's sha256, so a half-copied release never serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from catalogist.errors import ModelError
+from catalogist.ports import ReleaseFiles
+
+Model = TypeVar("Model")
+
+
+MANIFEST = "manifest.json"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_release(folder: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The release manifest, after checking every file it lists is present and unaltered."""
+    path = folder / MANIFEST
+    if not path.exists():
+        raise ModelError(f"model release {folder} has no {MANIFEST}")
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest["files"]
+        manifest["version"]
+    except (ValueError, KeyError) as error:
+        raise ModelError(f"{path} is not a release manifest: missing {error}") from None
+    for name in required:
+        if name not in files:
+            raise ModelError(f"{path} does not list {name}")
+    for name, expected in files.items():
+        if not (folder / name).exists():
+            raise ModelError(f"model release {folder} is missing {name}")
+        found = sha256_of(folder / name)
+        if found != expected:
+            raise ModelError(
+                f"{folder / name} has sha256 {found[:12]}…, the manifest expects {expected[:12]}…"
+            )
+    return dict(manifest)
+
+
+def split_gs(location: str) -> tuple[str, str]:
+    """`gs://bucket/some/prefix` -> ("bucket", "some/prefix")."""
+    bucket, _, prefix = location.removeprefix("gs://").partition("/")
+    if not bucket:
+        raise ModelError(f"{location!r} names no bucket")
+    return bucket, prefix.strip("/")
+
+
+def fetch_release(location: str, files: ReleaseFiles, cache_dir: Path) -> Path:
+    """A local folder holding the release at `location`."""
+    if not location.startswith("gs://"):
+        folder = Path(location)
+        if not folder.is_dir():
+            raise ModelError(f"model release folder {folder} does not exist")
+        return folder
+    bucket, prefix = split_gs(location)
+    folder = cache_dir / hashlib.sha256(location.encode()).hexdigest()[:16]
+    names = [name for name in files.list_names(bucket, prefix + "/") if not name.endswith("/")]
+    if not names:
+        raise ModelError(f"no model release at {location}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        relative = name[len(prefix) + 1 :]
+        if "/" in relative:  # a release is flat; deeper objects belong to something else
+            continue
+        files.download_to(bucket, name, str(folder / relative))
+    return folder
+
+
+class LoadedOnce(Generic[Model]):
+    """The model of one release location, loaded on first use and kept for the instance."""
+
+    def __init__(self, location: str, load: Callable[[Path], Model], files: ReleaseFiles, cache_dir: Path):
+        self.location = location
+        self._load = load
+        self._files = files
+        self._cache_dir = cache_dir
+        self._model: Model | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Model:
+        if self._model is None:
+            with self._lock:  # functions-framework serves requests on several threads
+                if self._model is None:
+                    self._model = self._load(fetch_release(self.location, self._files, self._cache_dir))
+        return self._model

@@ -1,0 +1,76 @@
+"""Builds, once per instance, what the entry points hand to the core.
+
+Heavy imports (LiteRT, the classifier, LightGBM) happen when the first photo or file needs
+them, not at start-up, so cold starts stay short and a file never pays for the image model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from catalogist.firestore_adapter import FirestoreDocuments
+from catalogist.imports import FilePipeline, RowModels
+from catalogist.photos import PhotoPipeline
+from catalogist.releases import LoadedOnce, verify_release
+from catalogist.settings import Settings
+from catalogist.storage_adapter import StorageBlobs
+from catalogist.uploads import Pipeline
+
+
+@dataclass(frozen=True)
+class Versioned:
+    model: Any
+    version: str
+
+
+def load_classifier(settings: Settings) -> Any:
+    def load(folder: Path) -> Any:
+        from catalogist.classifier import PhotoClassifier
+
+        return PhotoClassifier(folder, num_threads=settings.model_threads, tta=settings.photo_tta)
+
+    return load
+
+
+def load_textcat(folder: Path) -> Versioned:
+    from catalogist.vendorfiles.textcat import TextCategorizer
+
+    manifest = verify_release(folder)
+    return Versioned(TextCategorizer.load(folder), str(manifest["version"]))
+
+
+def load_price(folder: Path) -> Versioned:
+    from catalogist.vendorfiles.price_model import PriceModel
+
+    manifest = verify_release(folder)
+    return Versioned(PriceModel.load(folder), str(manifest["version"]))
+
+
+class RowModelsOnce:
+    """The text categorizer and price releases, each loaded on first use."""
+
+    def __init__(self, textcat: LoadedOnce[Versioned], price: LoadedOnce[Versioned]) -> None:
+        self._textcat = textcat
+        self._price = price
+
+    def get(self) -> RowModels:
+        textcat, price = self._textcat.get(), self._price.get()
+        return RowModels(textcat.model, textcat.version, price.model, price.version)
+
+
+def build(settings: Settings) -> tuple[StorageBlobs, FirestoreDocuments, dict[str, Pipeline]]:
+    blobs = StorageBlobs(settings.project)
+    documents = FirestoreDocuments(settings.project, settings.firestore_database)
+    cache = Path(settings.model_cache_dir)
+    classifiers = LoadedOnce(settings.classifier_release, load_classifier(settings), blobs, cache)
+    row_models = RowModelsOnce(
+        LoadedOnce(settings.textcat_release, load_textcat, blobs, cache),
+        LoadedOnce(settings.price_release, load_price, blobs, cache),
+    )
+    pipelines: dict[str, Pipeline] = {
+        "photo": PhotoPipeline(blobs, documents, classifiers, settings.max_photo_bytes),
+        "vendor_file": FilePipeline(blobs, documents, row_models),
+    }
+    return blobs, documents, pipelines

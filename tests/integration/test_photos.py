@@ -1,0 +1,265 @@
+"""Vendor photos through the real emulators: categorized products, or clear rejections."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import struct
+import uuid
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catalogist.ledger import upload_id
+from catalogist.taxonomy import Taxonomy
+from catalogist_infra.stack import wait_until
+from tests.conftest import GROCERY
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning"
+)
+
+
+def vendor() -> str:
+    return f"vendor-{uuid.uuid4().hex[:8]}"
+
+
+def final_ledger_entry(firestore, bucket: str, blob, timeout: float = 60.0) -> dict:
+    reference = firestore.collection("uploads").document(upload_id(bucket, blob.name, str(blob.generation)))
+
+    def finished():
+        snapshot = reference.get()
+        return snapshot.to_dict() if snapshot.exists and snapshot.get("status") != "received" else None
+
+    entry = wait_until(finished, timeout)
+    assert entry is not None, f"{blob.name} was not processed within {timeout:.0f} s"
+    return entry
+
+
+def upload(uploads, name: str, content: bytes, content_type: str = "image/jpeg", metadata=None):
+    blob = uploads.blob(name)
+    blob.metadata = metadata
+    blob.upload_from_string(content, content_type=content_type)
+    return blob
+
+
+def encoded(image: Image.Image, image_format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def smoke_photos(release: Path, count: int) -> list[tuple[Path, str]]:
+    """Photos of the categories the smoke classifier knows, with their true path."""
+    leaves = {"/".join(leaf) for leaf in Taxonomy.load(release / "taxonomy.json").leaves}
+    from catalogist_training.datasets import load_grocery_store
+
+    # Validation photos first; the training split tops them up (17 validation photos in all).
+    photos = [(p.path, "/".join(p.category_path))
+              for split in ("val", "train") for p in load_grocery_store(GROCERY, split)]
+    return [photo for photo in photos if photo[1] in leaves][:count]
+
+
+def test_a_photo_becomes_a_categorized_product(uploads, firestore, smoke_classifier):
+    photo, _ = smoke_photos(smoke_classifier, 1)[0]
+    seller = vendor()
+    blob = upload(uploads, f"{seller}/SKU-100.jpg", photo.read_bytes())
+
+    entry = final_ledger_entry(firestore, uploads.name, blob)
+
+    assert entry["status"] == "done", entry.get("reason")
+    assert entry["product_id"] == f"{seller}:SKU-100"
+    product = firestore.collection("products").document(f"{seller}:SKU-100").get().to_dict()
+    assert (product["vendor"], product["sku"]) == (seller, "SKU-100")
+    category = product["image_category"]
+    leaves = {"/".join(leaf) for leaf in Taxonomy.load(smoke_classifier / "taxonomy.json").leaves}
+    assert any(leaf.startswith(category["path_text"]) for leaf in leaves), "a path of the store's taxonomy"
+    assert category["decided_level"] in ("top", "coarse", "fine")
+    assert set(category["confidence"]) <= {"top", "coarse", "fine"}
+    assert len(category["alternatives"]) == 3
+    assert (
+        category["model_version"] == json.loads((smoke_classifier / "manifest.json").read_text())["version"]
+    )
+    assert product["category"]["source"] == "image"
+    assert product["needs_review"] == category["needs_review"]
+    photo_entry = product["photos"]["SKU-100_jpg"]
+    assert photo_entry["object"]["generation"] == str(blob.generation)
+    assert (photo_entry["image"]["width"], photo_entry["image"]["format"]) == (348, "JPEG")
+
+
+def test_several_photos_of_one_product_combine_into_one_decision(uploads, firestore, smoke_classifier):
+    (first, _), (second, _) = smoke_photos(smoke_classifier, 2)
+    seller = vendor()
+    blobs = [
+        upload(uploads, f"{seller}/SKU-7.jpg", first.read_bytes()),
+        upload(uploads, f"{seller}/SKU-7_2.jpg", second.read_bytes()),
+        upload(uploads, f"{seller}/any-name.jpg", second.read_bytes(), metadata={"sku": "SKU-7"}),
+    ]
+
+    for blob in blobs:
+        assert final_ledger_entry(firestore, uploads.name, blob)["product_id"] == f"{seller}:SKU-7"
+
+    product = firestore.collection("products").document(f"{seller}:SKU-7").get().to_dict()
+    assert sorted(product["photos"]) == ["SKU-7_2_jpg", "SKU-7_jpg", "any-name_jpg"]
+    assert product["image_category"]["photos_used"] == 3
+
+
+def bomb_png(side: int = 30_000) -> bytes:
+    """A valid 1-bit PNG of side × side pixels: about 110 KB of file, 900 megapixels decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + side // 8)
+    body = b"".join(compressor.compress(row * 1000) for _ in range(side // 1000)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def bad_photos() -> list[tuple[str, bytes, str]]:
+    sample = Image.open(
+        io.BytesIO((Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg").read_bytes())
+    )
+    jpeg = encoded(sample, "JPEG", quality=90)
+    return [
+        ("truncated.jpg", jpeg[: len(jpeg) // 2], "truncated or corrupt"),
+        ("zero.jpg", b"", "the object is empty (0 bytes)"),
+        (
+            "page.jpg",
+            b"<!DOCTYPE html><html><body>Not found</body></html>",
+            "named .jpg but the content is HTML",
+        ),
+        ("doc.jpg", encoded(sample, "PDF"), "the content is a PDF document named .jpg"),
+        ("bomb.png", bomb_png(), "too large"),
+    ]
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), bad_photos(), ids=[b[0] for b in bad_photos()])
+def test_a_bad_photo_is_rejected_with_a_clear_reason(uploads, firestore, name, content, reason):
+    blob = upload(uploads, f"{vendor()}/{name}", content)
+
+    entry = final_ledger_entry(firestore, uploads.name, blob)
+
+    assert entry["status"] == "rejected"
+    assert reason in entry["reason"]
+    assert "product_id" not in entry
+
+
+def awkward_photos() -> list[tuple[str, bytes]]:
+    sample = Image.open(
+        io.BytesIO((Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg").read_bytes())
+    )
+    sample.load()
+    sixteen_bit = Image.fromarray(np.asarray(sample.convert("L")).astype("uint16") * 257)
+    frames = [sample, sample.rotate(90), sample.rotate(180)]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return [
+        ("cmyk.jpg", encoded(sample.convert("CMYK"), "JPEG")),
+        ("sixteen-bit.png", encoded(sixteen_bit, "PNG")),
+        ("animated.gif", gif.getvalue()),
+        ("palette.png", encoded(sample.convert("P"), "PNG")),
+        ("grey.jpg", encoded(sample.convert("L"), "JPEG")),
+    ]
+
+
+@pytest.mark.parametrize(("name", "content"), awkward_photos(), ids=[a[0] for a in awkward_photos()])
+def test_unusual_but_valid_photos_are_categorized(uploads, firestore, name, content):
+    seller = vendor()
+    blob = upload(uploads, f"{seller}/{name}", content)
+
+    entry = final_ledger_entry(firestore, uploads.name, blob)
+
+    assert entry["status"] == "done", entry.get("reason")
+    product = firestore.collection("products").document(entry["product_id"]).get().to_dict()
+    assert product["image_category"]["path_text"]
+
+
+def test_a_photo_with_exif_rotation_is_categorized_as_if_upright(uploads, firestore, smoke_classifier):
+    photo, _ = smoke_photos(smoke_classifier, 1)[0]
+    upright = Image.open(photo)
+    upright.load()
+    # Stored sideways, with EXIF orientation 6 telling viewers to turn it back upright.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways = encoded(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=95, exif=exif)
+    seller = vendor()
+    blobs = [
+        upload(uploads, f"{seller}/UPRIGHT.jpg", encoded(upright, "JPEG", quality=95)),
+        upload(uploads, f"{seller}/ROTATED.jpg", sideways),
+    ]
+
+    entries = [final_ledger_entry(firestore, uploads.name, blob) for blob in blobs]
+
+    products = [firestore.collection("products").document(e["product_id"]).get().to_dict() for e in entries]
+    assert products[1]["photos"]["ROTATED_jpg"]["image"]["exif_orientation"] == 6
+    assert products[0]["image_category"]["path_text"] == products[1]["image_category"]["path_text"]
+    for level, confidence in products[0]["image_category"]["confidence"].items():
+        assert products[1]["image_category"]["confidence"][level] == pytest.approx(confidence, abs=0.03)
+
+
+def test_a_photo_name_without_a_sku_is_rejected(uploads, firestore):
+    blob = upload(uploads, f"{vendor()}/.jpg", encoded(Image.new("RGB", (64, 64), "yellow"), "JPEG"))
+
+    entry = final_ledger_entry(firestore, uploads.name, blob)
+
+    assert entry["status"] == "rejected"
+    assert "cannot tell the SKU" in entry["reason"]
+
+
+def test_decisions_in_firestore_equal_the_evaluation_photo_for_photo(
+    uploads, firestore, smoke_classifier, tmp_path
+):
+    """Train/serve parity: the function and `catalogist evaluate` agree on 20 validation photos."""
+    photos = smoke_photos(smoke_classifier, 20)
+    assert len(photos) == 20
+    manifest = tmp_path / "parity.csv"
+    with manifest.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["image", "category"])
+        writer.writerows((str(path), truth) for path, truth in photos)
+    from catalogist_training.cli import main
+
+    assert (
+        main(
+            [
+                "evaluate",
+                "classifier",
+                "--model",
+                str(smoke_classifier),
+                "--data",
+                str(manifest),
+                "--split",
+                "parity",
+                "--out",
+                str(tmp_path / "eval"),
+                "--no-robustness",
+            ]
+        )
+        == 0
+    )
+    evaluated = {
+        row["image"]: row for row in map(json.loads, (tmp_path / "eval" / "predictions.jsonl").open())
+    }
+    seller = vendor()
+    blobs = {
+        path: upload(uploads, f"{seller}/P{number:02d}.jpg", path.read_bytes())
+        for number, (path, _) in enumerate(photos)
+    }
+
+    for path, blob in blobs.items():
+        entry = final_ledger_entry(firestore, uploads.name, blob)
+        served = (
+            firestore.collection("products").document(entry["product_id"]).get().to_dict()["image_category"]
+        )
+        offline = evaluated[str(path)]
+        assert served["path_text"] == offline["category_path"], path.name
+        assert served["decided_level"] == offline["decided_level"], path.name
+        assert served["needs_review"] == offline["needs_review"], path.name
+        for level, confidence in offline["confidence"].items():
+            assert served["confidence"][level] == pytest.approx(confidence, abs=1e-3), path.name

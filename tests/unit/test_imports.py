@@ -1,0 +1,176 @@
+"""The import core with in-memory documents and tiny deterministic models (pure-unit seams)."""
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from catalogist.errors import BadFile
+from catalogist.imports import FileSource, RowModels, import_file
+from catalogist.taxonomy import Taxonomy
+from tests.unit.fakes import MemoryDocuments
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+TAXONOMY = Taxonomy.from_paths(
+    [("Foodgrains", "Rice", "Basmati"), ("Beverages", "Tea", "Green Tea")],
+    ("category", "sub_category", "type"),
+).with_thresholds((0.5, 0.5, 0.5))
+
+
+class KeywordCategorizer:
+    """Tea if the name says so, else rice; sure of it."""
+
+    def decide_many(self, texts):
+        return [
+            TAXONOMY.decide(np.array([0.05, 0.95] if "rice" in name.lower() else [0.95, 0.05]))
+            for name, _, _ in texts
+        ]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    price: float
+    low: float
+    high: float
+    mode: str
+
+
+class FlatPrice:
+    def __init__(self):
+        self.seen = []
+
+    def suggest(self, rows):
+        self.seen.extend(rows)
+        return [Suggestion(100.0, 80.0, 130.0, "list_price" if r.list_price else "text") for r in rows]
+
+
+class Models:
+    def __init__(self):
+        self.price = FlatPrice()
+
+    def get(self):
+        return RowModels(KeywordCategorizer(), "textcat-1", self.price, "price-1")
+
+
+CSV = "SKU;Name;Brand;Price\nR-1;Basmati rice 1 kg;India Gate;250,00\nT-1;Green tea 100 g;Tetley;\n"
+
+
+def run(text: str, documents, generation="1", name="acme/prices.csv", models=None):
+    source = FileSource("uploads", name, generation, "acme")
+    return import_file(io.BytesIO(text.encode()), source, documents, models or Models(), now=NOW)
+
+
+def test_rows_become_categorized_priced_products():
+    documents = MemoryDocuments()
+    summary = run(CSV, documents)
+    assert (summary["status"], summary["rows_seen"], summary["written"], summary["rejected"]) == (
+        "done",
+        2,
+        2,
+        0,
+    )
+    rice = documents.get("products", "acme:R-1")
+    assert (rice["name"], rice["brand"], rice["vendor_price"]) == (
+        "Basmati rice 1 kg",
+        "India Gate",
+        {"amount": 250.0, "currency": ""},
+    )
+    assert rice["text_category"]["path_text"] == "Foodgrains/Rice/Basmati"
+    assert rice["category"]["source"] == "text"
+    assert rice["price"] == {
+        "predicted": 100.0,
+        "low": 80.0,
+        "high": 130.0,
+        "currency": "INR",
+        "mode": "list_price",
+        "model_version": "price-1",
+    }
+    assert rice["source_file"]["row"] == 2
+    assert documents.get("products", "acme:T-1")["price"]["mode"] == "text"
+    assert summary["format"] == "csv" and summary["column_mapping"]
+
+
+def test_the_same_file_version_twice_changes_nothing():
+    documents = MemoryDocuments()
+    run(CSV, documents)
+    before = {k: dict(v) for k, v in documents.collections.items()}
+    again = run(CSV, documents)
+    assert again["status"] == "done"
+    assert {k: dict(v) for k, v in documents.collections.items()} == before
+
+
+def test_a_new_version_rewrites_only_the_rows_that_changed():
+    documents = MemoryDocuments()
+    run(CSV, documents)
+    changed = CSV.replace("Green tea 100 g", "Green tea 250 g")
+    summary = run(changed, documents, generation="2")
+    assert (summary["written"], summary["unchanged"]) == (1, 1)
+    assert documents.get("products", "acme:T-1")["name"] == "Green tea 250 g"
+
+
+def test_a_bad_row_never_drops_the_good_rows():
+    text = "SKU;Name;Price\nR-1;Basmati rice;250\n;Nameless row without SKU;10\nT-1;Green tea;20\n"
+    documents = MemoryDocuments()
+    summary = run(text, documents)
+    assert (summary["written"], summary["rejected"]) == (2, 1)
+    assert summary["first_rejected"][0]["row"] == 3
+    assert summary["first_rejected"][0]["reason"]
+
+
+def test_duplicate_skus_last_row_wins_and_the_import_says_so():
+    text = "SKU;Name\nR-1;Basmati rice old;\nT-1;Green tea\nR-1;Basmati rice new\n"
+    documents = MemoryDocuments()
+    summary = run(text, documents)
+    assert documents.get("products", "acme:R-1")["name"] == "Basmati rice new"
+    assert summary["duplicate_skus"] == 1
+    assert summary["duplicates"][0]["sku"] == "R-1"
+    assert summary["duplicates"][0]["kept_row"] == 4
+
+
+def test_the_vendor_mapping_is_remembered():
+    documents = MemoryDocuments()
+    run(CSV, documents)
+    assert documents.get("vendors", "acme")["column_mapping"]
+
+
+def test_a_photo_decision_is_kept_when_a_file_row_arrives():
+    documents = MemoryDocuments()
+    documents.create(
+        "products",
+        "acme:R-1",
+        {
+            "vendor": "acme",
+            "sku": "R-1",
+            "image_category": {
+                "path": ["Fruit", "Apple"],
+                "path_text": "Fruit/Apple",
+                "needs_review": False,
+                "decided_level": "coarse",
+                "confidence": {"top": 1.0, "coarse": 0.99},
+            },
+        },
+    )
+    run(CSV, documents)
+    product = documents.get("products", "acme:R-1")
+    assert product["image_category"]["path_text"] == "Fruit/Apple"
+    assert product["category"]["source"] == "image"
+    assert product["name"] == "Basmati rice 1 kg"
+
+
+def test_an_unreadable_file_is_recorded_on_the_import_and_raised():
+    documents = MemoryDocuments()
+    with pytest.raises(BadFile):
+        run("", documents)
+    imports = documents.collections["imports"]
+    (only,) = imports.values()
+    assert only["status"] == "rejected" and only["reason"]
+
+
+def test_formula_cells_are_stored_as_text():
+    documents = MemoryDocuments()
+    run('SKU;Name;Brand\nF-1;"=HYPERLINK(""http://x"")";@brand\n', documents)
+    product = documents.get("products", "acme:F-1")
+    assert product["name"] == '=HYPERLINK("http://x")'
+    assert product["brand"] == "@brand"
