@@ -59,8 +59,11 @@ def read_delimited(lines: TextLines, delimiter: str, limits: Limits) -> Iterator
         if problem:
             yield RowProblem(start, "(row)", problem)
         elif len(cells) > limits.max_columns:
-            yield RowProblem(start, "(row)", f"line {start} has {len(cells):,} cells; "
-                             f"at most {limits.max_columns:,} are read")
+            yield RowProblem(
+                start,
+                "(row)",
+                f"line {start} has {len(cells):,} cells; at most {limits.max_columns:,} are read",
+            )
         elif any(c.strip() for c in cells):
             yield TableLine(start, tuple(cells))
 

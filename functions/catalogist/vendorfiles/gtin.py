@@ -19,7 +19,7 @@ def is_valid_gtin(digits: str) -> bool:
 
 
 def gtin_problem(text: str) -> str:
-    """"" when `text` is a valid GTIN, otherwise why not, for the row's notes."""
+    """ "" when `text` is a valid GTIN, otherwise why not, for the row's notes."""
     digits = normalize_gtin(text)
     if len(digits) not in GTIN_LENGTHS:
         return f"GTIN '{text}' has {len(digits)} digits; a GTIN has 8, 12, 13 or 14"

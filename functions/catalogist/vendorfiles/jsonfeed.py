@@ -17,8 +17,14 @@ from catalogist.vendorfiles.streams import TextLines
 
 _DECODER = json.JSONDecoder()
 _MAX_FLATTEN_DEPTH = 8
-_KIND = {int: "a number", float: "a number", str: "text", list: "a list", bool: "true/false",
-         type(None): "null"}
+_KIND = {
+    int: "a number",
+    float: "a number",
+    str: "text",
+    list: "a list",
+    bool: "true/false",
+    type(None): "null",
+}
 _HOLDER_DEPTH = 4  # {"data": {"catalog": {"products": [...]}}} is as deep as we look
 
 
@@ -42,8 +48,9 @@ class _Buffer:
         try:
             self.text = self.text[self.pos :] + self._decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:
-            raise BadFile(f"{self.where} is not valid UTF-8 JSON after item "
-                          f"{self.items_seen}: {error.reason}") from None
+            raise BadFile(
+                f"{self.where} is not valid UTF-8 JSON after item {self.items_seen}: {error.reason}"
+            ) from None
         self.pos = 0
         self.eof = not data
         return True
@@ -60,8 +67,10 @@ class _Buffer:
     def expect(self, char: str) -> None:
         found = self.peek()
         if found != char:
-            raise BadFile(f"{self.where} is not valid JSON: expected '{char}' after item "
-                          f"{self.items_seen}, found {found or 'the end of the file'!r}")
+            raise BadFile(
+                f"{self.where} is not valid JSON: expected '{char}' after item "
+                f"{self.items_seen}, found {found or 'the end of the file'!r}"
+            )
         self.pos += 1
 
     def value(self) -> Any:
@@ -70,26 +79,32 @@ class _Buffer:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.pos)
             except RecursionError:
-                raise BadFile(f"{self.where}: item {self.items_seen + 1} is nested too deeply "
-                              "(hundreds of levels); refused") from None
+                raise BadFile(
+                    f"{self.where}: item {self.items_seen + 1} is nested too deeply "
+                    "(hundreds of levels); refused"
+                ) from None
             except json.JSONDecodeError as error:
                 if self._grow():
                     continue
-                raise BadFile(f"{self.where} is not valid JSON near item "
-                              f"{self.items_seen + 1}: {error.msg}") from None
+                raise BadFile(
+                    f"{self.where} is not valid JSON near item {self.items_seen + 1}: {error.msg}"
+                ) from None
             if end < len(self.text) or self.eof or not self._grow():
                 self.pos = end  # a number at the buffer's edge may continue: read on first
                 return value
 
     def _grow(self) -> bool:
         if len(self.text) - self.pos > self._limits.max_item_bytes:
-            raise BadFile(f"{self.where}: item {self.items_seen + 1} is larger than "
-                          f"{self._limits.max_item_bytes:,} characters; refused")
+            raise BadFile(
+                f"{self.where}: item {self.items_seen + 1} is larger than "
+                f"{self._limits.max_item_bytes:,} characters; refused"
+            )
         return self.fill()
 
 
-def read_json(stream: BinaryIO, encoding: str, limits: Limits, where: str
-              ) -> Iterator[SourceRow | RowProblem]:
+def read_json(
+    stream: BinaryIO, encoding: str, limits: Limits, where: str
+) -> Iterator[SourceRow | RowProblem]:
     buffer = _Buffer(stream, encoding, limits, where)
     first = buffer.peek()
     if first == "[":
@@ -182,8 +197,11 @@ def _skip_rest_of_array(buffer: _Buffer) -> None:
 
 def _row(number: int, item: Any) -> SourceRow | RowProblem:
     if not isinstance(item, dict):
-        return RowProblem(number, "(row)", f"item {number} is {_KIND.get(type(item), 'a value')}"
-                          ", not an object with named fields")
+        return RowProblem(
+            number,
+            "(row)",
+            f"item {number} is {_KIND.get(type(item), 'a value')}, not an object with named fields",
+        )
     cells: dict[str, str] = {}
     _flatten(item, "", cells, 0)
     return SourceRow(number, cells)

@@ -42,8 +42,9 @@ class RowNormalizer:
         if not sku:
             raise _Reject("sku", f"the SKU ({self._column('sku')}) is empty")
         if len(sku) > MAX_SKU_CHARS:
-            raise _Reject("sku", f"the SKU is {len(sku):,} characters long; at most "
-                          f"{MAX_SKU_CHARS} are allowed")
+            raise _Reject(
+                "sku", f"the SKU is {len(sku):,} characters long; at most {MAX_SKU_CHARS} are allowed"
+            )
         name = unshout(self._cell(row, "name"))
         if not name:
             raise _Reject("name", f"the product name ({self._column('name')}) is empty")
@@ -56,8 +57,7 @@ class RowNormalizer:
             except PriceError as error:
                 raise _Reject("price", f"{self._column('price')}: {error}") from None
             vendor_price, currency = price.amount, currency or price.currency
-        pack = parse_pack_size(self._cell(row, "pack_size"), self._cell(row, "unit")) \
-            if m.pack_size else None
+        pack = parse_pack_size(self._cell(row, "pack_size"), self._cell(row, "unit")) if m.pack_size else None
         pack = pack or parse_pack_size(name)
         return ProductRow(
             row_number=row.row_number,
@@ -84,8 +84,11 @@ class RowNormalizer:
             return ""
         value = row.cells.get(column, "")
         if len(value) > self._limits.max_cell_chars:
-            raise _Reject(field, f"column '{column}' holds {len(value):,} characters; at most "
-                          f"{self._limits.max_cell_chars:,} are read")
+            raise _Reject(
+                field,
+                f"column '{column}' holds {len(value):,} characters; at most "
+                f"{self._limits.max_cell_chars:,} are read",
+            )
         return clean_text(value)
 
     def _column(self, field: str) -> str:
@@ -99,8 +102,7 @@ class RowNormalizer:
                 continue
             text = clean_text(value)
             if len(text) > self._limits.max_cell_chars:
-                notes.append(f"column '{column}' was cut to {self._limits.max_cell_chars:,} "
-                             "characters")
+                notes.append(f"column '{column}' was cut to {self._limits.max_cell_chars:,} characters")
                 text = text[: self._limits.max_cell_chars]
             if text:
                 kept.append((column, text))

@@ -104,13 +104,11 @@ def parse_vendor_file(
         return _finish_keyed(object_name, file_format, encoding, rows, known_mapping, limits)
     delimiter = sniff_delimiter(text_sample, prefer_tab=file_format == "tsv")
     file_format = "tsv" if delimiter == "\t" else "csv"
-    headers, source_rows = named_rows(read_delimited(lines, delimiter, limits), limits,
-                                      object_name)
+    headers, source_rows = named_rows(read_delimited(lines, delimiter, limits), limits, object_name)
     return _finish(object_name, file_format, encoding, headers, source_rows, known_mapping, limits)
 
 
-def _xlsx(source: IO[bytes], object_name: str, known: ColumnMapping | None,
-          limits: Limits) -> ParsedFile:
+def _xlsx(source: IO[bytes], object_name: str, known: ColumnMapping | None, limits: Limits) -> ParsedFile:
     check_zip(source, object_name, limits)
     headers, source_rows = read_workbook(source, object_name, limits)
     return _finish(object_name, "xlsx", "", headers, source_rows, known, limits)
@@ -124,9 +122,14 @@ def _closing(rows: Iterator[RowResult], resource: IO[bytes]) -> Iterator[RowResu
         resource.close()
 
 
-def _finish_keyed(object_name: str, file_format: str, encoding: str,
-                  rows: Iterator[SourceRow | RowProblem], known: ColumnMapping | None,
-                  limits: Limits) -> ParsedFile:
+def _finish_keyed(
+    object_name: str,
+    file_format: str,
+    encoding: str,
+    rows: Iterator[SourceRow | RowProblem],
+    known: ColumnMapping | None,
+    limits: Limits,
+) -> ParsedFile:
     """JSON and XML name fields per item: the mapping comes from the first items' keys."""
     rows = _stop_softly(rows)
     head = list(islice(rows, _KEYS_SAMPLE))
@@ -137,32 +140,43 @@ def _finish_keyed(object_name: str, file_format: str, encoding: str,
     if not head:
         raise BadFile(f"{object_name} has no products in it")
     if not keys:
-        raise BadFile(head[0].reason if isinstance(head[0], RowProblem)
-                      else f"{object_name} has no product fields")
-    return _finish(object_name, file_format, encoding, list(keys), chain(head, rows), known,
-                   limits)
+        raise BadFile(
+            head[0].reason if isinstance(head[0], RowProblem) else f"{object_name} has no product fields"
+        )
+    return _finish(object_name, file_format, encoding, list(keys), chain(head, rows), known, limits)
 
 
-def _finish(object_name: str, file_format: str, encoding: str, headers: list[str],
-            source_rows: Iterator[SourceRow | RowProblem], known: ColumnMapping | None,
-            limits: Limits) -> ParsedFile:
+def _finish(
+    object_name: str,
+    file_format: str,
+    encoding: str,
+    headers: list[str],
+    source_rows: Iterator[SourceRow | RowProblem],
+    known: ColumnMapping | None,
+    limits: Limits,
+) -> ParsedFile:
     mapping = known if known is not None and known.fits(headers) else guess_mapping(headers)
     if not mapping.name:
-        raise BadFile(f"{object_name}: no column holds the product name; the columns are "
-                      f"{_list(headers)} (expected e.g. Name, Title, Bezeichnung, Nom, Nombre, "
-                      "Наименование, Назва)")
+        raise BadFile(
+            f"{object_name}: no column holds the product name; the columns are "
+            f"{_list(headers)} (expected e.g. Name, Title, Bezeichnung, Nom, Nombre, "
+            "Наименование, Назва)"
+        )
     if not (mapping.sku or mapping.gtin):
-        raise BadFile(f"{object_name}: no column holds the SKU or a barcode; the columns are "
-                      f"{_list(headers)} (expected e.g. SKU, ID, Artikelnummer, Référence, "
-                      "Артикул, EAN)")
+        raise BadFile(
+            f"{object_name}: no column holds the SKU or a barcode; the columns are "
+            f"{_list(headers)} (expected e.g. SKU, ID, Artikelnummer, Référence, "
+            "Артикул, EAN)"
+        )
     stats = ParseStats()
     results = _results(source_rows, RowNormalizer(mapping, limits), stats)
     try:
         first = next(results)
     except StopIteration:
         raise BadFile(f"{object_name} has a header row but no product rows") from None
-    return ParsedFile(object_name, file_format, encoding, mapping, tuple(headers),
-                      chain([first], results), stats)
+    return ParsedFile(
+        object_name, file_format, encoding, mapping, tuple(headers), chain([first], results), stats
+    )
 
 
 def _stop_softly(rows: Iterator[SourceRow | RowProblem]) -> Iterator[SourceRow | RowProblem]:
@@ -178,8 +192,9 @@ def _stop_softly(rows: Iterator[SourceRow | RowProblem]) -> Iterator[SourceRow |
         yield RowProblem(last_row + 1, "(file)", f"reading stopped here: {error.reason}")
 
 
-def _results(source_rows: Iterator[SourceRow | RowProblem], normalize: RowNormalizer,
-             stats: ParseStats) -> Iterator[RowResult]:
+def _results(
+    source_rows: Iterator[SourceRow | RowProblem], normalize: RowNormalizer, stats: ParseStats
+) -> Iterator[RowResult]:
     seen: set[int] = set()
     for item in _stop_softly(source_rows):
         result = normalize(item) if isinstance(item, SourceRow) else item

@@ -25,8 +25,7 @@ class RowProblem:
     sheet: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row_number, "sheet": self.sheet, "field": self.field,
-                "reason": self.reason}
+        return {"row": self.row_number, "sheet": self.sheet, "field": self.field, "reason": self.reason}
 
 
 @dataclass(frozen=True)

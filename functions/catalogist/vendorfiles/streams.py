@@ -60,13 +60,20 @@ class TextLines:
 
     def __iter__(self) -> Iterator[str]:
         ascii_compatible = codecs.lookup(self._encoding).name not in (
-            "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
+            "utf-16",
+            "utf-16-le",
+            "utf-16-be",
+            "utf-32",
+            "utf-32-le",
+            "utf-32-be",
+        )
         raw_lines = self._byte_lines() if ascii_compatible else self._wide_lines()
         for line in raw_lines:
             self.line_number += 1
             if line is None:
                 self.problems[self.line_number] = (
-                    f"line {self.line_number} is longer than {self._max:,} bytes; it was skipped")
+                    f"line {self.line_number} is longer than {self._max:,} bytes; it was skipped"
+                )
                 yield "\n"
             else:
                 yield line
@@ -82,7 +89,8 @@ class TextLines:
             except UnicodeDecodeError:
                 self.problems[self.line_number + 1] = (
                     f"line {self.line_number + 1} is not valid {codec} text while the rest of "
-                    "the file is (mixed encodings?); re-save the file in one encoding")
+                    "the file is (mixed encodings?); re-save the file in one encoding"
+                )
                 yield raw.decode(codec, errors="replace")
 
     def _wide_lines(self) -> Iterator[str | None]:
@@ -95,7 +103,8 @@ class TextLines:
         for line in self._split("\n", self._max // 2, read_text):
             if line is not None and "\ufffd" in line:
                 self.problems[self.line_number + 1] = (
-                    f"line {self.line_number + 1} is not valid {self._encoding} text")
+                    f"line {self.line_number + 1} is not valid {self._encoding} text"
+                )
             yield line.lstrip("\ufeff") if line is not None and self.line_number == 0 else line
 
     def _split(self, newline, limit, read):  # type: ignore[no-untyped-def]

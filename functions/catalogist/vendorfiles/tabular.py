@@ -31,16 +31,18 @@ def named_rows(
     candidates = [i for i in head if isinstance(i, TableLine)]
     if not candidates:
         raise NoHeader(f"{where} has no rows" + _first_problem(head))
-    header_line = max(candidates, key=lambda line: (match_strength(_texts(line.cells)),
-                                                     -line.row_number))
+    header_line = max(candidates, key=lambda line: (match_strength(_texts(line.cells)), -line.row_number))
     if match_strength(_texts(header_line.cells)) == 0:
         raise NoHeader(
             f"{where}: no header row in the first {len(candidates)} rows names a product "
             "column (for example SKU / Artikelnummer / Артикул, or Name / Bezeichnung / "
-            "Наименование)" + _first_problem(head).replace(" we can read", ""))
+            "Наименование)" + _first_problem(head).replace(" we can read", "")
+        )
     if len(header_line.cells) > limits.max_columns:
-        raise BadFile(f"{where}: the header has {len(header_line.cells):,} columns; at most "
-                      f"{limits.max_columns:,} are read")
+        raise BadFile(
+            f"{where}: the header has {len(header_line.cells):,} columns; at most "
+            f"{limits.max_columns:,} are read"
+        )
     headers = _unique(header_line.cells)
     rest = chain((i for i in head if i.row_number > header_line.row_number), iterator)
     return headers, _rows(rest, headers)

@@ -35,8 +35,7 @@ def check_zip(stream: IO[bytes], object_name: str, limits: Limits) -> None:
         with zipfile.ZipFile(stream) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise BadFile(f"{object_name} looks like an Excel file but the archive is broken: "
-                      f"{error}") from None
+        raise BadFile(f"{object_name} looks like an Excel file but the archive is broken: {error}") from None
     finally:
         stream.seek(0)
     names = {m.filename for m in members}
@@ -49,14 +48,18 @@ def check_zip(stream: IO[bytes], object_name: str, limits: Limits) -> None:
         if member.file_size > _BIG_MEMBER and ratio > limits.max_xlsx_member_ratio:
             raise BadFile(
                 f"{object_name} is a zip bomb: {member.filename} would inflate {ratio:,.0f} "
-                f"times, to {member.file_size:,} bytes; refused")
+                f"times, to {member.file_size:,} bytes; refused"
+            )
     if total > limits.max_xlsx_uncompressed_bytes:
-        raise BadFile(f"{object_name} would inflate to {total:,} bytes, more than the "
-                      f"{limits.max_xlsx_uncompressed_bytes:,} we accept; split the workbook")
+        raise BadFile(
+            f"{object_name} would inflate to {total:,} bytes, more than the "
+            f"{limits.max_xlsx_uncompressed_bytes:,} we accept; split the workbook"
+        )
 
 
-def read_workbook(stream: IO[bytes], object_name: str, limits: Limits
-                  ) -> tuple[list[str], Iterator[SourceRow | RowProblem]]:
+def read_workbook(
+    stream: IO[bytes], object_name: str, limits: Limits
+) -> tuple[list[str], Iterator[SourceRow | RowProblem]]:
     """The first product sheet's header, and the rows of every product sheet in order."""
     from openpyxl import load_workbook  # heavy; only paid for by Excel uploads
 
@@ -99,8 +102,12 @@ def _sheet_lines(sheet: Any, limits: Limits) -> Iterator[TableLine | RowProblem]
             if not cells:
                 continue
             if len(cells) > limits.max_columns:
-                yield RowProblem(number, "(row)", f"row {number} has {len(cells):,} cells; at most "
-                                 f"{limits.max_columns:,} are read", sheet.title)
+                yield RowProblem(
+                    number,
+                    "(row)",
+                    f"row {number} has {len(cells):,} cells; at most {limits.max_columns:,} are read",
+                    sheet.title,
+                )
                 continue
             yield TableLine(number, tuple(_cell_text(c) for c in cells), sheet.title)
 

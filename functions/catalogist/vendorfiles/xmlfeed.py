@@ -23,8 +23,9 @@ def read_xml(stream: BinaryIO, limits: Limits, where: str) -> Iterator[SourceRow
     categories: dict[str, tuple[str, str]] = {}  # YML id → (name, parent id)
     parents: list[Any] = []
     items = 0
-    events = iterparse(stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True,
-                       forbid_external=True)
+    events = iterparse(
+        stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True
+    )
     try:
         for event, element in events:
             tag = _local(element.tag)
@@ -34,19 +35,25 @@ def read_xml(stream: BinaryIO, limits: Limits, where: str) -> Iterator[SourceRow
             parents.pop()
             if tag == "category" and "id" in element.attrib:
                 if len(categories) < limits.max_xml_categories:
-                    categories[element.get("id")] = ((element.text or "").strip(),
-                                                     element.get("parentId", ""))
+                    categories[element.get("id")] = (
+                        (element.text or "").strip(),
+                        element.get("parentId", ""),
+                    )
                 _drop(element, parents)
             elif tag in _ITEM_TAGS and _is_item(element):
                 items += 1
                 yield _row(items, element, categories, limits)
                 _drop(element, parents)
     except DefusedXmlException as error:
-        what = ("refers to an external file or URL" if isinstance(error, ExternalReferenceForbidden)
-                else "declares XML entities (<!ENTITY ...>)")
+        what = (
+            "refers to an external file or URL"
+            if isinstance(error, ExternalReferenceForbidden)
+            else "declares XML entities (<!ENTITY ...>)"
+        )
         raise BadFile(
             f"{where} {what}; feeds may not, because that is how 'billion laughs' and "
-            "external-file (XXE) attacks work. Remove the <!DOCTYPE ...> block.") from None
+            "external-file (XXE) attacks work. Remove the <!DOCTYPE ...> block."
+        ) from None
     except ParseError as error:
         raise BadFile(f"{where} is not well-formed XML after {items} items: {error}") from None
 
@@ -56,8 +63,9 @@ def _is_item(element: Any) -> bool:
     return len(element) > 0
 
 
-def _row(number: int, element: Any, categories: dict[str, tuple[str, str]], limits: Limits
-         ) -> SourceRow | RowProblem:
+def _row(
+    number: int, element: Any, categories: dict[str, tuple[str, str]], limits: Limits
+) -> SourceRow | RowProblem:
     cells: dict[str, str] = {}
     size = 0
     for key, value in element.attrib.items():
@@ -76,8 +84,9 @@ def _row(number: int, element: Any, categories: dict[str, tuple[str, str]], limi
         if key not in cells:  # the first <picture> is the main one
             cells[key] = text
     if size > limits.max_item_bytes:
-        return RowProblem(number, "(row)", f"item {number} is larger than "
-                          f"{limits.max_item_bytes:,} characters; refused")
+        return RowProblem(
+            number, "(row)", f"item {number} is larger than {limits.max_item_bytes:,} characters; refused"
+        )
     if "categoryId" in cells and cells["categoryId"] in categories:
         cells["category"] = _category_path(cells["categoryId"], categories)
     return SourceRow(number, cells)
