@@ -79,6 +79,34 @@ def add_stack_flags(parser: argparse.ArgumentParser, data_dir: Path) -> None:
     )
 
 
+RELEASE_DEFAULTS = {
+    "classifier": REPO / "artifacts" / "classifier" / "release",
+    "textcat": REPO / "artifacts" / "textcat",
+    "price": REPO / "artifacts" / "price",
+}
+
+
+def add_release_flags(parser: argparse.ArgumentParser) -> None:
+    for kind, default in RELEASE_DEFAULTS.items():
+        env = f"CATALOGIST_{kind.upper()}_RELEASE"
+        parser.add_argument(
+            f"--{kind}-release",
+            default=env_default(env, None),
+            help=f"{kind} release the function serves: a folder or gs:// path (env {env}; default {default} "
+            "when it exists)",
+        )
+
+
+def release_env(args: argparse.Namespace) -> dict[str, str]:
+    """The release locations to hand the function: given ones, else the trained ones in artifacts/."""
+    env = {}
+    for kind, default in RELEASE_DEFAULTS.items():
+        given = getattr(args, f"{kind}_release", None)
+        if given or (default / "manifest.json").exists():
+            env[f"CATALOGIST_{kind.upper()}_RELEASE"] = given or str(default)
+    return env
+
+
 def stack_config(args: argparse.Namespace) -> StackConfig:
     return StackConfig(
         data_dir=Path(args.data_dir).resolve(),
@@ -101,11 +129,16 @@ def print_parts(stack: Stack) -> None:
         print(f"  {part.name:<10} {part.url:<62} ready in {part.ready_seconds:.2f} s   log: {part.log}")
     if stack.config.external_firestore:
         print(f"  firestore  {stack.config.external_firestore} (already running; not managed here)")
+    for name, location in stack.config.function_env.items():
+        if name.endswith("_RELEASE"):
+            print(f"  serving {name.removeprefix('CATALOGIST_').removesuffix('_RELEASE').lower():<10} {location}")
     print("Talk to it with:\n  " + "\n  ".join(f"export {k}={v}" for k, v in stack.config.client_env().items()))
 
 
 def dev_up(args: argparse.Namespace) -> int:
-    stack = Stack(stack_config(args))
+    config = stack_config(args)
+    config.function_env.update(release_env(args))
+    stack = Stack(config)
     started = time.monotonic()
     stack.start()
     print_parts(stack)
@@ -159,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "event bridge; wait until each answers its health check.",
     )
     add_stack_flags(up, REPO / ".catalogist" / "dev")
+    add_release_flags(up)
     up.add_argument("--detach", action="store_true", help="return once healthy; stop later with `dev down`")
     up.set_defaults(func=dev_up)
     down = dev_commands.add_parser(

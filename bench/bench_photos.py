@@ -1,0 +1,286 @@
+"""Photo path figures, measured side by side in one run.
+
+    .venv/bin/python bench/bench_photos.py --release artifacts/classifier/release \
+        --keras artifacts/classifier/work/model.keras [--photos 200] [--stack-photos 100]
+
+1. Cold start: a fresh process from its first import to its first decision, and its peak memory
+   (ru_maxrss): the function (functions/main.py imported, model loaded from the release, one
+   photo classified) versus the same network served from a TensorFlow SavedModel.
+2. Per photo, decode to decision on one thread, for 1-megapixel JPEGs: p50 and p95, with
+   Pillow's JPEG draft mode (what the function does) and without it.
+3. Photos per second through the local stack end to end (upload → product document).
+4. Installed size of the function's runtime dependencies, and of the same plus TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+GROCERY = REPO.parent / "shared" / "datasets" / "grocerystore"
+PYTHON = sys.executable
+
+FUNCTION_COLD_START = """
+import time, resource, sys
+started = time.perf_counter()
+sys.path.insert(0, {functions!r})
+import main  # the deployed entry points: functions-framework, both Google clients, settings
+from catalogist.wiring import load_classifier
+from catalogist.settings import Settings
+from pathlib import Path
+classifier = load_classifier(Settings.from_env())(Path({release!r}))
+decision = classifier.taxonomy.decide(classifier.probabilities(classifier.pixels(open({photo!r}, "rb").read())))
+elapsed = time.perf_counter() - started
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "/".join(decision.category_path))
+"""
+
+TENSORFLOW_COLD_START = """
+import time, resource
+started = time.perf_counter()
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+model = tf.saved_model.load({saved!r})
+serve = model.signatures["serving_default"]
+image = Image.open({photo!r}).convert("RGB").resize(({size}, {size}))
+outputs = serve(tf.constant(np.asarray(image, np.float32)[None]))
+probabilities = list(outputs.values())[0].numpy()[0]
+elapsed = time.perf_counter() - started
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, int(probabilities.argmax()))
+"""
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def function_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "GOOGLE_CLOUD_PROJECT": "bench",
+        "CATALOGIST_UPLOADS_BUCKET": "uploads",
+        "CATALOGIST_MODELS_BUCKET": "models",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "OMP_NUM_THREADS": "1",
+    }
+
+
+def cold_start(script: str, runs: int) -> tuple[float, float, float, str]:
+    """Median seconds inside the process, median wall seconds, peak MB, and the answer."""
+    inside, wall, peak, answer = [], [], [], ""
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, env=function_env(), check=True)
+        wall.append(time.perf_counter() - started)
+        seconds, rss_kb, answer = done.stdout.strip().splitlines()[-1].split(" ", 2)
+        inside.append(float(seconds))
+        peak.append(int(rss_kb) / 1024)
+    return statistics.median(inside), statistics.median(wall), max(peak), answer
+
+
+def one_megapixel_jpegs(count: int) -> list[bytes]:
+    from PIL import Image
+
+    from catalogist_training.datasets import load_grocery_store
+
+    photos = load_grocery_store(GROCERY, "val")[:: max(1, 296 // count)][:count]
+    encoded = []
+    for photo in photos:
+        image = Image.open(photo.path).convert("RGB").resize((1155, 866), Image.Resampling.BICUBIC)
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=90)
+        encoded.append(buffer.getvalue())
+    return encoded
+
+
+def per_photo(release: Path, photos: list[bytes]) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from catalogist.classifier import PhotoClassifier
+    from catalogist.imaging import preprocess
+
+    classifier = PhotoClassifier(release, num_threads=1)
+    size = classifier.info.image_size
+
+    def without_draft(photo: bytes) -> np.ndarray:
+        image = Image.open(io.BytesIO(photo))
+        image.load()
+        return preprocess(image.convert("RGB"), size)
+
+    for label, pixels in (("draft decode (served)", classifier.pixels), ("full decode", without_draft)):
+        timings, decode = [], []
+        for photo in photos:
+            started = time.perf_counter()
+            x = pixels(photo)
+            decoded = time.perf_counter()
+            classifier.taxonomy.decide(classifier.probabilities(x))
+            timings.append((time.perf_counter() - started) * 1000)
+            decode.append((decoded - started) * 1000)
+        print(
+            f"  {label:<22} decode→decision p50 {percentile(timings, 0.5):6.1f} ms, "
+            f"p95 {percentile(timings, 0.95):6.1f} ms (decode+resize p50 {percentile(decode, 0.5):5.1f} ms)"
+        )
+    invoke = []
+    x = classifier.pixels(photos[0])
+    for _ in range(200):
+        started = time.perf_counter()
+        classifier.probabilities(x)
+        invoke.append((time.perf_counter() - started) * 1000)
+    print(f"  LiteRT int8 invoke alone p50 {percentile(invoke, 0.5):.1f} ms ({size} px input)")
+
+
+def through_stack(release: Path, photos: list[bytes]) -> None:
+    import socket
+
+    from catalogist.ledger import upload_id
+    from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
+
+    def free_port() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        config = StackConfig(
+            data_dir=Path(data_dir),
+            storage_port=free_port(),
+            firestore_port=free_port(),
+            firestore_admin_port=free_port(),
+            functions_port=free_port(),
+            bridge_port=free_port(),
+        )
+        config.function_env["CATALOGIST_CLASSIFIER_RELEASE"] = str(release.resolve())
+        stack = Stack(config)
+        stack.start()
+        try:
+            bucket = storage_client(config).bucket(config.uploads_bucket)
+            documents = firestore_client(config)
+            warm = bucket.blob("bench/WARM.jpg")
+            warm.upload_from_string(photos[0], content_type="image/jpeg")  # model load not counted
+            ledger = documents.collection("uploads")
+            warm_id = upload_id(bucket.name, warm.name, str(warm.generation))
+            wait_until(lambda: ledger.document(warm_id).get().get("status") == "done", 120)
+            started = time.perf_counter()
+            blobs = []
+            for number, photo in enumerate(photos):
+                blob = bucket.blob(f"bench/P{number:04d}.jpg")
+                blob.upload_from_string(photo, content_type="image/jpeg")
+                blobs.append(blob)
+            ids = [upload_id(bucket.name, b.name, str(b.generation)) for b in blobs]
+
+            def all_done() -> bool:
+                return all(
+                    ledger.document(i).get().to_dict().get("status") == "done"
+                    for i in ids
+                    if ledger.document(i).get().exists
+                ) and sum(ledger.document(i).get().exists for i in ids) == len(ids)
+
+            wait_until(all_done, 600, interval=0.5)
+            elapsed = time.perf_counter() - started
+            documents.close()
+        finally:
+            stack.stop()
+    print(
+        f"  {len(photos)} photos of 1 MP, uploaded one after another: {elapsed:.1f} s, "
+        f"{len(photos) / elapsed:.1f} photos/s end to end (upload → product document)"
+    )
+
+
+def installed_size() -> None:
+    uv = REPO / ".cache" / "uv" / "bin" / "uv"
+    with tempfile.TemporaryDirectory() as folder:
+        sizes = {}
+        for label, extra in (
+            ("runtime (functions/requirements.txt)", []),
+            ("runtime + tensorflow", ["tensorflow==2.21.0"]),
+        ):
+            target = Path(folder) / label.split()[0].replace("+", "tf")
+            subprocess.run(
+                [
+                    str(uv),
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--target",
+                    str(target),
+                    "--python",
+                    PYTHON,
+                    "-r",
+                    str(REPO / "functions" / "requirements.txt"),
+                    *extra,
+                ],
+                check=True,
+            )
+            sizes[label] = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) / 1e6
+        base = sizes["runtime (functions/requirements.txt)"]
+        for label, size in sizes.items():
+            print(f"  {label:<38} {size:8.0f} MB  ({size / base:.1f}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--release", type=Path, default=REPO / "artifacts" / "classifier" / "release")
+    parser.add_argument("--keras", type=Path, default=REPO / "artifacts" / "classifier" / "work" / "model.keras")
+    parser.add_argument("--photos", type=int, default=200)
+    parser.add_argument("--stack-photos", type=int, default=100)
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["cold", "latency", "stack", "size"])
+    args = parser.parse_args()
+    manifest = json.loads((args.release / "manifest.json").read_text())
+    print(
+        f"release {manifest['version']} ({manifest['model_bytes'] / 1e6:.2f} MB int8, "
+        f"{manifest['image_size']} px) on {os.cpu_count()} cores"
+    )
+    photos = one_megapixel_jpegs(args.photos)
+
+    if "cold" not in args.skip:
+        sample = Path(tempfile.mkdtemp()) / "photo.jpg"
+        sample.write_bytes(photos[0])
+        print(f"cold start, fresh process, first import to first decision (median of {args.cold_runs}; peak RSS):")
+        script = FUNCTION_COLD_START.format(
+            functions=str(REPO / "functions"), release=str(args.release), photo=str(sample)
+        )
+        ours = cold_start(script, args.cold_runs)
+        saved = Path(tempfile.mkdtemp()) / "saved_model"
+        subprocess.run(
+            [
+                PYTHON,
+                "-c",
+                f"import keras; keras.saving.load_model({str(args.keras)!r}, compile=False)"
+                f".export({str(saved)!r}, format='tf_saved_model', verbose=False)",
+            ],
+            check=True,
+            env=function_env(),
+            capture_output=True,
+        )
+        theirs = cold_start(
+            TENSORFLOW_COLD_START.format(saved=str(saved), photo=str(sample), size=manifest["image_size"]),
+            args.cold_runs,
+        )
+        for label, (inside, wall, peak, _) in (("function (LiteRT int8)", ours), ("TensorFlow SavedModel", theirs)):
+            print(f"  {label:<24} {inside:5.2f} s in process, {wall:5.2f} s wall, peak {peak:6.0f} MB")
+        print(f"  ratio TensorFlow / function: {theirs[0] / ours[0]:.1f}x time, {theirs[2] / ours[2]:.1f}x memory")
+    if "latency" not in args.skip:
+        print(f"per photo on one thread, {len(photos)} JPEGs of 1155x866 (1.0 MP):")
+        per_photo(args.release, photos)
+    if "stack" not in args.skip:
+        print("through the local stack (2 cores shared by emulators, bridge and function):")
+        through_stack(args.release, photos[: args.stack_photos])
+    if "size" not in args.skip:
+        print("installed size:")
+        installed_size()
+
+
+if __name__ == "__main__":
+    main()
