@@ -31,7 +31,7 @@ class FirestoreDocuments:
 
     def get_many(self, collection: str, document_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         references = [self.client.collection(collection).document(i) for i in document_ids]
-        return {s.id: s.to_dict() for s in self.client.get_all(references) if s.exists}
+        return {s.id: s.to_dict() or {} for s in self.client.get_all(references) if s.exists}
 
     def create(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> bool:
         try:

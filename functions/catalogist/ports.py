@@ -49,6 +49,14 @@ class Write:
 class DocumentStore(Protocol):
     def get(self, collection: str, document_id: str) -> dict[str, Any] | None: ...
 
+    def get_many(self, collection: str, document_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The documents that exist among `document_ids`, by id."""
+        ...
+
+    def create(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> bool:
+        """Write a new document; False (and nothing written) if it exists already."""
+        ...
+
     def update(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> None:
         """Change the given fields of an existing document."""
         ...

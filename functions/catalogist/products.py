@@ -32,10 +32,8 @@ def effective_category(product: dict[str, Any]) -> dict[str, Any] | None:
     human = product.get("human_category")
     if human:
         return {**human, "source": "human", "needs_review": False, "review_reason": None}
-    candidates = [
-        (source, product.get(f"{source}_category"))
-        for source in ("image", "text")
-        if product.get(f"{source}_category")
+    candidates: list[tuple[str, dict[str, Any]]] = [
+        (source, product[f"{source}_category"]) for source in ("image", "text") if product.get(f"{source}_category")
     ]
     for source, decision in candidates:
         if not decision["needs_review"]:

@@ -57,6 +57,6 @@ class StorageBlobs:
     def open_stream(self, bucket: str, name: str, generation: str) -> BinaryIO:
         """A read-only file object that fetches the object version in chunks as it is read."""
         try:
-            return self._blob(bucket, name, generation).open("rb", chunk_size=4 * 1024 * 1024)  # type: ignore[no-any-return]
+            return self._blob(bucket, name, generation).open("rb", chunk_size=4 * 1024 * 1024)
         except gexc.NotFound:
             raise ObjectGone(f"gs://{bucket}/{name} generation {generation} no longer exists") from None
