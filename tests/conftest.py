@@ -27,3 +27,20 @@ def smoke_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
     trained = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     return out / "release"
+
+
+@pytest.fixture(scope="session")
+def row_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Text categorizer and price releases trained once per session on 3,000 BigBasket rows
+    (`catalogist train textcat|price --limit 3000`), by kind."""
+    if not BIGBASKET.exists():
+        pytest.skip(f"the BigBasket catalogue is not at {BIGBASKET}")
+    out = tmp_path_factory.mktemp("row-models")
+    releases = {}
+    for kind in ("textcat", "price"):
+        command = [str(Path(sys.executable).parent / "catalogist"), "train", kind, "--data", str(BIGBASKET),
+                   "--out", str(out / kind), "--limit", "3000"]
+        trained = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+        assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
+        releases[kind] = out / kind
+    return releases

@@ -31,19 +31,21 @@ def stack_config(data_dir: Path, **overrides) -> StackConfig:
     )
 
 
-CLASSIFIER_PREFIX = "classifier/smoke"
-
-
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, smoke_classifier: Path) -> Iterator[Stack]:
-    """The stack, serving the smoke classifier from the models bucket as a deployment would."""
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, smoke_classifier: Path, row_models: dict[str, Path]
+) -> Iterator[Stack]:
+    """The stack, serving the session's releases from the models bucket as a deployment would."""
     config = stack_config(tmp_path_factory.mktemp("stack"))
-    config.function_env["CATALOGIST_CLASSIFIER_RELEASE"] = f"gs://{config.models_bucket}/{CLASSIFIER_PREFIX}"
+    releases = {"classifier": smoke_classifier, **row_models}
+    for kind in releases:
+        config.function_env[f"CATALOGIST_{kind.upper()}_RELEASE"] = f"gs://{config.models_bucket}/{kind}/test"
     running = Stack(config)
     running.start()
     models = storage_client(config).bucket(config.models_bucket)
-    for path in smoke_classifier.iterdir():
-        models.blob(f"{CLASSIFIER_PREFIX}/{path.name}").upload_from_filename(str(path))
+    for kind, folder in releases.items():
+        for path in folder.iterdir():
+            models.blob(f"{kind}/test/{path.name}").upload_from_filename(str(path))
     yield running
     running.stop()
 

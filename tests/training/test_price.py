@@ -42,3 +42,32 @@ def test_full_data_beats_the_baselines(tmp_path: Path) -> None:
     assert metrics["text"]["rmsle"] < baselines["median_of_brand_type"]["rmsle"]
     assert metrics["list_price"]["rmsle"] < baselines["list_price_brand_discount"]["rmsle"]
     assert 0.75 <= metrics["text"]["interval_coverage"] <= 0.85
+    # floor under today's held-out figure (rmsle 0.569), not the target of 0.50
+    assert metrics["text"]["rmsle"] <= 0.59
+
+
+def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> None:
+    import numpy as np
+
+    from catalogist.vendorfiles.price_features import (
+        KNN_FEATURES,
+        NeighbourIndex,
+        neighbour_features,
+    )
+    from catalogist.vendorfiles.text_features import fit_idf, term_counts, tfidf
+
+    texts = [("Green Tea 100 g", "Tetley", ""), ("Green Tea 250 g", "Tetley", ""),
+             ("Basmati Rice 1 kg", "India Gate", "")]
+    counts = term_counts(texts)
+    matrix = tfidf(counts, fit_idf(counts))
+    index = NeighbourIndex(matrix, np.log([100.0, 220.0, 150.0]), np.log([100.0, 250.0, 1000.0]),
+                           np.array(["g", "g", "g"]), np.array(["tetley", "tetley", "india gate"]),
+                           np.array(["t", "t", "r"]))
+
+    (positions, similarity), *_ = index.nearest(matrix, exclude=np.arange(3))
+    row = PriceInput("Green Tea 100 g", "Tetley", ("B", "T", "G"), 100.0, "g")
+    features = neighbour_features(row, positions, similarity, index)
+
+    assert positions[0] == 1 and 0 not in positions
+    assert len(features) == len(KNN_FEATURES)
+    assert np.isclose(features[2], np.log(220.0 * 100 / 250))  # pack-adjusted neighbour price

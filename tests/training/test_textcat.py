@@ -53,6 +53,26 @@ def test_full_data_meets_the_floor(tmp_path: Path) -> None:
     vendor_cli.main(["evaluate", "textcat", "--model", str(tmp_path / "m"), "--data",
                      str(PRODUCTS), "--out", str(tmp_path / "r")])
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    # floors under today's measured figures (0.91 / 0.81 / 0.74), not the targets
-    assert metrics["accuracy_by_level"]["category"] >= 0.89
-    assert metrics["accuracy_by_level"]["type"] >= 0.70
+    # floors under today's held-out figures (0.928 / 0.837 / 0.764), not the targets
+    assert metrics["accuracy_by_level"]["category"] >= 0.91
+    assert metrics["accuracy_by_level"]["sub_category"] >= 0.82
+    assert metrics["accuracy_by_level"]["type"] >= 0.74
+
+
+def test_chained_leaf_probabilities_sum_to_one_and_keep_the_category_model() -> None:
+    import numpy as np
+
+    from catalogist.taxonomy import Taxonomy
+    from catalogist.vendorfiles.textcat import chain_probabilities, softmax
+
+    taxonomy = Taxonomy.from_paths([("A", "a1", "x"), ("A", "a1", "y"), ("A", "a2", "z"),
+                                    ("B", "b1", "w")], ("category", "sub_category", "type"))
+    scores = [np.array([[2.0, 0.5]]), np.array([[1.0, -1.0, 0.3]]),
+              np.array([[0.2, 0.1, 0.4, 0.0]])]
+
+    leaves = chain_probabilities(taxonomy, scores, (1.0, 1.0, 1.0))
+
+    assert np.isclose(leaves.sum(), 1.0)
+    category = taxonomy.level_probabilities(leaves, "category")
+    assert np.allclose(category, softmax(scores[0]))
+    assert np.isclose(leaves[0, 3], category[0, 1])  # B has one sub-category and one type

@@ -28,14 +28,14 @@ def _run_train_textcat(args: argparse.Namespace) -> int:
     from catalogist_training.textcat import train
 
     print(json.dumps(train(args.data, args.out, c=args.svm_c,
-                           target_precision=args.target_precision), indent=2))
+                           target_precision=args.target_precision, limit=args.limit), indent=2))
     return 0
 
 
 def _run_train_price(args: argparse.Namespace) -> int:
     from catalogist_training.price import train
 
-    print(json.dumps(train(args.data, args.out, ridge_alpha=args.ridge_alpha), indent=2))
+    print(json.dumps(train(args.data, args.out, ridge_alpha=args.ridge_alpha, limit=args.limit), indent=2))
     return 0
 
 
@@ -63,14 +63,19 @@ def register_train(subparsers: Any) -> None:
     _flag(textcat, "--svm-c", "CATALOGIST_TEXTCAT_SVM_C", "SVM regularization C", float, 1.0)
     _flag(textcat, "--target-precision", "CATALOGIST_TEXTCAT_TARGET_PRECISION",
           "precision each level's threshold is calibrated for", float, 0.98)
+    _flag(textcat, "--limit", "CATALOGIST_TEXTCAT_LIMIT", "train on the first N training rows only "
+          "(0: all; small values are for smoke tests)", int, 0)
     textcat.set_defaults(func=_run_train_textcat)
 
     price = subparsers.add_parser(
         "price", help="train the price model (LightGBM P10/P50/P90, text and list-price modes)",
-        description="Fit ridge + group medians stacked into LightGBM on log sale price.")
+        description="Fit ridge + group medians + nearest-neighbour prices stacked into "
+                    "LightGBM on log sale price.")
     _flag(price, "--data", "CATALOGIST_PRICE_DATA", "CSV with the columns of products.csv")
     _flag(price, "--out", "CATALOGIST_PRICE_OUT", "directory for the exported model files")
-    _flag(price, "--ridge-alpha", "CATALOGIST_PRICE_RIDGE_ALPHA", "ridge L2 strength", float, 1.0)
+    _flag(price, "--ridge-alpha", "CATALOGIST_PRICE_RIDGE_ALPHA", "ridge L2 strength", float, 0.3)
+    _flag(price, "--limit", "CATALOGIST_PRICE_LIMIT", "train on the first N training rows only "
+          "(0: all; small values are for smoke tests)", int, 0)
     price.set_defaults(func=_run_train_price)
 
 

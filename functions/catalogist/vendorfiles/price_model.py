@@ -2,7 +2,9 @@
 
 Files, written by `catalogist train price`:
 
-    ridge.npz          idf and sparse text weights (log price from the product text)
+    ridge.npz          sparse idf and sparse text weights (log price from the product text)
+    neighbours.npz     the training products' normalized TF-IDF rows, log prices, pack sizes,
+                       brands and types (the nearest-neighbour features)
     price_tables.json  median log prices per type / sub-category / category / brand / brand×type,
                        usual log discounts per brand and type, feature names, config
     {text,list}_{p50,p10,p90}.txt   LightGBM boosters: without and with the vendor's list price
@@ -19,8 +21,15 @@ import numpy as np
 from scipy import sparse
 
 from catalogist.errors import ModelError
-from catalogist.vendorfiles.price_features import PriceInput, feature_row
-from catalogist.vendorfiles.text_features import term_counts, tfidf
+from catalogist.vendorfiles.price_features import (
+    BASE_FEATURES,
+    NeighbourIndex,
+    PriceInput,
+    feature_row,
+    neighbour_features,
+    price_text,
+)
+from catalogist.vendorfiles.text_features import term_counts, tfidf, unpack_idf
 
 QUANTILES = ("p50", "p10", "p90")
 
@@ -40,29 +49,40 @@ class PriceModel:
     ridge_bias: float
     tables: dict[str, Any]
     boosters: dict[str, lgb.Booster]  # "text_p50", "list_p90", ...
+    neighbours: NeighbourIndex
 
     @classmethod
     def load(cls, directory: Path) -> "PriceModel":
         try:
             arrays = np.load(directory / "ridge.npz")
+            neighbours = load_neighbours(directory / "neighbours.npz")
             tables = json.loads((directory / "price_tables.json").read_text())
-            boosters = {f"{mode}_{q}": lgb.Booster(model_file=str(directory / f"{mode}_{q}.txt"))
-                        for mode in ("text", "list") for q in QUANTILES}
+            boosters = {
+                f"{mode}_{q}": lgb.Booster(model_file=str(directory / f"{mode}_{q}.txt"))
+                for mode in ("text", "list")
+                for q in QUANTILES
+            }
         except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as error:
             raise ModelError(f"price model in {directory} is incomplete: {error}") from None
-        weights = sparse.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
-                                    shape=tuple(arrays["shape"]))
-        return cls(arrays["idf"], weights, float(arrays["bias"]), tables, boosters)
+        weights = sparse.csr_matrix(
+            (arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"])
+        )
+        return cls(unpack_idf(arrays), weights, float(arrays["bias"]), tables, boosters, neighbours)
 
-    def ridge_log_prices(self, rows: list[PriceInput]) -> np.ndarray:
-        features = tfidf(term_counts((r.name, r.brand, "") for r in rows), self.idf)
-        return np.asarray((features @ self.ridge_weights).todense()).ravel() + self.ridge_bias
+    def text_features(self, rows: list[PriceInput]) -> sparse.csr_matrix:
+        return tfidf(term_counts(price_text(r) for r in rows), self.idf)
 
     def features(self, rows: list[PriceInput], with_list_price: bool) -> np.ndarray:
-        ridge = self.ridge_log_prices(rows)
+        """Booster input: BASE_FEATURES, KNN_FEATURES, then LIST_FEATURES in list-price mode."""
+        text = self.text_features(rows)
+        ridge = np.asarray((text @ self.ridge_weights).todense()).ravel() + self.ridge_bias
         discounts = self.tables["discounts"] if with_list_price else None
-        return np.array([feature_row(r, float(p), self.tables["medians"], discounts)
-                         for r, p in zip(rows, ridge, strict=True)], dtype=np.float64)
+        matrix = []
+        for row, log_price, found in zip(rows, ridge, self.neighbours.nearest(text), strict=True):
+            base = feature_row(row, float(log_price), self.tables["medians"], discounts)
+            matrix.append(base[:len(BASE_FEATURES)] + neighbour_features(row, *found, self.neighbours)
+                          + base[len(BASE_FEATURES):])
+        return np.array(matrix, dtype=np.float64)
 
     def suggest(self, rows: list[PriceInput]) -> list[PriceSuggestion]:
         """Rows with a list price use the list-price boosters; the others the text ones."""
@@ -72,13 +92,34 @@ class PriceModel:
             if not chosen:
                 continue
             matrix = self.features([rows[i] for i in chosen], with_list)
-            predicted = {q: self.boosters[f"{mode}_{q}"].predict(matrix) for q in QUANTILES}
+            predicted = {q: self.boosters[f"{mode}_{q}"].predict(matrix, num_threads=1) for q in QUANTILES}
             # the quantile models' spread, widened by the factor that made validation cover 80%
             scale = float(self.tables["interval_scale"][mode])
             for position, i in enumerate(chosen):
                 low, mid, high = sorted(predicted[q][position] for q in ("p10", "p50", "p90"))
                 low, high = mid - scale * (mid - low), mid + scale * (high - mid)
-                results[i] = PriceSuggestion(round(math.exp(mid), 2), round(math.exp(low), 2),
-                                             round(math.exp(high), 2),
-                                             "list_price" if with_list else "text")
+                results[i] = PriceSuggestion(
+                    round(math.exp(mid), 2),
+                    round(math.exp(low), 2),
+                    round(math.exp(high), 2),
+                    "list_price" if with_list else "text",
+                )
         return [r for r in results if r is not None]
+
+
+def save_neighbours(path: Path, index: NeighbourIndex) -> None:
+    matrix = index.matrix.tocsr()
+    np.savez_compressed(path, data=matrix.data.astype(np.float16), indices=matrix.indices,
+                        indptr=matrix.indptr, shape=np.array(matrix.shape),
+                        log_price=index.log_price.astype(np.float32),
+                        log_quantity=index.log_quantity.astype(np.float32), unit=index.unit,
+                        brand=index.brand, type_key=index.type_key)
+
+
+def load_neighbours(path: Path) -> NeighbourIndex:
+    arrays = np.load(path)
+    matrix = sparse.csr_matrix((arrays["data"].astype(np.float32), arrays["indices"],
+                                arrays["indptr"]), shape=tuple(arrays["shape"]))
+    return NeighbourIndex(matrix, arrays["log_price"].astype(np.float64),
+                          arrays["log_quantity"].astype(np.float64), arrays["unit"],
+                          arrays["brand"], arrays["type_key"])
