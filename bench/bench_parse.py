@@ -20,13 +20,25 @@ HEADER = ["sku", "name", "brand", "price", "category", "pack size"]
 
 
 def sample_rows(n: int) -> list[list[str]]:
-    return [[f"SKU-{i}", f"Basmati Rice Premium {i % 50} - Aged", f"Brand {i % 300}",
-             f"{(i % 900) + 10},50 ₹", "Foodgrains, Oil & Masala", f"{(i % 5) + 1} kg"]
-            for i in range(n)]
+    return [
+        [
+            f"SKU-{i}",
+            f"Basmati Rice Premium {i % 50} - Aged",
+            f"Brand {i % 300}",
+            f"{(i % 900) + 10},50 ₹",
+            "Foodgrains, Oil & Masala",
+            f"{(i % 5) + 1} kg",
+        ]
+        for i in range(n)
+    ]
 
 
 def files(n: int) -> dict[str, bytes]:
-    rows = sample_rows(n)
+    return encode(sample_rows(n))
+
+
+def encode(rows: list[list[str]]) -> dict[str, bytes]:
+    """The same rows (columns as HEADER) as a file in each supported format."""
     text = io.StringIO()
     csv.writer(text).writerows([HEADER, *rows])
     tsv = io.StringIO()
@@ -39,13 +51,14 @@ def files(n: int) -> dict[str, bytes]:
     xlsx = io.BytesIO()
     book.save(xlsx)
     items = [dict(zip(HEADER, row, strict=True)) for row in rows]
-    xml = ['<?xml version="1.0" encoding="UTF-8"?><rss xmlns:g="http://base.google.com/ns/1.0">'
-           "<channel>"]
+    xml = ['<?xml version="1.0" encoding="UTF-8"?><rss xmlns:g="http://base.google.com/ns/1.0"><channel>']
     for raw in items:
         item = {k: escape(v) for k, v in raw.items()}
-        xml.append(f"<item><g:id>{item['sku']}</g:id><title>{item['name']}</title>"
-                   f"<g:brand>{item['brand']}</g:brand><g:price>{item['price']}</g:price>"
-                   f"<g:product_type>{item['category']}</g:product_type></item>")
+        xml.append(
+            f"<item><g:id>{item['sku']}</g:id><title>{item['name']}</title>"
+            f"<g:brand>{item['brand']}</g:brand><g:price>{item['price']}</g:price>"
+            f"<g:product_type>{item['category']}</g:product_type></item>"
+        )
     xml.append("</channel></rss>")
     return {
         "csv": text.getvalue().encode(),
@@ -66,8 +79,10 @@ def main() -> None:
         parsed = parse_vendor_file(io.BytesIO(data), f"bench.{name}")
         products = sum(isinstance(r, ProductRow) for r in parsed.rows)
         seconds = time.perf_counter() - started
-        print(f"{name:6s} {products:7d} products  {seconds:6.2f} s  {products / seconds:9,.0f} rows/s"
-              f"  ({len(data) / 1e6:.1f} MB)")
+        print(
+            f"{name:6s} {products:7d} products  {seconds:6.2f} s  {products / seconds:9,.0f} rows/s"
+            f"  ({len(data) / 1e6:.1f} MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def print_parts(stack: Stack) -> None:
 def dev_up(args: argparse.Namespace) -> int:
     config = stack_config(args)
     config.function_env.update(release_env(args))
-    stack = Stack(config)
+    stack = Stack(config, detached=args.detach)
     started = time.monotonic()
     stack.start()
     print_parts(stack)

@@ -4,6 +4,7 @@ health-checked over HTTP, and stopped with everything they spawned."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -33,7 +34,12 @@ class ProcessSpec:
     healthy_below: int = 500
 
 
-def start(spec: ProcessSpec) -> subprocess.Popen[bytes]:
+def start(spec: ProcessSpec, die_with_parent: bool = True) -> subprocess.Popen[bytes]:
+    """Start the process in a new session (its own process group).
+
+    With `die_with_parent` the kernel sends it SIGTERM when the starting process dies, however
+    it dies, so a killed test run or demo leaves no orphans; `dev up --detach` turns it off.
+    """
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(spec.log_path, "ab") as log_file:
         # A new session makes the child a process-group leader, so stopping the group also
@@ -46,7 +52,18 @@ def start(spec: ProcessSpec) -> subprocess.Popen[bytes]:
             env=dict(spec.env),
             cwd=spec.cwd,
             start_new_session=True,
+            preexec_fn=_terminate_with_parent if die_with_parent else None,
         )
+
+
+# Looked up once here: the child, forked from a process with threads, should only make the call.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+_PR_SET_PDEATHSIG = 1
+
+
+def _terminate_with_parent() -> None:
+    """In the child, before exec: ask Linux for SIGTERM when the parent thread exits."""
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_healthy(spec: ProcessSpec, process: subprocess.Popen[bytes], timeout: float) -> float:

@@ -98,8 +98,10 @@ class RunningPart:
 
 
 class Stack:
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackConfig, detached: bool = False) -> None:
+        """`detached`: the processes outlive this one (for `dev up --detach`)."""
         self.config = config
+        self.detached = detached
         self.parts: list[RunningPart] = []
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._started_at: dict[str, float] = {}
@@ -129,7 +131,7 @@ class Stack:
 
     def _start(self, spec: ProcessSpec) -> None:
         self._started_at[spec.name] = time.monotonic()
-        self._processes[spec.name] = start(spec)
+        self._processes[spec.name] = start(spec, die_with_parent=not self.detached)
         self._save_state()  # so `dev down` can clean up even a half-started stack
 
     def _wait(self, spec: ProcessSpec, timeout: float) -> None:

@@ -27,7 +27,7 @@ def catalogist(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_dev_up_detached_then_down_leaves_no_process_and_frees_the_ports(tmp_path):
+def test_dev_up_detached_then_down_leaves_no_process_and_frees_the_ports(tmp_path, request):
     ports = {
         flag: free_port()
         for flag in (
@@ -41,6 +41,7 @@ def test_dev_up_detached_then_down_leaves_no_process_and_frees_the_ports(tmp_pat
     flags = ["--data-dir", str(tmp_path)] + [str(x) for pair in ports.items() for x in pair]
 
     up = catalogist("dev", "up", "--detach", *flags)
+    request.addfinalizer(lambda: catalogist("dev", "down", "--data-dir", str(tmp_path)))
 
     assert up.returncode == 0, up.stderr
     for part in ("storage", "firestore", "functions", "bridge"):
@@ -100,11 +101,7 @@ def test_uploads_survive_a_restart(tmp_path):
 
 
 def test_a_firestore_emulator_already_running_is_used_instead_of_starting_one(stack, firestore, tmp_path):
-    ports = [
-        str(x)
-        for flag in ("--storage-port", "--functions-port", "--bridge-port")
-        for x in (flag, free_port())
-    ]
+    ports = [str(x) for flag in ("--storage-port", "--functions-port", "--bridge-port") for x in (flag, free_port())]
     import os
 
     from catalogist.ledger import upload_id
@@ -134,8 +131,36 @@ def test_a_firestore_emulator_already_running_is_used_instead_of_starting_one(st
         blob.upload_from_string("SKU,Name\nA-1,Apples\n", content_type="text/csv")
         document_id = upload_id("external-fs-uploads", blob.name, str(blob.generation))
         reference = firestore.collection("uploads").document(document_id)
-        assert wait_until(lambda: reference.get().exists, timeout=20), (
-            "no ledger entry in the external emulator"
-        )
+        assert wait_until(lambda: reference.get().exists, timeout=20), "no ledger entry in the external emulator"
     finally:
         catalogist("dev", "down", "--data-dir", str(tmp_path))
+
+
+def test_a_stack_dies_with_the_process_that_started_it(tmp_path):
+    """A test run or demo killed with SIGKILL must not leave emulators and functions behind."""
+    import time
+
+    script = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from catalogist_infra.stack import Stack\n"
+        "from tests.integration.conftest import stack_config\n"
+        f"Stack(stack_config(Path({str(tmp_path)!r}))).start()\n"
+        "print('up', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
+    )
+    assert owner.stdout is not None and owner.stdout.readline().strip() == "up"
+    pids = list(json.loads((tmp_path / "stack.json").read_text())["processes"].values())
+    assert all(group_alive(pid) for pid in pids)
+
+    owner.kill()
+    owner.wait(10)
+    owner.stdout.close()
+
+    deadline = time.monotonic() + 15
+    while any(group_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(group_alive(pid) for pid in pids)

@@ -1,0 +1,208 @@
+"""Vendor-file import figures, measured side by side in one run.
+
+    .venv/bin/python bench/bench_import.py [--rows 10000] [--big-rows 1000000]
+
+1. A 10,000-row price list in each format, uploaded to the local stack: seconds from upload to
+   the `done` ledger entry (the function parses, categorizes, prices and writes every row to the
+   Firestore emulator), with the import document's own split (parse / models / write).
+2. Rows per second for parsing alone and for the two models alone (no Firestore).
+3. A large CSV imported with `catalogist import` into the emulator, in its own process: peak
+   memory (ru_maxrss) and rows per second.
+
+Rows are real BigBasket products (name, brand, market price, a pack size from the name), repeated
+with distinct SKUs to reach the row count. Models: artifacts/textcat and artifacts/price.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from bench_parse import HEADER, encode  # noqa: E402
+
+BIGBASKET = REPO.parent / "shared" / "datasets" / "bigbasket" / "products.csv"
+
+
+def catalogue_rows(count: int) -> list[list[str]]:
+    with BIGBASKET.open(newline="") as stream:
+        products = [r for r in csv.DictReader(stream) if r["product"].strip()]
+    rows = []
+    for i in range(count):
+        p = products[i % len(products)]
+        rows.append(
+            [f"BB-{i:07d}", p["product"].strip(), p["brand"].strip(), f"₹ {p['market_price']}", p["category"], ""]
+        )
+    return rows
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
+    from catalogist.ledger import upload_id
+    from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        config = StackConfig(
+            data_dir=Path(data_dir),
+            storage_port=free_port(),
+            firestore_port=free_port(),
+            firestore_admin_port=free_port(),
+            functions_port=free_port(),
+            bridge_port=free_port(),
+        )
+        config.function_env.update(
+            {"CATALOGIST_TEXTCAT_RELEASE": str(textcat.resolve()), "CATALOGIST_PRICE_RELEASE": str(price.resolve())}
+        )
+        stack = Stack(config)
+        stack.start()
+        try:
+            bucket = storage_client(config).bucket(config.uploads_bucket)
+            documents = firestore_client(config)
+            ledger = documents.collection("uploads")
+            warm = bucket.blob("warm-up/prices.csv")  # loads the models once; not counted
+            warm.upload_from_string("SKU,Name\nW-1,Tata Salt 1 kg\n")
+            warm_id = upload_id(bucket.name, warm.name, str(warm.generation))
+            wait_until(
+                lambda: (
+                    ledger.document(warm_id).get().to_dict().get("status") == "done"
+                    if ledger.document(warm_id).get().exists
+                    else False
+                ),
+                300,
+            )
+            for file_format, data in files.items():
+                blob = bucket.blob(f"vendor-{file_format}/prices.{file_format}")
+                started = time.perf_counter()
+                blob.upload_from_string(data)
+                entry_id = upload_id(bucket.name, blob.name, str(blob.generation))
+
+                def finished(entry_id: str = entry_id) -> dict | None:
+                    snapshot = ledger.document(entry_id).get()
+                    return snapshot.to_dict() if snapshot.exists and snapshot.get("status") != "received" else None
+
+                entry = wait_until(finished, 600, interval=0.1)
+                elapsed = time.perf_counter() - started
+                report = documents.collection("imports").document(entry["import_id"]).get().to_dict()
+                split = report["seconds"]
+                print(
+                    f"  {file_format:<6} {len(data) / 1e6:5.1f} MB  {entry['status']}: {report['written']:,} written, "
+                    f"{report['rejected']} rejected, {elapsed:5.1f} s upload→done  (in function: parse "
+                    f"{split['parse']:.1f} s, models {split['models']:.1f} s, write {split['write']:.1f} s)"
+                )
+            documents.close()
+        finally:
+            stack.stop()
+
+
+def parse_and_predict(data: bytes, textcat: Path, price: Path) -> None:
+    from catalogist.imports import price_input
+    from catalogist.vendorfiles import ProductRow, parse_vendor_file
+    from catalogist.vendorfiles.price_model import PriceModel
+    from catalogist.vendorfiles.textcat import TextCategorizer
+
+    started = time.perf_counter()
+    rows = [r for r in parse_vendor_file(io.BytesIO(data), "bench.csv").rows if isinstance(r, ProductRow)]
+    parse_seconds = time.perf_counter() - started
+    categorizer, model = TextCategorizer.load(textcat), PriceModel.load(price)
+    started = time.perf_counter()
+    decisions = categorizer.decide_many([(r.name, r.brand, r.vendor_category) for r in rows])
+    textcat_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    model.suggest([price_input(r, d) for r, d in zip(rows, decisions, strict=True)])
+    price_seconds = time.perf_counter() - started
+    for label, seconds in (
+        ("parse + normalize", parse_seconds),
+        ("text categorizer", textcat_seconds),
+        ("price model", price_seconds),
+    ):
+        print(f"  {label:<18} {len(rows) / seconds:9,.0f} rows/s  ({seconds:.2f} s for {len(rows):,} rows)")
+
+
+def big_import(rows: int, textcat: Path, price: Path) -> None:
+    from catalogist_infra.processes import ProcessSpec, start, stop_group, wait_healthy
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.csv"
+        with path.open("w", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(HEADER)
+            chunk = catalogue_rows(min(rows, 100_000))
+            for start_row in range(0, rows, len(chunk)):
+                for i, row in enumerate(chunk[: rows - start_row]):
+                    writer.writerow([f"BB-{start_row + i:08d}", *row[1:]])
+        port, admin = free_port(), free_port()
+        launcher = REPO / "infra" / "firestore-emulator" / "launcher.cjs"
+        spec = ProcessSpec(
+            "firestore",
+            ["node", str(launcher), "--port", str(port), "--admin-port", str(admin)],
+            f"http://127.0.0.1:{admin}/health",
+            Path(folder) / "firestore.log",
+            dict(os.environ),
+            launcher.parent,
+        )
+        emulator = start(spec)
+        try:
+            wait_healthy(spec, emulator, 30)
+            env = {
+                **os.environ,
+                "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{port}",
+                "GOOGLE_CLOUD_PROJECT": "bench",
+                "CATALOGIST_TEXTCAT_RELEASE": str(textcat),
+                "CATALOGIST_PRICE_RELEASE": str(price),
+            }
+            started = time.perf_counter()
+            subprocess.run(
+                [str(Path(sys.executable).parent / "catalogist"), "import", str(path), "--vendor", "big"],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            elapsed = time.perf_counter() - started
+        finally:
+            stop_group(emulator.pid)
+            emulator.wait(5)
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(
+            f"  {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB CSV) with `catalogist import`: {elapsed:.0f} s, "
+            f"{rows / elapsed:,.0f} rows/s, peak memory of the import process {peak_mb:.0f} MB"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--textcat", type=Path, default=REPO / "artifacts" / "textcat")
+    parser.add_argument("--price", type=Path, default=REPO / "artifacts" / "price")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["e2e", "alone", "big"])
+    args = parser.parse_args()
+    files = encode(catalogue_rows(args.rows))
+    if "e2e" not in args.skip:
+        print(f"{args.rows:,} rows per file, uploaded to the local stack (2 cores shared by emulators and function):")
+        end_to_end(files, args.textcat, args.price)
+    if "alone" not in args.skip:
+        print(f"parsing and predicting alone, {args.rows:,}-row CSV, one process:")
+        parse_and_predict(files["csv"], args.textcat, args.price)
+    if "big" not in args.skip:
+        print("a large CSV imported from the command line into the Firestore emulator:")
+        big_import(args.big_rows, args.textcat, args.price)
+
+
+if __name__ == "__main__":
+    main()
