@@ -257,6 +257,9 @@ def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
         np.log([s.low for s in found])[unseen], np.log([s.high for s in found])[unseen])
     metrics["text_unseen_name_groups"]["rows"] = int(unseen.sum())
     metrics["baselines"] = _baselines(train_rows, rows)
+    # The headline figures are the mode without a list price (a new product's row, name only).
+    metrics = {**{k: metrics["text"][k] for k in ("rmsle", "mdape", "within_20pct", "interval_coverage")},
+               **metrics}
     metrics["model"] = json.loads((model_dir / "price.json").read_text())
     write_report(out, "Price model", metrics, _figures(suggestions))
     return metrics

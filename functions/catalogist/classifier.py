@@ -1,0 +1,140 @@
+"""The photo classifier of a model release: int8 TFLite run by LiteRT, answers as decisions.
+
+A release folder holds `model.tflite`, `taxonomy.json` and `manifest.json`; every file the
+manifest lists must match its sha256, so a half-copied or tampered release fails at load time
+with `ModelError` instead of answering wrongly. Load once per instance and reuse.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from catalogist.errors import ModelError
+from catalogist.imaging import decode_photo, preprocess
+from catalogist.taxonomy import Decision, Taxonomy
+
+MODEL_FILE = "model.tflite"
+TAXONOMY_FILE = "taxonomy.json"
+MANIFEST_FILE = "manifest.json"
+TTA_VIEWS = ("none", "flip", "flip_crops")
+CROP_SHARE = 0.875  # the zoomed-in views of `flip_crops` keep the central 87.5 % of each side
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # older deployments ship the predecessor package under another name
+        from tflite_runtime.interpreter import Interpreter
+    return Interpreter
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_release(directory: Path) -> dict:
+    """The manifest, after checking that every file it lists is present and unaltered."""
+    manifest_path = directory / MANIFEST_FILE
+    if not manifest_path.exists():
+        raise ModelError(f"model release {directory} has no {MANIFEST_FILE}")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        files = manifest["files"]
+    except (ValueError, KeyError) as error:
+        raise ModelError(f"{manifest_path} is not a release manifest: {error}") from None
+    for required in (MODEL_FILE, TAXONOMY_FILE):
+        if required not in files:
+            raise ModelError(f"{manifest_path} does not list {required}")
+    for name, expected in files.items():
+        path = directory / name
+        if not path.exists():
+            raise ModelError(f"model release {directory} is missing {name}")
+        found = sha256_of(path)
+        if found != expected:
+            raise ModelError(f"{path} has sha256 {found[:12]}…, the manifest expects {expected[:12]}…")
+    return manifest
+
+
+class TFLiteModel:
+    """One TFLite file: uint8 or float pixels in, leaf probabilities (float) out."""
+
+    def __init__(self, path: Path, num_threads: int = 1) -> None:
+        self.interpreter = _interpreter_class()(model_path=str(path), num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        self._input = self.interpreter.get_input_details()[0]
+        self._output = self.interpreter.get_output_details()[0]
+        self.image_size = int(self._input["shape"][1])
+
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 pixels -> (leaves,) float probabilities."""
+        x = pixels[None]
+        scale, zero = self._input["quantization"]
+        if self._input["dtype"] == np.float32:
+            x = x.astype(np.float32)
+        elif scale and (abs(scale - 1.0) > 1e-6 or zero != 0):
+            info = np.iinfo(self._input["dtype"])
+            x = np.clip(np.round(x / scale + zero), info.min, info.max)
+        self.interpreter.set_tensor(self._input["index"], x.astype(self._input["dtype"]))
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self._output["index"])[0]
+        scale, zero = self._output["quantization"]
+        if self._output["dtype"] != np.float32 and scale:
+            y = (y.astype(np.float32) - zero) * scale
+        # uint8 probabilities sum to 1 only up to rounding; thresholds assume they sum exactly.
+        total = float(y.sum())
+        return (y / total if total > 0 else y).astype(np.float32)
+
+
+def tta_views(pixels: np.ndarray, tta: str) -> list[np.ndarray]:
+    """The views whose predictions are averaged: the photo, its mirror, zoomed-in crops."""
+    if tta not in TTA_VIEWS:
+        raise ValueError(f"tta must be one of {TTA_VIEWS}, not {tta!r}")
+    views = [pixels]
+    if tta in ("flip", "flip_crops"):
+        views.append(pixels[:, ::-1])
+    if tta == "flip_crops":
+        size = pixels.shape[0]
+        margin = round(size * (1 - CROP_SHARE) / 2)
+        centre = Image.fromarray(pixels[margin : size - margin, margin : size - margin])
+        zoomed = np.asarray(centre.resize((size, size), Image.Resampling.BILINEAR))
+        views += [zoomed, zoomed[:, ::-1]]
+    return views
+
+
+@dataclass(frozen=True)
+class ClassifierInfo:
+    version: str
+    image_size: int
+    tta: str
+
+
+class PhotoClassifier:
+    """Photo bytes to a taxonomy `Decision`, with the release's model and thresholds."""
+
+    def __init__(self, directory: Path, num_threads: int = 1, tta: str = "none") -> None:
+        directory = Path(directory)
+        self.manifest = verify_release(directory)
+        self.taxonomy = Taxonomy.load(directory / TAXONOMY_FILE)
+        self.model = TFLiteModel(directory / MODEL_FILE, num_threads)
+        tta_views(np.zeros((2, 2, 3), np.uint8), tta)  # reject a bad name at load, not per photo
+        self.info = ClassifierInfo(str(self.manifest.get("version", "unknown")), self.model.image_size, tta)
+
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        views = tta_views(pixels, self.info.tta)
+        return np.mean([self.model.probabilities(view) for view in views], axis=0)
+
+    def pixels(self, photo: bytes) -> np.ndarray:
+        size = self.info.image_size
+        return preprocess(decode_photo(photo, target_size=size), size)
+
+    def classify(self, photo: bytes) -> Decision:
+        """Raises `BadPhoto` for bytes that are not a usable photo."""
+        return self.taxonomy.decide(self.probabilities(self.pixels(photo)))

