@@ -84,6 +84,22 @@ def time_classifier(release: Path, photos: list[LabelledPhoto]) -> dict:
     return {"ms_per_image": round(p50(blobs), 2), "ms_per_1mp_jpeg_p50": round(p50([megapixel] * 50), 2)}
 
 
+def write_predictions(path: Path, photos: list[LabelledPhoto], probabilities: np.ndarray, taxonomy) -> None:
+    """One line per photo: the decision the function would write, to compare serving with."""
+    with path.open("w") as stream:
+        for photo, row in zip(photos, probabilities, strict=True):
+            decision = taxonomy.decide(row)
+            stream.write(json.dumps({
+                "image": str(photo.path),
+                "truth": "/".join(photo.category_path),
+                "category_path": "/".join(decision.category_path),
+                "decided_level": decision.decided_level,
+                "confidence": decision.confidence,
+                "needs_review": decision.needs_review,
+                "best_leaf": "/".join(decision.alternatives[0].category_path),
+            }) + "\n")
+
+
 def evaluate_release(
     release: Path,
     photos: list[LabelledPhoto],
@@ -115,6 +131,7 @@ def evaluate_release(
         return np.stack(rows)
 
     probabilities = predict()
+    write_predictions(out / "predictions.jsonl", photos, probabilities, taxonomy)
     fine, top = taxonomy.levels[-1], taxonomy.levels[0]
     coarse = taxonomy.levels[-2] if len(taxonomy.levels) > 1 else fine
     top5 = np.argsort(-probabilities, axis=1)[:, :5]
