@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from catalogist import products
 from catalogist.errors import PermanentError
@@ -26,7 +26,9 @@ from catalogist.events import StorageObject
 from catalogist.ports import BlobReader, DocumentStore, Write
 from catalogist.taxonomy import Decision
 from catalogist.vendorfiles import ColumnMapping, ProductRow, RowProblem, parse_vendor_file
-from catalogist.vendorfiles.price_features import PriceInput
+
+if TYPE_CHECKING:  # the module pulls in SciPy; photos should not pay for it at cold start
+    from catalogist.vendorfiles.price_features import PriceInput
 
 log = logging.getLogger("catalogist.imports")
 
@@ -273,6 +275,8 @@ def row_hash(row: ProductRow) -> str:
 
 
 def price_input(row: ProductRow, decision: Decision) -> PriceInput:
+    from catalogist.vendorfiles.price_features import PriceInput
+
     # The price model learnt shop prices in one currency; a list price in another is no evidence.
     list_price = float(row.vendor_price) if row.vendor_price and row.currency in ("", "INR") else None
     return PriceInput(
