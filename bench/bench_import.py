@@ -20,7 +20,6 @@ import csv
 import io
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,25 +45,12 @@ def catalogue_rows(count: int) -> list[list[str]]:
     return rows
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
     from catalogist.ledger import upload_id
     from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
 
     with tempfile.TemporaryDirectory() as data_dir:
-        config = StackConfig(
-            data_dir=Path(data_dir),
-            storage_port=free_port(),
-            firestore_port=free_port(),
-            firestore_admin_port=free_port(),
-            functions_port=free_port(),
-            bridge_port=free_port(),
-        )
+        config = StackConfig.on_free_ports(Path(data_dir))
         config.function_env.update(
             {"CATALOGIST_TEXTCAT_RELEASE": str(textcat.resolve()), "CATALOGIST_PRICE_RELEASE": str(price.resolve())}
         )
@@ -135,6 +121,7 @@ def parse_and_predict(data: bytes, textcat: Path, price: Path) -> None:
 
 def big_import(rows: int, textcat: Path, price: Path) -> None:
     from catalogist_infra.processes import ProcessSpec, start, stop_group, wait_healthy
+    from catalogist_infra.stack import free_port
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "big.csv"

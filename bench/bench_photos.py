@@ -141,25 +141,12 @@ def per_photo(release: Path, photos: list[bytes]) -> None:
 
 
 def through_stack(release: Path, photos: list[bytes]) -> None:
-    import socket
 
     from catalogist.ledger import upload_id
     from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
 
-    def free_port() -> int:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return int(probe.getsockname()[1])
-
     with tempfile.TemporaryDirectory() as data_dir:
-        config = StackConfig(
-            data_dir=Path(data_dir),
-            storage_port=free_port(),
-            firestore_port=free_port(),
-            firestore_admin_port=free_port(),
-            functions_port=free_port(),
-            bridge_port=free_port(),
-        )
+        config = StackConfig.on_free_ports(Path(data_dir))
         config.function_env["CATALOGIST_CLASSIFIER_RELEASE"] = str(release.resolve())
         stack = Stack(config)
         stack.start()

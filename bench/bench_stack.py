@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import socket
 import statistics
 import tempfile
 import time
@@ -23,26 +22,13 @@ from catalogist.ledger import upload_id
 from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--uploads", type=int, default=20)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as data_dir:
-        config = StackConfig(
-            data_dir=Path(data_dir),
-            storage_port=free_port(),
-            firestore_port=free_port(),
-            firestore_admin_port=free_port(),
-            functions_port=free_port(),
-            bridge_port=free_port(),
-        )
+        config = StackConfig.on_free_ports(Path(data_dir))
         stack = Stack(config)
         started = time.perf_counter()
         stack.start()

@@ -5,16 +5,14 @@ manifest lists must match its sha256, so a half-copied or tampered release fails
 with `ModelError` instead of answering wrongly. Load once per instance and reuse.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from catalogist.errors import ModelError
 from catalogist.imaging import decode_photo, preprocess
+from catalogist.releases import verify_release
 from catalogist.taxonomy import Decision, Taxonomy
 
 MODEL_FILE = "model.tflite"
@@ -30,37 +28,6 @@ def _interpreter_class():
     except ImportError:  # older deployments ship the predecessor package under another name
         from tflite_runtime.interpreter import Interpreter
     return Interpreter
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_release(directory: Path) -> dict:
-    """The manifest, after checking that every file it lists is present and unaltered."""
-    manifest_path = directory / MANIFEST_FILE
-    if not manifest_path.exists():
-        raise ModelError(f"model release {directory} has no {MANIFEST_FILE}")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-        files = manifest["files"]
-    except (ValueError, KeyError) as error:
-        raise ModelError(f"{manifest_path} is not a release manifest: {error}") from None
-    for required in (MODEL_FILE, TAXONOMY_FILE):
-        if required not in files:
-            raise ModelError(f"{manifest_path} does not list {required}")
-    for name, expected in files.items():
-        path = directory / name
-        if not path.exists():
-            raise ModelError(f"model release {directory} is missing {name}")
-        found = sha256_of(path)
-        if found != expected:
-            raise ModelError(f"{path} has sha256 {found[:12]}…, the manifest expects {expected[:12]}…")
-    return manifest
 
 
 class TFLiteModel:
@@ -121,7 +88,7 @@ class PhotoClassifier:
 
     def __init__(self, directory: Path, num_threads: int = 1, tta: str = "none") -> None:
         directory = Path(directory)
-        self.manifest = verify_release(directory)
+        self.manifest = verify_release(directory, required=(MODEL_FILE, TAXONOMY_FILE))
         self.taxonomy = Taxonomy.load(directory / TAXONOMY_FILE)
         self.model = TFLiteModel(directory / MODEL_FILE, num_threads)
         tta_views(np.zeros((2, 2, 3), np.uint8), tta)  # reject a bad name at load, not per photo

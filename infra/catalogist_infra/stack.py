@@ -54,6 +54,15 @@ class StackConfig:
     model_location: str | None = None
     function_env: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **overrides: Any) -> StackConfig:
+        """A stack beside any other: every port one the kernel just found free (tests, benchmarks)."""
+        ports = {
+            name: free_port()
+            for name in ("storage_port", "firestore_port", "firestore_admin_port", "functions_port", "bridge_port")
+        }
+        return cls(data_dir=data_dir, **{**ports, **overrides})
+
     @property
     def storage_url(self) -> str:
         return f"http://{self.host}:{self.storage_port}"
@@ -336,6 +345,12 @@ def _refuse_if_running(config: StackConfig) -> None:
             "stop it with `catalogist dev down`"
         )
     config.state_file.unlink()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def _require_free(host: str, port: int) -> None:

@@ -3,7 +3,6 @@ the functions under functions-framework and the event bridge, exactly as `catalo
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,23 +11,8 @@ import pytest
 from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def stack_config(data_dir: Path, **overrides) -> StackConfig:
-    return StackConfig(
-        data_dir=data_dir,
-        storage_port=free_port(),
-        firestore_port=free_port(),
-        firestore_admin_port=free_port(),
-        functions_port=free_port(),
-        bridge_port=free_port(),
-        project="catalogist-test",
-        **overrides,
-    )
+    return StackConfig.on_free_ports(data_dir, project="catalogist-test", **overrides)
 
 
 @pytest.fixture(scope="session")

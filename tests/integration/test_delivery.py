@@ -9,8 +9,7 @@ from pathlib import Path
 import requests
 
 from catalogist_infra.processes import ProcessSpec, start, stop_group, wait_healthy
-from catalogist_infra.stack import wait_until
-from tests.integration.conftest import free_port
+from catalogist_infra.stack import free_port, wait_until
 
 HERE = Path(__file__).parent
 

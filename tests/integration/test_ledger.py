@@ -72,9 +72,7 @@ def test_the_same_event_delivered_three_times_leaves_one_unchanged_document(stac
     listed = next(b for b in uploads.client.list_blobs(uploads, prefix=blob.name))
     headers, body = binary_event(object_resource(listed))
 
-    answers = [
-        requests.post(stack.config.functions_url, data=body, headers=headers, timeout=30) for _ in range(3)
-    ]
+    answers = [requests.post(stack.config.functions_url, data=body, headers=headers, timeout=30) for _ in range(3)]
 
     assert [answer.status_code for answer in answers] == [200, 200, 200]
     documents = [d for d in firestore.collection("uploads").stream() if d.get("name") == blob.name]

@@ -19,9 +19,7 @@ from catalogist.taxonomy import Taxonomy
 from catalogist_infra.stack import wait_until
 from tests.conftest import GROCERY
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
 
 
 def vendor() -> str:
@@ -59,8 +57,9 @@ def smoke_photos(release: Path, count: int) -> list[tuple[Path, str]]:
     from catalogist_training.datasets import load_grocery_store
 
     # Validation photos first; the training split tops them up (17 validation photos in all).
-    photos = [(p.path, "/".join(p.category_path))
-              for split in ("val", "train") for p in load_grocery_store(GROCERY, split)]
+    photos = [
+        (p.path, "/".join(p.category_path)) for split in ("val", "train") for p in load_grocery_store(GROCERY, split)
+    ]
     return [photo for photo in photos if photo[1] in leaves][:count]
 
 
@@ -81,9 +80,7 @@ def test_a_photo_becomes_a_categorized_product(uploads, firestore, smoke_classif
     assert category["decided_level"] in ("top", "coarse", "fine")
     assert set(category["confidence"]) <= {"top", "coarse", "fine"}
     assert len(category["alternatives"]) == 3
-    assert (
-        category["model_version"] == json.loads((smoke_classifier / "manifest.json").read_text())["version"]
-    )
+    assert category["model_version"] == json.loads((smoke_classifier / "manifest.json").read_text())["version"]
     assert product["category"]["source"] == "image"
     assert product["needs_review"] == category["needs_review"]
     photo_entry = product["photos"]["SKU-100_jpg"]
@@ -122,9 +119,7 @@ def bomb_png(side: int = 30_000) -> bytes:
 
 
 def bad_photos() -> list[tuple[str, bytes, str]]:
-    sample = Image.open(
-        io.BytesIO((Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg").read_bytes())
-    )
+    sample = Image.open(io.BytesIO((Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg").read_bytes()))
     jpeg = encoded(sample, "JPEG", quality=90)
     return [
         ("truncated.jpg", jpeg[: len(jpeg) // 2], "truncated or corrupt"),
@@ -151,9 +146,7 @@ def test_a_bad_photo_is_rejected_with_a_clear_reason(uploads, firestore, name, c
 
 
 def awkward_photos() -> list[tuple[str, bytes]]:
-    sample = Image.open(
-        io.BytesIO((Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg").read_bytes())
-    )
+    sample = Image.open(io.BytesIO((Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg").read_bytes()))
     sample.load()
     sixteen_bit = Image.fromarray(np.asarray(sample.convert("L")).astype("uint16") * 257)
     frames = [sample, sample.rotate(90), sample.rotate(180)]
@@ -212,9 +205,7 @@ def test_a_photo_name_without_a_sku_is_rejected(uploads, firestore):
     assert "cannot tell the SKU" in entry["reason"]
 
 
-def test_decisions_in_firestore_equal_the_evaluation_photo_for_photo(
-    uploads, firestore, smoke_classifier, tmp_path
-):
+def test_decisions_in_firestore_equal_the_evaluation_photo_for_photo(uploads, firestore, smoke_classifier, tmp_path):
     """Train/serve parity: the function and `catalogist evaluate` agree on 20 validation photos."""
     photos = smoke_photos(smoke_classifier, 20)
     assert len(photos) == 20
@@ -243,9 +234,7 @@ def test_decisions_in_firestore_equal_the_evaluation_photo_for_photo(
         )
         == 0
     )
-    evaluated = {
-        row["image"]: row for row in map(json.loads, (tmp_path / "eval" / "predictions.jsonl").open())
-    }
+    evaluated = {row["image"]: row for row in map(json.loads, (tmp_path / "eval" / "predictions.jsonl").open())}
     seller = vendor()
     blobs = {
         path: upload(uploads, f"{seller}/P{number:02d}.jpg", path.read_bytes())
@@ -254,9 +243,7 @@ def test_decisions_in_firestore_equal_the_evaluation_photo_for_photo(
 
     for path, blob in blobs.items():
         entry = final_ledger_entry(firestore, uploads.name, blob)
-        served = (
-            firestore.collection("products").document(entry["product_id"]).get().to_dict()["image_category"]
-        )
+        served = firestore.collection("products").document(entry["product_id"]).get().to_dict()["image_category"]
         offline = evaluated[str(path)]
         assert served["path_text"] == offline["category_path"], path.name
         assert served["decided_level"] == offline["decided_level"], path.name

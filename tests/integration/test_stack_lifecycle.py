@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from catalogist_infra.processes import group_alive
-from tests.integration.conftest import free_port
+from catalogist_infra.stack import free_port
 
 
 def port_is_free(port: int) -> bool:

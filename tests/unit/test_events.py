@@ -1,4 +1,5 @@
 import pytest
+
 from catalogist.errors import BadEvent
 from catalogist.events import FINALIZED, parse_storage_event
 

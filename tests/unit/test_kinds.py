@@ -5,9 +5,10 @@ import json
 import random
 
 import pytest
-from catalogist.kinds import Kind, detect_kind
 from openpyxl import Workbook
 from PIL import Image
+
+from catalogist.kinds import Kind, detect_kind
 
 
 def image_bytes(image_format: str) -> bytes:

@@ -1,4 +1,5 @@
 import pytest
+
 from catalogist.errors import SettingsError
 from catalogist.settings import MIB, Settings
 
