@@ -265,6 +265,7 @@ def _write_page(
         fields.update(products.summary_fields({**(current.get(pid) or {}), **fields}))
         writes.append(Write(products.COLLECTION, pid, fields))
     documents.commit(writes)
+    products.settle_summaries(documents, [pid for pid, _ in changed])
     counts.seconds["write"] += time.perf_counter() - clock
 
 

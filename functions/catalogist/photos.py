@@ -133,6 +133,7 @@ def decide_product(
         after = documents.get(products.COLLECTION, product_id) or {}
         latest = sorted(k for k, p in after.get("photos", {}).items() if p["model_version"] == version)
         if after.get("image_category", {}).get("photo_keys") == latest:
+            products.settle_summaries(documents, [product_id])
             return image_category
     raise RuntimeError(f"the decision of {product_id} kept changing under concurrent photos; retrying")
 

@@ -9,9 +9,11 @@ image or text guess with `needs_review`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from catalogist.errors import PermanentError
+from catalogist.ports import DocumentStore
 
 COLLECTION = "products"
 _UNSAFE_ID = re.compile(r"[/\x00-\x1f]")
@@ -55,3 +57,20 @@ def summary_fields(product: dict[str, Any]) -> dict[str, Any]:
         "needs_review": bool(category["needs_review"]),
         "review_reason": category.get("review_reason"),
     }
+
+
+def settle_summaries(documents: DocumentStore, product_ids: Sequence[str]) -> int:
+    """Rewrite the summary of each product whose stored one no longer follows from its sources.
+
+    Photos and file rows of one product are written by different invocations, each computing
+    the summary from what it read before writing; without isolating transactions (the local
+    emulator has none) the later write can carry a stale summary. Each writer calls this after
+    its own write, so whichever finishes last leaves the summary right. Returns how many it fixed.
+    """
+    fixed = 0
+    for product_id, product in documents.get_many(COLLECTION, list(product_ids)).items():
+        wanted = summary_fields(product)
+        if wanted and any(product.get(name) != value for name, value in wanted.items()):
+            documents.update(COLLECTION, product_id, wanted)
+            fixed += 1
+    return fixed

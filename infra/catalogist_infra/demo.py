@@ -149,9 +149,10 @@ def _upload_and_report(
     print(f"all uploads processed in {elapsed:.1f} s ({len(expected) / elapsed:.1f} uploads/s end to end)\n")
 
     results = [_photo_result(documents, blob.name, truth, entries[blob.name]) for blob, truth in uploads]
-    print(f"{'photo':<16} {'true category':<36} {'decided category':<36} {'conf':>5}  review")
+    print(f"{'photo':<16} {'true category':<45} {'decided category':<45} {'conf':>5}  review")
     for r in results:
-        print(f"{r.photo:<16} {r.truth:<36} {r.decided:<36} {r.confidence:>5.2f}  {'REVIEW' if r.needs_review else ''}")
+        review = "REVIEW" if r.needs_review else ""
+        print(f"{r.photo:<16} {r.truth[:44]:<45} {r.decided[:44]:<45} {r.confidence:>5.2f}  {review}")
     accepted = [r for r in results if not r.needs_review]
     fine = sum(r.best_leaf == r.truth for r in results) / len(results)
     precision = sum(r.truth.startswith(r.decided) for r in accepted) / max(len(accepted), 1)

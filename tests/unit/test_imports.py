@@ -24,8 +24,7 @@ class KeywordCategorizer:
 
     def decide_many(self, texts):
         return [
-            TAXONOMY.decide(np.array([0.05, 0.95] if "rice" in name.lower() else [0.95, 0.05]))
-            for name, _, _ in texts
+            TAXONOMY.decide(np.array([0.05, 0.95] if "rice" in name.lower() else [0.95, 0.05])) for name, _, _ in texts
         ]
 
 
@@ -174,3 +173,44 @@ def test_formula_cells_are_stored_as_text():
     product = documents.get("products", "acme:F-1")
     assert product["name"] == '=HYPERLINK("http://x")'
     assert product["brand"] == "@brand"
+
+
+def test_a_stale_summary_written_by_a_racing_import_is_settled():
+    from catalogist.products import settle_summaries
+
+    documents = MemoryDocuments()
+    image = {
+        "path": ["Fruit", "Banana"],
+        "path_text": "Fruit/Banana",
+        "needs_review": False,
+        "decided_level": "coarse",
+        "confidence": {"top": 1.0, "coarse": 0.97},
+    }
+    text = {
+        "path": ["Fruits & Vegetables"],
+        "path_text": "Fruits & Vegetables",
+        "needs_review": True,
+        "decided_level": "category",
+        "confidence": {"category": 0.9},
+    }
+    # The import read the product before the photo landed, so it wrote the text category as the summary.
+    documents.create(
+        "products",
+        "acme:B-1",
+        {
+            "image_category": image,
+            "text_category": text,
+            "category": {**text, "source": "text"},
+            "category_path": "Fruits & Vegetables",
+            "needs_review": True,
+        },
+    )
+
+    assert settle_summaries(documents, ["acme:B-1"]) == 1
+    product = documents.get("products", "acme:B-1")
+    assert (product["category_path"], product["category"]["source"], product["needs_review"]) == (
+        "Fruit/Banana",
+        "image",
+        False,
+    )
+    assert settle_summaries(documents, ["acme:B-1"]) == 0
