@@ -51,6 +51,8 @@ class Taxonomy:
     accept_level: str
     _nodes: tuple[tuple[tuple[str, ...], ...], ...] = field(init=False, repr=False, compare=False)
     _leaf_node: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
+    # leaves × nodes 0/1 matrices, one per level: built once, not on every decision
+    _members: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.thresholds) != len(self.levels):
@@ -68,6 +70,12 @@ class Taxonomy:
             leaf_node.append(np.array([index[leaf[:depth]] for leaf in self.leaves]))
         object.__setattr__(self, "_nodes", tuple(nodes))
         object.__setattr__(self, "_leaf_node", tuple(leaf_node))
+        members = []
+        for level_nodes, leaf_to_node in zip(nodes, leaf_node, strict=True):
+            matrix = np.zeros((len(self.leaves), len(level_nodes)))
+            matrix[np.arange(len(self.leaves)), leaf_to_node] = 1.0
+            members.append(matrix)
+        object.__setattr__(self, "_members", tuple(members))
 
     @classmethod
     def from_paths(cls, paths: list[tuple[str, ...]], levels: tuple[str, ...] | None = None) -> "Taxonomy":
@@ -91,9 +99,7 @@ class Taxonomy:
     def level_probabilities(self, leaf_probabilities: np.ndarray, level: str) -> np.ndarray:
         """(..., leaves) -> (..., nodes at level): each node's probability is its leaves' sum."""
         leaf_probabilities = np.asarray(leaf_probabilities, dtype=np.float64)
-        members = np.zeros((len(self.leaves), len(self.nodes(level))))
-        members[np.arange(len(self.leaves)), self.leaf_to_node(level)] = 1.0
-        return leaf_probabilities @ members
+        return leaf_probabilities @ self._members[self.levels.index(level)]
 
     def leaf_index(self, category_path: tuple[str, ...]) -> int:
         return self.leaves.index(tuple(category_path))
@@ -105,8 +111,8 @@ class Taxonomy:
         probabilities = np.asarray(leaf_probabilities, dtype=np.float64)
         probabilities = probabilities / max(probabilities.sum(), 1e-12)
         best_per_level = []
-        for level in self.levels:
-            node_probs = self.level_probabilities(probabilities, level)
+        by_level = {level: self.level_probabilities(probabilities, level) for level in self.levels}
+        for level, node_probs in by_level.items():
             best = int(np.argmax(node_probs))
             best_per_level.append((self.nodes(level)[best], float(node_probs[best])))
         decided = 0
@@ -118,7 +124,7 @@ class Taxonomy:
         confidence = {}
         for depth, level in enumerate(self.levels[: decided + 1]):
             node = self.nodes(level).index(path[: depth + 1])
-            confidence[level] = float(self.level_probabilities(probabilities, level)[node])
+            confidence[level] = float(by_level[level][node])
         top_leaves = np.argsort(-probabilities)[:alternatives]
         options = tuple(Alternative(self.leaves[i], float(probabilities[i])) for i in top_leaves)
         needs_review = decided < self.levels.index(self.accept_level) or (
