@@ -162,7 +162,9 @@ def categorize_photo(
     this_photo = {
         "object": {"bucket": obj.bucket, "name": obj.name, "generation": obj.generation},
         "image": facts,
-        "probabilities": [round(float(p), 5) for p in probabilities],
+        # Unrounded: int8 outputs and calibrated thresholds share a 1/256 grid, so a confidence often
+        # sits exactly on its threshold, and rounding would flip decisions away from the evaluation's.
+        "probabilities": [float(p) for p in probabilities],
         "model_version": version,
         "classified_at": now,
     }
