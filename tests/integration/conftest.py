@@ -3,12 +3,32 @@ the functions under functions-framework and the event bridge, exactly as `catalo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client
+from catalogist.ledger import upload_id
+from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
+
+
+def vendor() -> str:
+    """A vendor name of its own per test, so tests sharing the session's stack never collide."""
+    return f"vendor-{uuid.uuid4().hex[:8]}"
+
+
+def final_ledger_entry(firestore, bucket: str, blob, timeout: float = 60.0) -> dict:
+    """The upload's ledger entry once processing is over (status no longer `received`)."""
+    reference = firestore.collection("uploads").document(upload_id(bucket, blob.name, str(blob.generation)))
+
+    def finished():
+        snapshot = reference.get()
+        return snapshot.to_dict() if snapshot.exists and snapshot.get("status") != "received" else None
+
+    entry = wait_until(finished, timeout, interval=0.2)
+    assert entry is not None, f"{blob.name} was not processed within {timeout:.0f} s"
+    return entry
 
 
 def stack_config(data_dir: Path, **overrides) -> StackConfig:

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import io
-import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
-from catalogist.ledger import upload_id
-from catalogist_infra.stack import wait_until
+from tests.integration.conftest import final_ledger_entry, vendor
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "vendorfiles"
-
-
-def vendor() -> str:
-    return f"vendor-{uuid.uuid4().hex[:8]}"
-
-
-def processed(firestore, bucket: str, blob, timeout: float = 90.0) -> dict:
-    reference = firestore.collection("uploads").document(upload_id(bucket, blob.name, str(blob.generation)))
-
-    def finished():
-        snapshot = reference.get()
-        return snapshot.to_dict() if snapshot.exists and snapshot.get("status") != "received" else None
-
-    entry = wait_until(finished, timeout, interval=0.2)
-    assert entry is not None, f"{blob.name} was not processed within {timeout:.0f} s"
-    return entry
 
 
 def xlsx_bytes() -> bytes:
@@ -68,7 +50,7 @@ def test_a_price_list_in_any_format_becomes_products(uploads, firestore, name, c
     blob = uploads.blob(f"{seller}/{name}")
     blob.upload_from_string(content)
 
-    entry = processed(firestore, uploads.name, blob)
+    entry = final_ledger_entry(firestore, uploads.name, blob, timeout=90)
 
     assert entry["status"] == "done", entry.get("reason")
     report = firestore.collection("imports").document(entry["import_id"]).get().to_dict()
@@ -92,10 +74,10 @@ def test_a_photo_and_a_file_row_of_one_sku_meet_in_one_product(uploads, firestor
     seller = vendor()
     photo = uploads.blob(f"{seller}/X-1.jpg")
     photo.upload_from_filename(str(Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg"))
-    processed(firestore, uploads.name, photo)
+    final_ledger_entry(firestore, uploads.name, photo, timeout=90)
     listing = uploads.blob(f"{seller}/prices.xlsx")
     listing.upload_from_string(xlsx_bytes())
-    processed(firestore, uploads.name, listing)
+    final_ledger_entry(firestore, uploads.name, listing, timeout=90)
 
     product = firestore.collection("products").document(f"{seller}:X-1").get().to_dict()
 
@@ -108,10 +90,10 @@ def test_a_new_version_of_a_file_updates_what_changed(uploads, firestore):
     seller = vendor()
     blob = uploads.blob(f"{seller}/prices.csv")
     blob.upload_from_string("SKU;Name;Brand\nV-1;Tata Salt 1 kg;Tata\nV-2;Aashirvaad Atta 5 kg;Aashirvaad\n")
-    first = processed(firestore, uploads.name, blob)
+    first = final_ledger_entry(firestore, uploads.name, blob, timeout=90)
     blob.upload_from_string("SKU;Name;Brand\nV-1;Tata Salt 1 kg;Tata\nV-2;Aashirvaad Atta 10 kg;Aashirvaad\n")
 
-    second = processed(firestore, uploads.name, blob)
+    second = final_ledger_entry(firestore, uploads.name, blob, timeout=90)
 
     report = firestore.collection("imports").document(second["import_id"]).get().to_dict()
     assert second["import_id"] != first["import_id"]
@@ -153,7 +135,7 @@ def test_a_bad_file_is_rejected_with_a_clear_reason(uploads, firestore, name, co
     blob = uploads.blob(f"{vendor()}/{name}")
     blob.upload_from_string(content)
 
-    entry = processed(firestore, uploads.name, blob)
+    entry = final_ledger_entry(firestore, uploads.name, blob, timeout=90)
 
     assert entry["status"] == "rejected"
     assert reason in entry["reason"].lower()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 
 import pytest
 import requests
@@ -13,16 +12,13 @@ from PIL import Image
 from catalogist.ledger import upload_id
 from catalogist_infra.cloudevents import binary_event, object_resource
 from catalogist_infra.stack import wait_until
+from tests.integration.conftest import vendor
 
 
 def jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (250, 210, 40)).save(buffer, format="JPEG")
     return buffer.getvalue()
-
-
-def vendor() -> str:
-    return f"vendor-{uuid.uuid4().hex[:8]}"
 
 
 def ledger_document(firestore, bucket: str, blob, timeout: float = 30.0, finished: bool = True):

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import struct
-import uuid
 import zlib
 from pathlib import Path
 
@@ -14,28 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalogist.ledger import upload_id
 from catalogist.taxonomy import Taxonomy
-from catalogist_infra.stack import wait_until
 from tests.conftest import GROCERY
+from tests.integration.conftest import final_ledger_entry, vendor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
-
-
-def vendor() -> str:
-    return f"vendor-{uuid.uuid4().hex[:8]}"
-
-
-def final_ledger_entry(firestore, bucket: str, blob, timeout: float = 60.0) -> dict:
-    reference = firestore.collection("uploads").document(upload_id(bucket, blob.name, str(blob.generation)))
-
-    def finished():
-        snapshot = reference.get()
-        return snapshot.to_dict() if snapshot.exists and snapshot.get("status") != "received" else None
-
-    entry = wait_until(finished, timeout)
-    assert entry is not None, f"{blob.name} was not processed within {timeout:.0f} s"
-    return entry
 
 
 def upload(uploads, name: str, content: bytes, content_type: str = "image/jpeg", metadata=None):
