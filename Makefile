@@ -16,8 +16,11 @@ $(UV):
 	.cache/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # Exactly what uv.lock says; --frozen refuses to touch a stale lock instead of re-resolving.
+# --compile-bytecode writes the .pyc files up front, as pip does when Cloud Functions builds the
+# bundle: without them every fresh process compiles its imports again (1.9 s instead of 0.9 s
+# to import functions/main.py here, see bench/bench_photos.py).
 $(BIN)/catalogist: $(UV) uv.lock pyproject.toml
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-groups --python python3
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-groups --compile-bytecode --python python3
 	touch $@
 
 $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json: $(FIRESTORE_EMULATOR)/package-lock.json

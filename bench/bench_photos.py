@@ -5,7 +5,11 @@
 
 1. Cold start: a fresh process from its first import to its first decision, and its peak memory
    (ru_maxrss): the function (functions/main.py imported, model loaded from the release, one
-   photo classified) versus the same network served from a TensorFlow SavedModel.
+   photo classified) versus the same network served from a TensorFlow SavedModel. Each with its
+   imports' bytecode already compiled (as a deployed bundle has it: pip writes .pyc files when it
+   installs) and without (every import compiled from source again, as in an environment
+   installed with PYTHONDONTWRITEBYTECODE set). Both read bytecode from their own
+   PYTHONPYCACHEPREFIX folder, so the figures do not depend on how .venv was installed.
 2. Per photo, decode to decision on one thread, for 1-megapixel JPEGs: p50 and p95, with
    Pillow's JPEG draft mode (what the function does) and without it.
 3. Photos per second through the local stack end to end (upload → product document).
@@ -64,8 +68,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def function_env() -> dict[str, str]:
-    return {
+def function_env(pycache: Path | None = None) -> dict[str, str]:
+    """The function's settings; with `pycache`, bytecode is read from there and never written."""
+    environment = {
         **os.environ,
         "GOOGLE_CLOUD_PROJECT": "bench",
         "CATALOGIST_UPLOADS_BUCKET": "uploads",
@@ -73,14 +78,19 @@ def function_env() -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "OMP_NUM_THREADS": "1",
     }
+    if pycache is not None:
+        environment.update(PYTHONPYCACHEPREFIX=str(pycache), PYTHONDONTWRITEBYTECODE="1")
+    return environment
 
 
-def cold_start(script: str, runs: int) -> tuple[float, float, float, str]:
+def cold_start(script: str, runs: int, pycache: Path) -> tuple[float, float, float, str]:
     """Median seconds inside the process, median wall seconds, peak MB, and the answer."""
     inside, wall, peak, answer = [], [], [], ""
     for _ in range(runs):
         started = time.perf_counter()
-        done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, env=function_env(), check=True)
+        done = subprocess.run(
+            [PYTHON, "-c", script], capture_output=True, text=True, env=function_env(pycache), check=True
+        )
         wall.append(time.perf_counter() - started)
         seconds, rss_kb, answer = done.stdout.strip().splitlines()[-1].split(" ", 2)
         inside.append(float(seconds))
@@ -238,7 +248,6 @@ def main() -> None:
         script = FUNCTION_COLD_START.format(
             functions=str(REPO / "functions"), release=str(args.release), photo=str(sample)
         )
-        ours = cold_start(script, args.cold_runs)
         saved = Path(tempfile.mkdtemp()) / "saved_model"
         subprocess.run(
             [
@@ -251,13 +260,26 @@ def main() -> None:
             env=function_env(),
             capture_output=True,
         )
-        theirs = cold_start(
-            TENSORFLOW_COLD_START.format(saved=str(saved), photo=str(sample), size=manifest["image_size"]),
-            args.cold_runs,
+        tensorflow_script = TENSORFLOW_COLD_START.format(
+            saved=str(saved), photo=str(sample), size=manifest["image_size"]
         )
-        for label, (inside, wall, peak, _) in (("function (LiteRT int8)", ours), ("TensorFlow SavedModel", theirs)):
-            print(f"  {label:<24} {inside:5.2f} s in process, {wall:5.2f} s wall, peak {peak:6.0f} MB")
-        print(f"  ratio TensorFlow / function: {theirs[0] / ours[0]:.1f}x time, {theirs[2] / ours[2]:.1f}x memory")
+        compiled, uncompiled = Path(tempfile.mkdtemp()) / "compiled", Path(tempfile.mkdtemp()) / "none"
+        for warm_up in (script, tensorflow_script):  # one run writes the .pyc files of what it imports
+            environment = {**function_env(), "PYTHONPYCACHEPREFIX": str(compiled)}
+            environment.pop("PYTHONDONTWRITEBYTECODE", None)
+            subprocess.run([PYTHON, "-c", warm_up], capture_output=True, env=environment, check=True)
+        figures = {}
+        for bytecode, folder in (("bytecode compiled", compiled), ("no bytecode", uncompiled)):
+            figures[bytecode] = ours, theirs = (
+                cold_start(script, args.cold_runs, folder),
+                cold_start(tensorflow_script, args.cold_runs, folder),
+            )
+            print(f" {bytecode}:")
+            for label, (inside, wall, peak, _) in (("function (LiteRT int8)", ours), ("TensorFlow SavedModel", theirs)):
+                print(f"  {label:<24} {inside:5.2f} s in process, {wall:5.2f} s wall, peak {peak:6.0f} MB")
+            print(f"  ratio TensorFlow / function: {theirs[0] / ours[0]:.1f}x time, {theirs[2] / ours[2]:.1f}x memory")
+        ours_compiled, ours_source = figures["bytecode compiled"][0], figures["no bytecode"][0]
+        print(f" compiling imports at start costs the function {ours_source[0] / ours_compiled[0]:.1f}x its cold start")
     if "latency" not in args.skip:
         print(f"per photo on one thread, {len(photos)} JPEGs of 1155x866 (1.0 MP):")
         per_photo(args.release, photos)

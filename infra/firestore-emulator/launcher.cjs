@@ -11,7 +11,21 @@
 const http = require("node:http");
 const { parseArgs } = require("node:util");
 const { ServerCredentials } = require("@grpc/grpc-js");
-const { FirestoreServer } = require("@firestore-emulator/server");
+const { FirestoreServer, FirestoreStateCollection, FirestoreStateDocument } = require("@firestore-emulator/server");
+
+// The package keeps a collection's documents in an immutable (immer) object and copies all of
+// them to add one, on a write and on a read of a missing id alike: n new documents cost O(n²),
+// 2.7 s per 400-document read at 10,000 documents. Add to the object in place instead (copied
+// once if immer froze it); the rest of the package only reads it. Same documents, same answers.
+FirestoreStateCollection.prototype.getDocument = function getDocument(documentName) {
+  if (Object.prototype.hasOwnProperty.call(this.documents, documentName)) {
+    return this.documents[documentName];
+  }
+  if (Object.isFrozen(this.documents)) this.documents = { ...this.documents };
+  const document = new FirestoreStateDocument(this.emitter, this.database, this, documentName, {}, {});
+  this.documents[documentName] = document;
+  return document;
+};
 
 const { values } = parseArgs({
   options: {
