@@ -22,8 +22,16 @@ def smoke_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"the Grocery Store data is not at {GROCERY}")
     out = tmp_path_factory.mktemp("smoke-classifier")
     # In its own process, as a user runs it: TensorFlow stays out of the test process.
-    command = [str(Path(sys.executable).parent / "catalogist"), "train", "classifier", "--smoke",
-               "--data", str(GROCERY), "--out", str(out)]
+    command = [
+        str(Path(sys.executable).parent / "catalogist"),
+        "train",
+        "classifier",
+        "--smoke",
+        "--data",
+        str(GROCERY),
+        "--out",
+        str(out),
+    ]
     trained = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     return out / "release"
@@ -38,8 +46,17 @@ def row_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("row-models")
     releases = {}
     for kind in ("textcat", "price"):
-        command = [str(Path(sys.executable).parent / "catalogist"), "train", kind, "--data", str(BIGBASKET),
-                   "--out", str(out / kind), "--limit", "3000"]
+        command = [
+            str(Path(sys.executable).parent / "catalogist"),
+            "train",
+            kind,
+            "--data",
+            str(BIGBASKET),
+            "--out",
+            str(out / kind),
+            "--limit",
+            "3000",
+        ]
         trained = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
         assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
         releases[kind] = out / kind

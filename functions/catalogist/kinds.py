@@ -107,9 +107,7 @@ def detect_kind(name: str, content_type: str, head: bytes) -> Verdict:
     if file_format == "xlsx":
         return Verdict(Kind.UNSUPPORTED, "", f"named {extension} but the content is not a zip (.xlsx)")
     if not _looks_like_text(head):
-        return Verdict(
-            Kind.UNSUPPORTED, "", f"named {extension or content_type} but the content is binary, not text"
-        )
+        return Verdict(Kind.UNSUPPORTED, "", f"named {extension or content_type} but the content is binary, not text")
     if _looks_like_html(head):
         return Verdict(Kind.UNSUPPORTED, "", f"named {extension or content_type} but the content is HTML")
     return Verdict(Kind.VENDOR_FILE, file_format)

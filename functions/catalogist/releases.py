@@ -50,9 +50,7 @@ def verify_release(folder: Path, required: tuple[str, ...] = ()) -> dict[str, An
             raise ModelError(f"model release {folder} is missing {name}")
         found = sha256_of(folder / name)
         if found != expected:
-            raise ModelError(
-                f"{folder / name} has sha256 {found[:12]}…, the manifest expects {expected[:12]}…"
-            )
+            raise ModelError(f"{folder / name} has sha256 {found[:12]}…, the manifest expects {expected[:12]}…")
     return dict(manifest)
 
 

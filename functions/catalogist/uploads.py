@@ -135,6 +135,4 @@ def _verdict(event: StorageEvent, settings: Settings, blobs: BlobReader) -> Verd
 
 
 def _too_large(size: int, limit: int, what: str = "an upload") -> Verdict:
-    return Verdict(
-        Kind.UNSUPPORTED, "", f"the object is {size:,} bytes, above the limit of {limit:,} for {what}"
-    )
+    return Verdict(Kind.UNSUPPORTED, "", f"the object is {size:,} bytes, above the limit of {limit:,} for {what}")

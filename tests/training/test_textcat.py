@@ -31,8 +31,10 @@ def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
     model_dir, report = tmp_path / "model", tmp_path / "report"
 
     assert vendor_cli.main(["train", "textcat", "--data", str(data), "--out", str(model_dir)]) == 0
-    assert vendor_cli.main(["evaluate", "textcat", "--model", str(model_dir), "--data", str(data),
-                            "--out", str(report)]) == 0
+    assert (
+        vendor_cli.main(["evaluate", "textcat", "--model", str(model_dir), "--data", str(data), "--out", str(report)])
+        == 0
+    )
 
     model = TextCategorizer.load(model_dir)
     decision = model.decide("Green Tea Bags - Lemon", "Tetley")
@@ -50,8 +52,9 @@ def test_full_data_meets_the_floor(tmp_path: Path) -> None:
     if not PRODUCTS.exists():
         pytest.skip("BigBasket products.csv not available")
     vendor_cli.main(["train", "textcat", "--data", str(PRODUCTS), "--out", str(tmp_path / "m")])
-    vendor_cli.main(["evaluate", "textcat", "--model", str(tmp_path / "m"), "--data",
-                     str(PRODUCTS), "--out", str(tmp_path / "r")])
+    vendor_cli.main(
+        ["evaluate", "textcat", "--model", str(tmp_path / "m"), "--data", str(PRODUCTS), "--out", str(tmp_path / "r")]
+    )
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     # floors under today's held-out figures (0.928 / 0.837 / 0.764), not the targets
     assert metrics["accuracy_by_level"]["category"] >= 0.91
@@ -65,10 +68,10 @@ def test_chained_leaf_probabilities_sum_to_one_and_keep_the_category_model() -> 
     from catalogist.taxonomy import Taxonomy
     from catalogist.vendorfiles.textcat import chain_probabilities, softmax
 
-    taxonomy = Taxonomy.from_paths([("A", "a1", "x"), ("A", "a1", "y"), ("A", "a2", "z"),
-                                    ("B", "b1", "w")], ("category", "sub_category", "type"))
-    scores = [np.array([[2.0, 0.5]]), np.array([[1.0, -1.0, 0.3]]),
-              np.array([[0.2, 0.1, 0.4, 0.0]])]
+    taxonomy = Taxonomy.from_paths(
+        [("A", "a1", "x"), ("A", "a1", "y"), ("A", "a2", "z"), ("B", "b1", "w")], ("category", "sub_category", "type")
+    )
+    scores = [np.array([[2.0, 0.5]]), np.array([[1.0, -1.0, 0.3]]), np.array([[0.2, 0.1, 0.4, 0.0]])]
 
     leaves = chain_probabilities(taxonomy, scores, (1.0, 1.0, 1.0))
 

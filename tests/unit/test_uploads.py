@@ -58,9 +58,7 @@ def test_a_redelivered_event_changes_nothing_and_reads_nothing():
     blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD})
     handle_upload(event(), SETTINGS, blobs, documents, now=NOW)
     before = documents.get("uploads", upload_id("uploads", "acme/SKU-1.jpg", "7"))
-    outcomes = [
-        handle_upload(event(), SETTINGS, blobs, documents, now=NOW + timedelta(minutes=i)) for i in range(2)
-    ]
+    outcomes = [handle_upload(event(), SETTINGS, blobs, documents, now=NOW + timedelta(minutes=i)) for i in range(2)]
     assert all(outcome.redelivered for outcome in outcomes)
     assert documents.collections["uploads"] == {upload_id("uploads", "acme/SKU-1.jpg", "7"): before}
     assert blobs.reads == 1
@@ -90,13 +88,9 @@ def test_an_oversized_object_is_rejected_without_reading_it():
 
 
 def test_a_photo_has_a_lower_size_limit_than_a_file():
-    blobs = MemoryBlobs(
-        {("uploads", "acme/SKU-1.jpg"): JPEG_HEAD, ("uploads", "acme/list.csv"): b"SKU,Name\n"}
-    )
+    blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD, ("uploads", "acme/list.csv"): b"SKU,Name\n"})
     photo = handle_upload(event(size=20_000), SETTINGS, blobs, MemoryDocuments(), now=NOW)
-    listing = handle_upload(
-        event(name="acme/list.csv", size=20_000), SETTINGS, blobs, MemoryDocuments(), now=NOW
-    )
+    listing = handle_upload(event(name="acme/list.csv", size=20_000), SETTINGS, blobs, MemoryDocuments(), now=NOW)
     assert (photo.status, photo.reason) == (
         "rejected",
         "the object is 20,000 bytes, above the limit of 10,000 for a photo",
@@ -171,7 +165,5 @@ def test_a_transient_failure_raises_and_the_redelivery_finishes_the_work():
 
 def test_a_rejected_upload_never_reaches_a_pipeline():
     pipeline = RecordingPipeline()
-    handle_upload(
-        event(size=20_000), SETTINGS, MemoryBlobs(), MemoryDocuments(), {"photo": pipeline}, now=NOW
-    )
+    handle_upload(event(size=20_000), SETTINGS, MemoryBlobs(), MemoryDocuments(), {"photo": pipeline}, now=NOW)
     assert pipeline.calls == 0

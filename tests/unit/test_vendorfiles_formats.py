@@ -17,10 +17,12 @@ def products(parsed) -> list[ProductRow]:  # type: ignore[no-untyped-def]
 
 
 def test_csv_with_quoted_multiline_cells() -> None:
-    data = (b'sku,name,brand,price\n'
-            b'S1,"Milk, full cream 1 l",Amul,"1,299.00"\n'
-            b'S2,"Bread\nwhole wheat",Modern,45\n'
-            b'S3,Eggs 12 pcs,Farm,"$6.50"\n')
+    data = (
+        b"sku,name,brand,price\n"
+        b'S1,"Milk, full cream 1 l",Amul,"1,299.00"\n'
+        b'S2,"Bread\nwhole wheat",Modern,45\n'
+        b'S3,Eggs 12 pcs,Farm,"$6.50"\n'
+    )
 
     parsed = parse_vendor_file(io.BytesIO(data), "v/prices.csv", "text/csv")
     rows = products(parsed)
@@ -77,7 +79,7 @@ def _workbook_bytes() -> bytes:
     sheet.append([])
     sheet.append(["Article number", "Product name", "Price", "EAN"])
     sheet.append([1001, "Butter 200 g", 2.5, 4006381333931])
-    sheet.append([1002, "=HYPERLINK(\"http://evil\")", "3,10 €", None])
+    sheet.append([1002, '=HYPERLINK("http://evil")', "3,10 €", None])
     sheet["B5"].data_type = "s"  # text that looks like a formula, as a vendor may type it
     second = book.create_sheet("Bakery")
     second.append(["Article number", "Product name", "Price"])
@@ -93,9 +95,12 @@ def test_xlsx_header_below_a_title_and_several_sheets() -> None:
 
     assert parsed.format == "xlsx"
     assert [(r.sheet, r.row_number, r.sku) for r in rows] == [
-        ("Dairy", 4, "1001"), ("Dairy", 5, "1002"), ("Bakery", 2, "B-1")]
+        ("Dairy", 4, "1001"),
+        ("Dairy", 5, "1002"),
+        ("Bakery", 2, "B-1"),
+    ]
     assert rows[0].gtin == "4006381333931" and rows[0].vendor_price == Decimal("2.5")
-    assert rows[1].name == "=HYPERLINK(\"http://evil\")"  # kept as text, never evaluated
+    assert rows[1].name == '=HYPERLINK("http://evil")'  # kept as text, never evaluated
     assert rows[1].currency == "EUR"
 
 
@@ -188,8 +193,7 @@ def test_rows_with_problems_do_not_stop_good_rows() -> None:
 
     results = list(parse_vendor_file(io.BytesIO(data), "x.csv").rows)
 
-    assert [type(r).__name__ for r in results] == [
-        "ProductRow", "RowProblem", "RowProblem", "RowProblem", "ProductRow"]
+    assert [type(r).__name__ for r in results] == ["ProductRow", "RowProblem", "RowProblem", "RowProblem", "ProductRow"]
     problems = [r for r in results if isinstance(r, RowProblem)]
     assert [(p.row_number, p.field) for p in problems] == [(3, "sku"), (4, "name"), (5, "price")]
     assert "'free' has no number" in problems[2].reason

@@ -88,25 +88,73 @@ def test_gtin_check_digits() -> None:
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
-        (["Artikelnummer", "Bezeichnung", "Marke", "Preis (EUR)", "EAN", "Inhalt"],
-         {"sku": "Artikelnummer", "name": "Bezeichnung", "brand": "Marke",
-          "price": "Preis (EUR)", "gtin": "EAN", "pack_size": "Inhalt"}),
-        (["Артикул", "Наименование", "Производитель", "Цена, руб.", "Штрихкод", "Ед. изм."],
-         {"sku": "Артикул", "name": "Наименование", "brand": "Производитель",
-          "price": "Цена, руб.", "gtin": "Штрихкод", "unit": "Ед. изм."}),
-        (["Référence", "Désignation", "Marque", "Prix TTC", "Code EAN", "Poids", "Catégorie"],
-         {"sku": "Référence", "name": "Désignation", "brand": "Marque", "price": "Prix TTC",
-          "gtin": "Code EAN", "pack_size": "Poids", "vendor_category": "Catégorie"}),
-        (["Referencia", "Nombre", "Marca", "Precio", "Moneda", "Código de barras"],
-         {"sku": "Referencia", "name": "Nombre", "brand": "Marca", "price": "Precio",
-          "currency": "Moneda", "gtin": "Código de barras"}),
-        (["Код товару", "Назва товару", "Виробник", "Ціна, грн", "Опис"],
-         {"sku": "Код товару", "name": "Назва товару", "brand": "Виробник",
-          "price": "Ціна, грн", "description": "Опис"}),
-        (["id", "title", "price", "brand", "gtin", "image_link", "additional_image_link",
-          "product_type"],
-         {"sku": "id", "name": "title", "price": "price", "brand": "brand", "gtin": "gtin",
-          "image_link": "image_link", "vendor_category": "product_type"}),
+        (
+            ["Artikelnummer", "Bezeichnung", "Marke", "Preis (EUR)", "EAN", "Inhalt"],
+            {
+                "sku": "Artikelnummer",
+                "name": "Bezeichnung",
+                "brand": "Marke",
+                "price": "Preis (EUR)",
+                "gtin": "EAN",
+                "pack_size": "Inhalt",
+            },
+        ),
+        (
+            ["Артикул", "Наименование", "Производитель", "Цена, руб.", "Штрихкод", "Ед. изм."],
+            {
+                "sku": "Артикул",
+                "name": "Наименование",
+                "brand": "Производитель",
+                "price": "Цена, руб.",
+                "gtin": "Штрихкод",
+                "unit": "Ед. изм.",
+            },
+        ),
+        (
+            ["Référence", "Désignation", "Marque", "Prix TTC", "Code EAN", "Poids", "Catégorie"],
+            {
+                "sku": "Référence",
+                "name": "Désignation",
+                "brand": "Marque",
+                "price": "Prix TTC",
+                "gtin": "Code EAN",
+                "pack_size": "Poids",
+                "vendor_category": "Catégorie",
+            },
+        ),
+        (
+            ["Referencia", "Nombre", "Marca", "Precio", "Moneda", "Código de barras"],
+            {
+                "sku": "Referencia",
+                "name": "Nombre",
+                "brand": "Marca",
+                "price": "Precio",
+                "currency": "Moneda",
+                "gtin": "Código de barras",
+            },
+        ),
+        (
+            ["Код товару", "Назва товару", "Виробник", "Ціна, грн", "Опис"],
+            {
+                "sku": "Код товару",
+                "name": "Назва товару",
+                "brand": "Виробник",
+                "price": "Ціна, грн",
+                "description": "Опис",
+            },
+        ),
+        (
+            ["id", "title", "price", "brand", "gtin", "image_link", "additional_image_link", "product_type"],
+            {
+                "sku": "id",
+                "name": "title",
+                "price": "price",
+                "brand": "brand",
+                "gtin": "gtin",
+                "image_link": "image_link",
+                "vendor_category": "product_type",
+            },
+        ),
     ],
 )
 def test_column_names_in_six_languages(headers: list[str], expected: dict[str, str]) -> None:
@@ -138,7 +186,7 @@ def test_cell_text_cleanup() -> None:
 @pytest.mark.parametrize(
     ("value", "exported"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+cmd", "'+cmd"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),

@@ -89,15 +89,20 @@ def write_predictions(path: Path, photos: list[LabelledPhoto], probabilities: np
     with path.open("w") as stream:
         for photo, row in zip(photos, probabilities, strict=True):
             decision = taxonomy.decide(row)
-            stream.write(json.dumps({
-                "image": str(photo.path),
-                "truth": "/".join(photo.category_path),
-                "category_path": "/".join(decision.category_path),
-                "decided_level": decision.decided_level,
-                "confidence": decision.confidence,
-                "needs_review": decision.needs_review,
-                "best_leaf": "/".join(decision.alternatives[0].category_path),
-            }) + "\n")
+            stream.write(
+                json.dumps(
+                    {
+                        "image": str(photo.path),
+                        "truth": "/".join(photo.category_path),
+                        "category_path": "/".join(decision.category_path),
+                        "decided_level": decision.decided_level,
+                        "confidence": decision.confidence,
+                        "needs_review": decision.needs_review,
+                        "best_leaf": "/".join(decision.alternatives[0].category_path),
+                    }
+                )
+                + "\n"
+            )
 
 
 def evaluate_release(

@@ -42,8 +42,9 @@ from catalogist_training.vendor_data import LEVELS, Product, load_products, name
 from catalogist_training.vendor_report import figure_png, plt, write_report
 
 
-def train(data: Path, out: Path, c: float = 1.0, target_precision: float = 0.98,
-          prune: float = 0.02, limit: int = 0) -> dict[str, Any]:
+def train(
+    data: Path, out: Path, c: float = 1.0, target_precision: float = 0.98, prune: float = 0.02, limit: int = 0
+) -> dict[str, Any]:
     started = time.time()
     parts = split(load_products(data))
     train_rows, validation = parts["train"], parts["validation"]
@@ -55,8 +56,10 @@ def train(data: Path, out: Path, c: float = 1.0, target_precision: float = 0.98,
     # fit on the buckets seen in training only: 1M hashed columns × 500 leaves would not fit
     columns = np.unique(train_counts.indices)
     features = tfidf(train_counts, idf)[:, columns]
-    levels = [_fit_level(taxonomy, level, features, columns, train_rows, c, prune)
-              for level in tqdm(LEVELS, desc="textcat levels")]
+    levels = [
+        _fit_level(taxonomy, level, features, columns, train_rows, c, prune)
+        for level in tqdm(LEVELS, desc="textcat levels")
+    ]
     model = TextCategorizer(taxonomy, idf, tuple(levels), (1.0,) * len(LEVELS))
 
     known = [p for p in validation if p.category_path in set(taxonomy.leaves)]
@@ -65,8 +68,7 @@ def train(data: Path, out: Path, c: float = 1.0, target_precision: float = 0.98,
     temperature = _fit_temperature(taxonomy, scores, truth)
     temperatures = (temperature,) * len(LEVELS)
     probabilities = chain_probabilities(taxonomy, scores, temperatures)
-    thresholds = tuple(_threshold(taxonomy, level, probabilities, truth, target_precision)
-                       for level in LEVELS)
+    thresholds = tuple(_threshold(taxonomy, level, probabilities, truth, target_precision) for level in LEVELS)
     taxonomy = taxonomy.with_thresholds(thresholds)
     on_validation = _metrics(taxonomy, known, probabilities)  # thresholds fitted here: optimistic
 
@@ -74,24 +76,42 @@ def train(data: Path, out: Path, c: float = 1.0, target_precision: float = 0.98,
     taxonomy.save(out / "taxonomy.json")
     np.savez_compressed(out / "textcat.npz", **pack_idf(idf), **save_level_weights(levels))
     config = {
-        "kind": "textcat", "feature_version": FEATURE_VERSION, "n_features": N_FEATURES,
-        "temperatures": list(temperatures), "thresholds": dict(zip(LEVELS, thresholds, strict=True)),
-        "target_precision": target_precision, "svm_c": c, "prune": prune, "data": str(data),
-        "train_rows": len(train_rows), "validation_rows": len(known),
-        "validation": {k: on_validation[k] for k in ("accuracy_by_level", "auto_accept_rate",
-                                                      "auto_accept_precision")},
+        "kind": "textcat",
+        "feature_version": FEATURE_VERSION,
+        "n_features": N_FEATURES,
+        "temperatures": list(temperatures),
+        "thresholds": dict(zip(LEVELS, thresholds, strict=True)),
+        "target_precision": target_precision,
+        "svm_c": c,
+        "prune": prune,
+        "data": str(data),
+        "train_rows": len(train_rows),
+        "validation_rows": len(known),
+        "validation": {k: on_validation[k] for k in ("accuracy_by_level", "auto_accept_rate", "auto_accept_precision")},
         "seconds": round(time.time() - started, 1),
     }
     (out / "textcat.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in train_rows)))
     (out / "calibrated_on.json").write_text(json.dumps(sorted(p.index for p in validation)))
-    write_manifest(out, "textcat", ["taxonomy.json", "textcat.npz", "textcat.json"],
-                   metrics={"validation": config["validation"]}, config=config)
+    write_manifest(
+        out,
+        "textcat",
+        ["taxonomy.json", "textcat.npz", "textcat.json"],
+        metrics={"validation": config["validation"]},
+        config=config,
+    )
     return config
 
 
-def _fit_level(taxonomy: Taxonomy, level: str, features: sparse.csr_matrix, columns: np.ndarray,
-               rows: list[Product], c: float, prune: float) -> LevelWeights:
+def _fit_level(
+    taxonomy: Taxonomy,
+    level: str,
+    features: sparse.csr_matrix,
+    columns: np.ndarray,
+    rows: list[Product],
+    c: float,
+    prune: float,
+) -> LevelWeights:
     depth = LEVELS.index(level) + 1
     nodes = taxonomy.nodes(level)
     labels = np.array([nodes.index(p.category_path[:depth]) for p in rows])
@@ -101,12 +121,12 @@ def _fit_level(taxonomy: Taxonomy, level: str, features: sparse.csr_matrix, colu
         return LevelWeights(sparse.csr_matrix((N_FEATURES, len(nodes)), dtype=np.float32), bias)
     svm = LinearSVC(C=c).fit(features, labels)
     coef = svm.coef_ if len(svm.classes_) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]])
-    intercept = svm.intercept_ if len(svm.classes_) > 2 else np.array(
-        [-svm.intercept_[0], svm.intercept_[0]])
+    intercept = svm.intercept_ if len(svm.classes_) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
     coef = np.where(np.abs(coef) >= prune, coef, 0.0)  # |w| < 0.02: 1/3 of the file, no accuracy
     matrix = sparse.coo_matrix(coef.T.astype(np.float32))  # seen columns × classes present
-    full = sparse.csr_matrix((matrix.data, (columns[matrix.row], svm.classes_[matrix.col])),
-                             shape=(N_FEATURES, len(nodes)), dtype=np.float32)
+    full = sparse.csr_matrix(
+        (matrix.data, (columns[matrix.row], svm.classes_[matrix.col])), shape=(N_FEATURES, len(nodes)), dtype=np.float32
+    )
     bias[svm.classes_] = intercept
     return LevelWeights(full, bias)
 
@@ -123,8 +143,9 @@ def _fit_temperature(taxonomy: Taxonomy, scores: list[np.ndarray], truth: np.nda
     return best
 
 
-def _threshold(taxonomy: Taxonomy, level: str, leaf_probabilities: np.ndarray,
-               truth: np.ndarray, target: float) -> float:
+def _threshold(
+    taxonomy: Taxonomy, level: str, leaf_probabilities: np.ndarray, truth: np.ndarray, target: float
+) -> float:
     """Lowest confidence at which the decisions kept at this level are `target` precise."""
     node_probabilities = taxonomy.level_probabilities(leaf_probabilities, level)
     mapping = taxonomy.leaf_to_node(level)
@@ -145,12 +166,17 @@ def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
     all_rows = load_products(data)
     training_groups = {name_group(p) for p in all_rows if p.index in trained_on}
     rows = [p for p in all_rows if p.index not in seen]
-    probabilities = np.vstack([model.leaf_probabilities([p.text for p in rows[i:i + 2000]])
-                               for i in tqdm(range(0, len(rows), 2000), desc="scoring")])
+    probabilities = np.vstack(
+        [
+            model.leaf_probabilities([p.text for p in rows[i : i + 2000]])
+            for i in tqdm(range(0, len(rows), 2000), desc="scoring")
+        ]
+    )
     unseen = np.array([name_group(p) not in training_groups for p in rows])
     metrics = _metrics(model.taxonomy, rows, probabilities)
     metrics["unseen_name_groups"] = _metrics(
-        model.taxonomy, [p for p, u in zip(rows, unseen, strict=True) if u], probabilities[unseen])
+        model.taxonomy, [p for p, u in zip(rows, unseen, strict=True) if u], probabilities[unseen]
+    )
     metrics["baseline_majority_class_accuracy"] = _majority(rows, all_rows, trained_on)
     metrics["model"] = json.loads((model_dir / "textcat.json").read_text())
     write_report(out, "Text categorizer", metrics, _figures(model.taxonomy, rows, probabilities))
@@ -166,17 +192,15 @@ def calibrated_on(model_dir: Path) -> set[str]:
 def _metrics(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray) -> dict[str, Any]:
     if not rows:
         return {"rows": 0}
-    result: dict[str, Any] = {"rows": len(rows), "accuracy_by_level": {},
-                              "macro_f1_by_level": {}}
+    result: dict[str, Any] = {"rows": len(rows), "accuracy_by_level": {}, "macro_f1_by_level": {}}
     for depth, level in enumerate(LEVELS, start=1):
         nodes = taxonomy.nodes(level)
         predicted = [nodes[i] for i in taxonomy.level_probabilities(probabilities, level).argmax(1)]
         truth = [p.category_path[:depth] for p in rows]
-        result["accuracy_by_level"][level] = float(np.mean([a == b for a, b in
-                                                            zip(predicted, truth, strict=True)]))
-        result["macro_f1_by_level"][level] = float(f1_score(
-            ["/".join(t) for t in truth], ["/".join(t) for t in predicted], average="macro",
-            zero_division=0))
+        result["accuracy_by_level"][level] = float(np.mean([a == b for a, b in zip(predicted, truth, strict=True)]))
+        result["macro_f1_by_level"][level] = float(
+            f1_score(["/".join(t) for t in truth], ["/".join(t) for t in predicted], average="macro", zero_division=0)
+        )
     decisions = [taxonomy.decide(p) for p in probabilities]
     leaf = [d.decided_level == LEVELS[-1] for d in decisions]
     right = [d.category_path == p.category_path for d, p in zip(decisions, rows, strict=True)]
@@ -185,7 +209,8 @@ def _metrics(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray)
     result["auto_accept_precision"] = float(np.mean(accepted)) if accepted else 0.0
     result["needs_review_rate"] = float(np.mean([d.needs_review for d in decisions]))
     result["decided_level_share"] = {
-        level: float(np.mean([d.decided_level == level for d in decisions])) for level in LEVELS}
+        level: float(np.mean([d.decided_level == level for d in decisions])) for level in LEVELS
+    }
     return result
 
 
@@ -203,8 +228,7 @@ def _majority(rows: list[Product], all_rows: list[Product], trained_on: set[str]
 def _figures(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray) -> dict[str, str]:
     figures = {}
     nodes = taxonomy.nodes("category")
-    truth = np.array([nodes.index(p.category_path[:1]) if p.category_path[:1] in nodes else -1
-                      for p in rows])
+    truth = np.array([nodes.index(p.category_path[:1]) if p.category_path[:1] in nodes else -1 for p in rows])
     predicted = taxonomy.level_probabilities(probabilities, "category").argmax(1)
     matrix = np.zeros((len(nodes), len(nodes)))
     for t, p in zip(truth, predicted, strict=True):
@@ -222,8 +246,7 @@ def _figures(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray)
 
     leaf_truth = [p.category_path for p in rows]
     confidence = probabilities.max(1)
-    correct = np.array([taxonomy.leaves[i] == t for i, t in
-                        zip(probabilities.argmax(1), leaf_truth, strict=True)])
+    correct = np.array([taxonomy.leaves[i] == t for i, t in zip(probabilities.argmax(1), leaf_truth, strict=True)])
     bins = np.linspace(0, 1, 11)
     which = np.clip(np.digitize(confidence, bins) - 1, 0, 9)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))

@@ -15,20 +15,33 @@ from pathlib import Path
 from typing import Any
 
 
-def _flag(parser: argparse.ArgumentParser, name: str, env: str, help_text: str,
-          kind: Callable[[str], Any] = Path, default: Any = None) -> None:
+def _flag(
+    parser: argparse.ArgumentParser,
+    name: str,
+    env: str,
+    help_text: str,
+    kind: Callable[[str], Any] = Path,
+    default: Any = None,
+) -> None:
     value = os.environ.get(env)
     fallback = kind(value) if value is not None else default
-    parser.add_argument(name, type=kind, default=fallback, required=fallback is None,
-                        help=f"{help_text} (env {env}" + (f", default {default})" if default
-                                                          is not None else ")"))
+    parser.add_argument(
+        name,
+        type=kind,
+        default=fallback,
+        required=fallback is None,
+        help=f"{help_text} (env {env}" + (f", default {default})" if default is not None else ")"),
+    )
 
 
 def _run_train_textcat(args: argparse.Namespace) -> int:
     from catalogist_training.textcat import train
 
-    print(json.dumps(train(args.data, args.out, c=args.svm_c,
-                           target_precision=args.target_precision, limit=args.limit), indent=2))
+    print(
+        json.dumps(
+            train(args.data, args.out, c=args.svm_c, target_precision=args.target_precision, limit=args.limit), indent=2
+        )
+    )
     return 0
 
 
@@ -55,35 +68,58 @@ def _run_evaluate(kind: str) -> Callable[[argparse.Namespace], int]:
 
 def register_train(subparsers: Any) -> None:
     textcat = subparsers.add_parser(
-        "textcat", help="train the text categorizer on a products.csv-shaped file",
+        "textcat",
+        help="train the text categorizer on a products.csv-shaped file",
         description="Fit the name+brand → category › sub_category › type model; thresholds "
-                    "are calibrated on a validation split; the held-out test split is skipped.")
+        "are calibrated on a validation split; the held-out test split is skipped.",
+    )
     _flag(textcat, "--data", "CATALOGIST_TEXTCAT_DATA", "CSV with the columns of products.csv")
     _flag(textcat, "--out", "CATALOGIST_TEXTCAT_OUT", "directory for the exported model files")
     _flag(textcat, "--svm-c", "CATALOGIST_TEXTCAT_SVM_C", "SVM regularization C", float, 1.0)
-    _flag(textcat, "--target-precision", "CATALOGIST_TEXTCAT_TARGET_PRECISION",
-          "precision each level's threshold is calibrated for", float, 0.98)
-    _flag(textcat, "--limit", "CATALOGIST_TEXTCAT_LIMIT", "train on the first N training rows only "
-          "(0: all; small values are for smoke tests)", int, 0)
+    _flag(
+        textcat,
+        "--target-precision",
+        "CATALOGIST_TEXTCAT_TARGET_PRECISION",
+        "precision each level's threshold is calibrated for",
+        float,
+        0.98,
+    )
+    _flag(
+        textcat,
+        "--limit",
+        "CATALOGIST_TEXTCAT_LIMIT",
+        "train on the first N training rows only (0: all; small values are for smoke tests)",
+        int,
+        0,
+    )
     textcat.set_defaults(func=_run_train_textcat)
 
     price = subparsers.add_parser(
-        "price", help="train the price model (LightGBM P10/P50/P90, text and list-price modes)",
-        description="Fit ridge + group medians + nearest-neighbour prices stacked into "
-                    "LightGBM on log sale price.")
+        "price",
+        help="train the price model (LightGBM P10/P50/P90, text and list-price modes)",
+        description="Fit ridge + group medians + nearest-neighbour prices stacked into LightGBM on log sale price.",
+    )
     _flag(price, "--data", "CATALOGIST_PRICE_DATA", "CSV with the columns of products.csv")
     _flag(price, "--out", "CATALOGIST_PRICE_OUT", "directory for the exported model files")
     _flag(price, "--ridge-alpha", "CATALOGIST_PRICE_RIDGE_ALPHA", "ridge L2 strength", float, 0.3)
-    _flag(price, "--limit", "CATALOGIST_PRICE_LIMIT", "train on the first N training rows only "
-          "(0: all; small values are for smoke tests)", int, 0)
+    _flag(
+        price,
+        "--limit",
+        "CATALOGIST_PRICE_LIMIT",
+        "train on the first N training rows only (0: all; small values are for smoke tests)",
+        int,
+        0,
+    )
     price.set_defaults(func=_run_train_price)
 
 
 def register_evaluate(subparsers: Any) -> None:
     for kind, what in (("textcat", "text categorizer"), ("price", "price model")):
         parser = subparsers.add_parser(
-            kind, help=f"evaluate the {what}: metrics.json and report.html",
-            description=f"Score the {what} on every row of --data it was not trained on.")
+            kind,
+            help=f"evaluate the {what}: metrics.json and report.html",
+            description=f"Score the {what} on every row of --data it was not trained on.",
+        )
         upper = kind.upper()
         _flag(parser, "--model", f"CATALOGIST_{upper}_MODEL", "directory written by train")
         _flag(parser, "--data", f"CATALOGIST_{upper}_EVAL_DATA", "CSV with products.csv columns")
@@ -94,10 +130,10 @@ def register_evaluate(subparsers: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="catalogist", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    register_train(commands.add_parser("train", help="train a model").add_subparsers(
-        dest="model_kind", required=True))
-    register_evaluate(commands.add_parser("evaluate", help="evaluate a model").add_subparsers(
-        dest="model_kind", required=True))
+    register_train(commands.add_parser("train", help="train a model").add_subparsers(dest="model_kind", required=True))
+    register_evaluate(
+        commands.add_parser("evaluate", help="evaluate a model").add_subparsers(dest="model_kind", required=True)
+    )
     args = parser.parse_args(argv)
     return int(args.func(args))
 

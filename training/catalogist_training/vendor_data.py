@@ -46,14 +46,16 @@ def load_products(path: Path) -> list[Product]:
             path_parts = tuple(" ".join((row.get(level) or "").split()) for level in LEVELS)
             if not name or not all(path_parts):
                 continue
-            products.append(Product(
-                index=str(row.get("index", "")).strip(),
-                name=name,
-                brand=" ".join((row.get("brand") or "").split()),
-                category_path=path_parts,  # type: ignore[arg-type]
-                sale_price=_price(row.get("sale_price")),
-                market_price=_price(row.get("market_price")),
-            ))
+            products.append(
+                Product(
+                    index=str(row.get("index", "")).strip(),
+                    name=name,
+                    brand=" ".join((row.get("brand") or "").split()),
+                    category_path=path_parts,  # type: ignore[arg-type]
+                    sale_price=_price(row.get("sale_price")),
+                    market_price=_price(row.get("market_price")),
+                )
+            )
     return products
 
 

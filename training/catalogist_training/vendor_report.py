@@ -24,8 +24,7 @@ def write_report(out: Path, title: str, metrics: dict[str, Any], figures: dict[s
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     sections = "\n".join(
-        f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption)}' "
-        f"src='data:image/png;base64,{png}'>"
+        f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption)}' src='data:image/png;base64,{png}'>"
         for caption, png in figures.items()
     )
     page = (

@@ -80,15 +80,12 @@ class _Buffer:
                 value, end = _DECODER.raw_decode(self.text, self.pos)
             except RecursionError:
                 raise BadFile(
-                    f"{self.where}: item {self.items_seen + 1} is nested too deeply "
-                    "(hundreds of levels); refused"
+                    f"{self.where}: item {self.items_seen + 1} is nested too deeply (hundreds of levels); refused"
                 ) from None
             except json.JSONDecodeError as error:
                 if self._grow():
                     continue
-                raise BadFile(
-                    f"{self.where} is not valid JSON near item {self.items_seen + 1}: {error.msg}"
-                ) from None
+                raise BadFile(f"{self.where} is not valid JSON near item {self.items_seen + 1}: {error.msg}") from None
             if end < len(self.text) or self.eof or not self._grow():
                 self.pos = end  # a number at the buffer's edge may continue: read on first
                 return value
@@ -102,9 +99,7 @@ class _Buffer:
         return self.fill()
 
 
-def read_json(
-    stream: BinaryIO, encoding: str, limits: Limits, where: str
-) -> Iterator[SourceRow | RowProblem]:
+def read_json(stream: BinaryIO, encoding: str, limits: Limits, where: str) -> Iterator[SourceRow | RowProblem]:
     buffer = _Buffer(stream, encoding, limits, where)
     first = buffer.peek()
     if first == "[":

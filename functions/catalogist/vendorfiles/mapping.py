@@ -67,9 +67,7 @@ def guess_mapping(headers: Sequence[str]) -> ColumnMapping:
         if not key:
             continue
         for field_name, names in SYNONYMS.items():
-            best = max(
-                (_score(key, _SYNONYM_KEYS[n]) - rank * 0.01 for rank, n in enumerate(names)), default=0.0
-            )
+            best = max((_score(key, _SYNONYM_KEYS[n]) - rank * 0.01 for rank, n in enumerate(names)), default=0.0)
             if best > 0:
                 candidates.append((best, field_name, header))
     chosen: dict[str, str] = {}

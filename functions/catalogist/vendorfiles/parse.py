@@ -140,9 +140,7 @@ def _finish_keyed(
     if not head:
         raise BadFile(f"{object_name} has no products in it")
     if not keys:
-        raise BadFile(
-            head[0].reason if isinstance(head[0], RowProblem) else f"{object_name} has no product fields"
-        )
+        raise BadFile(head[0].reason if isinstance(head[0], RowProblem) else f"{object_name} has no product fields")
     return _finish(object_name, file_format, encoding, list(keys), chain(head, rows), known, limits)
 
 
@@ -174,9 +172,7 @@ def _finish(
         first = next(results)
     except StopIteration:
         raise BadFile(f"{object_name} has a header row but no product rows") from None
-    return ParsedFile(
-        object_name, file_format, encoding, mapping, tuple(headers), chain([first], results), stats
-    )
+    return ParsedFile(object_name, file_format, encoding, mapping, tuple(headers), chain([first], results), stats)
 
 
 def _stop_softly(rows: Iterator[SourceRow | RowProblem]) -> Iterator[SourceRow | RowProblem]:

@@ -102,9 +102,7 @@ class TextLines:
 
         for line in self._split("\n", self._max // 2, read_text):
             if line is not None and "\ufffd" in line:
-                self.problems[self.line_number + 1] = (
-                    f"line {self.line_number + 1} is not valid {self._encoding} text"
-                )
+                self.problems[self.line_number + 1] = f"line {self.line_number + 1} is not valid {self._encoding} text"
             yield line.lstrip("\ufeff") if line is not None and self.line_number == 0 else line
 
     def _split(self, newline, limit, read):  # type: ignore[no-untyped-def]

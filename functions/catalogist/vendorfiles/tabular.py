@@ -40,8 +40,7 @@ def named_rows(
         )
     if len(header_line.cells) > limits.max_columns:
         raise BadFile(
-            f"{where}: the header has {len(header_line.cells):,} columns; at most "
-            f"{limits.max_columns:,} are read"
+            f"{where}: the header has {len(header_line.cells):,} columns; at most {limits.max_columns:,} are read"
         )
     headers = _unique(header_line.cells)
     rest = chain((i for i in head if i.row_number > header_line.row_number), iterator)

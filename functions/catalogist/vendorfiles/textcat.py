@@ -57,22 +57,19 @@ class TextCategorizer:
         levels = tuple(
             LevelWeights(
                 sparse.csr_matrix(
-                    (arrays[f"w{i}_data"].astype(np.float32), arrays[f"w{i}_indices"],
-                     arrays[f"w{i}_indptr"]),
+                    (arrays[f"w{i}_data"].astype(np.float32), arrays[f"w{i}_indices"], arrays[f"w{i}_indptr"]),
                     shape=tuple(arrays[f"w{i}_shape"]),
                 ),
                 arrays[f"b{i}"],
             )
             for i in range(len(taxonomy.levels))
         )
-        return cls(taxonomy, unpack_idf(arrays), levels,
-                   tuple(float(t) for t in config["temperatures"]))
+        return cls(taxonomy, unpack_idf(arrays), levels, tuple(float(t) for t in config["temperatures"]))
 
     def level_scores(self, texts: list[tuple[str, str, str]]) -> list[np.ndarray]:
         """Per level, (rows, nodes) raw scores for (name, brand, vendor_category) rows."""
         features = tfidf(term_counts(texts), self.idf)
-        return [np.asarray((features @ weights.weights).todense()) + weights.bias
-                for weights in self.levels]
+        return [np.asarray((features @ weights.weights).todense()) + weights.bias for weights in self.levels]
 
     def leaf_probabilities(self, texts: list[tuple[str, str, str]]) -> np.ndarray:
         return chain_probabilities(self.taxonomy, self.level_scores(texts), self.temperatures)
@@ -85,8 +82,7 @@ class TextCategorizer:
         return [self.taxonomy.decide(p) for p in self.leaf_probabilities(texts)]
 
 
-def chain_probabilities(taxonomy: Taxonomy, scores: list[np.ndarray],
-                        temperatures: tuple[float, ...]) -> np.ndarray:
+def chain_probabilities(taxonomy: Taxonomy, scores: list[np.ndarray], temperatures: tuple[float, ...]) -> np.ndarray:
     """(rows, leaves): the product down each leaf's path of softmaxes taken among siblings."""
     leaves = np.ones((scores[0].shape[0], len(taxonomy.leaves)))
     for depth, level in enumerate(taxonomy.levels):

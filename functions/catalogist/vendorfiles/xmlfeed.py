@@ -23,9 +23,7 @@ def read_xml(stream: BinaryIO, limits: Limits, where: str) -> Iterator[SourceRow
     categories: dict[str, tuple[str, str]] = {}  # YML id → (name, parent id)
     parents: list[Any] = []
     items = 0
-    events = iterparse(
-        stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True
-    )
+    events = iterparse(stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True)
     try:
         for event, element in events:
             tag = _local(element.tag)
@@ -63,9 +61,7 @@ def _is_item(element: Any) -> bool:
     return len(element) > 0
 
 
-def _row(
-    number: int, element: Any, categories: dict[str, tuple[str, str]], limits: Limits
-) -> SourceRow | RowProblem:
+def _row(number: int, element: Any, categories: dict[str, tuple[str, str]], limits: Limits) -> SourceRow | RowProblem:
     cells: dict[str, str] = {}
     size = 0
     for key, value in element.attrib.items():
