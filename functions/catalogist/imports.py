@@ -2,6 +2,8 @@
 
 A price list is streamed row by row: each page of rows is categorized by its text, priced, and
 written to `products/{vendor}:{sku}` in one batched commit, merged with what photos already set.
+One page is written (commit, then the summaries settled) on a background thread while the next is
+read and categorized, so the models and the database wait for each other less.
 `imports/{import_id}` shows progress while it runs and, at the end, what was seen, written,
 left unchanged and rejected (the first rejected rows with row number, field and reason), the
 format, encoding and column mapping used, and timings. The vendor's mapping is remembered for
@@ -16,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -83,7 +86,8 @@ class Counts:
     unchanged: int = 0
     rejected: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "models": 0.0, "write": 0.0})
+    # parse, read and models on the importing thread; write on the writer thread, overlapping them
+    seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "read": 0.0, "models": 0.0, "write": 0.0})
 
 
 def import_file(
@@ -149,14 +153,13 @@ def import_file(
     )
 
     counts = Counts()
-    for page_number, page in enumerate(_pages(parsed.rows, counts), start=1):
-        _write_page(page, source, documents, models, now, counts)
-        if progress:
-            progress(counts.rows_seen)
-        if page_number % PROGRESS_EVERY_PAGES == 0:
-            documents.update(
-                IMPORTS, source.import_id, {"rows_seen": counts.rows_seen, "written": counts.written}
-            )
+    with PageWriter(documents, counts) as writer:
+        for page_number, page in enumerate(_pages(parsed.rows, counts), start=1):
+            _import_page(page, source, documents, models, now, counts, writer)
+            if progress:
+                progress(counts.rows_seen)
+            if page_number % PROGRESS_EVERY_PAGES == 0:
+                documents.update(IMPORTS, source.import_id, {"rows_seen": counts.rows_seen, "written": counts.written})
 
     duplicates = parsed.stats.duplicate_skus
     finished = datetime.now(UTC)
@@ -173,9 +176,7 @@ def import_file(
         "rejected": counts.rejected,
         "first_rejected": counts.problems,
         "duplicate_skus": len(duplicates),
-        "duplicates": [
-            {"sku": sku, "rows": rows, "kept_row": rows[-1]} for sku, rows in list(duplicates.items())[:20]
-        ],
+        "duplicates": [{"sku": sku, "rows": rows, "kept_row": rows[-1]} for sku, rows in list(duplicates.items())[:20]],
         "finished_at": finished,
         "seconds": {
             **{k: round(v, 3) for k, v in counts.seconds.items()},
@@ -226,18 +227,66 @@ def _pages(rows: Iterator[ProductRow | RowProblem], counts: Counts) -> Iterator[
         yield page
 
 
-def _write_page(
+class PageWriter:
+    """Writes one page at a time on a background thread; the next page waits for the last one.
+
+    The Google clients release the GIL while a request is on the wire, so the importing thread
+    reads and categorizes the next page meanwhile. An error in a write surfaces on the next
+    `write` or at the end of the `with` block, and stops the import.
+    """
+
+    def __init__(self, documents: DocumentStore, counts: Counts) -> None:
+        self._documents = documents
+        self._counts = counts
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-writer")
+        self._pending: Future[None] | None = None
+        self._pending_ids: frozenset[str] = frozenset()
+
+    def __enter__(self) -> PageWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending, self._pending_ids = self._pending, None, frozenset()
+            pending.result()
+
+    def wait_if_writing(self, product_ids: list[str]) -> None:
+        """Before reading products: a SKU of the page in flight is read only once it is written."""
+        if not self._pending_ids.isdisjoint(product_ids):
+            self.wait()
+
+    def write(self, writes: list[Write]) -> None:
+        self.wait()
+        self._pending_ids = frozenset(w.document_id for w in writes)
+        self._pending = self._pool.submit(self._write, writes)
+
+    def _write(self, writes: list[Write]) -> None:
+        clock = time.perf_counter()
+        self._documents.commit(writes)
+        products.settle_summaries(self._documents, [w.document_id for w in writes])
+        self._counts.seconds["write"] += time.perf_counter() - clock
+
+
+def _import_page(
     page: list[ProductRow],
     source: FileSource,
     documents: DocumentStore,
     models: RowModelsSource,
     now: datetime,
     counts: Counts,
+    writer: PageWriter,
 ) -> None:
     # A SKU twice in one page: the later row wins, as it does across pages.
     rows = list({row.sku: row for row in page}.values())
     ids = [products.product_id(source.vendor, row.sku) for row in rows]
     clock = time.perf_counter()
+    writer.wait_if_writing(ids)
     current = documents.get_many(products.COLLECTION, ids)
     changed = [
         (pid, row)
@@ -246,7 +295,7 @@ def _write_page(
     ]
     counts.unchanged += len(rows) - len(changed)
     counts.written += len(changed)
-    counts.seconds["write"] += time.perf_counter() - clock
+    counts.seconds["read"] += time.perf_counter() - clock
     if not changed:
         return
 
@@ -258,15 +307,12 @@ def _write_page(
     )
     counts.seconds["models"] += time.perf_counter() - clock
 
-    clock = time.perf_counter()
     writes = []
     for (pid, row), decision, suggestion in zip(changed, decisions, suggestions, strict=True):
         fields = product_fields(row, source, decision, suggestion, release, now)
         fields.update(products.summary_fields({**(current.get(pid) or {}), **fields}))
         writes.append(Write(products.COLLECTION, pid, fields))
-    documents.commit(writes)
-    products.settle_summaries(documents, [pid for pid, _ in changed])
-    counts.seconds["write"] += time.perf_counter() - clock
+    writer.write(writes)
 
 
 def row_hash(row: ProductRow) -> str:

@@ -16,8 +16,10 @@ def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
     model_dir, report = tmp_path / "model", tmp_path / "report"
 
     assert vendor_cli.main(["train", "price", "--data", str(data), "--out", str(model_dir)]) == 0
-    assert vendor_cli.main(["evaluate", "price", "--model", str(model_dir), "--data", str(data),
-                            "--out", str(report)]) == 0
+    assert (
+        vendor_cli.main(["evaluate", "price", "--model", str(model_dir), "--data", str(data), "--out", str(report)])
+        == 0
+    )
 
     model = PriceModel.load(model_dir)
     row = PriceInput("Green Tea Bags 25 pcs", "Tetley", ("Beverages", "Tea", "Green Tea"))
@@ -35,8 +37,9 @@ def test_full_data_beats_the_baselines(tmp_path: Path) -> None:
     if not PRODUCTS.exists():
         pytest.skip("BigBasket products.csv not available")
     vendor_cli.main(["train", "price", "--data", str(PRODUCTS), "--out", str(tmp_path / "m")])
-    vendor_cli.main(["evaluate", "price", "--model", str(tmp_path / "m"), "--data",
-                     str(PRODUCTS), "--out", str(tmp_path / "r")])
+    vendor_cli.main(
+        ["evaluate", "price", "--model", str(tmp_path / "m"), "--data", str(PRODUCTS), "--out", str(tmp_path / "r")]
+    )
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     baselines = metrics["baselines"]
     assert metrics["text"]["rmsle"] < baselines["median_of_brand_type"]["rmsle"]
@@ -56,18 +59,27 @@ def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> No
     )
     from catalogist.vendorfiles.text_features import fit_idf, term_counts, tfidf
 
-    texts = [("Green Tea 100 g", "Tetley", ""), ("Green Tea 250 g", "Tetley", ""),
-             ("Basmati Rice 1 kg", "India Gate", "")]
+    texts = [
+        ("Green Tea 100 g", "Tetley", ""),
+        ("Green Tea 250 g", "Tetley", ""),
+        ("Basmati Rice 1 kg", "India Gate", ""),
+    ]
     counts = term_counts(texts)
     matrix = tfidf(counts, fit_idf(counts))
-    index = NeighbourIndex(matrix, np.log([100.0, 220.0, 150.0]), np.log([100.0, 250.0, 1000.0]),
-                           np.array(["g", "g", "g"]), np.array(["tetley", "tetley", "india gate"]),
-                           np.array(["t", "t", "r"]))
+    index = NeighbourIndex(
+        matrix,
+        np.log([100.0, 220.0, 150.0]),
+        np.log([100.0, 250.0, 1000.0]),
+        np.array(["g", "g", "g"]),
+        np.array(["tetley", "tetley", "india gate"]),
+        np.array(["t", "t", "r"]),
+    )
 
-    (positions, similarity), *_ = index.nearest(matrix, exclude=np.arange(3))
+    positions, similarity = index.nearest(matrix, exclude=np.arange(3))
     row = PriceInput("Green Tea 100 g", "Tetley", ("B", "T", "G"), 100.0, "g")
-    features = neighbour_features(row, positions, similarity, index)
+    features = neighbour_features([row], positions[:1], similarity[:1], index)[0]
 
-    assert positions[0] == 1 and 0 not in positions
+    assert positions.shape == (3, 2)  # each row's neighbours: everyone but itself
+    assert positions[0, 0] == 1 and 0 not in positions[0]
     assert len(features) == len(KNN_FEATURES)
     assert np.isclose(features[2], np.log(220.0 * 100 / 250))  # pack-adjusted neighbour price

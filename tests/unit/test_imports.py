@@ -1,6 +1,7 @@
 """The import core with in-memory documents and tiny deterministic models (pure-unit seams)."""
 
 import io
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from catalogist.errors import BadFile
-from catalogist.imports import FileSource, RowModels, import_file
+from catalogist.imports import PAGE_ROWS, FileSource, RowModels, import_file
 from catalogist.taxonomy import Taxonomy
 from tests.unit.fakes import MemoryDocuments
 
@@ -214,3 +215,43 @@ def test_a_stale_summary_written_by_a_racing_import_is_settled():
         False,
     )
     assert settle_summaries(documents, ["acme:B-1"]) == 0
+
+
+class SlowCommits(MemoryDocuments):
+    """Commits take a while, as over the network, so the next page is read while one is in flight."""
+
+    def __init__(self, fail_on_commit: int | None = None) -> None:
+        super().__init__()
+        self.commits = 0
+        self.fail_on_commit = fail_on_commit
+
+    def commit(self, writes) -> None:
+        self.commits += 1
+        if any(w.collection == "products" for w in writes):
+            time.sleep(0.2)
+            if self.commits == self.fail_on_commit:
+                raise RuntimeError("commit refused")
+        super().commit(writes)
+
+
+def test_a_sku_on_two_pages_ends_as_its_last_row_while_pages_are_written_in_the_background():
+    documents = SlowCommits()
+    run("SKU;Name\nX-1;Green tea old\n", documents)
+    filler = "".join(f"F-{i};Basmati rice {i}\n" for i in range(PAGE_ROWS - 1))
+    # page 1 rewrites X-1; page 2 puts back the stored row, which is unchanged only if read early
+    text = "SKU;Name\nX-1;Green tea new\n" + filler + "X-1;Green tea old\n"
+
+    summary = run(text, documents, generation="2")
+
+    assert documents.get("products", "acme:X-1")["name"] == "Green tea old"
+    assert summary["duplicate_skus"] == 1
+
+
+def test_a_failed_background_write_stops_the_import_instead_of_passing_unnoticed():
+    documents = SlowCommits(fail_on_commit=2)  # commit 1 marks the import running
+    text = "SKU;Name\n" + "".join(f"R-{i};Basmati rice {i}\n" for i in range(3 * PAGE_ROWS))
+
+    with pytest.raises(RuntimeError, match="commit refused"):
+        run(text, documents)
+
+    assert documents.get("imports", FileSource("uploads", "acme/prices.csv", "1", "acme").import_id)["status"] != "done"

@@ -18,8 +18,7 @@ class LazyStream(io.RawIOBase):
         self._pieces = (
             piece
             for part in parts
-            for piece in [part[0] if isinstance(part, tuple) else part]
-            * (part[1] if isinstance(part, tuple) else 1)
+            for piece in [part[0] if isinstance(part, tuple) else part] * (part[1] if isinstance(part, tuple) else 1)
         )
         self._current = memoryview(b"")
 
@@ -55,9 +54,11 @@ def test_an_image_named_csv_says_what_it_is() -> None:
 
 
 def test_file_mixing_encodings_rejects_only_the_foreign_rows() -> None:
-    data = ("sku;name;price\nA1;Молоко 1 л;89,90\n".encode()
-            + "A2;Кефир 1 л;79,90\n".encode("cp1251")
-            + "A3;Сыр 200 г;199,00\n".encode())
+    data = (
+        "sku;name;price\nA1;Молоко 1 л;89,90\n".encode()
+        + "A2;Кефир 1 л;79,90\n".encode("cp1251")
+        + "A3;Сыр 200 г;199,00\n".encode()
+    )
 
     found = results(data)
 
@@ -68,8 +69,7 @@ def test_file_mixing_encodings_rejects_only_the_foreign_rows() -> None:
 
 
 def test_a_50_mb_line_is_skipped_in_bounded_memory() -> None:
-    stream = LazyStream(b"sku,name,price\nS1,Salt,1.00\nS2,", (b"x" * 1_000_000, 50),
-                        b",2.00\nS3,Sugar,3.00\n")
+    stream = LazyStream(b"sku,name,price\nS1,Salt,1.00\nS2,", (b"x" * 1_000_000, 50), b",2.00\nS3,Sugar,3.00\n")
     tracemalloc.start()
     try:
         found = list(parse_vendor_file(stream, "big.csv").rows)
@@ -121,8 +121,10 @@ def test_xml_entity_tricks_are_refused(document: bytes) -> None:
 
 
 def test_xml_cut_short_keeps_the_items_before_the_break() -> None:
-    data = (b"<rss><channel><item><id>1</id><title>Salt</title></item>"
-            b"<item><id>2</id><title>Sugar</title></item><item><id>3</ti")
+    data = (
+        b"<rss><channel><item><id>1</id><title>Salt</title></item>"
+        b"<item><id>2</id><title>Sugar</title></item><item><id>3</ti"
+    )
 
     found = results(data, "feed.xml")
 
@@ -178,8 +180,12 @@ def test_json_item_nested_10000_deep_after_good_items() -> None:
 
 
 def test_json_lines_nested_10000_deep_costs_one_line() -> None:
-    data = (b'{"id": 1, "name": "Salt"}\n{"id": 2, "x": ' + b"[" * 10_000 + b"]" * 10_000
-            + b'}\n{"id": 3, "name": "Sugar"}\n')
+    data = (
+        b'{"id": 1, "name": "Salt"}\n{"id": 2, "x": '
+        + b"[" * 10_000
+        + b"]" * 10_000
+        + b'}\n{"id": 3, "name": "Sugar"}\n'
+    )
 
     found = results(data, "deep.jsonl")
 
@@ -220,9 +226,7 @@ def test_duplicate_skus_last_wins_and_are_reported() -> None:
 
 
 def test_formula_cells_are_kept_as_text() -> None:
-    data = (b'sku,name,brand,price\n'
-            b'=1+1,"=HYPERLINK(""http://evil"",""x"")",@SUM(A1),+12\n'
-            b'S2,-Sale- Tea,+Brand,3\n')
+    data = b'sku,name,brand,price\n=1+1,"=HYPERLINK(""http://evil"",""x"")",@SUM(A1),+12\nS2,-Sale- Tea,+Brand,3\n'
 
     rows = [r for r in results(data) if isinstance(r, ProductRow)]
 
@@ -231,3 +235,12 @@ def test_formula_cells_are_kept_as_text() -> None:
     assert rows[0].brand == "@SUM(A1)"
     assert str(rows[0].vendor_price) == "12"
     assert (rows[1].name, rows[1].brand) == ("-Sale- Tea", "+Brand")
+
+
+def test_unmapped_keys_firestore_cannot_store_become_safe_attribute_names() -> None:
+    long_key = "x" * 5_000  # Firestore refuses map keys of more than 1,500 bytes, and empty ones
+    data = ('[{"id": "1", "name": "Salt", "": "blank", "' + long_key + '": "long"}]').encode()
+
+    (row,) = results(data, "items.json")
+
+    assert dict(row.attributes) == {"unnamed column": "blank", "x" * 200: "long"}

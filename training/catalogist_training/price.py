@@ -54,10 +54,15 @@ _P50_IS_MEDIAN = {"text": True, "list": False}
 
 def price_input(product: Product, with_list_price: bool) -> PriceInput:
     pack = parse_pack_size(product.name)
-    return PriceInput(product.name, product.brand, product.category_path,
-                      pack.quantity if pack else None, pack.unit if pack else "",
-                      pack.count if pack else 1,
-                      product.market_price if with_list_price else None)
+    return PriceInput(
+        product.name,
+        product.brand,
+        product.category_path,
+        pack.quantity if pack else None,
+        pack.unit if pack else "",
+        pack.count if pack else 1,
+        product.market_price if with_list_price else None,
+    )
 
 
 def _tables(rows: list[Product]) -> dict[str, Any]:
@@ -72,8 +77,10 @@ def _tables(rows: list[Product]) -> dict[str, Any]:
             discounts["brand"].setdefault(keys["brand"], []).append(ratio)
             discounts["type"].setdefault(keys["type"], []).append(ratio)
     summarize = lambda groups: {k: (float(np.median(v)), len(v)) for k, v in groups.items()}  # noqa: E731
-    return {"medians": {g: summarize(values[g]) for g in GROUPS},
-            "discounts": {g: summarize(discounts[g]) for g in discounts}}
+    return {
+        "medians": {g: summarize(values[g]) for g in GROUPS},
+        "discounts": {g: summarize(discounts[g]) for g in discounts},
+    }
 
 
 def _texts(rows: list[Product]) -> list[tuple[str, str, str]]:
@@ -95,31 +102,42 @@ def _ridge_predict(rows: list[Product], idf: np.ndarray, coef: np.ndarray, bias:
 def _neighbour_index(rows: list[Product], idf: np.ndarray) -> NeighbourIndex:
     inputs = [price_input(p, False) for p in rows]
     return NeighbourIndex(
-        tfidf(term_counts(_texts(rows)), idf), np.log([p.sale_price for p in rows]),
-        np.array([pack_log_quantity(r) for r in inputs]), np.array([r.pack_unit for r in inputs]),
+        tfidf(term_counts(_texts(rows)), idf),
+        np.log([p.sale_price for p in rows]),
+        np.array([pack_log_quantity(r) for r in inputs]),
+        np.array([r.pack_unit for r in inputs]),
         np.array([group_keys(r)["brand"] for r in inputs]),
-        np.array([group_keys(r)["type"] for r in inputs]))
+        np.array([group_keys(r)["type"] for r in inputs]),
+    )
 
 
-def _neighbour_features(rows: list[Product], index: NeighbourIndex, idf: np.ndarray,
-                        leave_self_out: bool) -> np.ndarray:
+def _neighbour_features(
+    rows: list[Product], index: NeighbourIndex, idf: np.ndarray, leave_self_out: bool
+) -> np.ndarray:
     queries = tfidf(term_counts(_texts(rows)), idf)
     exclude = np.arange(len(rows)) if leave_self_out else None
-    found = index.nearest(queries, exclude)
-    return np.array([neighbour_features(price_input(p, False), *hit, index)
-                     for p, hit in zip(tqdm(rows, desc="neighbours", leave=False), found,
-                                       strict=True)])
+    return neighbour_features([price_input(p, False) for p in rows], *index.nearest(queries, exclude), index)
 
 
-def _features(rows: list[Product], ridge: np.ndarray, tables: dict[str, Any], with_list: bool,
-              neighbours: np.ndarray) -> np.ndarray:
+def _features(
+    rows: list[Product], ridge: np.ndarray, tables: dict[str, Any], with_list: bool, neighbours: np.ndarray
+) -> np.ndarray:
     discounts = tables["discounts"] if with_list else None
-    base = np.array([feature_row(price_input(p, with_list), float(r), tables["medians"], discounts)
-                     for p, r in zip(rows, ridge, strict=True)])
+    base = np.array(
+        [
+            feature_row(price_input(p, with_list), float(r), tables["medians"], discounts)
+            for p, r in zip(rows, ridge, strict=True)
+        ]
+    )
     list_columns = len(LIST_FEATURES) if with_list else 0
     # booster column order: BASE_FEATURES, KNN_FEATURES, then LIST_FEATURES
-    return np.hstack([base[:, :len(BASE_FEATURES)], neighbours, base[:, len(BASE_FEATURES):]
-                      if list_columns else np.empty((len(rows), 0))])
+    return np.hstack(
+        [
+            base[:, : len(BASE_FEATURES)],
+            neighbours,
+            base[:, len(BASE_FEATURES) :] if list_columns else np.empty((len(rows), 0)),
+        ]
+    )
 
 
 def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> dict[str, Any]:
@@ -134,8 +152,10 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
     index = _neighbour_index(train_rows, idf)
     train_neighbours = _neighbour_features(train_rows, index, idf, leave_self_out=True)
     width = len(BASE_FEATURES) + len(KNN_FEATURES)
-    oof = {mode: np.zeros((len(train_rows), width + len(LIST_FEATURES) * with_list))
-           for mode, with_list in (("text", False), ("list", True))}
+    oof = {
+        mode: np.zeros((len(train_rows), width + len(LIST_FEATURES) * with_list))
+        for mode, with_list in (("text", False), ("list", True))
+    }
     for k in tqdm(range(FOLDS), desc="price folds"):
         inside = [p for p, f in zip(train_rows, fold, strict=True) if f != k]
         outside_index = np.nonzero(fold == k)[0]
@@ -159,31 +179,48 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
         names = [*BASE_FEATURES, *KNN_FEATURES, *(LIST_FEATURES if with_list else ())]
         predictions = {}
         for quantile in QUANTILES:
-            booster = _boost(oof[mode], target, val_features, val_target, names, quantile,
-                             _P50_IS_MEDIAN[mode])
+            booster = _boost(oof[mode], target, val_features, val_target, names, quantile, _P50_IS_MEDIAN[mode])
             booster.save_model(str(out / f"{mode}_{quantile}.txt"))
             predictions[quantile] = booster.predict(val_features)
         scales[mode] = _interval_scale(predictions, val_target)
         validation_metrics[mode] = price_metrics(val_target, predictions["p50"])
     save_neighbours(out / "neighbours.npz", index)
-    np.savez_compressed(out / "ridge.npz", **pack_idf(idf), data=coef[coef != 0],
-                        indices=np.zeros(int((coef != 0).sum()), np.int32),
-                        indptr=_column_indptr(coef), shape=np.array([len(coef), 1]),
-                        bias=np.float32(bias))
-    tables |= {"interval_scale": scales, "features": {
-        "text": [*BASE_FEATURES, *KNN_FEATURES],
-        "list": [*BASE_FEATURES, *KNN_FEATURES, *LIST_FEATURES]}}
+    np.savez_compressed(
+        out / "ridge.npz",
+        **pack_idf(idf),
+        data=coef[coef != 0],
+        indices=np.zeros(int((coef != 0).sum()), np.int32),
+        indptr=_column_indptr(coef),
+        shape=np.array([len(coef), 1]),
+        bias=np.float32(bias),
+    )
+    tables |= {
+        "interval_scale": scales,
+        "features": {"text": [*BASE_FEATURES, *KNN_FEATURES], "list": [*BASE_FEATURES, *KNN_FEATURES, *LIST_FEATURES]},
+    }
     (out / "price_tables.json").write_text(json.dumps(tables, ensure_ascii=False))
-    config = {"kind": "price", "ridge_alpha": ridge_alpha, "folds": FOLDS, "data": str(data),
-              "train_rows": len(train_rows), "validation_rows": len(validation),
-              "validation": validation_metrics, "interval_scale": scales,
-              "seconds": round(time.time() - started, 1)}
+    config = {
+        "kind": "price",
+        "ridge_alpha": ridge_alpha,
+        "folds": FOLDS,
+        "data": str(data),
+        "train_rows": len(train_rows),
+        "validation_rows": len(validation),
+        "validation": validation_metrics,
+        "interval_scale": scales,
+        "seconds": round(time.time() - started, 1),
+    }
     (out / "price.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in train_rows)))
     (out / "calibrated_on.json").write_text(json.dumps(sorted(p.index for p in validation)))
     boosters = [f"{mode}_{quantile}.txt" for mode in ("text", "list") for quantile in QUANTILES]
-    write_manifest(out, "price", ["neighbours.npz", "ridge.npz", "price_tables.json", "price.json", *boosters],
-                   metrics={"validation": validation_metrics}, config=config)
+    write_manifest(
+        out,
+        "price",
+        ["neighbours.npz", "ridge.npz", "price_tables.json", "price.json", *boosters],
+        metrics={"validation": validation_metrics},
+        config=config,
+    )
     return config
 
 
@@ -192,20 +229,40 @@ def _column_indptr(coef: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(coef != 0)]).astype(np.int64)
 
 
-def _boost(features: np.ndarray, target: np.ndarray, val_features: np.ndarray,
-           val_target: np.ndarray, names: list[str], quantile: str, p50_is_median: bool = True
-           ) -> lgb.Booster:
+def _boost(
+    features: np.ndarray,
+    target: np.ndarray,
+    val_features: np.ndarray,
+    val_target: np.ndarray,
+    names: list[str],
+    quantile: str,
+    p50_is_median: bool = True,
+) -> lgb.Booster:
     alpha = _ALPHAS[quantile] if quantile != "p50" or p50_is_median else None
-    params = {"objective": "regression" if alpha is None else "quantile", "learning_rate": 0.03,
-              "num_leaves": 31, "min_data_in_leaf": 20, "feature_fraction": 0.9,
-              "bagging_fraction": 0.9, "bagging_freq": 1, "lambda_l2": 1.0, "num_threads": 1,
-              "verbose": -1, "seed": 7}
+    params = {
+        "objective": "regression" if alpha is None else "quantile",
+        "learning_rate": 0.03,
+        "num_leaves": 31,
+        "min_data_in_leaf": 20,
+        "feature_fraction": 0.9,
+        "bagging_fraction": 0.9,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "num_threads": 1,
+        "verbose": -1,
+        "seed": 7,
+    }
     if alpha is not None:
         params["alpha"] = alpha
     train_set = lgb.Dataset(features, target, feature_name=names)
     valid_set = lgb.Dataset(val_features, val_target, reference=train_set)
-    return lgb.train(params, train_set, num_boost_round=3000, valid_sets=[valid_set],
-                     callbacks=[lgb.early_stopping(100, verbose=False)])
+    return lgb.train(
+        params,
+        train_set,
+        num_boost_round=3000,
+        valid_sets=[valid_set],
+        callbacks=[lgb.early_stopping(100, verbose=False)],
+    )
 
 
 def _interval_scale(predictions: dict[str, np.ndarray], truth: np.ndarray) -> float:
@@ -220,13 +277,19 @@ def _interval_scale(predictions: dict[str, np.ndarray], truth: np.ndarray) -> fl
     return 3.0
 
 
-def price_metrics(log_truth: np.ndarray, log_predicted: np.ndarray,
-                  log_low: np.ndarray | None = None, log_high: np.ndarray | None = None
-                  ) -> dict[str, float]:
+def price_metrics(
+    log_truth: np.ndarray,
+    log_predicted: np.ndarray,
+    log_low: np.ndarray | None = None,
+    log_high: np.ndarray | None = None,
+) -> dict[str, float]:
     truth, predicted = np.exp(log_truth), np.exp(log_predicted)
     error = np.abs(predicted - truth) / truth
-    result = {"rmsle": float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(truth)) ** 2))),
-              "mdape": float(np.median(error)), "within_20pct": float(np.mean(error <= 0.2))}
+    result = {
+        "rmsle": float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(truth)) ** 2))),
+        "mdape": float(np.median(error)),
+        "within_20pct": float(np.mean(error <= 0.2)),
+    }
     if log_low is not None and log_high is not None:
         result["interval_coverage"] = float(np.mean((log_truth >= log_low) & (log_truth <= log_high)))
     return result
@@ -247,19 +310,22 @@ def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
         found = model.suggest([price_input(p, with_list) for p in tqdm(usable, desc=mode)])
         suggestions[mode] = (usable, found)
         log_truth = np.log([p.sale_price for p in usable])
-        metrics[mode] = price_metrics(log_truth, np.log([s.price for s in found]),
-                                      np.log([s.low for s in found]), np.log([s.high for s in found]))
+        metrics[mode] = price_metrics(
+            log_truth, np.log([s.price for s in found]), np.log([s.low for s in found]), np.log([s.high for s in found])
+        )
     groups = {name_group(p) for p in train_rows}
     unseen = np.array([name_group(p) not in groups for p in rows])
     usable, found = suggestions["text"]
     metrics["text_unseen_name_groups"] = price_metrics(
-        truth[unseen], np.log([s.price for s in found])[unseen],
-        np.log([s.low for s in found])[unseen], np.log([s.high for s in found])[unseen])
+        truth[unseen],
+        np.log([s.price for s in found])[unseen],
+        np.log([s.low for s in found])[unseen],
+        np.log([s.high for s in found])[unseen],
+    )
     metrics["text_unseen_name_groups"]["rows"] = int(unseen.sum())
     metrics["baselines"] = _baselines(train_rows, rows)
     # The headline figures are the mode without a list price (a new product's row, name only).
-    metrics = {**{k: metrics["text"][k] for k in ("rmsle", "mdape", "within_20pct", "interval_coverage")},
-               **metrics}
+    metrics = {**{k: metrics["text"][k] for k in ("rmsle", "mdape", "within_20pct", "interval_coverage")}, **metrics}
     metrics["model"] = json.loads((model_dir / "price.json").read_text())
     write_report(out, "Price model", metrics, _figures(suggestions))
     return metrics
@@ -279,12 +345,18 @@ def _baselines(train_rows: list[Product], rows: list[Product]) -> dict[str, dict
         by_brand_type.append(medians["brand_type"].get(keys["brand_type"], (type_median, 0))[0])
     listed = [p for p in rows if p.market_price]
     overall_discount = float(np.median([v[0] for v in discounts["brand"].values()]))
-    discount = [math.log(p.market_price) + discounts["brand"].get(  # type: ignore[arg-type]
-        group_keys(price_input(p, False))["brand"], (overall_discount, 0))[0] for p in listed]
-    return {"median_of_type": price_metrics(truth, np.array(by_type)),
-            "median_of_brand_type": price_metrics(truth, np.array(by_brand_type)),
-            "list_price_brand_discount": price_metrics(
-                np.log([p.sale_price for p in listed]), np.array(discount))}
+    discount = [
+        math.log(p.market_price)
+        + discounts["brand"].get(  # type: ignore[arg-type]
+            group_keys(price_input(p, False))["brand"], (overall_discount, 0)
+        )[0]
+        for p in listed
+    ]
+    return {
+        "median_of_type": price_metrics(truth, np.array(by_type)),
+        "median_of_brand_type": price_metrics(truth, np.array(by_brand_type)),
+        "list_price_brand_discount": price_metrics(np.log([p.sale_price for p in listed]), np.array(discount)),
+    }
 
 
 def _figures(suggestions: dict[str, Any]) -> dict[str, str]:

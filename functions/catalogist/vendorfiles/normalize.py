@@ -42,9 +42,7 @@ class RowNormalizer:
         if not sku:
             raise _Reject("sku", f"the SKU ({self._column('sku')}) is empty")
         if len(sku) > MAX_SKU_CHARS:
-            raise _Reject(
-                "sku", f"the SKU is {len(sku):,} characters long; at most {MAX_SKU_CHARS} are allowed"
-            )
+            raise _Reject("sku", f"the SKU is {len(sku):,} characters long; at most {MAX_SKU_CHARS} are allowed")
         name = unshout(self._cell(row, "name"))
         if not name:
             raise _Reject("name", f"the product name ({self._column('name')}) is empty")
@@ -86,8 +84,7 @@ class RowNormalizer:
         if len(value) > self._limits.max_cell_chars:
             raise _Reject(
                 field,
-                f"column '{column}' holds {len(value):,} characters; at most "
-                f"{self._limits.max_cell_chars:,} are read",
+                f"column '{column}' holds {len(value):,} characters; at most {self._limits.max_cell_chars:,} are read",
             )
         return clean_text(value)
 
@@ -105,8 +102,12 @@ class RowNormalizer:
                 notes.append(f"column '{column}' was cut to {self._limits.max_cell_chars:,} characters")
                 text = text[: self._limits.max_cell_chars]
             if text:
-                kept.append((column, text))
+                # Firestore map keys must be non-empty and at most 1,500 bytes
+                kept.append((column.strip()[:MAX_ATTRIBUTE_NAME] or "unnamed column", text))
         return tuple(kept)
+
+
+MAX_ATTRIBUTE_NAME = 200
 
 
 class _Reject(Exception):

@@ -10,7 +10,7 @@ list-price mode — the vendor's own list price with the usual discount of its b
 """
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,11 +29,24 @@ BASE_FEATURES = (
 )
 NEIGHBOURS = 20
 KNN_FEATURES = (
-    "nn1_similarity", "nn1_log_price", "nn1_pack_adjusted", "nn5_weighted_log_price",
-    "nn10_median_log_price", "nn20_weighted_log_price", "nn20_pack_adjusted", "nn20_same_unit",
-    "brand_nn_similarity", "brand_nn_log_price", "brand_unit_nn_similarity",
-    "brand_unit_nn_pack_adjusted", "type_nn_similarity", "type_nn_log_price",
-    "type_unit_nn_similarity", "type_unit_nn_pack_adjusted", "nn5_similarity", "nn10_similarity",
+    "nn1_similarity",
+    "nn1_log_price",
+    "nn1_pack_adjusted",
+    "nn5_weighted_log_price",
+    "nn10_median_log_price",
+    "nn20_weighted_log_price",
+    "nn20_pack_adjusted",
+    "nn20_same_unit",
+    "brand_nn_similarity",
+    "brand_nn_log_price",
+    "brand_unit_nn_similarity",
+    "brand_unit_nn_pack_adjusted",
+    "type_nn_similarity",
+    "type_nn_log_price",
+    "type_unit_nn_similarity",
+    "type_unit_nn_pack_adjusted",
+    "nn5_similarity",
+    "nn10_similarity",
     "nn10_log_price_spread",
 )
 LIST_FEATURES = ("log_list_price", "brand_discount", "type_discount", "brand_discount_count")
@@ -75,58 +88,82 @@ class NeighbourIndex:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_feature", self.matrix.T.tocsr())
 
-    def nearest(self, queries: sparse.csr_matrix, exclude: np.ndarray | None = None,
-                chunk: int = 512) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-        """Per query row, the NEIGHBOURS most similar products (positions, similarities), best
-        first; `exclude[i]` is a position query i may not see (itself, when scoring training)."""
+    def nearest(
+        self, queries: sparse.csr_matrix, exclude: np.ndarray | None = None, chunk: int = 512
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per query row, the NEIGHBOURS most similar products, best first: (positions,
+        similarities), each (queries, k); `exclude[i]` is a position query i may not see
+        (itself, when scoring training)."""
         k = min(NEIGHBOURS, self.matrix.shape[0] - (exclude is not None))
+        positions, similarities = [], []
         for start in range(0, queries.shape[0], chunk):
-            similarity = (queries[start:start + chunk] @ self._by_feature).toarray()
+            similarity = (queries[start : start + chunk] @ self._by_feature).toarray()
             if exclude is not None:
                 rows = np.arange(similarity.shape[0])
-                similarity[rows, exclude[start:start + chunk]] = -1.0
+                similarity[rows, exclude[start : start + chunk]] = -1.0
             top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-            for row, candidates in zip(similarity, top, strict=True):
-                order = candidates[np.argsort(-row[candidates])]
-                yield order, row[order]
+            order = np.take_along_axis(top, np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1), axis=1)
+            positions.append(order)
+            similarities.append(np.take_along_axis(similarity, order, axis=1))
+        if not positions:
+            return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
+        return np.concatenate(positions), np.concatenate(similarities)
 
 
-def neighbour_features(row: PriceInput, positions: np.ndarray, similarity: np.ndarray,
-                       index: NeighbourIndex) -> list[float]:
-    """KNN_FEATURES of one row from its nearest training products."""
+def neighbour_features(
+    rows: list[PriceInput], positions: np.ndarray, similarity: np.ndarray, index: NeighbourIndex
+) -> np.ndarray:
+    """KNN_FEATURES of each row from its nearest training products (`NeighbourIndex.nearest`):
+    (rows, len(KNN_FEATURES)), NaN where a feature has no neighbour to come from."""
+    n, k = positions.shape
+    rows_at = np.arange(n)
     log_price = index.log_price[positions]
-    own_quantity = pack_log_quantity(row)
-    same_unit = ((index.unit[positions] == row.pack_unit) & (row.pack_unit != "")
-                 & ~np.isnan(index.log_quantity[positions]) & (not math.isnan(own_quantity)))
+    own_quantity = np.array([pack_log_quantity(r) for r in rows], np.float64).reshape(n, 1)
+    own_unit = np.array([r.pack_unit for r in rows], dtype=object).reshape(n, 1)
+    their_quantity = index.log_quantity[positions]
+    same_unit = (
+        (index.unit[positions] == own_unit) & (own_unit != "") & ~np.isnan(their_quantity) & ~np.isnan(own_quantity)
+    )
     # a neighbour's price scaled to this row's pack size, where both sizes are comparable
-    adjusted = np.where(same_unit, log_price + own_quantity - index.log_quantity[positions],
-                        np.nan)
+    adjusted = np.where(same_unit, log_price + own_quantity - their_quantity, np.nan)
     weight = np.maximum(similarity, 0.0) ** 4 + 1e-9
     adjusted_weight = np.where(same_unit, weight, 0.0)
-    keys = group_keys(row)
-    same_brand = index.brand[positions] == keys["brand"]
-    same_type = index.type_key[positions] == keys["type"]
+    keys = [group_keys(r) for r in rows]
+    same_brand = index.brand[positions] == np.array([g["brand"] for g in keys], dtype=object).reshape(n, 1)
+    same_type = index.type_key[positions] == np.array([g["type"] for g in keys], dtype=object).reshape(n, 1)
 
-    def first(mask: np.ndarray, values: np.ndarray) -> list[float]:
-        hits = np.nonzero(mask)[0]
-        return [float(similarity[hits[0]]), float(values[hits[0]])] if len(hits) else [
-            math.nan, math.nan]
+    def first(mask: np.ndarray, values: np.ndarray) -> list[np.ndarray]:
+        hit, found = mask.argmax(axis=1), mask.any(axis=1)
+        return [np.where(found, similarity[rows_at, hit], np.nan), np.where(found, values[rows_at, hit], np.nan)]
 
-    nan = math.nan
-    at = lambda i: float(similarity[i]) if len(similarity) > i else nan  # noqa: E731
-    return [
-        at(0), float(log_price[0]) if len(log_price) else nan,
-        float(adjusted[0]) if len(adjusted) else nan,
-        float(np.average(log_price[:5], weights=weight[:5])) if len(log_price) else nan,
-        float(np.median(log_price[:10])) if len(log_price) else nan,
-        float(np.average(log_price, weights=weight)) if len(log_price) else nan,
-        float(np.nansum(np.nan_to_num(adjusted) * adjusted_weight) / adjusted_weight.sum())
-        if adjusted_weight.sum() > 0 else nan,
-        float(same_unit.sum()),
-        *first(same_brand, log_price), *first(same_brand & same_unit, adjusted),
-        *first(same_type, log_price), *first(same_type & same_unit, adjusted),
-        at(4), at(9), float(np.std(log_price[:10])) if len(log_price) else nan,
+    def at(i: int) -> np.ndarray:
+        return similarity[:, i].astype(np.float64) if k > i else np.full(n, np.nan)
+
+    total_adjusted_weight = adjusted_weight.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pack_adjusted = np.where(
+            total_adjusted_weight > 0,
+            np.nansum(np.nan_to_num(adjusted) * adjusted_weight, axis=1) / total_adjusted_weight,
+            np.nan,
+        )
+    columns = [
+        at(0),
+        log_price[:, 0],
+        adjusted[:, 0],
+        np.average(log_price[:, :5], weights=weight[:, :5], axis=1),
+        np.median(log_price[:, :10], axis=1),
+        np.average(log_price, weights=weight, axis=1),
+        pack_adjusted,
+        same_unit.sum(axis=1).astype(np.float64),
+        *first(same_brand, log_price),
+        *first(same_brand & same_unit, adjusted),
+        *first(same_type, log_price),
+        *first(same_type & same_unit, adjusted),
+        at(4),
+        at(9),
+        np.std(log_price[:, :10], axis=1),
     ]
+    return np.column_stack(columns).astype(np.float64)
 
 
 def group_keys(row: PriceInput) -> dict[str, str]:

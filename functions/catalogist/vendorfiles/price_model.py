@@ -23,6 +23,8 @@ from scipy import sparse
 from catalogist.errors import ModelError
 from catalogist.vendorfiles.price_features import (
     BASE_FEATURES,
+    KNN_FEATURES,
+    LIST_FEATURES,
     NeighbourIndex,
     PriceInput,
     feature_row,
@@ -64,9 +66,7 @@ class PriceModel:
             }
         except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as error:
             raise ModelError(f"price model in {directory} is incomplete: {error}") from None
-        weights = sparse.csr_matrix(
-            (arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"])
-        )
+        weights = sparse.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
         return cls(unpack_idf(arrays), weights, float(arrays["bias"]), tables, boosters, neighbours)
 
     def text_features(self, rows: list[PriceInput]) -> sparse.csr_matrix:
@@ -74,15 +74,21 @@ class PriceModel:
 
     def features(self, rows: list[PriceInput], with_list_price: bool) -> np.ndarray:
         """Booster input: BASE_FEATURES, KNN_FEATURES, then LIST_FEATURES in list-price mode."""
+        if not rows:
+            width = len(BASE_FEATURES) + len(KNN_FEATURES) + (len(LIST_FEATURES) if with_list_price else 0)
+            return np.empty((0, width))
         text = self.text_features(rows)
         ridge = np.asarray((text @ self.ridge_weights).todense()).ravel() + self.ridge_bias
         discounts = self.tables["discounts"] if with_list_price else None
-        matrix = []
-        for row, log_price, found in zip(rows, ridge, self.neighbours.nearest(text), strict=True):
-            base = feature_row(row, float(log_price), self.tables["medians"], discounts)
-            matrix.append(base[:len(BASE_FEATURES)] + neighbour_features(row, *found, self.neighbours)
-                          + base[len(BASE_FEATURES):])
-        return np.array(matrix, dtype=np.float64)
+        base = np.array(
+            [
+                feature_row(row, float(log_price), self.tables["medians"], discounts)
+                for row, log_price in zip(rows, ridge, strict=True)
+            ],
+            dtype=np.float64,
+        )
+        knn = neighbour_features(rows, *self.neighbours.nearest(text), self.neighbours)
+        return np.hstack([base[:, : len(BASE_FEATURES)], knn, base[:, len(BASE_FEATURES) :]])
 
     def suggest(self, rows: list[PriceInput]) -> list[PriceSuggestion]:
         """Rows with a list price use the list-price boosters; the others the text ones."""
@@ -109,17 +115,30 @@ class PriceModel:
 
 def save_neighbours(path: Path, index: NeighbourIndex) -> None:
     matrix = index.matrix.tocsr()
-    np.savez_compressed(path, data=matrix.data.astype(np.float16), indices=matrix.indices,
-                        indptr=matrix.indptr, shape=np.array(matrix.shape),
-                        log_price=index.log_price.astype(np.float32),
-                        log_quantity=index.log_quantity.astype(np.float32), unit=index.unit,
-                        brand=index.brand, type_key=index.type_key)
+    np.savez_compressed(
+        path,
+        data=matrix.data.astype(np.float16),
+        indices=matrix.indices,
+        indptr=matrix.indptr,
+        shape=np.array(matrix.shape),
+        log_price=index.log_price.astype(np.float32),
+        log_quantity=index.log_quantity.astype(np.float32),
+        unit=index.unit,
+        brand=index.brand,
+        type_key=index.type_key,
+    )
 
 
 def load_neighbours(path: Path) -> NeighbourIndex:
     arrays = np.load(path)
-    matrix = sparse.csr_matrix((arrays["data"].astype(np.float32), arrays["indices"],
-                                arrays["indptr"]), shape=tuple(arrays["shape"]))
-    return NeighbourIndex(matrix, arrays["log_price"].astype(np.float64),
-                          arrays["log_quantity"].astype(np.float64), arrays["unit"],
-                          arrays["brand"], arrays["type_key"])
+    matrix = sparse.csr_matrix(
+        (arrays["data"].astype(np.float32), arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"])
+    )
+    return NeighbourIndex(
+        matrix,
+        arrays["log_price"].astype(np.float64),
+        arrays["log_quantity"].astype(np.float64),
+        arrays["unit"],
+        arrays["brand"],
+        arrays["type_key"],
+    )

@@ -18,6 +18,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -51,16 +52,39 @@ def _bucket(token: str) -> int:
     return bucket + _CHARACTERS if token.startswith("c:") else bucket
 
 
+@lru_cache(maxsize=20_000)
+def _character_buckets(word: str) -> tuple[int, ...]:
+    """The buckets of a word's character n-grams; catalogue names share most of their words."""
+    padded = f" {word} "
+    return tuple(_bucket(f"c:{padded[i : i + n]}") for n in range(2, 6) for i in range(len(padded) - n + 1))
+
+
+def product_buckets(name: str, brand: str = "", vendor_category: str = "") -> list[int]:
+    """`_bucket` of each of `product_tokens(...)`, in the same order, with words' n-grams cached."""
+    words = _WORD.findall(name.casefold())
+    buckets = [_bucket(f"w:{w}") for w in words]
+    buckets += [_bucket(f"b:{a} {b}") for a, b in pairwise(words)]
+    for word in words:
+        buckets += _character_buckets(word)
+    brand_key = " ".join(_WORD.findall(brand.casefold()))
+    if brand_key:
+        buckets.append(_bucket(f"brand:{brand_key}"))
+        buckets += [_bucket(f"bw:{w}") for w in brand_key.split()]
+    buckets += [_bucket(f"vc:{w}") for w in _WORD.findall(vendor_category.casefold())]
+    return buckets
+
+
 def term_counts(texts: Iterable[tuple[str, str, str]]) -> sparse.csr_matrix:
     """Rows of (name, brand, vendor_category) → sublinear term frequencies, CSR."""
     indptr, indices, values = [0], [], []
     for name, brand, category in texts:
-        counts = Counter(_bucket(t) for t in product_tokens(name, brand, category))
+        counts = Counter(product_buckets(name, brand, category))
         indices.extend(counts)
-        values.extend(1.0 + np.log(list(counts.values()), dtype=np.float64))
+        values.extend(counts.values())
         indptr.append(len(indices))
+    sublinear = 1.0 + np.log(np.asarray(values, np.float64))
     return sparse.csr_matrix(
-        (np.asarray(values, np.float32), np.asarray(indices, np.int32), np.asarray(indptr)),
+        (sublinear.astype(np.float32), np.asarray(indices, np.int32), np.asarray(indptr)),
         shape=(len(indptr) - 1, N_FEATURES),
     )
 
@@ -78,22 +102,20 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     weighted = counts.data.astype(np.float64) * idf[counts.indices]
     block = (counts.indices >= _CHARACTERS).astype(np.int64)  # 0 words, 1 characters
     row = np.repeat(np.arange(rows), np.diff(counts.indptr))
-    norms = np.sqrt(np.bincount(row * 2 + block, weighted ** 2, minlength=2 * rows))
+    norms = np.sqrt(np.bincount(row * 2 + block, weighted**2, minlength=2 * rows))
     norms[norms == 0] = 1.0
     data = weighted * np.where(block == 1, 1.0, WORD_WEIGHT) / norms[row * 2 + block]
-    total = np.sqrt(np.bincount(row, data ** 2, minlength=rows))
+    total = np.sqrt(np.bincount(row, data**2, minlength=rows))
     total[total == 0] = 1.0
     data /= total[row]
-    return sparse.csr_matrix((data.astype(np.float32), counts.indices, counts.indptr),
-                             shape=counts.shape)
+    return sparse.csr_matrix((data.astype(np.float32), counts.indices, counts.indptr), shape=counts.shape)
 
 
 def pack_idf(idf: np.ndarray) -> dict[str, np.ndarray]:
     """The npz arrays of `idf`: the default (unseen-bucket) weight and the buckets that differ."""
     default = idf.max()
     seen = np.nonzero(idf != default)[0].astype(np.int32)
-    return {"idf_buckets": seen, "idf_values": idf[seen].astype(np.float32),
-            "idf_default": np.float32(default)}
+    return {"idf_buckets": seen, "idf_values": idf[seen].astype(np.float32), "idf_default": np.float32(default)}
 
 
 def unpack_idf(arrays: "np.lib.npyio.NpzFile | dict[str, np.ndarray]") -> np.ndarray:
