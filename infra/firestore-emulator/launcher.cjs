@@ -3,6 +3,8 @@
 // uses for a health check and that tests use to wipe all data between cases:
 //   GET  /health  -> 200 "ok"
 //   POST /reset   -> 200, every project's documents removed
+//   POST /forget/<collection> -> 200 and how many documents of that top-level collection were
+//                    dropped (a benchmark writing more documents than memory holds uses it)
 //
 //   node launcher.cjs --host 127.0.0.1 --port 8686 --admin-port 8687
 // CommonJS on purpose: the package's ESM build has extension-less imports Node cannot resolve.
@@ -55,6 +57,19 @@ const admin = http.createServer((request, response) => {
   } else if (request.method === "POST" && request.url === "/reset") {
     state.clear();
     response.writeHead(200, { "content-type": "text/plain" }).end("reset");
+  } else if (request.method === "POST" && request.url.startsWith("/forget/")) {
+    const name = decodeURIComponent(request.url.slice("/forget/".length));
+    let dropped = 0;
+    for (const project of Object.values(state.projects)) {
+      for (const database of Object.values(project.databases)) {
+        const collection = database.collections[name];
+        if (collection) {
+          dropped += Object.values(collection.documents).filter((d) => d.metadata.hasExist).length;
+          collection.documents = {};
+        }
+      }
+    }
+    response.writeHead(200, { "content-type": "text/plain" }).end(String(dropped));
   } else {
     response.writeHead(404, { "content-type": "text/plain" }).end("not found");
   }

@@ -244,3 +244,20 @@ def test_unmapped_keys_firestore_cannot_store_become_safe_attribute_names() -> N
     (row,) = results(data, "items.json")
 
     assert dict(row.attributes) == {"unnamed column": "blank", "x" * 200: "long"}
+
+
+def test_seen_keys_answers_as_a_set_does_across_its_merges() -> None:
+    import random
+
+    from catalogist.vendorfiles.parse import SeenKeys
+
+    rng = random.Random(5)
+    keys = [rng.randrange(-(2**63), 2**63) for _ in range(3_000)]
+    stream = keys + rng.sample(keys, 1_000) + [rng.randrange(-(2**63), 2**63) for _ in range(500)]
+    rng.shuffle(stream)
+    seen, reference = SeenKeys(batch=64), set()
+
+    answers = [(seen.add(key), key in reference, reference.add(key))[:2] for key in stream]
+
+    assert all(ours == theirs for ours, theirs in answers)
+    assert len(seen) == len(reference)

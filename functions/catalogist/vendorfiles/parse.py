@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from typing import IO, BinaryIO
 
+import numpy as np
+
 from catalogist.errors import BadFile
 from catalogist.vendorfiles.delimited import read_delimited, sniff_delimiter
 from catalogist.vendorfiles.encoding import check_text_sample, detect_encoding
@@ -191,19 +193,48 @@ def _stop_softly(rows: Iterator[SourceRow | RowProblem]) -> Iterator[SourceRow |
 def _results(
     source_rows: Iterator[SourceRow | RowProblem], normalize: RowNormalizer, stats: ParseStats
 ) -> Iterator[RowResult]:
-    seen: set[int] = set()
+    seen = SeenKeys()
     for item in _stop_softly(source_rows):
         result = normalize(item) if isinstance(item, SourceRow) else item
         stats.rows_seen += 1
         if isinstance(result, ProductRow):
             stats.products += 1
-            key = hash(result.sku)  # an int per SKU keeps a million-row file small
-            if key in seen:
+            if seen.add(hash(result.sku)):
                 stats.duplicate_skus.setdefault(result.sku, []).append(result.row_number)
-            seen.add(key)
         else:
             stats.problems += 1
         yield result
+
+
+class SeenKeys:
+    """A set of 64-bit keys (SKU hashes) in 8 bytes each: a Python set of a million costs 76 MB.
+
+    New keys gather in a small set and are merged into one sorted array every `batch` keys, so
+    a lookup is a set probe plus one binary search.
+    """
+
+    def __init__(self, batch: int = 16_384) -> None:
+        self._sorted = np.empty(0, np.int64)
+        self._recent: set[int] = set()
+        self._batch = batch
+
+    def add(self, key: int) -> bool:
+        """Add `key`; whether it was there already."""
+        if key in self._recent:
+            return True
+        at = int(np.searchsorted(self._sorted, key))
+        if at < len(self._sorted) and self._sorted[at] == key:
+            return True
+        self._recent.add(key)
+        if len(self._recent) >= self._batch:
+            recent = np.sort(np.fromiter(self._recent, np.int64, len(self._recent)))
+            # a merge of two sorted arrays with no key in both: one copy, no sort of the whole
+            self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, recent), recent)
+            self._recent.clear()
+        return False
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._recent)
 
 
 def _list(headers: list[str]) -> str:

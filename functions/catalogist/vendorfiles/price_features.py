@@ -89,7 +89,7 @@ class NeighbourIndex:
         object.__setattr__(self, "_by_feature", self.matrix.T.tocsr())
 
     def nearest(
-        self, queries: sparse.csr_matrix, exclude: np.ndarray | None = None, chunk: int = 512
+        self, queries: sparse.csr_matrix, exclude: np.ndarray | None = None, chunk: int = 128
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per query row, the NEIGHBOURS most similar products, best first: (positions,
         similarities), each (queries, k); `exclude[i]` is a position query i may not see
