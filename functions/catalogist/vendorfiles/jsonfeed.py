@@ -155,7 +155,7 @@ def _holder_items(buffer: _Buffer, depth: int) -> Iterator[SourceRow | RowProble
         raise BadFile(f"{buffer.where} holds no list of products")
 
 
-def _find_list(buffer: _Buffer, depth: int):  # type: ignore[no-untyped-def]
+def _find_list(buffer: _Buffer, depth: int):
     """Stream the first list of objects under an object's keys, e.g. {"products": [...]}.
 
     Returns whether one was found; metadata around it (paging, vendor info) is skipped.

@@ -108,7 +108,7 @@ def _score(key: str, name: str) -> float:
 def _plain(text: str) -> str:
     """Latin accents off (`désignation` = `designation`), Cyrillic left whole (`й`, `ї`)."""
     decomposed = unicodedata.normalize("NFKD", text)
-    kept = []
+    kept: list[str] = []
     for char in decomposed:
         if unicodedata.combining(char) and kept and kept[-1].isascii():
             continue

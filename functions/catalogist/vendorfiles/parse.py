@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from itertools import chain, islice
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, cast
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def parse_vendor_file(
     if not sample.strip():
         raise BadFile(f"{object_name} is empty")
     refuse_known_binaries(sample, object_name)
-    replay = ReplayStream(sample, stream)
+    replay = cast(BinaryIO, ReplayStream(sample, stream))  # a RawIOBase: read, readinto, close
     at_eof = len(sample) < limits.sniff_bytes
     encoding, text_sample = "", ""
     if not sample.startswith(b"PK\x03\x04") and not _XML_ENCODING.match(sample):

@@ -186,10 +186,10 @@ def feature_row(
 ) -> list[float]:
     """One row of the booster's input, in BASE_FEATURES (+ LIST_FEATURES) order; NaN = unknown."""
     keys = group_keys(row)
-    found = {g: medians[g].get(keys[g]) for g in GROUPS}
+    found = [medians[g].get(keys[g]) for g in GROUPS]
     values = [ridge_log_price]
-    values += [found[g][0] if found[g] else math.nan for g in GROUPS]
-    values += [float(found[g][1]) if found[g] else 0.0 for g in GROUPS]
+    values += [hit[0] if hit else math.nan for hit in found]
+    values += [float(hit[1]) if hit else 0.0 for hit in found]
     quantity = row.pack_quantity
     values += [
         math.log(quantity) if quantity and quantity > 0 else math.nan,

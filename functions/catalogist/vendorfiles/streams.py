@@ -20,7 +20,7 @@ class ReplayStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         if self._prefix:
             n = min(len(buffer), len(self._prefix))
             buffer[:n] = self._prefix[:n]
@@ -105,7 +105,7 @@ class TextLines:
                 self.problems[self.line_number + 1] = f"line {self.line_number + 1} is not valid {self._encoding} text"
             yield line.lstrip("\ufeff") if line is not None and self.line_number == 0 else line
 
-    def _split(self, newline, limit, read):  # type: ignore[no-untyped-def]
+    def _split(self, newline, limit, read):
         """Lines including their newline; None for a line over `limit` (dropped unread)."""
         buffer = newline[:0]
         skipping = False

@@ -76,7 +76,9 @@ def product_buckets(name: str, brand: str = "", vendor_category: str = "") -> li
 
 def term_counts(texts: Iterable[tuple[str, str, str]]) -> sparse.csr_matrix:
     """Rows of (name, brand, vendor_category) → sublinear term frequencies, CSR."""
-    indptr, indices, values = [0], [], []
+    indptr: list[int] = [0]
+    indices: list[int] = []
+    values: list[int] = []  # occurrences, made sublinear below
     for name, brand, category in texts:
         counts = Counter(product_buckets(name, brand, category))
         indices.extend(counts)
@@ -115,7 +117,11 @@ def pack_idf(idf: np.ndarray) -> dict[str, np.ndarray]:
     """The npz arrays of `idf`: the default (unseen-bucket) weight and the buckets that differ."""
     default = idf.max()
     seen = np.nonzero(idf != default)[0].astype(np.int32)
-    return {"idf_buckets": seen, "idf_values": idf[seen].astype(np.float32), "idf_default": np.float32(default)}
+    return {
+        "idf_buckets": seen,
+        "idf_values": idf[seen].astype(np.float32),
+        "idf_default": np.asarray(default, np.float32),
+    }
 
 
 def unpack_idf(arrays: "np.lib.npyio.NpzFile | dict[str, np.ndarray]") -> np.ndarray:
