@@ -45,9 +45,11 @@ def smoke_photos(release: Path, count: int) -> list[tuple[Path, str]]:
     return [photo for photo in photos if photo[1] in leaves][:count]
 
 
-def test_a_photo_becomes_a_categorized_product(uploads, firestore, smoke_classifier):
+def test_a_photo_of_a_vendor_never_seen_before_becomes_a_categorized_product(uploads, firestore, smoke_classifier):
     photo, _ = smoke_photos(smoke_classifier, 1)[0]
     seller = vendor()
+    assert not firestore.collection("vendors").document(seller).get().exists
+    assert not list(firestore.collection("products").where("vendor", "==", seller).limit(1).stream())
     blob = upload(uploads, f"{seller}/SKU-100.jpg", photo.read_bytes())
 
     entry = final_ledger_entry(firestore, uploads.name, blob)
