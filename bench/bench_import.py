@@ -91,7 +91,8 @@ def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
                     f"  {file_format:<6} {len(data) / 1e6:5.1f} MB  {entry['status']}: {report['written']:,} written, "
                     f"{report['rejected']} rejected, {elapsed:5.1f} s upload→done  (in function: parse "
                     f"{split['parse']:.1f} s, read {split['read']:.1f} s, models {split['models']:.1f} s; "
-                    f"write {split['write']:.1f} s on the writer thread, overlapping them)"
+                    f"write {split['write']:.1f} s (commit {split['commit']:.1f}, settle {split['settle']:.1f}) "
+                    "on the writer thread, overlapping them)"
                 )
             documents.close()
         finally:

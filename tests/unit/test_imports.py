@@ -90,6 +90,7 @@ def test_rows_become_categorized_priced_products():
     assert rice["source_file"]["row"] == 2
     assert documents.get("products", "acme:T-1")["price"]["mode"] == "text"
     assert summary["format"] == "csv" and summary["column_mapping"]
+    assert set(summary["seconds"]) == {"parse", "read", "models", "write", "commit", "settle", "total"}
 
 
 def test_the_same_file_version_twice_changes_nothing():
