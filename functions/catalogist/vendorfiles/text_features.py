@@ -30,23 +30,6 @@ WORD_WEIGHT = 1.5
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def product_tokens(name: str, brand: str = "", vendor_category: str = "") -> list[str]:
-    """The hashed vocabulary of one product; prefixes keep name, brand and category apart."""
-    words = _WORD.findall(name.casefold())
-    tokens = [f"w:{w}" for w in words]
-    tokens += [f"b:{a} {b}" for a, b in pairwise(words)]
-    for word in words:
-        padded = f" {word} "
-        for n in range(2, 6):
-            tokens += [f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1)]
-    brand_key = " ".join(_WORD.findall(brand.casefold()))
-    if brand_key:
-        tokens.append(f"brand:{brand_key}")
-        tokens += [f"bw:{w}" for w in brand_key.split()]
-    tokens += [f"vc:{w}" for w in _WORD.findall(vendor_category.casefold())]
-    return tokens
-
-
 def _bucket(token: str) -> int:
     bucket = zlib.crc32(token.encode("utf-8")) & (_CHARACTERS - 1)
     return bucket + _CHARACTERS if token.startswith("c:") else bucket
@@ -60,7 +43,9 @@ def _character_buckets(word: str) -> tuple[int, ...]:
 
 
 def product_buckets(name: str, brand: str = "", vendor_category: str = "") -> list[int]:
-    """`_bucket` of each of `product_tokens(...)`, in the same order, with words' n-grams cached."""
+    """The hashed vocabulary of one product: words (`w:`), word pairs (`b:`), each word's
+    character 2–5-grams (`c:`, cached per word), the brand whole (`brand:`) and by word (`bw:`),
+    and the vendor's category words (`vc:`); the prefixes keep name, brand and category apart."""
     words = _WORD.findall(name.casefold())
     buckets = [_bucket(f"w:{w}") for w in words]
     buckets += [_bucket(f"b:{a} {b}") for a, b in pairwise(words)]
