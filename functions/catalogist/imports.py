@@ -86,10 +86,10 @@ class Counts:
     unchanged: int = 0
     rejected: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
-    # parse, read and models on the importing thread; write (= commit + settle) on the writer
-    # thread, overlapping them
+    # parse, read and models on the importing thread; commit and settle on the writer thread,
+    # overlapping them
     seconds: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(("parse", "read", "models", "write", "commit", "settle"), 0.0)
+        default_factory=lambda: dict.fromkeys(("parse", "read", "models", "commit", "settle"), 0.0)
     )
 
 
@@ -183,6 +183,7 @@ def import_file(
         "finished_at": finished,
         "seconds": {
             **{k: round(v, 3) for k, v in counts.seconds.items()},
+            "write": round(counts.seconds["commit"] + counts.seconds["settle"], 3),
             "total": round(time.perf_counter() - started, 3),
         },
     }
@@ -277,7 +278,6 @@ class PageWriter:
         settled = time.perf_counter()
         self._counts.seconds["commit"] += committed - started
         self._counts.seconds["settle"] += settled - committed
-        self._counts.seconds["write"] += settled - started
 
 
 def _import_page(
