@@ -48,8 +48,14 @@ def catalogue_rows(count: int) -> list[list[str]]:
 
 
 def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
-    from catalogist.ledger import upload_id
-    from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
+    from catalogist_infra.stack import (
+        Stack,
+        StackConfig,
+        finished_uploads,
+        firestore_client,
+        storage_client,
+        wait_until,
+    )
 
     with tempfile.TemporaryDirectory() as data_dir:
         config = StackConfig.on_free_ports(Path(data_dir))
@@ -61,29 +67,19 @@ def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
         try:
             bucket = storage_client(config).bucket(config.uploads_bucket)
             documents = firestore_client(config)
-            ledger = documents.collection("uploads")
             warm = bucket.blob("warm-up/prices.csv")  # loads the models once; not counted
             warm.upload_from_string("SKU,Name\nW-1,Tata Salt 1 kg\n")
-            warm_id = upload_id(bucket.name, warm.name, str(warm.generation))
-            wait_until(
-                lambda: (
-                    ledger.document(warm_id).get().to_dict().get("status") == "done"
-                    if ledger.document(warm_id).get().exists
-                    else False
-                ),
-                300,
-            )
+            warmed = wait_until(lambda: finished_uploads(documents, bucket.name, [warm]), 300)
+            if not warmed or warmed[warm.name]["status"] != "done":
+                raise SystemExit(f"the warm-up import did not finish as done: {warmed}")
             for file_format, data in files.items():
                 blob = bucket.blob(f"vendor-{file_format}/prices.{file_format}")
                 started = time.perf_counter()
                 blob.upload_from_string(data)
-                entry_id = upload_id(bucket.name, blob.name, str(blob.generation))
-
-                def finished(entry_id: str = entry_id) -> dict | None:
-                    snapshot = ledger.document(entry_id).get()
-                    return snapshot.to_dict() if snapshot.exists and snapshot.get("status") != "received" else None
-
-                entry = wait_until(finished, 600, interval=0.1)
+                entries = wait_until(lambda blob=blob: finished_uploads(documents, bucket.name, [blob]), 600, 0.1)
+                if entries is None:
+                    raise SystemExit(f"{blob.name} was not processed within 600 s")
+                entry = entries[blob.name]
                 elapsed = time.perf_counter() - started
                 report = documents.collection("imports").document(entry["import_id"]).get().to_dict()
                 split = report["seconds"]

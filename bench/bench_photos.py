@@ -152,8 +152,14 @@ def per_photo(release: Path, photos: list[bytes]) -> None:
 
 def through_stack(release: Path, photos: list[bytes]) -> None:
 
-    from catalogist.ledger import upload_id
-    from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
+    from catalogist_infra.stack import (
+        Stack,
+        StackConfig,
+        finished_uploads,
+        firestore_client,
+        storage_client,
+        wait_until,
+    )
 
     with tempfile.TemporaryDirectory() as data_dir:
         config = StackConfig.on_free_ports(Path(data_dir))
@@ -165,26 +171,19 @@ def through_stack(release: Path, photos: list[bytes]) -> None:
             documents = firestore_client(config)
             warm = bucket.blob("bench/WARM.jpg")
             warm.upload_from_string(photos[0], content_type="image/jpeg")  # model load not counted
-            ledger = documents.collection("uploads")
-            warm_id = upload_id(bucket.name, warm.name, str(warm.generation))
-            wait_until(lambda: ledger.document(warm_id).get().get("status") == "done", 120)
+            warmed = wait_until(lambda: finished_uploads(documents, bucket.name, [warm]), 120)
+            if not warmed or warmed[warm.name]["status"] != "done":
+                raise SystemExit(f"the warm-up photo did not finish as done: {warmed}")
             started = time.perf_counter()
             blobs = []
             for number, photo in enumerate(photos):
                 blob = bucket.blob(f"bench/P{number:04d}.jpg")
                 blob.upload_from_string(photo, content_type="image/jpeg")
                 blobs.append(blob)
-            ids = [upload_id(bucket.name, b.name, str(b.generation)) for b in blobs]
-
-            def all_done() -> bool:
-                return all(
-                    ledger.document(i).get().to_dict().get("status") == "done"
-                    for i in ids
-                    if ledger.document(i).get().exists
-                ) and sum(ledger.document(i).get().exists for i in ids) == len(ids)
-
-            wait_until(all_done, 600, interval=0.5)
+            entries = wait_until(lambda: finished_uploads(documents, bucket.name, blobs), 600, interval=0.5)
             elapsed = time.perf_counter() - started
+            if entries is None or any(e["status"] != "done" for e in entries.values()):
+                raise SystemExit("not every photo was categorized within 600 s")
             documents.close()
         finally:
             stack.stop()

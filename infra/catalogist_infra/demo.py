@@ -25,7 +25,15 @@ from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from catalogist_infra.stack import REPO, Stack, StackConfig, firestore_client, storage_client, wait_until
+from catalogist_infra.stack import (
+    REPO,
+    Stack,
+    StackConfig,
+    finished_uploads,
+    firestore_client,
+    storage_client,
+    wait_until,
+)
 
 SAMPLES = REPO / "infra" / "samples"
 VENDOR = "demo-vendor"
@@ -112,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
 def _upload_and_report(
     config: StackConfig, client: Any, documents: Any, grocery: Path, count: int, with_rows: bool
 ) -> int:
-    from catalogist.ledger import upload_id
     from catalogist_training.datasets import load_grocery_store
 
     bucket = client.bucket(config.uploads_bucket)
@@ -130,18 +137,7 @@ def _upload_and_report(
     print(f"\nuploaded {len(uploads) + 1} photos and a price list to gs://{bucket.name}/{VENDOR}/")
 
     expected = [b for b, _ in uploads] + [banana] + ([price_list] if with_rows else [])
-    ledger = documents.collection("uploads")
-
-    def finished() -> dict[str, dict[str, Any]] | None:
-        entries = {}
-        for blob in expected:
-            snapshot = ledger.document(upload_id(bucket.name, blob.name, str(blob.generation))).get()
-            if not snapshot.exists or snapshot.get("status") == "received":
-                return None
-            entries[blob.name] = snapshot.to_dict()
-        return entries
-
-    entries = wait_until(finished, timeout=300, interval=0.5)
+    entries = wait_until(lambda: finished_uploads(documents, bucket.name, expected), timeout=300, interval=0.5)
     elapsed = time.monotonic() - started
     if entries is None:
         print("The function did not finish within 300 s; see the functions log above.")

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -362,6 +362,22 @@ def _require_free(host: str, port: int) -> None:
             raise StackError(
                 f"port {port} on {host} is in use: choose another with the --*-port flags or stop what holds it"
             ) from None
+
+
+def finished_uploads(documents: Any, bucket: str, blobs: Iterable[Any]) -> dict[str, dict[str, Any]] | None:
+    """The ledger entries of these uploaded objects by name once the function has finished each
+    (`done` or `rejected`, no longer `received`); None while any is still pending. A probe for
+    `wait_until`."""
+    from catalogist.ledger import COLLECTION, upload_id
+
+    ledger = documents.collection(COLLECTION)
+    entries = {}
+    for blob in blobs:
+        snapshot = ledger.document(upload_id(bucket, blob.name, str(blob.generation))).get()
+        if not snapshot.exists or snapshot.get("status") == "received":
+            return None
+        entries[blob.name] = snapshot.to_dict()
+    return entries
 
 
 def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1) -> T | None:

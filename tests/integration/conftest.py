@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from catalogist.ledger import upload_id
-from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
+from catalogist_infra.stack import Stack, StackConfig, finished_uploads, firestore_client, storage_client, wait_until
 
 
 def vendor() -> str:
@@ -20,15 +19,9 @@ def vendor() -> str:
 
 def final_ledger_entry(firestore, bucket: str, blob, timeout: float = 60.0) -> dict:
     """The upload's ledger entry once processing is over (status no longer `received`)."""
-    reference = firestore.collection("uploads").document(upload_id(bucket, blob.name, str(blob.generation)))
-
-    def finished():
-        snapshot = reference.get()
-        return snapshot.to_dict() if snapshot.exists and snapshot.get("status") != "received" else None
-
-    entry = wait_until(finished, timeout, interval=0.2)
-    assert entry is not None, f"{blob.name} was not processed within {timeout:.0f} s"
-    return entry
+    entries = wait_until(lambda: finished_uploads(firestore, bucket, [blob]), timeout, interval=0.2)
+    assert entries is not None, f"{blob.name} was not processed within {timeout:.0f} s"
+    return entries[blob.name]
 
 
 def stack_config(data_dir: Path, **overrides) -> StackConfig:
