@@ -95,6 +95,12 @@ def register_train(subparsers) -> argparse.ArgumentParser:
             float,
             "precision the per-level thresholds are calibrated for",
         ),
+        (
+            "--train-from",
+            "CATALOGIST_TRAIN_FROM",
+            str,
+            "first backbone stage that trains (stem, block0..block6, head); earlier ones stay frozen",
+        ),
         ("--threads", "CATALOGIST_THREADS", int, "TensorFlow threads (0: all cores)"),
         ("--seed", "CATALOGIST_SEED", int, "random seed"),
     ):
@@ -168,6 +174,7 @@ def run_train(args: argparse.Namespace) -> int:
         holdout_fraction=args.holdout_fraction,
         max_gap=args.max_gap,
         target_precision=args.target_precision,
+        train_from=args.train_from,
         threads=args.threads,
         seed=args.seed,
     )

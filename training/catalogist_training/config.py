@@ -10,6 +10,9 @@ from pathlib import Path
 
 from catalogist_training.augment import AugmentConfig
 
+# EfficientNet-Lite0's stages in order; a layer's name is "<stage>" or "<stage>_..." (backbone.py)
+STAGES = ("stem", *(f"block{i}" for i in range(7)), "head")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -28,14 +31,7 @@ class TrainConfig:
     coarse_loss_weight: float = 0.5  # weight of the coarse-marginal term of the loss
     dropout: float = 0.2
     ema_momentum: float = 0.99  # 0 turns the moving average of weights off
-    frozen_prefixes: tuple[str, ...] = (
-        "stem",
-        "block0_",
-        "block1_",
-        "block2_",
-        "block3_",
-        "block4_",
-    )  # the high-resolution part: most of the compute, generic edge and texture filters
+    train_from: str = "block5"  # first trained stage (stem, block0..block6, head): earlier ones stay frozen
     iconic_copies: int = 3  # studio shots per class added to training (Grocery Store only)
     patience: int = 5
     classes: int = 0  # keep only the first N leaves (0: all) - for smoke runs
@@ -66,6 +62,14 @@ class TrainConfig:
             learning_rate=1e-3,
         )
 
+    def __post_init__(self):
+        if self.train_from not in STAGES:
+            raise ValueError(f"train_from must be one of {', '.join(STAGES)}, not {self.train_from!r}")
+
+    def frozen_stages(self) -> tuple[str, ...]:
+        """The stages before `train_from` (batch-norm layers are frozen everywhere, apart)."""
+        return STAGES[: STAGES.index(self.train_from)]
+
     def with_overrides(self, **overrides) -> "TrainConfig":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -81,5 +85,4 @@ class TrainConfig:
         document["augment"] = AugmentConfig(
             **{k: tuple(v) if isinstance(v, list) else v for k, v in document["augment"].items()}
         )
-        document["frozen_prefixes"] = tuple(document["frozen_prefixes"])
         return cls(**document)

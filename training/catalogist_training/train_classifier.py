@@ -95,8 +95,9 @@ class SaveProgress(keras.callbacks.Callback):
 
 def build_classifier(taxonomy: Taxonomy, config: TrainConfig) -> keras.Model:
     backbone = build_backbone(config.image_size)
+    frozen = config.frozen_stages()
     for layer in backbone.layers:
-        if isinstance(layer, keras.layers.BatchNormalization) or layer.name.startswith(config.frozen_prefixes):
+        if isinstance(layer, keras.layers.BatchNormalization) or layer.name.split("_")[0] in frozen:
             layer.trainable = False
     x = keras.layers.Dropout(config.dropout, name="dropout")(backbone.output)
     logits = keras.layers.Dense(len(taxonomy.leaves), name="leaf_logits")(x)
