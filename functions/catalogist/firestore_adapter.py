@@ -18,13 +18,14 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 from google.cloud.firestore_v1.types import common as common_types
 from google.cloud.firestore_v1.types import document as document_types
 from google.cloud.firestore_v1.types import write as write_types
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from catalogist.ports import Write
+from catalogist.ports import SERVER_TIME, Write
 
 BATCH_LIMIT = 500  # Firestore's limit on writes per commit
 
@@ -56,13 +57,13 @@ class FirestoreDocuments:
 
     def create(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> bool:
         try:
-            self.client.collection(collection).document(document_id).create(dict(fields))
+            self.client.collection(collection).document(document_id).create(_client_fields(fields))
         except gexc.AlreadyExists:
             return False
         return True
 
     def update(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> None:
-        self.client.collection(collection).document(document_id).update(dict(fields))
+        self.client.collection(collection).document(document_id).update(_client_fields(fields))
 
     def commit(self, writes: Sequence[Write]) -> None:
         if len(writes) > BATCH_LIMIT:
@@ -75,11 +76,22 @@ class FirestoreDocuments:
                 continue
             reference = self.client.collection(write.collection).document(write.document_id)
             if not write.merge:
-                batch.set(reference, dict(write.fields))
+                batch.set(reference, _client_fields(write.fields))
                 continue
             paths = write.paths or tuple((name,) for name in write.fields)
-            batch.set(reference, dict(write.fields), merge=[FieldPath(*path) for path in paths])
+            batch.set(reference, _client_fields(write.fields), merge=[FieldPath(*path) for path in paths])
         batch.commit()
+
+    def server_time(self) -> datetime.datetime:
+        # A read of a document that does not exist: one round trip, answered with the read time.
+        read_time = self.client.collection("_catalogist").document("clock").get().read_time
+        if read_time is None:
+            raise RuntimeError("Firestore answered a read without its read time")
+        return read_time
+
+    def changed_since(self, collection: str, field: str, since: datetime.datetime) -> set[str]:
+        query = self.client.collection(collection).where(filter=FieldFilter(field, ">=", since))
+        return {snapshot.id for snapshot in query.select([]).stream()}  # ids only
 
     def _encoded(self, write: Write) -> Any:
         """The `Write` protobuf `set` would send, or None when the fields are not plain data."""
@@ -92,6 +104,11 @@ class FirestoreDocuments:
         if not write.merge:
             return _WritePb(update=document)
         return _WritePb(update=document, update_mask=_MaskPb(field_paths=_mask(tuple(write.fields))))
+
+
+def _client_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields as the client takes them: our `SERVER_TIME` becomes its sentinel."""
+    return {name: firestore.SERVER_TIMESTAMP if value is SERVER_TIME else value for name, value in fields.items()}
 
 
 class _NotPlain(Exception):

@@ -2,8 +2,9 @@
 
 A price list is streamed row by row: each page of rows is categorized by its text, priced, and
 written to `products/{vendor}:{sku}` in one batched commit, merged with what photos already set.
-One page is written (commit, then the summaries settled) on a background thread while the next is
-read and categorized, so the models and the database wait for each other less.
+One page is written on a background thread while the next is read and categorized, so the models
+and the database wait for each other less; after its commit, one query finds the products of the
+page that a photo decided after the page was read, and only their summaries are settled again.
 `imports/{import_id}` shows progress while it runs and, at the end, what was seen, written,
 left unchanged and rejected (the first rejected rows with row number, field and reason), the
 format, encoding and column mapping used, and timings. The vendor's mapping is remembered for
@@ -85,6 +86,7 @@ class Counts:
     written: int = 0
     unchanged: int = 0
     rejected: int = 0
+    settled: int = 0  # summaries fixed after a photo decided the product between our read and write
     problems: list[dict[str, Any]] = field(default_factory=list)
     # parse, read and models on the importing thread; commit and settle on the writer thread,
     # overlapping them
@@ -178,6 +180,7 @@ def import_file(
         "unchanged": counts.unchanged,
         "rejected": counts.rejected,
         "first_rejected": counts.problems,
+        "summaries_settled": counts.settled,
         "duplicate_skus": len(duplicates),
         "duplicates": [{"sku": sku, "rows": rows, "kept_row": rows[-1]} for sku, rows in list(duplicates.items())[:20]],
         "finished_at": finished,
@@ -265,16 +268,21 @@ class PageWriter:
         if not self._pending_ids.isdisjoint(product_ids):
             self.wait()
 
-    def write(self, writes: list[Write]) -> None:
+    def write(self, writes: list[Write], read_since: datetime) -> None:
+        """Commit `writes`, computed from products read at or after the store time `read_since`."""
         self.wait()
         self._pending_ids = frozenset(w.document_id for w in writes)
-        self._pending = self._pool.submit(self._write, writes)
+        self._pending = self._pool.submit(self._write, writes, read_since)
 
-    def _write(self, writes: list[Write]) -> None:
+    def _write(self, writes: list[Write], read_since: datetime) -> None:
         started = time.perf_counter()
         self._documents.commit(writes)
         committed = time.perf_counter()
-        products.settle_summaries(self._documents, [w.document_id for w in writes])
+        # Only a photo decided after our read can have left a summary stale; one query finds them.
+        changed = self._documents.changed_since(products.COLLECTION, products.IMAGE_WRITTEN_AT, read_since)
+        racing = sorted(changed.intersection(w.document_id for w in writes))
+        if racing:
+            self._counts.settled += products.settle_summaries(self._documents, racing)
         settled = time.perf_counter()
         self._counts.seconds["commit"] += committed - started
         self._counts.seconds["settle"] += settled - committed
@@ -294,6 +302,7 @@ def _import_page(
     ids = [products.product_id(source.vendor, row.sku) for row in rows]
     clock = time.perf_counter()
     writer.wait_if_writing(ids)
+    read_since = documents.server_time()
     current = documents.get_many(products.COLLECTION, ids)
     changed = [
         (pid, row)
@@ -319,7 +328,7 @@ def _import_page(
         fields = product_fields(row, source, decision, suggestion, release, now)
         fields.update(products.summary_fields({**(current.get(pid) or {}), **fields}))
         writes.append(Write(products.COLLECTION, pid, fields))
-    writer.write(writes)
+    writer.write(writes, read_since)
 
 
 def row_hash(row: ProductRow) -> str:

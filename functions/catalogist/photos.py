@@ -22,7 +22,7 @@ from PIL import Image
 from catalogist import products
 from catalogist.errors import BadPhoto
 from catalogist.events import StorageObject
-from catalogist.ports import BlobReader, DocumentStore, Write
+from catalogist.ports import SERVER_TIME, BlobReader, DocumentStore, Write
 from catalogist.taxonomy import SEPARATOR, Decision, Taxonomy
 
 MAX_DECISION_ROUNDS = 10
@@ -127,6 +127,7 @@ def decide_product(
             "image_category": image_category,
             "model_versions": {**product.get("model_versions", {}), "classifier": version},
             "updated_at": now,
+            products.IMAGE_WRITTEN_AT: SERVER_TIME,
             **products.summary_fields(product),
         }
         documents.update(products.COLLECTION, product_id, fields)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 
@@ -31,6 +32,15 @@ class ReleaseFiles(Protocol):
     def list_names(self, bucket: str, prefix: str) -> list[str]: ...
 
     def download_to(self, bucket: str, name: str, path: str) -> None: ...
+
+
+class _ServerTime:
+    def __repr__(self) -> str:
+        return "SERVER_TIME"
+
+
+SERVER_TIME = _ServerTime()
+"""A top-level field value the store replaces with its own clock when the write is applied."""
 
 
 @dataclass(frozen=True)
@@ -63,4 +73,12 @@ class DocumentStore(Protocol):
 
     def commit(self, writes: Sequence[Write]) -> None:
         """Apply the writes atomically (at most 500, Firestore's batch limit)."""
+        ...
+
+    def server_time(self) -> datetime:
+        """The store's clock now: what `SERVER_TIME` fields written from here on will be at least."""
+        ...
+
+    def changed_since(self, collection: str, field: str, since: datetime) -> set[str]:
+        """Ids of the documents whose timestamp `field` is at or after `since`."""
         ...

@@ -16,6 +16,9 @@ from catalogist.errors import PermanentError
 from catalogist.ports import DocumentStore
 
 COLLECTION = "products"
+# The store's clock at the last image decision written; a file import settles the summaries of
+# the products it finds here changed after its own read (`imports.PageWriter`).
+IMAGE_WRITTEN_AT = "image_written_at"
 _UNSAFE_ID = re.compile(r"[/\x00-\x1f]")
 
 
@@ -65,7 +68,9 @@ def settle_summaries(documents: DocumentStore, product_ids: Sequence[str]) -> in
     Photos and file rows of one product are written by different invocations, each computing
     the summary from what it read before writing; without isolating transactions (the local
     emulator has none) the later write can carry a stale summary. Each writer calls this after
-    its own write, so whichever finishes last leaves the summary right. Returns how many it fixed.
+    its own write, so whichever finishes last leaves the summary right. (A file import only needs
+    this for products a photo wrote after the import read them: `IMAGE_WRITTEN_AT`.) Returns how
+    many it fixed.
     """
     fixed = 0
     for product_id, product in documents.get_many(COLLECTION, list(product_ids)).items():

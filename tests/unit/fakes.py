@@ -1,10 +1,12 @@
 """In-memory stand-ins for the two cloud adapters (pure-unit seams only)."""
 
 import copy
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalogist.errors import PermanentError
-from catalogist.ports import Write
+from catalogist.ports import SERVER_TIME, Write
 
 
 class MemoryBlobs:
@@ -30,8 +32,25 @@ class MemoryBlobs:
 
 
 class MemoryDocuments:
+    """Documents in dicts, with a clock that ticks a microsecond on every reading, as a server's
+    would move on between requests."""
+
     def __init__(self) -> None:
         self.collections: dict[str, dict[str, dict[str, Any]]] = {}
+        self._clock = datetime(2026, 1, 1, tzinfo=UTC)
+        self._clock_lock = threading.Lock()
+
+    def server_time(self) -> datetime:
+        with self._clock_lock:
+            self._clock += timedelta(microseconds=1)
+            return self._clock
+
+    def changed_since(self, collection: str, field: str, since: datetime) -> set[str]:
+        documents = self.collections.get(collection, {})
+        return {i for i, d in documents.items() if isinstance(d.get(field), datetime) and d[field] >= since}
+
+    def _stamped(self, fields) -> dict[str, Any]:
+        return {k: self.server_time() if v is SERVER_TIME else copy.deepcopy(v) for k, v in dict(fields).items()}
 
     def get(self, collection: str, document_id: str) -> dict[str, Any] | None:
         found = self.collections.get(collection, {}).get(document_id)
@@ -41,11 +60,11 @@ class MemoryDocuments:
         documents = self.collections.setdefault(collection, {})
         if document_id in documents:
             return False
-        documents[document_id] = copy.deepcopy(dict(fields))
+        documents[document_id] = self._stamped(fields)
         return True
 
     def update(self, collection: str, document_id: str, fields) -> None:
-        self.collections[collection][document_id].update(copy.deepcopy(dict(fields)))
+        self.collections[collection][document_id].update(self._stamped(fields))
 
     def get_many(self, collection: str, document_ids) -> dict[str, dict[str, Any]]:
         found = {i: self.get(collection, i) for i in document_ids}
@@ -54,12 +73,13 @@ class MemoryDocuments:
     def commit(self, writes: list[Write]) -> None:
         for write in writes:
             documents = self.collections.setdefault(write.collection, {})
+            fields = self._stamped(write.fields)
             if not write.merge:
-                documents[write.document_id] = copy.deepcopy(dict(write.fields))
+                documents[write.document_id] = fields
                 continue
             document = documents.setdefault(write.document_id, {})
-            for path in write.paths or tuple((name,) for name in write.fields):
-                value: Any = write.fields
+            for path in write.paths or tuple((name,) for name in fields):
+                value: Any = fields
                 for part in path:
                     value = value[part]
                 target = document

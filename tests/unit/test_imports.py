@@ -10,6 +10,8 @@ import pytest
 
 from catalogist.errors import BadFile
 from catalogist.imports import PAGE_ROWS, FileSource, RowModels, import_file
+from catalogist.ports import SERVER_TIME, Write
+from catalogist.products import IMAGE_WRITTEN_AT, summary_fields
 from catalogist.taxonomy import Taxonomy
 from tests.unit.fakes import MemoryDocuments
 
@@ -256,3 +258,55 @@ def test_a_failed_background_write_stops_the_import_instead_of_passing_unnoticed
         run(text, documents)
 
     assert documents.get("imports", FileSource("uploads", "acme/prices.csv", "1", "acme").import_id)["status"] != "done"
+
+
+BANANA_PHOTO = {
+    "path": ["Fruit", "Banana"],
+    "path_text": "Fruit/Banana",
+    "needs_review": False,
+    "decided_level": "coarse",
+    "confidence": {"top": 1.0, "coarse": 0.97},
+}
+
+
+class PhotoDuringCommit(MemoryDocuments):
+    """A photo decides one product after the import read its page, before the page's commit."""
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__()
+        self.product_id = product_id
+        self.ids_read: list[str] = []
+        self.raced = False
+
+    def get_many(self, collection, document_ids):
+        self.ids_read += [i for i in document_ids if collection == "products"]
+        return super().get_many(collection, document_ids)
+
+    def commit(self, writes) -> None:
+        if not self.raced and any(w.document_id == self.product_id for w in writes):
+            self.raced = True
+            product = {**(self.get("products", self.product_id) or {}), "image_category": BANANA_PHOTO}
+            fields = {"image_category": BANANA_PHOTO, IMAGE_WRITTEN_AT: SERVER_TIME, **summary_fields(product)}
+            super().commit([Write("products", self.product_id, fields)])
+        super().commit(writes)
+
+
+def test_a_photo_deciding_a_product_during_the_import_keeps_its_summary_and_only_that_one_is_reread():
+    documents = PhotoDuringCommit("acme:R-1")
+
+    summary = run(CSV, documents)
+
+    product = documents.get("products", "acme:R-1")
+    assert product["text_category"]["path_text"] == "Foodgrains/Rice/Basmati"  # the import's write landed
+    assert (product["category_path"], product["category"]["source"]) == ("Fruit/Banana", "image")
+    assert summary["summaries_settled"] == 1
+    assert documents.ids_read == ["acme:R-1", "acme:T-1", "acme:R-1"]  # the page, then the raced product
+
+
+def test_without_photos_an_import_reads_each_product_once():
+    documents = PhotoDuringCommit("acme:none")
+
+    summary = run(CSV, documents)
+
+    assert summary["summaries_settled"] == 0
+    assert documents.ids_read == ["acme:R-1", "acme:T-1"]
