@@ -56,10 +56,12 @@ def test_full_data_meets_the_floor(tmp_path: Path) -> None:
         ["evaluate", "textcat", "--model", str(tmp_path / "m"), "--data", str(PRODUCTS), "--out", str(tmp_path / "r")]
     )
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    # floors under today's held-out figures (0.928 / 0.837 / 0.764), not the targets
-    assert metrics["accuracy_by_level"]["category"] >= 0.91
-    assert metrics["accuracy_by_level"]["sub_category"] >= 0.82
-    assert metrics["accuracy_by_level"]["type"] >= 0.74
+    # floors under today's held-out figures (0.936 / 0.840 / 0.773), not the targets
+    assert metrics["accuracy_by_level"]["category"] >= 0.92
+    assert metrics["accuracy_by_level"]["sub_category"] >= 0.825
+    assert metrics["accuracy_by_level"]["type"] >= 0.755
+    # thresholds calibrated out of fold hold their precision on rows never seen
+    assert metrics["auto_accept_precision"] >= 0.97
 
 
 def test_chained_leaf_probabilities_sum_to_one_and_keep_the_category_model() -> None:

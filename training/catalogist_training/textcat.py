@@ -4,11 +4,14 @@
     catalogist evaluate textcat --model models/textcat --data products.csv --out reports/textcat
 
 Training: hashed TF-IDF (catalogist.vendorfiles.text_features) → one linear SVM per level
-(each level fitted directly on its own labels, C=1 chosen on validation), fitted on the train
-split; their scores are chained into leaf probabilities (catalogist.vendorfiles.textcat). The
-validation split fits the softmax temperature and, per level, the lowest threshold whose
-decisions stay ≥ 98% precise. The test split is never touched here. Evaluation scores every row
-of --data the model was neither trained nor calibrated on (for products.csv: the test split).
+(each level fitted directly on its own labels, C=1 chosen on validation); their scores are
+chained into leaf probabilities (catalogist.vendorfiles.textcat). Calibration is cross-fitted
+over the train and validation splits: each row is scored by a model fitted on the other four
+folds, and those out-of-fold scores fit the softmax temperature and, per level, the lowest
+threshold whose decisions stay ≥ 98% precise; the released model is then fitted on all those
+rows (about 18% more than the train split alone, and 6.7× the rows to calibrate on). The test
+split is never touched here. Evaluation scores every row of --data the model was not trained
+on (for products.csv: the test split).
 """
 
 import json
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.metrics import f1_score
 from sklearn.svm import LinearSVC
@@ -41,40 +45,53 @@ from catalogist_training.release_manifest import write_manifest
 from catalogist_training.vendor_data import LEVELS, Product, load_products, name_group, split
 from catalogist_training.vendor_report import figure_png, plt, write_report
 
+FOLDS = 5
+
 
 def train(
-    data: Path, out: Path, c: float = 1.0, target_precision: float = 0.98, prune: float = 0.02, limit: int = 0
+    data: Path,
+    out: Path,
+    c: float = 1.0,
+    target_precision: float = 0.98,
+    prune: float = 0.02,
+    limit: int = 0,
+    folds: int = FOLDS,
 ) -> dict[str, Any]:
     started = time.time()
     parts = split(load_products(data))
-    train_rows, validation = parts["train"], parts["validation"]
+    rows = parts["train"] + parts["validation"]  # the test split is never touched here
     if limit:
-        train_rows, validation = train_rows[:limit], validation[: max(limit // 4, 50)]
-    taxonomy = Taxonomy.from_paths([p.category_path for p in train_rows], LEVELS)
-    train_counts = term_counts(p.text for p in train_rows)
-    idf = fit_idf(train_counts)
-    # fit on the buckets seen in training only: 1M hashed columns × 500 leaves would not fit
-    columns = np.unique(train_counts.indices)
-    features = tfidf(train_counts, idf)[:, columns]
-    levels = [
-        _fit_level(taxonomy, level, features, columns, train_rows, c, prune)
-        for level in tqdm(LEVELS, desc="textcat levels")
-    ]
-    model = TextCategorizer(taxonomy, idf, tuple(levels), (1.0,) * len(LEVELS))
+        rows = rows[:limit]
+    taxonomy = Taxonomy.from_paths([p.category_path for p in rows], LEVELS)
+    truth = np.array([taxonomy.leaf_index(p.category_path) for p in rows])
 
-    known = [p for p in validation if p.category_path in set(taxonomy.leaves)]
-    scores = model.level_scores([p.text for p in known])
-    truth = np.array([taxonomy.leaf_index(p.category_path) for p in known])
+    # Each row scored by a model fitted on the other folds: calibration data as large as the
+    # training data, and the released model then learns from every row. The fits (folds, then
+    # all rows) are independent single-threaded SVMs: one process per core.
+    fold = np.arange(len(rows)) % folds
+    np.random.default_rng(7).shuffle(fold)
+    subsets = [[rows[i] for i in np.nonzero(fold != k)[0]] for k in range(folds)] + [rows]
+    *fold_models, fitted = Parallel(n_jobs=-1)(
+        delayed(_fit)(taxonomy, subset, c, prune) for subset in tqdm(subsets, desc="textcat fits")
+    )
+    scores = [np.zeros((len(rows), len(taxonomy.nodes(level)))) for level in LEVELS]
+    for k, fold_model in enumerate(fold_models):
+        outside = np.nonzero(fold == k)[0]
+        for level_scores, fold_scores in zip(
+            scores, fold_model.level_scores([rows[i].text for i in outside]), strict=True
+        ):
+            level_scores[outside] = fold_scores
     temperature = _fit_temperature(taxonomy, scores, truth)
     temperatures = (temperature,) * len(LEVELS)
     probabilities = chain_probabilities(taxonomy, scores, temperatures)
     thresholds = tuple(_threshold(taxonomy, level, probabilities, truth, target_precision) for level in LEVELS)
     taxonomy = taxonomy.with_thresholds(thresholds)
-    on_validation = _metrics(taxonomy, known, probabilities)  # thresholds fitted here: optimistic
+    out_of_fold = _metrics(taxonomy, rows, probabilities)  # thresholds fitted on these: optimistic
+    model = TextCategorizer(taxonomy, fitted.idf, fitted.levels, temperatures)
 
     out.mkdir(parents=True, exist_ok=True)
     taxonomy.save(out / "taxonomy.json")
-    np.savez_compressed(out / "textcat.npz", **pack_idf(idf), **save_level_weights(levels))
+    np.savez_compressed(out / "textcat.npz", **pack_idf(model.idf), **save_level_weights(list(model.levels)))
     config = {
         "kind": "textcat",
         "feature_version": FEATURE_VERSION,
@@ -85,22 +102,32 @@ def train(
         "svm_c": c,
         "prune": prune,
         "data": str(data),
-        "train_rows": len(train_rows),
-        "validation_rows": len(known),
-        "validation": {k: on_validation[k] for k in ("accuracy_by_level", "auto_accept_rate", "auto_accept_precision")},
+        "folds": folds,
+        "train_rows": len(rows),
+        "out_of_fold": {k: out_of_fold[k] for k in ("accuracy_by_level", "auto_accept_rate", "auto_accept_precision")},
         "seconds": round(time.time() - started, 1),
     }
     (out / "textcat.json").write_text(json.dumps(config, indent=2) + "\n")
-    (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in train_rows)))
-    (out / "calibrated_on.json").write_text(json.dumps(sorted(p.index for p in validation)))
+    (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in rows)))
     write_manifest(
         out,
         "textcat",
         ["taxonomy.json", "textcat.npz", "textcat.json"],
-        metrics={"validation": config["validation"]},
+        metrics={"out_of_fold": config["out_of_fold"]},
         config=config,
     )
     return config
+
+
+def _fit(taxonomy: Taxonomy, rows: list[Product], c: float, prune: float) -> TextCategorizer:
+    """Features and one linear SVM per level, fitted on `rows` (temperatures left at 1)."""
+    counts = term_counts(p.text for p in rows)
+    idf = fit_idf(counts)
+    # fit on the buckets seen in training only: 1M hashed columns × 500 leaves would not fit
+    columns = np.unique(counts.indices)
+    features = tfidf(counts, idf)[:, columns]
+    levels = tuple(_fit_level(taxonomy, level, features, columns, rows, c, prune) for level in LEVELS)
+    return TextCategorizer(taxonomy, idf, levels, (1.0,) * len(LEVELS))
 
 
 def _fit_level(
@@ -119,7 +146,7 @@ def _fit_level(
     if len(set(labels)) == 1:
         bias[labels[0]] = 1.0
         return LevelWeights(sparse.csr_matrix((N_FEATURES, len(nodes)), dtype=np.float32), bias)
-    svm = LinearSVC(C=c).fit(features, labels)
+    svm = LinearSVC(C=c, random_state=0).fit(features, labels)
     coef = svm.coef_ if len(svm.classes_) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]])
     intercept = svm.intercept_ if len(svm.classes_) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
     coef = np.where(np.abs(coef) >= prune, coef, 0.0)  # |w| < 0.02: 1/3 of the file, no accuracy
