@@ -71,6 +71,24 @@ def test_decision_is_always_a_path_of_the_tree():
         assert decision.category_path in {leaf[:depth] for leaf in LEAVES}
 
 
+def test_a_batch_decides_each_row_exactly_as_it_alone_would():
+    # hundreds of leaves, as in real releases: long sums are where float order shows
+    paths = [(f"top{t}", f"coarse{c}", f"fine{f}") for t in range(3) for c in range(8) for f in range(20)]
+    taxonomy = Taxonomy.from_paths(paths).with_thresholds((0.36, 0.07, 0.03))
+    rng = np.random.default_rng(1)
+    # int8-style outputs on a 1/256 grid, so sums land on the thresholds, plus smooth ones
+    grid = rng.integers(0, 200, (300, len(taxonomy.leaves))) / 256
+    rows = np.vstack([grid, rng.dirichlet(np.ones(len(taxonomy.leaves)) * 0.3, 300)])
+
+    batch = taxonomy.decide_many(rows)
+
+    assert batch == [taxonomy.decide(row) for row in rows]
+    assert {d.decided_level for d in batch} == {"top", "coarse", "fine"}
+    for level in taxonomy.levels:
+        together = taxonomy.level_probabilities(rows, level)
+        assert all(np.array_equal(together[i], taxonomy.level_probabilities(rows[i], level)) for i in range(len(rows)))
+
+
 def test_json_round_trip_keeps_everything(tmp_path):
     taxonomy = tree((0.5, 0.6, 0.97))
 

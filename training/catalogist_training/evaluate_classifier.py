@@ -44,7 +44,7 @@ def expected_calibration_error(confidence, correct, bins=RELIABILITY_BINS) -> fl
 
 def decision_metrics(classifier, probabilities, truth) -> dict:
     taxonomy = classifier.taxonomy
-    decisions = [taxonomy.decide(p) for p in probabilities]
+    decisions = taxonomy.decide_many(probabilities)
     accepted = np.array([not d.needs_review for d in decisions])
     right = np.array(
         [

@@ -228,7 +228,7 @@ def _metrics(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray)
         result["macro_f1_by_level"][level] = float(
             f1_score(["/".join(t) for t in truth], ["/".join(t) for t in predicted], average="macro", zero_division=0)
         )
-    decisions = [taxonomy.decide(p) for p in probabilities]
+    decisions = taxonomy.decide_many(probabilities)
     leaf = [d.decided_level == LEVELS[-1] for d in decisions]
     right = [d.category_path == p.category_path for d, p in zip(decisions, rows, strict=True)]
     accepted = [r for r, is_leaf in zip(right, leaf, strict=True) if is_leaf]

@@ -79,7 +79,7 @@ class TextCategorizer:
 
     def decide_many(self, texts: list[tuple[str, str, str]]) -> list[Decision]:
         """Batch form: one matrix product for a whole page of file rows."""
-        return [self.taxonomy.decide(p) for p in self.leaf_probabilities(texts)]
+        return self.taxonomy.decide_many(self.leaf_probabilities(texts))
 
 
 def chain_probabilities(taxonomy: Taxonomy, scores: list[np.ndarray], temperatures: tuple[float, ...]) -> np.ndarray:
