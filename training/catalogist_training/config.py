@@ -22,7 +22,7 @@ class TrainConfig:
     val_split: str = "val"
     holdout_fraction: float = 0.10  # tail of each train category kept out as a second check
     image_size: int = 224
-    epochs: int = 14
+    epochs: int = 16
     batch_size: int = 32
     learning_rate: float = 6e-4
     warmup_epochs: float = 1.0
@@ -31,14 +31,14 @@ class TrainConfig:
     coarse_loss_weight: float = 0.5  # weight of the coarse-marginal term of the loss
     dropout: float = 0.2
     ema_momentum: float = 0.99  # 0 turns the moving average of weights off
-    train_from: str = "block5"  # first trained stage (stem, block0..block6, head): earlier ones stay frozen
+    train_from: str = "stem"  # first trained stage (stem, block0..block6, head): earlier ones stay frozen
     iconic_copies: int = 3  # studio shots per class added to training (Grocery Store only)
     patience: int = 5
     classes: int = 0  # keep only the first N leaves (0: all) - for smoke runs
     limit: int = 0  # keep at most N training photos per leaf (0: all)
     target_precision: float = 0.98
     max_gap: float = 0.01  # refuse the release if int8 loses more fine accuracy than this
-    representative_photos: int = 300
+    representative_photos: int = 0  # int8 calibration photos from train (0: all of them)
     threads: int = 0  # TensorFlow threads (0: all cores)
     seed: int = 7
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -4,11 +4,12 @@
         --data ../shared/datasets/grocerystore --out artifacts/classifier
 
 Recipe: ImageNet weights, batch-norm statistics frozen (32-photo batches are too small to
-estimate them, and int8 export prefers the statistics it was calibrated with), the high-resolution
-stem and first blocks frozen (a third of the compute, generic edge filters), AdamW with warmup
-and cosine decay, label smoothing, a loss on the leaves plus one on the coarse level (a mistake
-between two apples costs less than apple-versus-milk), an exponential moving average of weights,
-and augmentation aimed at shop-photo failures (`augment.py`). Resumable: rerunning the same
+estimate them, and int8 export prefers the statistics it was calibrated with), every other layer
+trained (`--train-from stem`: freezing the stem and blocks 0-4 saved 30% of the step time but
+cost 4 points of fine accuracy on val, 84.1% against 88.2% in float), 16 epochs of AdamW with
+warmup and cosine decay, label smoothing, a loss on the leaves plus one on the coarse level (a
+mistake between two apples costs less than apple-versus-milk), an exponential moving average of
+weights, and augmentation aimed at shop-photo failures (`augment.py`). Resumable: rerunning the same
 command continues from the last finished epoch.
 """
 
