@@ -38,7 +38,7 @@ from catalogist_infra.stack import (
 SAMPLES = REPO / "infra" / "samples"
 VENDOR = "demo-vendor"
 SHARED = REPO.parent / "shared" / "datasets"
-QUICK_CLASSIFIER = ["--image-size", "128", "--epochs", "3"]
+QUICK_CLASSIFIER = ["--image-size", "128", "--epochs", "3", "--representative-photos", "300"]
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,12 @@ def register_train(subparsers) -> argparse.ArgumentParser:
             "precision the per-level thresholds are calibrated for",
         ),
         (
+            "--representative-photos",
+            "CATALOGIST_REPRESENTATIVE_PHOTOS",
+            int,
+            "training photos that calibrate the int8 ranges (0: all)",
+        ),
+        (
             "--train-from",
             "CATALOGIST_TRAIN_FROM",
             str,
@@ -175,6 +181,7 @@ def run_train(args: argparse.Namespace) -> int:
         max_gap=args.max_gap,
         target_precision=args.target_precision,
         train_from=args.train_from,
+        representative_photos=args.representative_photos,
         threads=args.threads,
         seed=args.seed,
     )
