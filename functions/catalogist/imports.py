@@ -2,9 +2,10 @@
 
 A price list is streamed row by row: each page of rows is categorized by its text, priced, and
 written to `products/{vendor}:{sku}` in one batched commit, merged with what photos already set.
-One page is written on a background thread while the next is read and categorized, so the models
-and the database wait for each other less; after its commit, one query finds the products of the
-page that a photo decided after the page was read, and only their summaries are settled again.
+One page is written on a background thread while the next is categorized, and the page after
+that is already being read on another, so the models and the database wait for each other less.
+After a page's commit, one query finds its products that a photo decided after the page was
+read, and only their summaries are settled again.
 `imports/{import_id}` shows progress while it runs and, at the end, what was seen, written,
 left unchanged and rejected (the first rejected rows with row number, field and reason), the
 format, encoding and column mapping used, and timings. The vendor's mapping is remembered for
@@ -158,13 +159,19 @@ def import_file(
     )
 
     counts = Counts()
-    with PageWriter(documents, counts) as writer:
+    with PageWriter(documents, counts) as writer, ThreadPoolExecutor(1, thread_name_prefix="page-reader") as reader:
+        ahead: PageRead | None = None  # the next page, its stored products already being read
         for page_number, page in enumerate(_pages(parsed.rows, counts), start=1):
-            _import_page(page, source, documents, models, now, counts, writer)
+            read = PageRead.start(page, source.vendor, documents, reader, writer, ahead)
+            if ahead:
+                _import_page(ahead, source, documents, models, now, counts, writer)
+            ahead = read
             if progress:
                 progress(counts.rows_seen)
             if page_number % PROGRESS_EVERY_PAGES == 0:
                 documents.update(IMPORTS, source.import_id, {"rows_seen": counts.rows_seen, "written": counts.written})
+        if ahead:
+            _import_page(ahead, source, documents, models, now, counts, writer)
 
     duplicates = parsed.stats.duplicate_skus
     finished = datetime.now(UTC)
@@ -263,9 +270,12 @@ class PageWriter:
             pending, self._pending, self._pending_ids = self._pending, None, frozenset()
             pending.result()
 
+    def is_writing_any(self, product_ids: list[str]) -> bool:
+        return not self._pending_ids.isdisjoint(product_ids)
+
     def wait_if_writing(self, product_ids: list[str]) -> None:
         """Before reading products: a SKU of the page in flight is read only once it is written."""
-        if not self._pending_ids.isdisjoint(product_ids):
+        if self.is_writing_any(product_ids):
             self.wait()
 
     def write(self, writes: list[Write], read_since: datetime) -> None:
@@ -288,8 +298,51 @@ class PageWriter:
         self._counts.seconds["settle"] += settled - committed
 
 
+@dataclass
+class PageRead:
+    """A page's rows and the read of their stored products, started ahead when it is safe.
+
+    The next page's products are read while this page is categorized, unless the two pages (or
+    the page being written) share a SKU: then the read waits until that write has landed, so
+    the later row is compared with what the earlier one wrote.
+    """
+
+    rows: list[ProductRow]
+    ids: list[str]
+    started: Future[tuple[datetime, dict[str, dict[str, Any]]]] | None
+
+    @classmethod
+    def start(
+        cls,
+        page: list[ProductRow],
+        vendor: str,
+        documents: DocumentStore,
+        reader: ThreadPoolExecutor,
+        writer: PageWriter,
+        ahead: PageRead | None,
+    ) -> PageRead:
+        # A SKU twice in one page: the later row wins, as it does across pages.
+        rows = list({row.sku: row for row in page}.values())
+        ids = [products.product_id(vendor, row.sku) for row in rows]
+        clash = writer.is_writing_any(ids) or (ahead is not None and not set(ahead.ids).isdisjoint(ids))
+        started = None if clash else reader.submit(_read_products, documents, ids)
+        return cls(rows, ids, started)
+
+    def result(self, documents: DocumentStore, writer: PageWriter) -> tuple[datetime, dict[str, dict[str, Any]]]:
+        """(the store's time before the read, the stored products by id)."""
+        if self.started is not None:
+            return self.started.result()
+        writer.wait_if_writing(self.ids)
+        return _read_products(documents, self.ids)
+
+
+def _read_products(documents: DocumentStore, ids: list[str]) -> tuple[datetime, dict[str, dict[str, Any]]]:
+    read_since = documents.server_time()
+    return read_since, documents.get_many(products.COLLECTION, ids)
+
+
 def _import_page(
-    page: list[ProductRow],
+    page: PageRead,
     source: FileSource,
     documents: DocumentStore,
     models: RowModelsSource,
@@ -297,19 +350,14 @@ def _import_page(
     counts: Counts,
     writer: PageWriter,
 ) -> None:
-    # A SKU twice in one page: the later row wins, as it does across pages.
-    rows = list({row.sku: row for row in page}.values())
-    ids = [products.product_id(source.vendor, row.sku) for row in rows]
     clock = time.perf_counter()
-    writer.wait_if_writing(ids)
-    read_since = documents.server_time()
-    current = documents.get_many(products.COLLECTION, ids)
+    read_since, current = page.result(documents, writer)
     changed = [
         (pid, row)
-        for pid, row in zip(ids, rows, strict=True)
+        for pid, row in zip(page.ids, page.rows, strict=True)
         if (current.get(pid) or {}).get("source_row_hash") != row_hash(row)
     ]
-    counts.unchanged += len(rows) - len(changed)
+    counts.unchanged += len(page.rows) - len(changed)
     counts.written += len(changed)
     counts.seconds["read"] += time.perf_counter() - clock
     if not changed:

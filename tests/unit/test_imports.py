@@ -310,3 +310,35 @@ def test_without_photos_an_import_reads_each_product_once():
 
     assert summary["summaries_settled"] == 0
     assert documents.ids_read == ["acme:R-1", "acme:T-1"]
+
+
+class RecordedCalls(SlowCommits):
+    """SlowCommits that logs when each products read and commit starts and ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, str, int]] = []
+
+    def get_many(self, collection, document_ids):
+        first = sorted(document_ids)[0] if document_ids else ""
+        self.events.append(("read", first, len(self.events)))
+        return super().get_many(collection, document_ids)
+
+    def commit(self, writes) -> None:
+        first = sorted(w.document_id for w in writes)[0]
+        self.events.append(("commit starts", first, len(self.events)))
+        super().commit(writes)
+        self.events.append(("commit ends", first, len(self.events)))
+
+
+def test_the_next_page_is_read_while_the_last_one_is_still_being_written():
+    documents = RecordedCalls()
+    text = "SKU;Name\n" + "".join(f"R-{i:04d};Basmati rice {i}\n" for i in range(3 * PAGE_ROWS))
+
+    run(text, documents)
+
+    order = {(kind, first): at for kind, first, at in documents.events}
+    page_firsts = [f"acme:R-{i * PAGE_ROWS:04d}" for i in range(3)]
+    assert order[("read", page_firsts[2])] < order[("commit ends", page_firsts[1])]
+    assert order[("read", page_firsts[1])] < order[("commit starts", page_firsts[0])]
+    assert all(documents.get("products", f"acme:R-{i:04d}") for i in range(3 * PAGE_ROWS))
