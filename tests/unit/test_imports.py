@@ -179,17 +179,20 @@ def test_formula_cells_are_stored_as_text():
     assert product["brand"] == "@brand"
 
 
+BANANA_PHOTO = {
+    "path": ["Fruit", "Banana"],
+    "path_text": "Fruit/Banana",
+    "needs_review": False,
+    "decided_level": "coarse",
+    "confidence": {"top": 1.0, "coarse": 0.97},
+}
+
+
 def test_a_stale_summary_written_by_a_racing_import_is_settled():
     from catalogist.products import settle_summaries
 
     documents = MemoryDocuments()
-    image = {
-        "path": ["Fruit", "Banana"],
-        "path_text": "Fruit/Banana",
-        "needs_review": False,
-        "decided_level": "coarse",
-        "confidence": {"top": 1.0, "coarse": 0.97},
-    }
+    image = BANANA_PHOTO
     text = {
         "path": ["Fruits & Vegetables"],
         "path_text": "Fruits & Vegetables",
@@ -258,15 +261,6 @@ def test_a_failed_background_write_stops_the_import_instead_of_passing_unnoticed
         run(text, documents)
 
     assert documents.get("imports", FileSource("uploads", "acme/prices.csv", "1", "acme").import_id)["status"] != "done"
-
-
-BANANA_PHOTO = {
-    "path": ["Fruit", "Banana"],
-    "path_text": "Fruit/Banana",
-    "needs_review": False,
-    "decided_level": "coarse",
-    "confidence": {"top": 1.0, "coarse": 0.97},
-}
 
 
 class PhotoDuringCommit(MemoryDocuments):
