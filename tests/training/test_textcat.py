@@ -81,3 +81,26 @@ def test_chained_leaf_probabilities_sum_to_one_and_keep_the_category_model() -> 
     category = taxonomy.level_probabilities(leaves, "category")
     assert np.allclose(category, softmax(scores[0]))
     assert np.isclose(leaves[0, 3], category[0, 1])  # B has one sub-category and one type
+
+
+def test_exact_copies_compare_a_held_out_row_with_the_label_its_training_twin_got() -> None:
+    import numpy as np
+
+    from catalogist.taxonomy import Taxonomy
+    from catalogist_training.textcat import _exact_copies
+    from catalogist_training.vendor_data import Product
+
+    def product(index: str, name: str, path: tuple[str, str, str]) -> Product:
+        return Product(index, name, "Brand", path, 10.0, 12.0)
+
+    tea, coffee = ("Beverages", "Tea", "Green Tea"), ("Beverages", "Coffee", "Instant Coffee")
+    training = [product("1", "Green Tea 100 g", tea), product("2", "Green Tea 100 g", tea)]
+    held_out = [product("3", "green tea 100 g", coffee), product("4", "Filter Coffee", coffee)]
+    taxonomy = Taxonomy.from_paths([tea, coffee], ("category", "sub_category", "type"))
+    probabilities = np.array([[0.0, 1.0], [1.0, 0.0]])  # leaves sorted: coffee, tea
+
+    copies = _exact_copies(taxonomy, held_out, training + held_out, {"1", "2"}, probabilities)
+
+    assert (copies["rows"], copies["share"]) == (1, 0.5)
+    assert copies["label_of_the_training_copy"] == {"category": 1.0, "sub_category": 0.0, "type": 0.0}
+    assert copies["model"] == {"category": 1.0, "sub_category": 0.0, "type": 0.0}

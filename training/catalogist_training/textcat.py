@@ -16,6 +16,7 @@ on (for products.csv: the test split).
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +206,7 @@ def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
         model.taxonomy, [p for p, u in zip(rows, unseen, strict=True) if u], probabilities[unseen]
     )
     metrics["baseline_majority_class_accuracy"] = _majority(rows, all_rows, trained_on)
+    metrics["exact_copies"] = _exact_copies(model.taxonomy, rows, all_rows, trained_on, probabilities)
     metrics["model"] = json.loads((model_dir / "textcat.json").read_text())
     write_report(out, "Text categorizer", metrics, _figures(model.taxonomy, rows, probabilities))
     return metrics
@@ -238,6 +240,34 @@ def _metrics(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray)
     result["decided_level_share"] = {
         level: float(np.mean([d.decided_level == level for d in decisions])) for level in LEVELS
     }
+    return result
+
+
+def _exact_copies(
+    taxonomy: Taxonomy,
+    rows: list[Product],
+    all_rows: list[Product],
+    trained_on: set[str],
+    probabilities: np.ndarray,
+) -> dict[str, Any]:
+    """The rows whose name and brand appear verbatim in training: how often the label training
+    gave that very product is theirs too. An upper bound of sorts for any text model, since
+    both rows read the same; below 1.0 it measures how the catalogue's own labels disagree."""
+    training: dict[tuple[str, str], Counter] = {}
+    for p in all_rows:
+        if p.index in trained_on:
+            training.setdefault((p.name.casefold(), p.brand.casefold()), Counter())[p.category_path] += 1
+    copies = [i for i, p in enumerate(rows) if (p.name.casefold(), p.brand.casefold()) in training]
+    result: dict[str, Any] = {"rows": len(copies), "share": len(copies) / max(len(rows), 1)}
+    if not copies:
+        return result
+    looked_up = [training[(rows[i].name.casefold(), rows[i].brand.casefold())].most_common(1)[0][0] for i in copies]
+    truth = [rows[i].category_path for i in copies]
+    result["label_of_the_training_copy"] = {
+        level: float(np.mean([a[:depth] == t[:depth] for a, t in zip(looked_up, truth, strict=True)]))
+        for depth, level in enumerate(LEVELS, start=1)
+    }
+    result["model"] = _metrics(taxonomy, [rows[i] for i in copies], probabilities[copies])["accuracy_by_level"]
     return result
 
 
