@@ -38,7 +38,9 @@ from catalogist_infra.stack import (
 SAMPLES = REPO / "infra" / "samples"
 VENDOR = "demo-vendor"
 SHARED = REPO.parent / "shared" / "datasets"
-QUICK_CLASSIFIER = ["--image-size", "128", "--epochs", "3", "--representative-photos", "300"]
+# Three epochs are too few for the full recipe's whole-network fine-tune (42.5% on the sample):
+# training only the last blocks converges faster, and 300 photos calibrate int8 in seconds.
+QUICK_CLASSIFIER = ["--image-size", "128", "--epochs", "3", "--train-from", "block5", "--representative-photos", "300"]
 
 
 @dataclass(frozen=True)
