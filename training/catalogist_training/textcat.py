@@ -253,15 +253,19 @@ def _exact_copies(
     """The rows whose name and brand appear verbatim in training: how often the label training
     gave that very product is theirs too. An upper bound of sorts for any text model, since
     both rows read the same; below 1.0 it measures how the catalogue's own labels disagree."""
+
+    def same_product(p: Product) -> tuple[str, str]:
+        return (p.name.casefold(), p.brand.casefold())
+
     training: dict[tuple[str, str], Counter] = {}
     for p in all_rows:
         if p.index in trained_on:
-            training.setdefault((p.name.casefold(), p.brand.casefold()), Counter())[p.category_path] += 1
-    copies = [i for i, p in enumerate(rows) if (p.name.casefold(), p.brand.casefold()) in training]
+            training.setdefault(same_product(p), Counter())[p.category_path] += 1
+    copies = [i for i, p in enumerate(rows) if same_product(p) in training]
     result: dict[str, Any] = {"rows": len(copies), "share": len(copies) / max(len(rows), 1)}
     if not copies:
         return result
-    looked_up = [training[(rows[i].name.casefold(), rows[i].brand.casefold())].most_common(1)[0][0] for i in copies]
+    looked_up = [training[same_product(rows[i])].most_common(1)[0][0] for i in copies]
     truth = [rows[i].category_path for i in copies]
     result["label_of_the_training_copy"] = {
         level: float(np.mean([a[:depth] == t[:depth] for a, t in zip(looked_up, truth, strict=True)]))
