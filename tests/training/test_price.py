@@ -83,3 +83,22 @@ def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> No
     assert positions[0, 0] == 1 and 0 not in positions[0]
     assert len(features) == len(KNN_FEATURES)
     assert np.isclose(features[2], np.log(220.0 * 100 / 250))  # pack-adjusted neighbour price
+
+
+def test_neighbour_similarity_is_the_cosine_whichever_features_are_dense(monkeypatch) -> None:
+    import numpy as np
+
+    from catalogist.vendorfiles import price_features
+    from catalogist.vendorfiles.text_features import fit_idf, term_counts, tfidf
+
+    words = ["tea", "green", "rice", "basmati", "oil", "sunflower", "milk", "toned", "salt", "sugar"]
+    rng = np.random.default_rng(3)
+    texts = [(" ".join(rng.choice(words, 3)) + f" {rng.integers(1, 9)} kg", "", "") for _ in range(60)]
+    counts = term_counts(texts)
+    matrix = tfidf(counts, fit_idf(counts))
+    cosine = (matrix[:20] @ matrix.T).toarray()
+    labels = np.array([""] * 60)
+    for common in (0, 8, 10**6):  # all sparse, split, all dense
+        monkeypatch.setattr(price_features, "COMMON_FEATURES", common)
+        index = price_features.NeighbourIndex(matrix, np.zeros(60), np.zeros(60), labels, labels, labels)
+        assert np.allclose(index.similarity(matrix[:20]), cosine, atol=1e-6)
