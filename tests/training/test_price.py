@@ -32,6 +32,19 @@ def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
     assert "median_of_brand_type" in metrics["baselines"]
 
 
+def test_the_function_loads_row_models_with_one_blas_thread(tmp_path: Path) -> None:
+    from threadpoolctl import ThreadpoolController
+
+    from catalogist import wiring
+
+    model_dir = tmp_path / "model"
+    assert vendor_cli.main(["train", "price", "--data", str(small_csv(tmp_path, 400)), "--out", str(model_dir)]) == 0
+    with ThreadpoolController().limit(limits=2, user_api="blas"):  # as on a 2-core instance; undone after
+        wiring.load_price(model_dir)
+        pools = ThreadpoolController().select(user_api="blas").info()
+        assert pools and all(pool["num_threads"] == 1 for pool in pools)
+
+
 @pytest.mark.slow
 def test_full_data_beats_the_baselines(tmp_path: Path) -> None:
     if not PRODUCTS.exists():
