@@ -30,6 +30,12 @@ def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
     for mode in ("text", "list_price"):
         assert {"rmsle", "mdape", "within_20pct", "interval_coverage"} <= set(metrics[mode])
     assert "median_of_brand_type" in metrics["baselines"]
+    # served: refitted on train + validation; evaluated: only rows that neither touched
+    trained = set(json.loads((model_dir / "trained_on.json").read_text()))
+    calibrated = set(json.loads((model_dir / "calibrated_on.json").read_text()))
+    assert calibrated and calibrated <= trained
+    assert len(model.neighbours.log_price) == len(trained)
+    assert metrics["rows"] == 800 - len(trained)
 
 
 def test_the_function_loads_row_models_with_one_blas_thread(tmp_path: Path) -> None:
@@ -58,8 +64,8 @@ def test_full_data_beats_the_baselines(tmp_path: Path) -> None:
     assert metrics["text"]["rmsle"] < baselines["median_of_brand_type"]["rmsle"]
     assert metrics["list_price"]["rmsle"] < baselines["list_price_brand_discount"]["rmsle"]
     assert 0.75 <= metrics["text"]["interval_coverage"] <= 0.85
-    # floor under today's held-out figure (rmsle 0.569), not the target of 0.50
-    assert metrics["text"]["rmsle"] <= 0.59
+    # floor under today's held-out figure (rmsle 0.553), not the target of 0.50
+    assert metrics["text"]["rmsle"] <= 0.575
 
 
 def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> None:

@@ -7,14 +7,16 @@ Stacking, all in log price: a ridge on the hashed text and the group medians are
 out-of-fold on the train split (5 folds) so LightGBM learns how far to trust them; the
 nearest-neighbour features of a training row leave the row itself out. Boosters for P50 (the
 median: more rows within 20% than a squared-error fit, same rmsle on validation), P10 and P90
-stop early on the validation split, which also fits how much to widen the range to cover 80%. Two sets of
-boosters: `text` (no price in the row) and `list` (the vendor's list price — BigBasket's
-market_price — is known). The test split is never used here.
+stop early on the validation split, which also fits how much to widen the range to cover 80%.
+Then everything is fitted again on train + validation with the tree counts found, and that is
+the model served. Two sets of boosters: `text` (no price in the row) and `list` (the vendor's
+list price — BigBasket's market_price — is known). The test split is never used here.
 """
 
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -140,63 +142,99 @@ def _features(
     )
 
 
+@dataclass(frozen=True)
+class _Stack:
+    """What the boosters stand on, fitted on one set of rows: ridge, neighbour index, group
+    tables, and each row's out-of-fold features per mode."""
+
+    idf: np.ndarray
+    coef: np.ndarray
+    bias: float
+    index: NeighbourIndex
+    tables: dict[str, Any]
+    features: dict[str, np.ndarray]
+
+
+def _stack(rows: list[Product], ridge_alpha: float) -> _Stack:
+    fold = np.arange(len(rows)) % FOLDS
+    np.random.default_rng(7).shuffle(fold)
+    idf, coef, bias = _ridge(rows, ridge_alpha)
+    index = _neighbour_index(rows, idf)
+    all_neighbours = _neighbour_features(rows, index, idf, leave_self_out=True)
+    width = len(BASE_FEATURES) + len(KNN_FEATURES)
+    oof = {
+        mode: np.zeros((len(rows), width + len(LIST_FEATURES) * with_list))
+        for mode, with_list in (("text", False), ("list", True))
+    }
+    for k in tqdm(range(FOLDS), desc="price folds"):
+        inside = [p for p, f in zip(rows, fold, strict=True) if f != k]
+        outside_index = np.nonzero(fold == k)[0]
+        outside = [rows[i] for i in outside_index]
+        fold_idf, fold_coef, fold_bias = _ridge(inside, ridge_alpha)
+        ridge = _ridge_predict(outside, fold_idf, fold_coef, fold_bias)
+        tables = _tables(inside)
+        neighbours = all_neighbours[outside_index]
+        oof["text"][outside_index] = _features(outside, ridge, tables, False, neighbours)
+        oof["list"][outside_index] = _features(outside, ridge, tables, True, neighbours)
+    return _Stack(idf, coef, bias, index, _tables(rows), oof)
+
+
 def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> dict[str, Any]:
+    """Fit on train with early stopping and the range's widening measured on validation, then
+    fit the same number of trees again on train + validation: the served model knows 18% more
+    products, its neighbours above all. The test split is never used."""
     started = time.time()
     parts = split([p for p in load_products(data) if p.sale_price])
     train_rows, validation = parts["train"], parts["validation"]
     if limit:
         train_rows, validation = train_rows[:limit], validation[: max(limit // 4, 50)]
-    fold = np.arange(len(train_rows)) % FOLDS
-    np.random.default_rng(7).shuffle(fold)
-    idf, coef, bias = _ridge(train_rows, ridge_alpha)
-    index = _neighbour_index(train_rows, idf)
-    train_neighbours = _neighbour_features(train_rows, index, idf, leave_self_out=True)
-    width = len(BASE_FEATURES) + len(KNN_FEATURES)
-    oof = {
-        mode: np.zeros((len(train_rows), width + len(LIST_FEATURES) * with_list))
-        for mode, with_list in (("text", False), ("list", True))
-    }
-    for k in tqdm(range(FOLDS), desc="price folds"):
-        inside = [p for p, f in zip(train_rows, fold, strict=True) if f != k]
-        outside_index = np.nonzero(fold == k)[0]
-        outside = [train_rows[i] for i in outside_index]
-        fold_idf, fold_coef, fold_bias = _ridge(inside, ridge_alpha)
-        ridge = _ridge_predict(outside, fold_idf, fold_coef, fold_bias)
-        tables = _tables(inside)
-        neighbours = train_neighbours[outside_index]
-        oof["text"][outside_index] = _features(outside, ridge, tables, False, neighbours)
-        oof["list"][outside_index] = _features(outside, ridge, tables, True, neighbours)
-
-    tables = _tables(train_rows)
+    first = _stack(train_rows, ridge_alpha)
     target = np.log([p.sale_price for p in train_rows])
     val_target = np.log([p.sale_price for p in validation])
-    val_ridge = _ridge_predict(validation, idf, coef, bias)
-    val_neighbours = _neighbour_features(validation, index, idf, leave_self_out=False)
-    out.mkdir(parents=True, exist_ok=True)
-    scales, validation_metrics = {}, {}
+    val_ridge = _ridge_predict(validation, first.idf, first.coef, first.bias)
+    val_neighbours = _neighbour_features(validation, first.index, first.idf, leave_self_out=False)
+    scales, validation_metrics, rounds = {}, {}, {}
     for mode, with_list in (("text", False), ("list", True)):
-        val_features = _features(validation, val_ridge, tables, with_list, val_neighbours)
-        names = [*BASE_FEATURES, *KNN_FEATURES, *(LIST_FEATURES if with_list else ())]
+        val_features = _features(validation, val_ridge, first.tables, with_list, val_neighbours)
         predictions = {}
         for quantile in QUANTILES:
-            booster = _boost(oof[mode], target, val_features, val_target, names, quantile, _P50_IS_MEDIAN[mode])
-            booster.save_model(str(out / f"{mode}_{quantile}.txt"))
+            booster = _boost(
+                first.features[mode], target, _names(mode), quantile, _P50_IS_MEDIAN[mode], (val_features, val_target)
+            )
+            rounds[f"{mode}_{quantile}"] = booster.best_iteration
             predictions[quantile] = booster.predict(val_features)
         scales[mode] = _interval_scale(predictions, val_target)
         validation_metrics[mode] = price_metrics(val_target, predictions["p50"])
-    save_neighbours(out / "neighbours.npz", index)
+
+    final_rows = train_rows + validation
+    final = _stack(final_rows, ridge_alpha)
+    final_target = np.log([p.sale_price for p in final_rows])
+    out.mkdir(parents=True, exist_ok=True)
+    for mode in ("text", "list"):
+        for quantile in QUANTILES:
+            booster = _boost(
+                final.features[mode],
+                final_target,
+                _names(mode),
+                quantile,
+                _P50_IS_MEDIAN[mode],
+                rounds=rounds[f"{mode}_{quantile}"],
+            )
+            booster.save_model(str(out / f"{mode}_{quantile}.txt"))
+    save_neighbours(out / "neighbours.npz", final.index)
+    coef = final.coef
     np.savez_compressed(
         out / "ridge.npz",
-        **pack_idf(idf),
+        **pack_idf(final.idf),
         data=coef[coef != 0],
         indices=np.zeros(int((coef != 0).sum()), np.int32),
         indptr=_column_indptr(coef),
         shape=np.array([len(coef), 1]),
-        bias=np.float32(bias),
+        bias=np.float32(final.bias),
     )
-    tables |= {
+    tables = final.tables | {
         "interval_scale": scales,
-        "features": {"text": [*BASE_FEATURES, *KNN_FEATURES], "list": [*BASE_FEATURES, *KNN_FEATURES, *LIST_FEATURES]},
+        "features": {"text": _names("text"), "list": _names("list")},
     }
     (out / "price_tables.json").write_text(json.dumps(tables, ensure_ascii=False))
     config = {
@@ -206,12 +244,14 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
         "data": str(data),
         "train_rows": len(train_rows),
         "validation_rows": len(validation),
+        "final_rows": len(final_rows),
+        "trees": rounds,
         "validation": validation_metrics,
         "interval_scale": scales,
         "seconds": round(time.time() - started, 1),
     }
     (out / "price.json").write_text(json.dumps(config, indent=2) + "\n")
-    (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in train_rows)))
+    (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in final_rows)))
     (out / "calibrated_on.json").write_text(json.dumps(sorted(p.index for p in validation)))
     boosters = [f"{mode}_{quantile}.txt" for mode in ("text", "list") for quantile in QUANTILES]
     write_manifest(
@@ -224,6 +264,11 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
     return config
 
 
+def _names(mode: str) -> list[str]:
+    """Booster column order: BASE_FEATURES, KNN_FEATURES, then LIST_FEATURES with a list price."""
+    return [*BASE_FEATURES, *KNN_FEATURES, *(LIST_FEATURES if mode == "list" else ())]
+
+
 def _column_indptr(coef: np.ndarray) -> np.ndarray:
     """CSR index pointer of a features × 1 matrix holding the nonzero weights."""
     return np.concatenate([[0], np.cumsum(coef != 0)]).astype(np.int64)
@@ -232,12 +277,13 @@ def _column_indptr(coef: np.ndarray) -> np.ndarray:
 def _boost(
     features: np.ndarray,
     target: np.ndarray,
-    val_features: np.ndarray,
-    val_target: np.ndarray,
     names: list[str],
     quantile: str,
-    p50_is_median: bool = True,
+    p50_is_median: bool,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    rounds: int = 3000,
 ) -> lgb.Booster:
+    """One quantile booster; with `validation`, stopped 100 trees after its best score there."""
     alpha = _ALPHAS[quantile] if quantile != "p50" or p50_is_median else None
     params = {
         "objective": "regression" if alpha is None else "quantile",
@@ -255,11 +301,13 @@ def _boost(
     if alpha is not None:
         params["alpha"] = alpha
     train_set = lgb.Dataset(features, target, feature_name=names)
-    valid_set = lgb.Dataset(val_features, val_target, reference=train_set)
+    if validation is None:
+        return lgb.train(params, train_set, num_boost_round=rounds)
+    valid_set = lgb.Dataset(*validation, reference=train_set)
     return lgb.train(
         params,
         train_set,
-        num_boost_round=3000,
+        num_boost_round=rounds,
         valid_sets=[valid_set],
         callbacks=[lgb.early_stopping(100, verbose=False)],
     )
