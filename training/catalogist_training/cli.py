@@ -71,6 +71,7 @@ def register_train(subparsers) -> argparse.ArgumentParser:
     for flag, env, kind, text in (
         ("--train-split", "CATALOGIST_TRAIN_SPLIT", str, "training split name"),
         ("--val-split", "CATALOGIST_VAL_SPLIT", str, "validation split name"),
+        ("--backbone", "CATALOGIST_BACKBONE", str, "pretrained backbone: lite0 (default) or lite2"),
         ("--image-size", "CATALOGIST_IMAGE_SIZE", int, "input side in pixels"),
         ("--epochs", "CATALOGIST_EPOCHS", int, "training epochs"),
         ("--batch-size", "CATALOGIST_BATCH_SIZE", int, "photos per batch"),
@@ -171,6 +172,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = base.with_overrides(
         train_split=args.train_split,
         val_split=args.val_split,
+        backbone=args.backbone,
         image_size=args.image_size,
         epochs=args.epochs,
         batch_size=args.batch_size,

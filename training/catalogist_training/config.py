@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from catalogist_training.augment import AugmentConfig
+from catalogist_training.backbone import VARIANTS
 
 # EfficientNet-Lite0's stages in order; a layer's name is "<stage>" or "<stage>_..." (backbone.py)
 STAGES = ("stem", *(f"block{i}" for i in range(7)), "head")
@@ -21,6 +22,7 @@ class TrainConfig:
     train_split: str = "train"
     val_split: str = "val"
     holdout_fraction: float = 0.10  # tail of each train category kept out as a second check
+    backbone: str = "lite0"  # lite0 (served: int8 4.1 MB) or lite2 (int8 about 5.8 MB: a teacher, not a release)
     image_size: int = 224
     epochs: int = 16
     batch_size: int = 32
@@ -66,6 +68,8 @@ class TrainConfig:
         )
 
     def __post_init__(self):
+        if self.backbone not in VARIANTS:
+            raise ValueError(f"backbone must be one of {', '.join(VARIANTS)}, not {self.backbone!r}")
         if self.train_from not in STAGES:
             raise ValueError(f"train_from must be one of {', '.join(STAGES)}, not {self.train_from!r}")
 

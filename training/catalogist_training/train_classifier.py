@@ -102,7 +102,7 @@ class SaveProgress(keras.callbacks.Callback):
 
 
 def build_classifier(taxonomy: Taxonomy, config: TrainConfig) -> keras.Model:
-    backbone = build_backbone(config.image_size)
+    backbone = build_backbone(config.image_size, variant=config.backbone)
     frozen = config.frozen_stages()
     for layer in backbone.layers:
         if isinstance(layer, keras.layers.BatchNormalization) or layer.name.split("_")[0] in frozen:
