@@ -39,8 +39,14 @@ SAMPLES = REPO / "infra" / "samples"
 VENDOR = "demo-vendor"
 SHARED = REPO.parent / "shared" / "datasets"
 # Three epochs are too few for the full recipe's whole-network fine-tune (42.5% on the sample):
-# training only the last blocks converges faster, and 300 photos calibrate int8 in seconds.
-QUICK_CLASSIFIER = ["--image-size", "128", "--epochs", "3", "--train-from", "block5", "--representative-photos", "300"]
+# training only the last blocks converges faster, and 300 photos calibrate int8 in seconds. At
+# about 60% accuracy many answers are near ties, so int8 rounding flips more of them than in a
+# real release: one fresh-clone demo lost 2.0 points on val and the 1-point gate refused it.
+# The demo's model is a stand-in, so its gate allows 5 points; releases keep the 1-point gate.
+QUICK_CLASSIFIER = [
+    *("--image-size", "128", "--epochs", "3", "--train-from", "block5"),
+    *("--representative-photos", "300", "--max-gap", "0.05"),
+]
 
 
 @dataclass(frozen=True)
