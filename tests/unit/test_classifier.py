@@ -3,6 +3,7 @@
 import io
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,17 @@ def test_tta_views_and_averaging(release):
     assert averaged.sum() == pytest.approx(1.0, abs=0.02)
     with pytest.raises(ValueError, match="tta must be one of"):
         PhotoClassifier(release, tta="rotate")
+
+
+def test_many_threads_get_exactly_the_scores_one_thread_gets(release):
+    """One instance serves concurrent requests: a shared interpreter gave photos each other's scores."""
+    classifier = PhotoClassifier(release, max_interpreters=4)
+    rng = np.random.default_rng(3)
+    photos = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(40)]
+    alone = [classifier.probabilities(photo) for photo in photos]
+
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(classifier.probabilities, photos * 10))
+
+    assert all(np.array_equal(scores, alone[i % len(photos)]) for i, scores in enumerate(together))
+    assert classifier.model.interpreters_created <= 4
