@@ -7,7 +7,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from catalogist import logs, wiring
-from catalogist.errors import BadEvent
+from catalogist.errors import BadEvent, UploadInProgress
 from catalogist.events import parse_storage_event
 from catalogist.settings import Settings
 from catalogist.uploads import handle_upload
@@ -24,4 +24,9 @@ def on_upload(cloud_event: CloudEvent) -> None:
         event = parse_storage_event(cloud_event.get_attributes(), cloud_event.get_data())
     except BadEvent as error:
         flask.abort(400, description=error.reason)
-    handle_upload(event, SETTINGS, BLOBS, DOCUMENTS, PIPELINES)
+    try:
+        handle_upload(event, SETTINGS, BLOBS, DOCUMENTS, PIPELINES)
+    except UploadInProgress as busy:
+        # Not acknowledged, so the event comes again; by then the work is finished (or the
+        # delivery doing it was lost, and the redelivery takes over).
+        flask.abort(409, description=str(busy))

@@ -36,3 +36,13 @@ class SettingsError(CatalogistError):
 
 class ModelError(CatalogistError):
     """A model release is missing, incomplete or does not match its manifest."""
+
+
+class Superseded(CatalogistError):
+    """A newer generation of the object was uploaded while this one was processed: it stops,
+    and the newer one is processed instead. The message says which generation."""
+
+
+class UploadInProgress(CatalogistError):
+    """Another delivery is still processing this object version (or an older one): transient,
+    so the event comes again and finds the work finished."""

@@ -89,6 +89,10 @@ class FirestoreDocuments:
             raise RuntimeError("Firestore answered a read without its read time")
         return read_time
 
+    def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:
+        query = self.client.collection(collection).where(filter=FieldFilter(field, "==", value)).limit(limit)
+        return {snapshot.id: snapshot.to_dict() or {} for snapshot in query.stream()}
+
     def changed_since(self, collection: str, field: str, since: datetime.datetime) -> set[str]:
         query = self.client.collection(collection).where(filter=FieldFilter(field, ">=", since))
         return {snapshot.id for snapshot in query.select([]).stream()}  # ids only

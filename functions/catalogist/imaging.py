@@ -6,10 +6,15 @@ never sees pixels prepared differently from the ones it was trained on. Bad inpu
 """
 
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from catalogist.errors import BadPhoto
 
@@ -18,6 +23,19 @@ MIN_SIDE = 16
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # the JPEG plugin also opens MPO
 # Transparent areas become white, like the background of a product shot.
 BACKGROUND = (255, 255, 255)
+ORIENTATION = 0x0112  # the EXIF tag
+# How to turn each EXIF orientation upright (as `ImageOps.exif_transpose`); applied after the
+# frame is reduced, so the turn copies a small image, not the full decode.
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+STRIP_ROWS = 256  # rows converted at a time when a large non-RGB frame is reduced
 
 
 def _open(data: bytes) -> Image.Image:
@@ -37,12 +55,11 @@ def _open(data: bytes) -> Image.Image:
     return image
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def _to_rgb(image: Image.Image, grey_scale: float = 1.0) -> Image.Image:
+    """RGB of any mode; `grey_scale` divides 16-bit or float greyscale into 0..255."""
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        # 16-bit greyscale: keep the top 8 bits instead of clipping everything above 255 to white.
         levels = np.asarray(image, dtype=np.float32)
-        scale = 257.0 if levels.max(initial=0) > 255 else 1.0
-        image = Image.fromarray(np.clip(levels / scale, 0, 255).astype(np.uint8))
+        image = Image.fromarray(np.clip(levels / grey_scale, 0, 255).astype(np.uint8))
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -53,12 +70,101 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def decode_photo(data: bytes, target_size: int | None = None) -> Image.Image:
+def _grey_scale(image: Image.Image) -> float:
+    """16-bit greyscale keeps its top 8 bits instead of clipping everything above 255 to white;
+    decided once for the whole image, so every strip of it is scaled alike."""
+    if image.mode not in ("I", "I;16", "I;16B", "I;16L", "F"):
+        return 1.0
+    _, highest = image.getextrema()
+    return 257.0 if float(highest) > 255 else 1.0  # type: ignore[arg-type]
+
+
+def decoded_bytes(image: Image.Image) -> int:
+    """What the decoded frame takes in memory: Pillow keeps 1, 2 or 4 bytes per pixel."""
+    width, height = image.size
+    per_pixel = 1 if image.mode in ("1", "L", "P") else 2 if image.mode.startswith("I;16") else 4
+    return width * height * per_pixel
+
+
+def _shrink_factors(size: tuple[int, int], target_size: int) -> tuple[int, int]:
+    """Integer box-filter factors that keep each side at least twice the target, as
+    `preprocess`'s resize (`reducing_gap=2.0`) would take them anyway."""
+    return tuple(max(1, int(side / target_size / 2.0)) for side in size)  # type: ignore[return-value]
+
+
+def _rgb_shrunk(image: Image.Image, target_size: int | None) -> Image.Image:
+    """The decoded frame as RGB, box-reduced toward `target_size` before anything is converted.
+
+    A 6300×6300 RGBA PNG is 160 MB decoded; converting it whole (to RGBa to reduce, or flat
+    on white) costs two or three more copies of that. So modes other than RGB are converted and
+    reduced strip by strip, each strip a multiple of the factor tall, which gives the same pixels
+    as converting the whole frame first: peak memory stays about the decoded frame alone.
+    """
+    factors = _shrink_factors(image.size, target_size) if target_size else (1, 1)
+    if image.mode == "RGB":
+        return image.reduce(factors) if factors != (1, 1) else image
+    grey_scale = _grey_scale(image)
+    if factors == (1, 1):
+        return _to_rgb(image, grey_scale)
+    width, height = image.size
+    factor_x, factor_y = factors
+    strip = factor_y * max(1, STRIP_ROWS // factor_y)
+    shrunk = Image.new("RGB", (-(-width // factor_x), -(-height // factor_y)))
+    for top in range(0, height, strip):
+        rows = _to_rgb(image.crop((0, top, width, min(top + strip, height))), grey_scale)
+        shrunk.paste(rows.reduce(factors), (0, top // factor_y))
+    return shrunk
+
+
+class DecodeBudget:
+    """Bounds the memory of the photos being decoded at once in one instance.
+
+    Each decode reserves what its decoded frame takes (`decoded_bytes`, known from the header
+    before any pixel is decoded) and waits while the reservations would pass `max_bytes`. One
+    decode is always let through, however large, so nothing waits forever. Shared by every
+    request thread of the instance.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._reserved = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._reserved == 0 or self._reserved + nbytes <= self.max_bytes)
+            self._reserved += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._reserved -= nbytes
+                self._changed.notify_all()
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded photo and what its file said of itself (kept on the product for admins)."""
+
+    image: Image.Image
+    facts: dict[str, Any]
+
+
+def decode_photo(data: bytes, target_size: int | None = None, budget: DecodeBudget | None = None) -> Image.Image:
     """Validated RGB image, upright as the camera held it, first frame of an animation.
 
     `target_size` lets a JPEG decode at 1/2, 1/4 or 1/8 scale while both sides stay at least that
-    large: a 12 MP phone photo decodes in milliseconds instead of a quarter second.
+    large (a 12 MP phone photo decodes in milliseconds instead of a quarter second), and lets
+    other formats be box-reduced toward it before they are converted. `budget` bounds the
+    memory of the decodes running at once.
     """
+    return decode_photo_with_facts(data, target_size, budget).image
+
+
+def decode_photo_with_facts(data: bytes, target_size: int | None = None, budget: DecodeBudget | None = None) -> Decoded:
+    """`decode_photo`, and the file's format, size, mode, frames and EXIF orientation, from the
+    same one decode."""
     if not data:
         raise BadPhoto("the photo file is empty")
     image = _open(data)
@@ -71,9 +177,22 @@ def decode_photo(data: bytes, target_size: int | None = None) -> Image.Image:
         image.seek(0)
         if target_size and image.format in ("JPEG", "MPO"):
             image.draft("RGB", (target_size, target_size))
-        image.load()
-        image = ImageOps.exif_transpose(image) or image
-        return _to_rgb(image)
+        facts = {
+            "format": image.format,
+            "width": image.width,
+            "height": image.height,
+            "mode": image.mode,
+            "frames": getattr(image, "n_frames", 1),
+            "bytes": len(data),
+        }
+        with budget.reserve(decoded_bytes(image)) if budget else nullcontext():
+            image.load()
+            # after load: a PNG's getexif() loads the whole frame itself to find its eXIf chunk
+            orientation = int(image.getexif().get(ORIENTATION, 1))
+            image = _rgb_shrunk(image, target_size)
+        method = UPRIGHT.get(orientation)
+        upright = image.transpose(method) if method is not None else image
+        return Decoded(upright, {**facts, "exif_orientation": orientation})
     except BadPhoto:
         raise
     except Exception as error:  # Pillow raises OSError, ValueError, SyntaxError... for bad data
@@ -88,12 +207,19 @@ def preprocess(image: Image.Image, size: int) -> np.ndarray:
     then bilinear to the exact size.
     """
     if image.mode != "RGB":
-        image = _to_rgb(image)
+        image = _to_rgb(image, _grey_scale(image))
     if image.size != (size, size):
         image = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(image, dtype=np.uint8)
 
 
-def photo_pixels(data: bytes, size: int) -> np.ndarray:
+def photo_pixels(data: bytes, size: int, budget: DecodeBudget | None = None) -> np.ndarray:
     """Bytes to model input in one call: what the functions and the evaluation use."""
-    return preprocess(decode_photo(data, target_size=size), size)
+    return preprocess(decode_photo(data, target_size=size, budget=budget), size)
+
+
+def photo_pixels_with_facts(
+    data: bytes, size: int, budget: DecodeBudget | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    decoded = decode_photo_with_facts(data, target_size=size, budget=budget)
+    return preprocess(decoded.image, size), decoded.facts

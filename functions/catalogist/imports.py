@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from catalogist import products
-from catalogist.errors import PermanentError
+from catalogist.errors import PermanentError, Superseded
 from catalogist.events import StorageObject
 from catalogist.ports import BlobReader, DocumentStore, Write
 from catalogist.taxonomy import Decision
@@ -87,6 +87,7 @@ class Counts:
     written: int = 0
     unchanged: int = 0
     rejected: int = 0
+    superseded: int = 0  # rows whose product a newer upload already wrote
     settled: int = 0  # summaries fixed after a photo decided the product between our read and write
     problems: list[dict[str, Any]] = field(default_factory=list)
     # parse, read and models on the importing thread; commit and settle on the writer thread,
@@ -103,8 +104,13 @@ def import_file(
     models: RowModelsSource,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    still_current: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """Import one vendor file; the final import document. `BadFile` when the file is unreadable."""
+    """Import one vendor file; the final import document. `BadFile` when the file is unreadable.
+
+    `still_current` is asked before each page is written; when it says no (a newer generation
+    of the file was uploaded), the import stops with `Superseded` and leaves the rest to it.
+    """
     now = now or datetime.now(UTC)
     started = time.perf_counter()
     existing = documents.get(IMPORTS, source.import_id)
@@ -159,19 +165,12 @@ def import_file(
     )
 
     counts = Counts()
-    with PageWriter(documents, counts) as writer, ThreadPoolExecutor(1, thread_name_prefix="page-reader") as reader:
-        ahead: PageRead | None = None  # the next page, its stored products already being read
-        for page_number, page in enumerate(_pages(parsed.rows, counts), start=1):
-            read = PageRead.start(page, source.vendor, documents, reader, writer, ahead)
-            if ahead:
-                _import_page(ahead, source, documents, models, now, counts, writer)
-            ahead = read
-            if progress:
-                progress(counts.rows_seen)
-            if page_number % PROGRESS_EVERY_PAGES == 0:
-                documents.update(IMPORTS, source.import_id, {"rows_seen": counts.rows_seen, "written": counts.written})
-        if ahead:
-            _import_page(ahead, source, documents, models, now, counts, writer)
+    try:
+        _import_rows(parsed.rows, source, documents, models, now, counts, progress, still_current)
+    except Superseded as superseded:
+        update = {"status": "superseded", "reason": str(superseded), "finished_at": datetime.now(UTC)}
+        documents.update(IMPORTS, source.import_id, {**update, "rows_seen": counts.rows_seen})
+        raise
 
     duplicates = parsed.stats.duplicate_skus
     finished = datetime.now(UTC)
@@ -185,6 +184,7 @@ def import_file(
         "rows_seen": counts.rows_seen,
         "written": counts.written,
         "unchanged": counts.unchanged,
+        "superseded": counts.superseded,
         "rejected": counts.rejected,
         "first_rejected": counts.problems,
         "summaries_settled": counts.settled,
@@ -217,6 +217,38 @@ def import_file(
         },
     )
     return summary
+
+
+def _import_rows(
+    rows: Iterator[ProductRow | RowProblem],
+    source: FileSource,
+    documents: DocumentStore,
+    models: RowModelsSource,
+    now: datetime,
+    counts: Counts,
+    progress: Callable[[int], None] | None,
+    still_current: Callable[[], bool] | None,
+) -> None:
+    with PageWriter(documents, counts) as writer, ThreadPoolExecutor(1, thread_name_prefix="page-reader") as reader:
+        ahead: PageRead | None = None  # the next page, its stored products already being read
+        for page_number, page in enumerate(_pages(rows, counts), start=1):
+            read = PageRead.start(page, source.vendor, documents, reader, writer, ahead)
+            if ahead:
+                _stop_if_superseded(still_current)
+                _import_page(ahead, source, documents, models, now, counts, writer)
+            ahead = read
+            if progress:
+                progress(counts.rows_seen)
+            if page_number % PROGRESS_EVERY_PAGES == 0:
+                documents.update(IMPORTS, source.import_id, {"rows_seen": counts.rows_seen, "written": counts.written})
+        if ahead:
+            _stop_if_superseded(still_current)
+            _import_page(ahead, source, documents, models, now, counts, writer)
+
+
+def _stop_if_superseded(still_current: Callable[[], bool] | None) -> None:
+    if still_current is not None and not still_current():
+        raise Superseded("a newer generation of this file was uploaded; the import stopped for it")
 
 
 def _pages(rows: Iterator[ProductRow | RowProblem], counts: Counts) -> Iterator[list[ProductRow]]:
@@ -352,12 +384,15 @@ def _import_page(
 ) -> None:
     clock = time.perf_counter()
     read_since, current = page.result(documents, writer)
-    changed = [
-        (pid, row)
-        for pid, row in zip(page.ids, page.rows, strict=True)
-        if (current.get(pid) or {}).get("source_row_hash") != row_hash(row)
-    ]
-    counts.unchanged += len(page.rows) - len(changed)
+    changed = []
+    for pid, row in zip(page.ids, page.rows, strict=True):
+        stored = current.get(pid) or {}
+        if from_newer_upload(stored, source):
+            counts.superseded += 1
+        elif stored.get("source_row_hash") == row_hash(row):
+            counts.unchanged += 1
+        else:
+            changed.append((pid, row))
     counts.written += len(changed)
     counts.seconds["read"] += time.perf_counter() - clock
     if not changed:
@@ -377,6 +412,14 @@ def _import_page(
         fields.update(products.summary_fields({**(current.get(pid) or {}), **fields}))
         writes.append(Write(products.COLLECTION, pid, fields))
     writer.write(writes, read_since)
+
+
+def from_newer_upload(product: dict[str, Any], source: FileSource) -> bool:
+    """Whether the product's row fields came from an upload newer than `source` (Cloud Storage
+    generations grow with time across objects): the newest price list wins, whatever order the
+    events come in. Files imported from disk carry a content hash instead and are not ordered."""
+    stored = str((product.get("source_file") or {}).get("generation", ""))
+    return stored.isdigit() and source.generation.isdigit() and int(stored) > int(source.generation)
 
 
 def row_hash(row: ProductRow) -> str:
@@ -456,11 +499,13 @@ class FilePipeline:
         self._documents = documents
         self._models = models
 
-    def __call__(self, obj: StorageObject, file_format: str, now: datetime) -> dict[str, Any]:
+    def __call__(
+        self, obj: StorageObject, file_format: str, now: datetime, still_current: Callable[[], bool]
+    ) -> dict[str, Any]:
         source = FileSource(obj.bucket, obj.name, obj.generation, obj.vendor, obj.content_type)
         stream = self._blobs.open_stream(obj.bucket, obj.name, obj.generation)
         with stream:
-            summary = import_file(stream, source, self._documents, self._models, now)
+            summary = import_file(stream, source, self._documents, self._models, now, still_current=still_current)
         return {
             "import_id": source.import_id,
             "rows_seen": summary["rows_seen"],

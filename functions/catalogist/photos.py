@@ -8,20 +8,20 @@ model release, so a second photo can settle what the first left unsure.
 
 from __future__ import annotations
 
-import io
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 import numpy as np
-from PIL import Image
 
 from catalogist import products
 from catalogist.errors import BadPhoto
 from catalogist.events import StorageObject
+from catalogist.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.ports import SERVER_TIME, BlobReader, DocumentStore, Write
 from catalogist.taxonomy import SEPARATOR, Decision, Taxonomy
 
@@ -33,14 +33,15 @@ class ReleaseInfo(Protocol):
     @property
     def version(self) -> str: ...
 
+    @property
+    def image_size(self) -> int: ...
+
 
 class Classifier(Protocol):
     """What the photo path needs of a model release (see `catalogist.classifier`)."""
 
     taxonomy: Taxonomy
     info: ReleaseInfo
-
-    def pixels(self, photo: bytes) -> np.ndarray: ...
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray: ...
 
@@ -74,21 +75,6 @@ def sku_of(obj: StorageObject) -> str:
 def photo_key(obj: StorageObject) -> str:
     """A map key per photo of a product; no dots, so it is one Firestore field path segment."""
     return PurePosixPath(obj.name).name.replace(".", "_")
-
-
-def image_facts(photo: bytes) -> dict[str, Any]:
-    """What the file says of itself (read from the header, no decoding)."""
-    with Image.open(io.BytesIO(photo)) as image:
-        orientation = image.getexif().get(0x0112, 1)
-        return {
-            "format": image.format,
-            "width": image.width,
-            "height": image.height,
-            "mode": image.mode,
-            "frames": getattr(image, "n_frames", 1),
-            "exif_orientation": int(orientation),
-            "bytes": len(photo),
-        }
 
 
 def decision_fields(decision: Decision, model_version: str, photos_used: int) -> dict[str, Any]:
@@ -146,6 +132,7 @@ def categorize_photo(
     classifiers: ClassifierSource,
     max_bytes: int,
     now: datetime,
+    budget: DecodeBudget | None = None,
 ) -> PhotoOutcome:
     """Raises `BadPhoto` (permanent) for anything that is not a usable photo of a product."""
     sku = sku_of(obj)
@@ -154,8 +141,8 @@ def categorize_photo(
     photo = blobs.read_all(obj.bucket, obj.name, obj.generation, max_bytes)
     fetched = time.perf_counter()
     classifier = classifiers.get()
-    pixels = classifier.pixels(photo)  # BadPhoto for corrupt, truncated, bomb, wrong format
-    facts = image_facts(photo)
+    # BadPhoto for corrupt, truncated, bomb, wrong format
+    pixels, facts = photo_pixels_with_facts(photo, classifier.info.image_size, budget)
     probabilities = classifier.probabilities(pixels)
     classified = time.perf_counter()
     key = photo_key(obj)
@@ -198,15 +185,27 @@ class PhotoPipeline:
     """`on_upload`'s pipeline for objects of kind photo (see `catalogist.uploads.Pipeline`)."""
 
     def __init__(
-        self, blobs: BlobReader, documents: DocumentStore, classifiers: ClassifierSource, max_bytes: int
+        self,
+        blobs: BlobReader,
+        documents: DocumentStore,
+        classifiers: ClassifierSource,
+        max_bytes: int,
+        budget: DecodeBudget | None = None,
     ) -> None:
         self._blobs = blobs
         self._documents = documents
         self._classifiers = classifiers
         self._max_bytes = max_bytes
+        self._budget = budget
 
-    def __call__(self, obj: StorageObject, file_format: str, now: datetime) -> dict[str, Any]:
-        outcome = categorize_photo(obj, self._blobs, self._documents, self._classifiers, self._max_bytes, now)
+    def __call__(
+        self, obj: StorageObject, file_format: str, now: datetime, still_current: Callable[[], bool]
+    ) -> dict[str, Any]:
+        # A photo takes milliseconds: a newer generation waits for it to finish rather than
+        # this one checking `still_current` half way.
+        outcome = categorize_photo(
+            obj, self._blobs, self._documents, self._classifiers, self._max_bytes, now, self._budget
+        )
         return {
             "product_id": outcome.product_id,
             "category_path": outcome.decision["path_text"],

@@ -79,6 +79,10 @@ class DocumentStore(Protocol):
         """The store's clock now: what `SERVER_TIME` fields written from here on will be at least."""
         ...
 
+    def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:
+        """The documents whose top-level `field` equals `value` (at most `limit`), by id."""
+        ...
+
     def changed_since(self, collection: str, field: str, since: datetime) -> set[str]:
         """Ids of the documents whose timestamp `field` is at or after `since`."""
         ...

@@ -38,6 +38,17 @@ class Settings:
     max_file_bytes: int = 2048 * MIB
     # Older events are acknowledged and logged, not processed (a backlog after an outage).
     max_event_age_seconds: float = 24 * 3600.0
+    # Request threads per instance: functions-framework reads the same variable (THREADS) for
+    # gunicorn, and the classifier keeps at most this many interpreters (see bench/bench_photos.py).
+    threads: int = 4
+    # Memory all photos being decoded at once may take; larger photos wait for one another.
+    decode_memory_bytes: int = 512 * MIB
+    # A claimed upload is another delivery's to take over once its lease runs out unrenewed.
+    lease_seconds: float = 60.0
+    # Deliveries that fail transiently before the upload ends `failed` (a poison event).
+    max_attempts: int = 5
+    # How long a duplicate delivery waits for the one doing the work before asking to be redelivered.
+    busy_wait_seconds: float = 10.0
     firestore_database: str = "(default)"
     # Set only against emulators; the Google clients read the same names themselves.
     storage_emulator_host: str | None = None
@@ -63,6 +74,11 @@ class Settings:
             max_photo_bytes=_positive_int(env, "CATALOGIST_MAX_PHOTO_BYTES", 25 * MIB),
             max_file_bytes=_positive_int(env, "CATALOGIST_MAX_FILE_BYTES", 2048 * MIB),
             max_event_age_seconds=_positive_float(env, "CATALOGIST_MAX_EVENT_AGE_SECONDS", 24 * 3600.0),
+            threads=_positive_int(env, "THREADS", cls.threads),
+            decode_memory_bytes=_positive_int(env, "CATALOGIST_DECODE_MEMORY_MB", cls.decode_memory_bytes // MIB) * MIB,
+            lease_seconds=_positive_float(env, "CATALOGIST_LEASE_SECONDS", cls.lease_seconds),
+            max_attempts=_positive_int(env, "CATALOGIST_MAX_ATTEMPTS", cls.max_attempts),
+            busy_wait_seconds=_positive_float(env, "CATALOGIST_BUSY_WAIT_SECONDS", cls.busy_wait_seconds),
             firestore_database=env.get("CATALOGIST_FIRESTORE_DATABASE") or "(default)",
             storage_emulator_host=env.get("STORAGE_EMULATOR_HOST") or None,
             firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST") or None,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from catalogist.firestore_adapter import FirestoreDocuments
+from catalogist.imaging import DecodeBudget
 from catalogist.imports import FilePipeline, RowModels
 from catalogist.photos import PhotoPipeline
 from catalogist.releases import LoadedOnce, verify_release
@@ -29,7 +30,9 @@ def load_classifier(settings: Settings) -> Any:
     def load(folder: Path) -> Any:
         from catalogist.classifier import PhotoClassifier
 
-        return PhotoClassifier(folder, num_threads=settings.model_threads, tta=settings.photo_tta)
+        return PhotoClassifier(
+            folder, num_threads=settings.model_threads, tta=settings.photo_tta, max_interpreters=settings.threads
+        )
 
     return load
 
@@ -87,7 +90,9 @@ def build(settings: Settings) -> tuple[StorageBlobs, FirestoreDocuments, dict[st
         LoadedOnce(settings.price_release, load_price, blobs, cache),
     )
     pipelines: dict[str, Pipeline] = {
-        "photo": PhotoPipeline(blobs, documents, classifiers, settings.max_photo_bytes),
+        "photo": PhotoPipeline(
+            blobs, documents, classifiers, settings.max_photo_bytes, DecodeBudget(settings.decode_memory_bytes)
+        ),
         "vendor_file": FilePipeline(blobs, documents, row_models),
     }
     return blobs, documents, pipelines

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from catalogist.settings import Settings
 from catalogist_infra.processes import (
     ProcessSpec,
     StackError,
@@ -239,7 +240,8 @@ class Stack:
                 ],
                 config.functions_url,
                 logs / "functions.log",
-                {**base_env, **config.function_env},
+                # THREADS: request threads, as Terraform sets them on the deployed function
+                {**base_env, "THREADS": str(Settings.threads), **config.function_env},
                 FUNCTIONS_SOURCE.parent,
                 listens=f"{config.functions_url} (on_upload, CloudEvent)",
             )

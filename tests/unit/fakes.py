@@ -1,6 +1,7 @@
 """In-memory stand-ins for the two cloud adapters (pure-unit seams only)."""
 
 import copy
+import io
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,35 +11,60 @@ from catalogist.ports import SERVER_TIME, Write
 
 
 class MemoryBlobs:
-    def __init__(self, objects: dict[tuple[str, str], bytes] | None = None) -> None:
+    """Objects by (bucket, name), or by (bucket, name, generation) when each generation has its
+    own bytes, as Cloud Storage serves them (the local Storage emulator serves the newest bytes
+    for any generation)."""
+
+    def __init__(self, objects: dict[tuple[str, ...], bytes] | None = None) -> None:
         self.objects = objects or {}
         self.reads = 0
 
     def read_range(self, bucket: str, name: str, generation: str, length: int) -> bytes:
         self.reads += 1
-        return self._data(bucket, name)[:length]
+        return self._data(bucket, name, generation)[:length]
 
     def read_all(self, bucket: str, name: str, generation: str, max_bytes: int) -> bytes:
-        data = self._data(bucket, name)
+        data = self._data(bucket, name, generation)
         if len(data) > max_bytes:
             raise PermanentError(f"the object is larger than the limit of {max_bytes:,} bytes")
         return data
 
-    def _data(self, bucket: str, name: str) -> bytes:
-        try:
-            return self.objects[(bucket, name)]
-        except KeyError:
-            raise PermanentError(f"gs://{bucket}/{name} no longer exists") from None
+    def open_stream(self, bucket: str, name: str, generation: str) -> io.BytesIO:
+        return io.BytesIO(self._data(bucket, name, generation))
+
+    def _data(self, bucket: str, name: str, generation: str) -> bytes:
+        for key in ((bucket, name, generation), (bucket, name)):
+            if key in self.objects:
+                return self.objects[key]
+        raise PermanentError(f"gs://{bucket}/{name} generation {generation} no longer exists")
 
 
 class MemoryDocuments:
     """Documents in dicts, with a clock that ticks a microsecond on every reading, as a server's
-    would move on between requests."""
+    would move on between requests. Each call is atomic, as each request to Firestore is."""
 
     def __init__(self) -> None:
         self.collections: dict[str, dict[str, dict[str, Any]]] = {}
         self._clock = datetime(2026, 1, 1, tzinfo=UTC)
         self._clock_lock = threading.Lock()
+        self._lock = threading.RLock()
+
+    def __getattribute__(self, name: str) -> Any:
+        attribute = object.__getattribute__(self, name)
+        if name in ("get", "get_many", "create", "update", "commit", "find", "changed_since"):
+            lock = object.__getattribute__(self, "_lock")
+
+            def locked(*args: Any, **kwargs: Any) -> Any:
+                with lock:
+                    return attribute(*args, **kwargs)
+
+            return locked
+        return attribute
+
+    def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:
+        documents = self.collections.get(collection, {})
+        found = [(i, d) for i, d in documents.items() if d.get(field) == value][:limit]
+        return {i: copy.deepcopy(d) for i, d in found}
 
     def server_time(self) -> datetime:
         with self._clock_lock:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from catalogist.errors import BadFile
+from catalogist.errors import BadFile, Superseded
 from catalogist.imports import PAGE_ROWS, FileSource, RowModels, import_file
 from catalogist.ports import SERVER_TIME, Write
 from catalogist.products import IMAGE_WRITTEN_AT, summary_fields
@@ -336,3 +336,40 @@ def test_the_next_page_is_read_while_the_last_one_is_still_being_written():
     assert order[("read", page_firsts[2])] < order[("commit ends", page_firsts[1])]
     assert order[("read", page_firsts[1])] < order[("commit starts", page_firsts[0])]
     assert all(documents.get("products", f"acme:R-{i:04d}") for i in range(3 * PAGE_ROWS))
+
+
+def test_rows_of_an_older_upload_never_replace_what_a_newer_upload_wrote():
+    documents = MemoryDocuments()
+    run(CSV.replace("250,00", "99,00"), documents, generation="102", name="acme/prices.csv")
+    older = run(CSV, documents, generation="101", name="acme/prices.csv")
+    from_another_file = run(CSV, documents, generation="100", name="acme/old-prices.csv")
+
+    assert (older["written"], older["superseded"]) == (0, 2)
+    assert from_another_file["superseded"] == 2
+    rice = documents.get("products", "acme:R-1")
+    assert (rice["vendor_price"]["amount"], rice["source_file"]["generation"]) == (99.0, "102")
+
+
+def test_an_import_told_a_newer_version_exists_stops_before_its_next_page():
+    documents = MemoryDocuments()
+    rows = "".join(f"R-{i};Basmati rice {i} kg;India Gate;{i},00\n" for i in range(3 * PAGE_ROWS))
+    checks = []
+
+    def still_current():
+        checks.append(len(checks))
+        return len(checks) < 2  # a newer generation arrives while the first page is written
+
+    source = FileSource("uploads", "acme/prices.csv", "1", "acme")
+    with pytest.raises(Superseded):
+        import_file(
+            io.BytesIO(("SKU;Name;Brand;Price\n" + rows).encode()),
+            source,
+            documents,
+            Models(),
+            NOW,
+            None,
+            still_current,
+        )
+
+    assert len(documents.collections["products"]) == PAGE_ROWS
+    assert documents.get("imports", source.import_id)["status"] == "superseded"

@@ -1,10 +1,15 @@
 """The ledger core with in-memory adapters: idempotence, staleness and rejections."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from catalogist.errors import BadPhoto
+from catalogist import ledger
+from catalogist.errors import BadPhoto, Superseded, UploadInProgress
 from catalogist.events import FINALIZED, parse_storage_event
 from catalogist.ledger import upload_id
 from catalogist.settings import Settings
@@ -20,6 +25,7 @@ SETTINGS = Settings(
     max_photo_bytes=10_000,
     max_file_bytes=50_000,
     max_event_age_seconds=3600,
+    busy_wait_seconds=5,
 )
 JPEG_HEAD = b"\xff\xd8\xff\xe0" + b"\x00" * 100
 
@@ -117,7 +123,7 @@ class RecordingPipeline:
         self.calls = 0
         self.failure = failure
 
-    def __call__(self, obj, file_format, now):
+    def __call__(self, obj, file_format, now, still_current):
         self.calls += 1
         if self.failure is not None:
             raise self.failure
@@ -167,3 +173,153 @@ def test_a_rejected_upload_never_reaches_a_pipeline():
     pipeline = RecordingPipeline()
     handle_upload(event(size=20_000), SETTINGS, MemoryBlobs(), MemoryDocuments(), {"photo": pipeline}, now=NOW)
     assert pipeline.calls == 0
+
+
+class SlowPipeline:
+    """Counts its runs, from any number of threads, and takes a while, as classifying does."""
+
+    def __init__(self, seconds: float = 0.2) -> None:
+        self.seconds = seconds
+        self.runs: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, obj, file_format, now, still_current):
+        with self._lock:
+            self.runs.append(obj.generation)
+        time.sleep(self.seconds)
+        return {"product_id": f"{obj.vendor}:SKU-1"}
+
+
+def test_twenty_concurrent_deliveries_of_one_event_run_the_pipeline_once():
+    documents, pipeline = MemoryDocuments(), SlowPipeline()
+    blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD})
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(
+            pool.map(
+                lambda _: handle_upload(event(), SETTINGS, blobs, documents, {"photo": pipeline}, now=NOW), range(20)
+            )
+        )
+
+    assert pipeline.runs == ["7"]
+    assert {outcome.status for outcome in outcomes} == {"done"}, "the others answer with the winner's result"
+    assert sorted(outcome.attempt for outcome in outcomes) == [0] * 19 + [1]
+    assert documents.get("uploads", upload_id("uploads", "acme/SKU-1.jpg", "7"))["attempts"] == 1
+
+
+def test_a_duplicate_that_waits_too_long_asks_to_be_delivered_again():
+    documents, pipeline = MemoryDocuments(), SlowPipeline(seconds=1.0)
+    blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD})
+    impatient = replace(SETTINGS, busy_wait_seconds=0.1)
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(handle_upload, event(), impatient, blobs, documents, {"photo": pipeline}, NOW)
+        time.sleep(0.3)
+        with pytest.raises(UploadInProgress):
+            handle_upload(event(), impatient, blobs, documents, {"photo": pipeline}, now=NOW)
+        assert first.result().status == "done"
+    assert pipeline.runs == ["7"]
+
+
+def test_an_older_generation_delivered_after_a_newer_one_is_superseded():
+    documents, pipeline = MemoryDocuments(), SlowPipeline(seconds=0)
+    blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD})
+
+    newer = handle_upload(event(generation="8"), SETTINGS, blobs, documents, {"photo": pipeline}, now=NOW)
+    older = handle_upload(event(generation="7"), SETTINGS, blobs, documents, {"photo": pipeline}, now=NOW)
+
+    assert (newer.status, older.status) == ("done", "superseded")
+    assert older.reason == "generation 8 of this object was uploaded later; that version is the one processed"
+    assert pipeline.runs == ["8"]
+
+
+def test_a_newer_generation_waits_until_an_older_one_has_finished_writing():
+    documents, pipeline = MemoryDocuments(), SlowPipeline(seconds=0.5)
+    blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD})
+    finished: dict[str, float] = {}
+
+    def deliver(generation: str) -> str:
+        outcome = handle_upload(event(generation=generation), SETTINGS, blobs, documents, {"photo": pipeline}, now=NOW)
+        finished[generation] = time.monotonic()
+        return outcome.status
+
+    with ThreadPoolExecutor(2) as pool:
+        older = pool.submit(deliver, "7")
+        time.sleep(0.1)  # the older one is classifying when the newer one arrives
+        newer = pool.submit(deliver, "8")
+        assert (older.result(), newer.result()) == ("done", "done")
+
+    assert pipeline.runs == ["7", "8"], "the newer one ran after the older, so its writes land last"
+    assert finished["8"] - finished["7"] >= 0.4
+
+
+def test_an_import_of_an_older_generation_stops_when_a_newer_one_arrives():
+    documents = MemoryDocuments()
+    blobs = MemoryBlobs({("uploads", "acme/list.csv"): b"SKU,Name\nA-1,Apples\n"})
+    pages_written: list[str] = []
+
+    def import_pages(obj, file_format, now, still_current):
+        for _ in range(50):  # a long file: 50 pages
+            if not still_current():
+                raise Superseded("a newer generation of this file was uploaded")
+            pages_written.append(obj.generation)
+            time.sleep(0.02)
+        return {}
+
+    def deliver(generation: str):
+        return handle_upload(
+            event(name="acme/list.csv", generation=generation),
+            SETTINGS,
+            blobs,
+            documents,
+            {"vendor_file": import_pages},
+            now=NOW,
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        older = pool.submit(deliver, "7")
+        time.sleep(0.1)
+        newer = pool.submit(deliver, "8")
+        assert (older.result().status, newer.result().status) == ("superseded", "done")
+
+    assert pages_written.count("8") == 50
+    assert pages_written[-1] == "8" and "7" not in pages_written[pages_written.index("8") :]
+
+
+def test_a_delivery_whose_worker_died_is_taken_over_once_its_lease_runs_out():
+    documents, pipeline = MemoryDocuments(), SlowPipeline(seconds=0)
+    blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD})
+    upload = upload_id("uploads", "acme/SKU-1.jpg", "7")
+    handle_upload(event(), SETTINGS, blobs, documents, now=NOW)  # recorded; no pipeline: nothing ran
+    entry = documents.get("uploads", upload)
+    lease = timedelta(seconds=SETTINGS.lease_seconds)
+    assert ledger.claim_attempt(documents, upload, entry, "e-1", NOW, lease).attempt == 1  # then killed
+
+    early = replace(SETTINGS, busy_wait_seconds=0.1)
+    with pytest.raises(UploadInProgress):
+        handle_upload(event(), early, blobs, documents, {"photo": pipeline}, now=NOW + lease / 2)
+    outcome = handle_upload(event(), SETTINGS, blobs, documents, {"photo": pipeline}, now=NOW + lease * 1.1)
+
+    assert (outcome.status, outcome.attempt) == ("done", 2)
+    assert pipeline.runs == ["7"]
+
+
+def test_an_upload_that_keeps_failing_ends_failed_and_is_acknowledged():
+    documents = MemoryDocuments()
+    blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD})
+    failing = RecordingPipeline(ConnectionError("model release gs://models/classifier is missing"))
+    settings = replace(SETTINGS, max_attempts=3)
+
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            handle_upload(event(), settings, blobs, documents, {"photo": failing}, now=NOW)
+    last = handle_upload(event(), settings, blobs, documents, {"photo": failing}, now=NOW)
+    later = handle_upload(event(), settings, blobs, documents, {"photo": failing}, now=NOW)
+
+    entry = documents.get("uploads", upload_id("uploads", "acme/SKU-1.jpg", "7"))
+    assert (last.status, later.status, entry["status"], entry["attempts"]) == ("failed", "failed", "failed", 3)
+    assert entry["reason"] == (
+        "gave up after 3 attempts; the last failed with "
+        "ConnectionError: model release gs://models/classifier is missing"
+    )
+    assert failing.calls == 3

@@ -1,0 +1,78 @@
+"""Memory of decoding the largest photo we accept, measured as peak RSS in a child process.
+
+A 154 KB PNG of 6300×6300 RGBA once raised a worker's peak by 500 MB; eight at once would have
+exhausted an instance. Decoding must cost about the decoded frame alone, and the photos being
+decoded together must stay within the instance's budget.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catalogist.imaging import MAX_PIXELS
+
+SIDE = 6300  # 39.7 megapixels: just under the limit
+MIB = 1024 * 1024
+DECODED = SIDE * SIDE * 4  # RGBA, as Pillow holds it
+CHILD = """
+import json, resource, sys, threading
+from catalogist.imaging import DecodeBudget, photo_pixels
+data = open(sys.argv[1], "rb").read()
+threads, budget_bytes = int(sys.argv[2]), int(sys.argv[3])
+budget = DecodeBudget(budget_bytes) if budget_bytes else None
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+workers = [threading.Thread(target=photo_pixels, args=(data, 224, budget)) for _ in range(threads)]
+for worker in workers: worker.start()
+for worker in workers: worker.join()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"before": before, "after": after}))
+"""
+
+
+@pytest.fixture(scope="module")
+def worst_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    assert SIDE * SIDE <= MAX_PIXELS
+    blocks = np.random.default_rng(0).integers(0, 256, (SIDE // 100, SIDE // 100, 4), dtype=np.uint8)
+    image = Image.fromarray(blocks, "RGBA").resize((SIDE, SIDE), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=9)
+    path = tmp_path_factory.mktemp("photos") / "worst.png"
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def peak_growth(photo: Path, threads: int, budget: int) -> int:
+    """How far the child's peak RSS rose while decoding: bytes."""
+    finished = subprocess.run(
+        [sys.executable, "-c", CHILD, str(photo), str(threads), str(budget)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    measured = json.loads(finished.stdout.strip().splitlines()[-1])
+    return int(measured["after"] - measured["before"])
+
+
+def test_the_largest_accepted_photo_costs_about_its_decoded_frame(worst_photo):
+    assert worst_photo.stat().st_size < 1 * MIB, "a small file, a big frame"
+
+    growth = peak_growth(worst_photo, threads=1, budget=0)
+
+    assert growth < DECODED * 1.25, f"{growth / MIB:.0f} MB for a {DECODED / MIB:.0f} MB frame"
+
+
+def test_photos_decoded_at_once_stay_within_the_instance_budget(worst_photo):
+    budget = 2 * DECODED  # room for two such frames; eight threads ask at once
+
+    growth = peak_growth(worst_photo, threads=8, budget=budget)
+
+    assert growth < budget * 1.25, f"{growth / MIB:.0f} MB with a budget of {budget / MIB:.0f} MB"
