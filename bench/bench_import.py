@@ -96,10 +96,10 @@ def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
 
 
 def parse_and_predict(data: bytes, textcat: Path, price: Path) -> None:
-    from catalogist.imports import price_input
+    from catalogist.imports.pipeline import price_input
+    from catalogist.models.price_model import PriceModel
+    from catalogist.models.textcat import TextCategorizer
     from catalogist.vendorfiles import ProductRow, parse_vendor_file
-    from catalogist.vendorfiles.price_model import PriceModel
-    from catalogist.vendorfiles.textcat import TextCategorizer
 
     started = time.perf_counter()
     rows = [r for r in parse_vendor_file(io.BytesIO(data), "bench.csv").rows if isinstance(r, ProductRow)]

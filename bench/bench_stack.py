@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from catalogist.ledger import upload_id
+from catalogist.intake.ledger import upload_id
 from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client, wait_until
 
 

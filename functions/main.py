@@ -8,9 +8,9 @@ from cloudevents.http import CloudEvent
 
 from catalogist import logs, wiring
 from catalogist.errors import BadEvent, UploadInProgress
-from catalogist.events import parse_storage_event
+from catalogist.intake.events import parse_storage_event
+from catalogist.intake.uploads import handle_upload
 from catalogist.settings import Settings
-from catalogist.uploads import handle_upload
 
 SETTINGS = Settings.from_env()
 logs.configure(SETTINGS.log_level)

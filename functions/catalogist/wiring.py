@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalogist.firestore_adapter import FirestoreDocuments
-from catalogist.imaging import DecodeBudget
-from catalogist.imports import FilePipeline, RowModels
-from catalogist.photos import PhotoPipeline
-from catalogist.releases import LoadedOnce, verify_release
+from catalogist.adapters.firestore import FirestoreDocuments
+from catalogist.adapters.storage import StorageBlobs
+from catalogist.imports.pipeline import FilePipeline, RowModels
+from catalogist.intake.uploads import Pipeline
+from catalogist.models.releases import LoadedOnce, verify_release
+from catalogist.photos.imaging import DecodeBudget
+from catalogist.photos.pipeline import PhotoPipeline
 from catalogist.settings import Settings
-from catalogist.storage_adapter import StorageBlobs
-from catalogist.uploads import Pipeline
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Versioned:
 
 def load_classifier(settings: Settings) -> Any:
     def load(folder: Path) -> Any:
-        from catalogist.classifier import PhotoClassifier
+        from catalogist.models.classifier import PhotoClassifier
 
         return PhotoClassifier(
             folder, num_threads=settings.model_threads, tta=settings.photo_tta, max_interpreters=settings.threads
@@ -51,7 +51,7 @@ def serial_blas() -> None:
 
 
 def load_textcat(folder: Path) -> Versioned:
-    from catalogist.vendorfiles.textcat import TextCategorizer
+    from catalogist.models.textcat import TextCategorizer
 
     manifest = verify_release(folder)
     model = TextCategorizer.load(folder)
@@ -60,7 +60,7 @@ def load_textcat(folder: Path) -> Versioned:
 
 
 def load_price(folder: Path) -> Versioned:
-    from catalogist.vendorfiles.price_model import PriceModel
+    from catalogist.models.price_model import PriceModel
 
     manifest = verify_release(folder)
     model = PriceModel.load(folder)

@@ -28,10 +28,10 @@ def content_hash(path: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from catalogist.firestore_adapter import FirestoreDocuments
-    from catalogist.imports import FileSource, import_file
-    from catalogist.releases import LoadedOnce
-    from catalogist.storage_adapter import StorageBlobs
+    from catalogist.adapters.firestore import FirestoreDocuments
+    from catalogist.adapters.storage import StorageBlobs
+    from catalogist.imports.pipeline import FileSource, import_file
+    from catalogist.models.releases import LoadedOnce
     from catalogist.wiring import RowModelsOnce, load_price, load_textcat
 
     path = Path(args.file).resolve()

@@ -370,7 +370,7 @@ def finished_uploads(documents: Any, bucket: str, blobs: Iterable[Any]) -> dict[
     """The ledger entries of these uploaded objects by name once the function has finished each
     (`done` or `rejected`, no longer `received`); None while any is still pending. A probe for
     `wait_until`."""
-    from catalogist.ledger import COLLECTION, upload_id
+    from catalogist.intake.ledger import COLLECTION, upload_id
 
     ledger = documents.collection(COLLECTION)
     entries = {}

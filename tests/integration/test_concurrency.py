@@ -20,14 +20,14 @@ import numpy as np
 import pytest
 import requests
 
-from catalogist.events import FINALIZED, parse_storage_event
-from catalogist.firestore_adapter import FirestoreDocuments
-from catalogist.imports import FilePipeline
-from catalogist.ledger import upload_id
-from catalogist.photos import PhotoPipeline
-from catalogist.releases import LoadedOnce
+from catalogist.adapters.firestore import FirestoreDocuments
+from catalogist.imports.pipeline import FilePipeline
+from catalogist.intake.events import FINALIZED, parse_storage_event
+from catalogist.intake.ledger import upload_id
+from catalogist.intake.uploads import handle_upload
+from catalogist.models.releases import LoadedOnce
+from catalogist.photos.pipeline import PhotoPipeline
 from catalogist.settings import Settings
-from catalogist.uploads import handle_upload
 from catalogist.wiring import RowModelsOnce, load_classifier, load_price, load_textcat
 from catalogist_infra.cloudevents import binary_event, object_resource
 from tests.integration.conftest import final_ledger_entry, vendor

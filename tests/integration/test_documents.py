@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from catalogist.firestore_adapter import FirestoreDocuments
+from catalogist.adapters.firestore import FirestoreDocuments
 from catalogist.ports import SERVER_TIME, Write
 from tests.integration.conftest import vendor
 

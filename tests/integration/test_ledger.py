@@ -9,7 +9,7 @@ import pytest
 import requests
 from PIL import Image
 
-from catalogist.ledger import upload_id
+from catalogist.intake.ledger import upload_id
 from catalogist_infra.cloudevents import binary_event, object_resource
 from catalogist_infra.stack import wait_until
 from tests.integration.conftest import vendor

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalogist.taxonomy import Taxonomy
+from catalogist.models.taxonomy import Taxonomy
 from tests.conftest import GROCERY
 from tests.integration.conftest import final_ledger_entry, vendor
 

@@ -104,7 +104,7 @@ def test_a_firestore_emulator_already_running_is_used_instead_of_starting_one(st
     ports = [str(x) for flag in ("--storage-port", "--functions-port", "--bridge-port") for x in (flag, free_port())]
     import os
 
-    from catalogist.ledger import upload_id
+    from catalogist.intake.ledger import upload_id
     from catalogist_infra.stack import StackConfig, storage_client, wait_until
 
     env = {**os.environ, "FIRESTORE_EMULATOR_HOST": stack.config.firestore_host}

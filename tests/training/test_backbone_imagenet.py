@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catalogist.imaging import photo_pixels
+from catalogist.photos.imaging import photo_pixels
 
 GROCERY = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "grocerystore"
 BANANA = 954

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from catalogist.classifier import PhotoClassifier
+from catalogist.models.classifier import PhotoClassifier
 
 GROCERY = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "grocerystore"
 METRICS = {

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from catalogist.vendorfiles.price_features import PriceInput
-from catalogist.vendorfiles.price_model import PriceModel
+from catalogist.models.price_features import PriceInput
+from catalogist.models.price_model import PriceModel
 from catalogist_training import vendor_cli
 from tests.training.test_textcat import PRODUCTS, small_csv
 
@@ -71,12 +71,12 @@ def test_full_data_beats_the_baselines(tmp_path: Path) -> None:
 def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> None:
     import numpy as np
 
-    from catalogist.vendorfiles.price_features import (
+    from catalogist.models.price_features import (
         KNN_FEATURES,
         NeighbourIndex,
         neighbour_features,
     )
-    from catalogist.vendorfiles.text_features import fit_idf, term_counts, tfidf
+    from catalogist.models.text_features import fit_idf, term_counts, tfidf
 
     texts = [
         ("Green Tea 100 g", "Tetley", ""),
@@ -107,8 +107,8 @@ def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> No
 def test_neighbour_similarity_is_the_cosine_whichever_features_are_dense(monkeypatch) -> None:
     import numpy as np
 
+    from catalogist.models.text_features import fit_idf, term_counts, tfidf
     from catalogist.vendorfiles import price_features
-    from catalogist.vendorfiles.text_features import fit_idf, term_counts, tfidf
 
     words = ["tea", "green", "rice", "basmati", "oil", "sunflower", "milk", "toned", "salt", "sugar"]
     rng = np.random.default_rng(3)

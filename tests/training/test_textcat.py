@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from catalogist.vendorfiles.textcat import TextCategorizer
+from catalogist.models.textcat import TextCategorizer
 from catalogist_training import vendor_cli
 
 PRODUCTS = Path("/work/shared/datasets/bigbasket/products.csv")
@@ -67,8 +67,8 @@ def test_full_data_meets_the_floor(tmp_path: Path) -> None:
 def test_chained_leaf_probabilities_sum_to_one_and_keep_the_category_model() -> None:
     import numpy as np
 
-    from catalogist.taxonomy import Taxonomy
-    from catalogist.vendorfiles.textcat import chain_probabilities, softmax
+    from catalogist.models.taxonomy import Taxonomy
+    from catalogist.models.textcat import chain_probabilities, softmax
 
     taxonomy = Taxonomy.from_paths(
         [("A", "a1", "x"), ("A", "a1", "y"), ("A", "a2", "z"), ("B", "b1", "w")], ("category", "sub_category", "type")
@@ -86,7 +86,7 @@ def test_chained_leaf_probabilities_sum_to_one_and_keep_the_category_model() -> 
 def test_exact_copies_compare_a_held_out_row_with_the_label_its_training_twin_got() -> None:
     import numpy as np
 
-    from catalogist.taxonomy import Taxonomy
+    from catalogist.models.taxonomy import Taxonomy
     from catalogist_training.textcat import _exact_copies
     from catalogist_training.vendor_data import Product
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalogist.classifier import PhotoClassifier, tta_views
 from catalogist.errors import BadPhoto, ModelError
+from catalogist.models.classifier import PhotoClassifier, tta_views
 
 RELEASE = Path(__file__).parents[1] / "fixtures" / "classifier-release"
 

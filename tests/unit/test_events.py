@@ -1,7 +1,7 @@
 import pytest
 
 from catalogist.errors import BadEvent
-from catalogist.events import FINALIZED, parse_storage_event
+from catalogist.intake.events import FINALIZED, parse_storage_event
 
 ATTRIBUTES = {
     "type": FINALIZED,

@@ -10,7 +10,7 @@ from google.cloud.firestore_v1 import GeoPoint
 from google.cloud.firestore_v1.field_path import FieldPath
 from google.cloud.firestore_v1.types import write as write_types
 
-from catalogist.firestore_adapter import FirestoreDocuments
+from catalogist.adapters.firestore import FirestoreDocuments
 from catalogist.ports import Write
 
 PRODUCT = {

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from catalogist.errors import BadFile, Superseded
-from catalogist.imports import PAGE_ROWS, FileSource, RowModels, import_file
+from catalogist.imports.pipeline import PAGE_ROWS, FileSource, RowModels, import_file
+from catalogist.models.taxonomy import Taxonomy
 from catalogist.ports import SERVER_TIME, Write
 from catalogist.products import IMAGE_WRITTEN_AT, summary_fields
-from catalogist.taxonomy import Taxonomy
 from tests.unit.fakes import MemoryDocuments
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

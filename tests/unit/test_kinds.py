@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 from PIL import Image
 
-from catalogist.kinds import Kind, detect_kind
+from catalogist.intake.formats import Kind, detect_kind
 
 
 def image_bytes(image_format: str) -> bytes:

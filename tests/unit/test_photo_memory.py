@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalogist.imaging import MAX_PIXELS
+from catalogist.photos.imaging import MAX_PIXELS
 
 SIDE = 6300  # 39.7 megapixels: just under the limit
 MIB = 1024 * 1024
 DECODED = SIDE * SIDE * 4  # RGBA, as Pillow holds it
 CHILD = """
 import json, resource, sys, threading
-from catalogist.imaging import DecodeBudget, photo_pixels
+from catalogist.photos.imaging import DecodeBudget, photo_pixels
 data = open(sys.argv[1], "rb").read()
 threads, budget_bytes = int(sys.argv[2]), int(sys.argv[3])
 budget = DecodeBudget(budget_bytes) if budget_bytes else None

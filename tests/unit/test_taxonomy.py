@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from catalogist.taxonomy import Taxonomy
+from catalogist.models.taxonomy import Taxonomy
 from catalogist_training.calibrate import NEVER, calibrate, level_threshold
 
 LEAVES = [

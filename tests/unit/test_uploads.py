@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from catalogist import ledger
 from catalogist.errors import BadPhoto, Superseded, UploadInProgress
-from catalogist.events import FINALIZED, parse_storage_event
-from catalogist.ledger import upload_id
+from catalogist.intake import ledger
+from catalogist.intake.events import FINALIZED, parse_storage_event
+from catalogist.intake.ledger import upload_id
+from catalogist.intake.uploads import handle_upload
 from catalogist.settings import Settings
-from catalogist.uploads import handle_upload
 from tests.unit.fakes import MemoryBlobs, MemoryDocuments
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from catalogist.taxonomy import Taxonomy
+from catalogist.models.taxonomy import Taxonomy
 
 NEVER = 1.01
 
@@ -53,8 +53,8 @@ def calibrate(taxonomy: Taxonomy, probabilities: np.ndarray, true_leaves: np.nda
 
 
 def recalibrate_release(release: Path, data: Path, split: str, target: float) -> Taxonomy:
-    from catalogist.classifier import MANIFEST_FILE, TAXONOMY_FILE, PhotoClassifier
-    from catalogist.releases import sha256_of
+    from catalogist.models.classifier import MANIFEST_FILE, TAXONOMY_FILE, PhotoClassifier
+    from catalogist.models.releases import sha256_of
     from catalogist_training.datasets import load_split
     from catalogist_training.prepare import labels
 

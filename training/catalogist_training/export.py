@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from catalogist.classifier import MANIFEST_FILE, MODEL_FILE, TAXONOMY_FILE, TFLiteModel
-from catalogist.releases import sha256_of
+from catalogist.models.classifier import MANIFEST_FILE, MODEL_FILE, TAXONOMY_FILE, TFLiteModel
+from catalogist.models.releases import sha256_of
 from catalogist_training.calibrate import calibrate
 from catalogist_training.config import TrainConfig
 from catalogist_training.prepare import RunPhotos, labels, load_pixels

@@ -25,8 +25,7 @@ import numpy as np
 from sklearn.linear_model import Ridge
 from tqdm import tqdm
 
-from catalogist.vendorfiles.packsize import parse_pack_size
-from catalogist.vendorfiles.price_features import (
+from catalogist.models.price_features import (
     BASE_FEATURES,
     GROUPS,
     KNN_FEATURES,
@@ -39,8 +38,9 @@ from catalogist.vendorfiles.price_features import (
     pack_log_quantity,
     price_text,
 )
-from catalogist.vendorfiles.price_model import QUANTILES, PriceModel, save_neighbours
-from catalogist.vendorfiles.text_features import fit_idf, pack_idf, term_counts, tfidf
+from catalogist.models.price_model import QUANTILES, PriceModel, save_neighbours
+from catalogist.models.text_features import fit_idf, pack_idf, term_counts, tfidf
+from catalogist.vendorfiles.packsize import parse_pack_size
 from catalogist_training.release_manifest import write_manifest
 from catalogist_training.textcat import calibrated_on
 from catalogist_training.vendor_data import Product, load_products, name_group, split

@@ -1,6 +1,6 @@
 """The manifest every model release carries: what it is, its files' sha256, metrics, versions.
 
-The functions refuse a release whose files do not match (`catalogist.releases.verify_release`).
+The functions refuse a release whose files do not match (`catalogist.models.releases.verify_release`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from catalogist.releases import MANIFEST, sha256_of
+from catalogist.models.releases import MANIFEST, sha256_of
 
 PACKAGES = ("numpy", "scipy", "scikit-learn", "lightgbm", "tensorflow", "keras", "ai-edge-litert", "pillow")
 

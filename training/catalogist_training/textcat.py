@@ -3,9 +3,9 @@
     catalogist train textcat --data products.csv --out models/textcat
     catalogist evaluate textcat --model models/textcat --data products.csv --out reports/textcat
 
-Training: hashed TF-IDF (catalogist.vendorfiles.text_features) → one linear SVM per level
+Training: hashed TF-IDF (catalogist.models.text_features) → one linear SVM per level
 (each level fitted directly on its own labels, C=1 chosen on validation); their scores are
-chained into leaf probabilities (catalogist.vendorfiles.textcat). Calibration is cross-fitted
+chained into leaf probabilities (catalogist.models.textcat). Calibration is cross-fitted
 over the train and validation splits: each row is scored by a model fitted on the other four
 folds, and those out-of-fold scores fit the softmax temperature and, per level, the lowest
 threshold whose decisions stay ≥ 98% precise; the released model is then fitted on all those
@@ -27,15 +27,15 @@ from sklearn.metrics import f1_score
 from sklearn.svm import LinearSVC
 from tqdm import tqdm
 
-from catalogist.taxonomy import Taxonomy
-from catalogist.vendorfiles.text_features import (
+from catalogist.models.taxonomy import Taxonomy
+from catalogist.models.text_features import (
     N_FEATURES,
     fit_idf,
     pack_idf,
     term_counts,
     tfidf,
 )
-from catalogist.vendorfiles.textcat import (
+from catalogist.models.textcat import (
     FEATURE_VERSION,
     LevelWeights,
     TextCategorizer,

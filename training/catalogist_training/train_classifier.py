@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from catalogist.taxonomy import Taxonomy
+from catalogist.models.taxonomy import Taxonomy
 from catalogist_training.augment import augment_batch
 from catalogist_training.backbone import build_backbone
 from catalogist_training.config import TrainConfig

@@ -9,7 +9,7 @@ the leaves always sum to one, and `Taxonomy.decide` applies the per-level thresh
 for 98% precision. Files, written by `catalogist train textcat`:
 
     textcat.npz     sparse idf, per-level sparse weights (features × nodes) and biases
-    taxonomy.json   levels, leaves, thresholds (catalogist.taxonomy)
+    taxonomy.json   levels, leaves, thresholds (catalogist.models.taxonomy)
     textcat.json    feature version, temperature, metrics of the release
 """
 
@@ -22,8 +22,8 @@ import numpy as np
 from scipy import sparse
 
 from catalogist.errors import ModelError
-from catalogist.taxonomy import Decision, Taxonomy
-from catalogist.vendorfiles.text_features import N_FEATURES, term_counts, tfidf, unpack_idf
+from catalogist.models.taxonomy import Decision, Taxonomy
+from catalogist.models.text_features import N_FEATURES, term_counts, tfidf, unpack_idf
 
 FEATURE_VERSION = 3
 

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import sparse
 
 from catalogist.errors import ModelError
-from catalogist.vendorfiles.price_features import (
+from catalogist.models.price_features import (
     BASE_FEATURES,
     KNN_FEATURES,
     LIST_FEATURES,
@@ -31,7 +31,7 @@ from catalogist.vendorfiles.price_features import (
     neighbour_features,
     price_text,
 )
-from catalogist.vendorfiles.text_features import term_counts, tfidf, unpack_idf
+from catalogist.models.text_features import term_counts, tfidf, unpack_idf
 
 QUANTILES = ("p50", "p10", "p90")
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from catalogist.imaging import decode_photo, preprocess
-from catalogist.releases import verify_release
-from catalogist.taxonomy import Decision, Taxonomy
+from catalogist.models.releases import verify_release
+from catalogist.models.taxonomy import Decision, Taxonomy
+from catalogist.photos.imaging import decode_photo, preprocess
 
 MODEL_FILE = "model.tflite"
 TAXONOMY_FILE = "taxonomy.json"

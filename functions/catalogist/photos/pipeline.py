@@ -20,10 +20,10 @@ import numpy as np
 
 from catalogist import products
 from catalogist.errors import BadPhoto
-from catalogist.events import StorageObject
-from catalogist.imaging import DecodeBudget, photo_pixels_with_facts
+from catalogist.intake.events import StorageObject
+from catalogist.models.taxonomy import SEPARATOR, Decision, Taxonomy
+from catalogist.photos.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.ports import SERVER_TIME, BlobReader, DocumentStore, Write
-from catalogist.taxonomy import SEPARATOR, Decision, Taxonomy
 
 MAX_DECISION_ROUNDS = 10
 _EXTRA_PHOTO = re.compile(r"^(?P<sku>.+)_(?P<n>\d{1,3})$")
@@ -38,7 +38,7 @@ class ReleaseInfo(Protocol):
 
 
 class Classifier(Protocol):
-    """What the photo path needs of a model release (see `catalogist.classifier`)."""
+    """What the photo path needs of a model release (see `catalogist.models.classifier`)."""
 
     taxonomy: Taxonomy
     info: ReleaseInfo
@@ -182,7 +182,7 @@ def categorize_photo(
 
 
 class PhotoPipeline:
-    """`on_upload`'s pipeline for objects of kind photo (see `catalogist.uploads.Pipeline`)."""
+    """`on_upload`'s pipeline for objects of kind photo (see `catalogist.intake.uploads.Pipeline`)."""
 
     def __init__(
         self,

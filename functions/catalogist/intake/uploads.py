@@ -23,14 +23,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from catalogist import ledger
 from catalogist.errors import PermanentError, Superseded, UploadInProgress
-from catalogist.events import StorageEvent, StorageObject
-from catalogist.kinds import HEAD_BYTES, Kind, Verdict, detect_kind
+from catalogist.intake import ledger
+from catalogist.intake.events import StorageEvent, StorageObject
+from catalogist.intake.formats import HEAD_BYTES, Kind, Verdict, detect_kind
 from catalogist.ports import BlobReader, DocumentStore
 from catalogist.settings import Settings
 
-log = logging.getLogger("catalogist.uploads")
+log = logging.getLogger("catalogist.intake.uploads")
 
 POLL_SECONDS = 0.2  # how often a waiting delivery looks at the ledger again
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from catalogist.events import StorageEvent
-from catalogist.kinds import Kind, Verdict
+from catalogist.intake.events import StorageEvent
+from catalogist.intake.formats import Kind, Verdict
 from catalogist.ports import DocumentStore
 
 COLLECTION = "uploads"

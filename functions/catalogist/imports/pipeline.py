@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from catalogist import products
 from catalogist.errors import PermanentError, Superseded
-from catalogist.events import StorageObject
+from catalogist.intake.events import StorageObject
+from catalogist.models.taxonomy import Decision
 from catalogist.ports import BlobReader, DocumentStore, Write
-from catalogist.taxonomy import Decision
 from catalogist.vendorfiles import ColumnMapping, ProductRow, RowProblem, parse_vendor_file
 
 if TYPE_CHECKING:  # the module pulls in SciPy; photos should not pay for it at cold start
-    from catalogist.vendorfiles.price_features import PriceInput
+    from catalogist.models.price_features import PriceInput
 
-log = logging.getLogger("catalogist.imports")
+log = logging.getLogger("catalogist.imports.pipeline")
 
 IMPORTS = "imports"
 VENDORS = "vendors"
@@ -429,7 +429,7 @@ def row_hash(row: ProductRow) -> str:
 
 
 def price_input(row: ProductRow, decision: Decision) -> PriceInput:
-    from catalogist.vendorfiles.price_features import PriceInput
+    from catalogist.models.price_features import PriceInput
 
     # The price model learnt shop prices in one currency; a list price in another is no evidence.
     list_price = float(row.vendor_price) if row.vendor_price and row.currency in ("", "INR") else None
@@ -452,7 +452,7 @@ def product_fields(
     release: RowModels,
     now: datetime,
 ) -> dict[str, Any]:
-    from catalogist.photos import decision_fields
+    from catalogist.photos.pipeline import decision_fields
 
     return {
         "vendor": source.vendor,
@@ -492,7 +492,7 @@ def product_fields(
 
 
 class FilePipeline:
-    """`on_upload`'s pipeline for vendor files (see `catalogist.uploads.Pipeline`)."""
+    """`on_upload`'s pipeline for vendor files (see `catalogist.intake.uploads.Pipeline`)."""
 
     def __init__(self, blobs: BlobReader, documents: DocumentStore, models: RowModelsSource) -> None:
         self._blobs = blobs
