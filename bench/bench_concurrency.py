@@ -116,10 +116,6 @@ def through_stack(release: Path, photos: list[Path], thread_counts: list[int], w
     from catalogist_infra.stack import (
         Stack,
         StackConfig,
-        finished_uploads,
-        firestore_client,
-        storage_client,
-        wait_until,
     )
 
     print("\n2. Through the local stack (upload → ledger done), function started with THREADS=N")
@@ -130,30 +126,33 @@ def through_stack(release: Path, photos: list[Path], thread_counts: list[int], w
         stack = Stack(config)
         stack.start()
         try:
-            bucket = storage_client(config).bucket(config.uploads_bucket)
-            documents = firestore_client(config)
-            warm = bucket.blob("bench/warm.jpg")
-            warm.upload_from_filename(str(photos[0]))
-            wait_until(lambda warm=warm: finished_uploads(documents, bucket.name, [warm]), 120)
-            started = time.monotonic()
-            with ThreadPoolExecutor(8) as pool:
-                blobs = list(pool.map(lambda p: _upload(bucket, p), photos))
-            done_at: dict[str, float] = {}
-            deadline = time.monotonic() + 900
-            while len(done_at) < len(blobs) and time.monotonic() < deadline:
-                pending = [b for b in blobs if b.name not in done_at]
-                for blob in pending[:50]:
-                    if finished_uploads(documents, bucket.name, [blob]):
-                        done_at[blob.name] = time.monotonic()
-                time.sleep(0.1)
-            elapsed = max(done_at.values()) - started
-            latencies = sorted(done_at[b.name] - b._bench_uploaded for b in blobs if b.name in done_at)
-            print(
-                f"{threads:>8} {len(done_at) / elapsed:>9.1f} {statistics.median(latencies):>7.2f} "
-                f"{latencies[int(0.95 * (len(latencies) - 1))]:>7.2f} {function_peak_mb(stack):>21.0f}"
-            )
+            rate, p50, p95 = _run_on_stack(config, photos)
+            print(f"{threads:>8} {rate:>9.1f} {p50:>7.2f} {p95:>7.2f} {function_peak_mb(stack):>21.0f}")
         finally:
             stack.stop()
+
+
+def _run_on_stack(config, photos: list[Path]) -> tuple[float, float, float]:
+    from catalogist_infra.stack import finished_uploads, firestore_client, storage_client, wait_until
+
+    bucket = storage_client(config).bucket(config.uploads_bucket)
+    documents = firestore_client(config)
+    warm = bucket.blob("bench/warm.jpg")
+    warm.upload_from_filename(str(photos[0]))
+    wait_until(lambda: finished_uploads(documents, bucket.name, [warm]), 120)
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        blobs = list(pool.map(lambda p: _upload(bucket, p), photos))
+    done_at: dict[str, float] = {}
+    deadline = time.monotonic() + 900
+    while len(done_at) < len(blobs) and time.monotonic() < deadline:
+        for blob in [b for b in blobs if b.name not in done_at][:50]:
+            if finished_uploads(documents, bucket.name, [blob]):
+                done_at[blob.name] = time.monotonic()
+        time.sleep(0.1)
+    elapsed = max(done_at.values()) - started
+    latencies = sorted(done_at[b.name] - b._bench_uploaded for b in blobs if b.name in done_at)
+    return len(done_at) / elapsed, statistics.median(latencies), latencies[int(0.95 * (len(latencies) - 1))]
 
 
 def _upload(bucket, path: Path):
