@@ -39,10 +39,10 @@ from catalogist.photos.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.settings import Settings
 threads, release, folder = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 photos = [p.read_bytes() for p in sorted(folder.iterdir())]
-classifier = PhotoClassifier(release, max_interpreters=threads)
+classifier = PhotoClassifier.open(release, max_interpreters=threads)
 budget = DecodeBudget(Settings.decode_memory_bytes)
 def categorize(photo):
-    pixels, _ = photo_pixels_with_facts(photo, classifier.info.image_size, budget)
+    pixels, _ = photo_pixels_with_facts(photo, classifier.image_size, budget)
     return classifier.taxonomy.decide(classifier.probabilities(pixels))
 categorize(photos[0])
 idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

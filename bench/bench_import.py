@@ -104,7 +104,7 @@ def parse_and_predict(data: bytes, textcat: Path, price: Path) -> None:
     started = time.perf_counter()
     rows = [r for r in parse_vendor_file(io.BytesIO(data), "bench.csv").rows if isinstance(r, ProductRow)]
     parse_seconds = time.perf_counter() - started
-    categorizer, model = TextCategorizer.load(textcat), PriceModel.load(price)
+    categorizer, model = TextCategorizer.open(textcat), PriceModel.open(price)
     started = time.perf_counter()
     decisions = categorizer.decide_many([(r.name, r.brand, r.vendor_category) for r in rows])
     textcat_seconds = time.perf_counter() - started

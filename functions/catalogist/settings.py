@@ -29,6 +29,8 @@ class Settings:
     textcat_release: str = ""
     price_release: str = ""
     # Test-time augmentation for photos: none | flip | flip_crops (see bench/ before changing).
+    # The store's currency: prices are suggested in it, and a price release in another is refused.
+    currency: str = "INR"
     photo_tta: str = "none"
     model_threads: int = 1
     # Cloud Functions can write only under the temporary folder (kept in memory).
@@ -68,6 +70,7 @@ class Settings:
             classifier_release=env.get("CATALOGIST_CLASSIFIER_RELEASE") or f"{model_location}/classifier",
             textcat_release=env.get("CATALOGIST_TEXTCAT_RELEASE") or f"{model_location}/textcat",
             price_release=env.get("CATALOGIST_PRICE_RELEASE") or f"{model_location}/price",
+            currency=(env.get("CATALOGIST_CURRENCY") or cls.currency).strip().upper(),
             photo_tta=_choice(env, "CATALOGIST_PHOTO_TTA", "none", ("none", "flip", "flip_crops")),
             model_threads=_positive_int(env, "CATALOGIST_MODEL_THREADS", 1),
             model_cache_dir=env.get("CATALOGIST_MODEL_CACHE_DIR") or cls.model_cache_dir,

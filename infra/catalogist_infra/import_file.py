@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from catalogist.adapters.storage import StorageBlobs
     from catalogist.imports.pipeline import FileSource, import_file
     from catalogist.models.releases import LoadedOnce
-    from catalogist.wiring import RowModelsOnce, load_price, load_textcat
+    from catalogist.settings import Settings
+    from catalogist.wiring import RowModelsOnce, open_price, open_textcat
 
     path = Path(args.file).resolve()
     if not path.is_file():
@@ -41,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     blobs = StorageBlobs(args.project)  # only used when a release location is gs://
     cache = Path(args.model_cache_dir)
     models = RowModelsOnce(
-        LoadedOnce(args.textcat_release, load_textcat, blobs, cache),
-        LoadedOnce(args.price_release, load_price, blobs, cache),
+        LoadedOnce(args.textcat_release, open_textcat, blobs, cache),
+        LoadedOnce(args.price_release, lambda folder: open_price(folder, Settings.currency), blobs, cache),
     )
     documents = FirestoreDocuments(args.project)
     source = FileSource("local", str(path), content_hash(path)[:20], args.vendor)

@@ -28,7 +28,7 @@ from catalogist.intake.uploads import handle_upload
 from catalogist.models.releases import LoadedOnce
 from catalogist.photos.pipeline import PhotoPipeline
 from catalogist.settings import Settings
-from catalogist.wiring import RowModelsOnce, load_classifier, load_price, load_textcat
+from catalogist.wiring import classifier_opener
 from catalogist_infra.cloudevents import binary_event, object_resource
 from tests.integration.conftest import final_ledger_entry, vendor
 from tests.integration.test_photos import smoke_photos, upload
@@ -124,6 +124,7 @@ def event_for(bucket: str, name: str, generation: int, data: bytes, content_type
 
 @pytest.fixture
 def in_process(stack, smoke_classifier, row_models, monkeypatch, tmp_path):
+    releases = row_models
     """The function's core and real pipelines in this process, on the stack's Firestore emulator,
     reading objects from a generation-true blob reader."""
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", stack.config.firestore_host)
@@ -131,11 +132,14 @@ def in_process(stack, smoke_classifier, row_models, monkeypatch, tmp_path):
     blobs = MemoryBlobs()
     settings = replace(Settings.from_env(stack.config.client_env()), busy_wait_seconds=60.0)
     cache = tmp_path / "cache"
-    row = RowModelsOnce(
-        LoadedOnce(str(row_models["textcat"]), load_textcat, blobs, cache),
-        LoadedOnce(str(row_models["price"]), load_price, blobs, cache),
+    settings = replace(
+        settings,
+        classifier_release=str(smoke_classifier),
+        textcat_release=str(releases["textcat"]),
+        price_release=str(releases["price"]),
     )
-    classifiers = LoadedOnce(str(smoke_classifier), load_classifier(settings), blobs, cache)
+    row = row_models(settings, blobs, cache)
+    classifiers = LoadedOnce(settings.classifier_release, classifier_opener(settings), blobs, cache)
     pipelines = {
         "photo": PhotoPipeline(blobs, documents, classifiers, settings.max_photo_bytes),
         "vendor_file": FilePipeline(blobs, documents, row),

@@ -73,7 +73,7 @@ def test_smoke_train_export_and_evaluate(smoke_run, tmp_path):
     assert 0 <= metrics["fine_accuracy"] <= 1 and len(metrics["robustness"]) == 9
     assert (tmp_path / "eval" / "report.html").read_text().count("data:image/png;base64") >= 3
     photo = next((GROCERY / "val" / "Fruit" / "Apple").rglob("*.jpg")).read_bytes()
-    assert PhotoClassifier(out / "release").classify(photo).category_path[0] == "Fruit"
+    assert PhotoClassifier.open(out / "release").classify(photo).category_path[0] == "Fruit"
 
 
 def test_release_is_refused_when_int8_falls_behind(smoke_run, tmp_path):

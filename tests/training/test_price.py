@@ -21,7 +21,7 @@ def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
         == 0
     )
 
-    model = PriceModel.load(model_dir)
+    model = PriceModel.open(model_dir)
     row = PriceInput("Green Tea Bags 25 pcs", "Tetley", ("Beverages", "Tea", "Green Tea"))
     text, listed = model.suggest([row, PriceInput(**{**row.__dict__, "list_price": 150.0})])
     assert text.low <= text.price <= text.high and text.mode == "text"
@@ -46,7 +46,7 @@ def test_the_function_loads_row_models_with_one_blas_thread(tmp_path: Path) -> N
     model_dir = tmp_path / "model"
     assert vendor_cli.main(["train", "price", "--data", str(small_csv(tmp_path, 400)), "--out", str(model_dir)]) == 0
     with ThreadpoolController().limit(limits=2, user_api="blas"):  # as on a 2-core instance; undone after
-        wiring.load_price(model_dir)
+        wiring.open_price(model_dir, "INR")
         pools = ThreadpoolController().select(user_api="blas").info()
         assert pools and all(pool["num_threads"] == 1 for pool in pools)
 

@@ -36,7 +36,7 @@ def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
         == 0
     )
 
-    model = TextCategorizer.load(model_dir)
+    model = TextCategorizer.open(model_dir)
     decision = model.decide("Green Tea Bags - Lemon", "Tetley")
     assert decision.category_path in model.taxonomy.leaves or len(decision.category_path) < 3
     metrics = json.loads((report / "metrics.json").read_text())

@@ -30,18 +30,18 @@ def jpeg(width=120, height=90) -> bytes:
 
 
 def test_release_classifies_a_photo_into_a_path_of_its_tree(release):
-    classifier = PhotoClassifier(release)
+    classifier = PhotoClassifier.open(release)
 
     decision = classifier.classify(jpeg())
 
-    assert classifier.info.image_size == 32
+    assert classifier.image_size == 32
     depth = len(decision.category_path)
     assert decision.category_path in {leaf[:depth] for leaf in classifier.taxonomy.leaves}
     assert sum(a.confidence for a in decision.alternatives) <= 1.0 + 1e-6
 
 
 def test_probabilities_are_dequantized_and_sum_to_one(release):
-    classifier = PhotoClassifier(release)
+    classifier = PhotoClassifier.open(release)
 
     p = classifier.probabilities(np.zeros((32, 32, 3), np.uint8))
 
@@ -54,17 +54,17 @@ def test_tampered_model_is_refused(release):
         stream.write(b"\0")
 
     with pytest.raises(ModelError, match="sha256"):
-        PhotoClassifier(release)
+        PhotoClassifier.open(release)
 
 
 def test_missing_file_and_missing_manifest_are_refused(release):
     (release / "taxonomy.json").unlink()
     with pytest.raises(ModelError, match=r"missing taxonomy\.json"):
-        PhotoClassifier(release)
+        PhotoClassifier.open(release)
 
     (release / "manifest.json").unlink()
     with pytest.raises(ModelError, match=r"no manifest\.json"):
-        PhotoClassifier(release)
+        PhotoClassifier.open(release)
 
 
 def test_manifest_must_list_the_model(release):
@@ -73,12 +73,12 @@ def test_manifest_must_list_the_model(release):
     (release / "manifest.json").write_text(json.dumps(manifest))
 
     with pytest.raises(ModelError, match=r"does not list model\.tflite"):
-        PhotoClassifier(release)
+        PhotoClassifier.open(release)
 
 
 def test_bad_photo_bytes_raise_bad_photo(release):
     with pytest.raises(BadPhoto):
-        PhotoClassifier(release).classify(b"not an image")
+        PhotoClassifier.open(release).classify(b"not an image")
 
 
 def test_tta_views_and_averaging(release):
@@ -86,18 +86,18 @@ def test_tta_views_and_averaging(release):
 
     flipped = tta_views(pixels, "flip")
     with_crops = tta_views(pixels, "flip_crops")
-    averaged = PhotoClassifier(release, tta="flip").probabilities(pixels)
+    averaged = PhotoClassifier.open(release, tta="flip").probabilities(pixels)
 
     assert len(flipped) == 2 and np.array_equal(flipped[1], pixels[:, ::-1])
     assert len(with_crops) == 4 and with_crops[2].shape == pixels.shape
     assert averaged.sum() == pytest.approx(1.0, abs=0.02)
     with pytest.raises(ValueError, match="tta must be one of"):
-        PhotoClassifier(release, tta="rotate")
+        PhotoClassifier.open(release, tta="rotate")
 
 
 def test_many_threads_get_exactly_the_scores_one_thread_gets(release):
     """One instance serves concurrent requests: a shared interpreter gave photos each other's scores."""
-    classifier = PhotoClassifier(release, max_interpreters=4)
+    classifier = PhotoClassifier.open(release, max_interpreters=4)
     rng = np.random.default_rng(3)
     photos = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(40)]
     alone = [classifier.probabilities(photo) for photo in photos]

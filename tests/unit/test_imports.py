@@ -25,6 +25,8 @@ TAXONOMY = Taxonomy.from_paths(
 class KeywordCategorizer:
     """Tea if the name says so, else rice; sure of it."""
 
+    version = "textcat-1"
+
     def decide_many(self, texts):
         return [
             TAXONOMY.decide(np.array([0.05, 0.95] if "rice" in name.lower() else [0.95, 0.05])) for name, _, _ in texts
@@ -40,6 +42,9 @@ class Suggestion:
 
 
 class FlatPrice:
+    version = "price-1"
+    currency = "INR"
+
     def __init__(self):
         self.seen = []
 
@@ -53,7 +58,7 @@ class Models:
         self.price = FlatPrice()
 
     def get(self):
-        return RowModels(KeywordCategorizer(), "textcat-1", self.price, "price-1")
+        return RowModels(KeywordCategorizer(), self.price)
 
 
 CSV = "SKU;Name;Brand;Price\nR-1;Basmati rice 1 kg;India Gate;250,00\nT-1;Green tea 100 g;Tetley;\n"

@@ -53,23 +53,20 @@ def calibrate(taxonomy: Taxonomy, probabilities: np.ndarray, true_leaves: np.nda
 
 
 def recalibrate_release(release: Path, data: Path, split: str, target: float) -> Taxonomy:
-    from catalogist.models.classifier import MANIFEST_FILE, TAXONOMY_FILE, PhotoClassifier
-    from catalogist.models.releases import sha256_of
+    from catalogist.models.classifier import TAXONOMY_FILE, PhotoClassifier
+    from catalogist.photos.imaging import photo_pixels
     from catalogist_training.datasets import load_split
     from catalogist_training.prepare import labels
+    from catalogist_training.release_manifest import rewrite_manifest
 
-    classifier = PhotoClassifier(release, num_threads=2)
+    classifier = PhotoClassifier.open(release, num_threads=2)
     known = set(classifier.taxonomy.leaves)
     photos = [p for p in load_split(data, split) if p.category_path in known]
-    probabilities = np.stack([classifier.probabilities(classifier.pixels(p.path.read_bytes())) for p in photos])
+    size = classifier.image_size
+    probabilities = np.stack([classifier.probabilities(photo_pixels(p.path.read_bytes(), size)) for p in photos])
     taxonomy = calibrate(classifier.taxonomy, probabilities, labels(photos, classifier.taxonomy), target)
     taxonomy.save(release / TAXONOMY_FILE)
-    manifest = json.loads((release / MANIFEST_FILE).read_text())
-    manifest["files"][TAXONOMY_FILE] = sha256_of(release / TAXONOMY_FILE)
-    manifest["thresholds"] = taxonomy.to_json()["thresholds"]
-    manifest["calibrated_on"] = split
-    manifest["target_precision"] = target
-    (release / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    rewrite_manifest(release, thresholds=taxonomy.to_json()["thresholds"], calibrated_on=split, target_precision=target)
     return taxonomy
 
 

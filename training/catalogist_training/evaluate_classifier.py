@@ -65,7 +65,7 @@ def decision_metrics(classifier, probabilities, truth) -> dict:
 
 def time_classifier(release: Path, photos: list[LabelledPhoto]) -> dict:
     """Bytes to decision on one thread, as a function instance runs it (no TTA)."""
-    single = PhotoClassifier(release, num_threads=1)
+    single = PhotoClassifier.open(release, num_threads=1)
     blobs = [p.path.read_bytes() for p in photos[:TIMING_PHOTOS]]
     # A 1-megapixel phone JPEG, the serving budget's reference photo.
     buffer = io.BytesIO()
@@ -117,8 +117,8 @@ def evaluate_release(
     from catalogist_training.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
-    classifier = PhotoClassifier(release, num_threads=threads, tta=tta)
-    taxonomy, size = classifier.taxonomy, classifier.info.image_size
+    classifier = PhotoClassifier.open(release, num_threads=threads, tta=tta)
+    taxonomy, size = classifier.taxonomy, classifier.image_size
     known = set(taxonomy.leaves)
     dropped = sum(p.category_path not in known for p in photos)
     photos = [p for p in photos if p.category_path in known]
@@ -155,7 +155,7 @@ def evaluate_release(
         **decision_metrics(classifier, probabilities, truth),
         "thresholds": dict(zip(taxonomy.levels, taxonomy.thresholds, strict=True)),
         "model_bytes": (release / MODEL_FILE).stat().st_size,
-        "model_version": classifier.info.version,
+        "model_version": classifier.version,
     }
     corrupted = {}
     if robustness:

@@ -8,12 +8,9 @@ calibrated on its own validation predictions, and the release is refused when it
 than `max_gap` fine accuracy against the float TFLite model on validation.
 """
 
-import json
-import platform
 import shutil
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 import keras
@@ -21,11 +18,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from catalogist.models.classifier import MANIFEST_FILE, MODEL_FILE, TAXONOMY_FILE, TFLiteModel
+from catalogist.models.classifier import FILES, KIND, MODEL_FILE, TAXONOMY_FILE, TFLiteModel
 from catalogist.models.releases import sha256_of
 from catalogist_training.calibrate import calibrate
 from catalogist_training.config import TrainConfig
 from catalogist_training.prepare import RunPhotos, labels, load_pixels
+from catalogist_training.release_manifest import write_manifest
 
 FLOAT_FILE = "model_float.tflite"
 
@@ -68,11 +66,6 @@ def representative_photos(run: RunPhotos, count: int, seed: int) -> list:
     rng = np.random.default_rng(seed)
     picks = rng.permutation(len(run.train))[: count or len(run.train)]
     return [run.train[i] for i in sorted(picks)]
-
-
-def _versions() -> dict:
-    packages = ("tensorflow", "keras", "ai-edge-litert", "numpy", "pillow")
-    return {"python": platform.python_version(), **{p: metadata.version(p) for p in packages}}
 
 
 def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dict:
@@ -120,22 +113,20 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
     taxonomy = calibrate(run.taxonomy, calibration[0], calibration[1], config.target_precision)
     taxonomy.save(release / TAXONOMY_FILE)
 
-    manifest = {
-        "kind": "image-classifier",
-        "version": time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
-        "files": {name: sha256_of(release / name) for name in (MODEL_FILE, TAXONOMY_FILE)},
-        "float_model": {"path": f"../float/{FLOAT_FILE}", "sha256": sha256_of(float_dir / FLOAT_FILE)},
-        "model_bytes": len(int8_bytes),
-        "image_size": config.image_size,
-        "metrics": metrics,
-        "int8_vs_float_gap": {"split": gate_split, "fine_accuracy_points": round(100 * gap, 2)},
-        "calibrated_on": gate_split if val_int8 else "holdout",
-        "thresholds": taxonomy.to_json()["thresholds"],
-        "versions": _versions(),
-        "export_seconds": round(time.time() - started, 1),
-        "config": config.to_json(),
-    }
-    (release / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest = write_manifest(
+        release,
+        KIND,
+        list(FILES),
+        float_model={"path": f"../float/{FLOAT_FILE}", "sha256": sha256_of(float_dir / FLOAT_FILE)},
+        model_bytes=len(int8_bytes),
+        image_size=config.image_size,
+        metrics=metrics,
+        int8_vs_float_gap={"split": gate_split, "fine_accuracy_points": round(100 * gap, 2)},
+        calibrated_on=gate_split if val_int8 else "holdout",
+        thresholds=taxonomy.to_json()["thresholds"],
+        export_seconds=round(time.time() - started, 1),
+        config=config.to_json(),
+    )
     if gap > config.max_gap:
         raise ReleaseRefused(
             f"int8 model is {100 * gap:.1f} points below float on {gate_split} "

@@ -43,7 +43,7 @@ from catalogist.models.text_features import fit_idf, pack_idf, term_counts, tfid
 from catalogist.vendorfiles.packsize import parse_pack_size
 from catalogist_training.release_manifest import write_manifest
 from catalogist_training.textcat import calibrated_on
-from catalogist_training.vendor_data import Product, load_products, name_group, split
+from catalogist_training.vendor_data import CURRENCY, Product, load_products, name_group, split
 from catalogist_training.vendor_report import figure_png, plt, write_report
 
 FOLDS = 5
@@ -233,6 +233,7 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
         bias=np.float32(final.bias),
     )
     tables = final.tables | {
+        "currency": CURRENCY,
         "interval_scale": scales,
         "features": {"text": _names("text"), "list": _names("list")},
     }
@@ -344,7 +345,7 @@ def price_metrics(
 
 
 def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
-    model = PriceModel.load(model_dir)
+    model = PriceModel.open(model_dir)
     trained_on = set(json.loads((model_dir / "trained_on.json").read_text()))
     all_rows = [p for p in load_products(data) if p.sale_price]
     train_rows = [p for p in all_rows if p.index in trained_on]

@@ -1,12 +1,15 @@
-"""The manifest every model release carries: what it is, its files' sha256, metrics, versions.
+"""The manifest every model release carries: what it is, its files' sha256, metrics, the
+packages that built it and the command that rebuilds it. The one writer of `manifest.json`.
 
-The functions refuse a release whose files do not match (`catalogist.models.releases.verify_release`).
+The functions refuse a release whose files do not match (`catalogist.models.releases.Release`).
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import shlex
+import sys
 import time
 from importlib import metadata
 from pathlib import Path
@@ -28,13 +31,23 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 
 def write_manifest(folder: Path, kind: str, files: list[str], **extra: Any) -> dict[str, Any]:
-    """Hash `files` (names inside `folder`) and write `folder/manifest.json`; the manifest."""
+    """Hash `files` (names inside `folder`) and write `folder/manifest.json` under a new version;
+    the manifest. `extra` adds the release's own facts (metrics, config, thresholds…)."""
     manifest = {
         "kind": kind,
         "version": time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
         "files": {name: sha256_of(folder / name) for name in sorted(files)},
         "versions": package_versions(),
+        "command": "catalogist " + " ".join(shlex.quote(arg) for arg in sys.argv[1:]),
         **extra,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return manifest
+
+
+def rewrite_manifest(folder: Path, **changes: Any) -> dict[str, Any]:
+    """The release's manifest written again (new version, files hashed again) with `changes`:
+    for a release whose files were changed after it was made (thresholds calibrated again)."""
+    old = json.loads((folder / MANIFEST).read_text())
+    kept = {key: value for key, value in old.items() if key not in ("kind", "version", "files", "versions", "command")}
+    return write_manifest(folder, old["kind"], list(old["files"]), **{**kept, **changes})

@@ -188,7 +188,7 @@ def _threshold(
 
 
 def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
-    model = TextCategorizer.load(model_dir)
+    model = TextCategorizer.open(model_dir)
     trained_on = set(json.loads((model_dir / "trained_on.json").read_text()))
     seen = trained_on | calibrated_on(model_dir)
     all_rows = load_products(data)

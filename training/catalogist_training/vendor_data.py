@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LEVELS = ("category", "sub_category", "type")
+CURRENCY = "INR"  # BigBasket's prices; a price release predicts in the currency it learnt
 TEST_PERCENT = 15
 VALIDATION_PERCENT = 15
 

@@ -45,21 +45,28 @@ PROGRESS_EVERY_PAGES = 5
 
 
 class TextCategorizer(Protocol):
+    @property
+    def version(self) -> str: ...
+
     def decide_many(self, texts: list[tuple[str, str, str]]) -> list[Decision]: ...
 
 
 class PriceModel(Protocol):
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def currency(self) -> str: ...
+
     def suggest(self, rows: list[PriceInput]) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
 class RowModels:
-    """The text categorizer and price model of the releases in service, with their versions."""
+    """The text categorizer and price model of the releases in service."""
 
     textcat: TextCategorizer
-    textcat_version: str
     price: PriceModel
-    price_version: str
 
 
 class RowModelsSource(Protocol):
@@ -402,7 +409,10 @@ def _import_page(
     release = models.get()
     decisions = release.textcat.decide_many([(r.name, r.brand, r.vendor_category) for _, r in changed])
     suggestions = release.price.suggest(
-        [price_input(row, decision) for (_, row), decision in zip(changed, decisions, strict=True)]
+        [
+            price_input(row, decision, release.price.currency)
+            for (_, row), decision in zip(changed, decisions, strict=True)
+        ]
     )
     counts.seconds["models"] += time.perf_counter() - clock
 
@@ -428,11 +438,11 @@ def row_hash(row: ProductRow) -> str:
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-def price_input(row: ProductRow, decision: Decision) -> PriceInput:
+def price_input(row: ProductRow, decision: Decision, currency: str) -> PriceInput:
     from catalogist.models.price_features import PriceInput
 
     # The price model learnt shop prices in one currency; a list price in another is no evidence.
-    list_price = float(row.vendor_price) if row.vendor_price and row.currency in ("", "INR") else None
+    list_price = float(row.vendor_price) if row.vendor_price and row.currency in ("", currency) else None
     return PriceInput(
         row.name,
         row.brand,
@@ -477,16 +487,16 @@ def product_fields(
             "sheet": row.sheet,
         },
         "source_row_hash": row_hash(row),
-        "text_category": decision_fields(decision, release.textcat_version, 0),
+        "text_category": decision_fields(decision, release.textcat.version, 0),
         "price": {
             "predicted": suggestion.price,
             "low": suggestion.low,
             "high": suggestion.high,
-            "currency": "INR",
+            "currency": release.price.currency,
             "mode": suggestion.mode,
-            "model_version": release.price_version,
+            "model_version": release.price.version,
         },
-        "model_versions": {"textcat": release.textcat_version, "price": release.price_version},
+        "model_versions": {"textcat": release.textcat.version, "price": release.price.version},
         "updated_at": now,
     }
 

@@ -1,28 +1,29 @@
 """The photo classifier of a model release: int8 TFLite run by LiteRT, answers as decisions.
 
-A release folder holds `model.tflite`, `taxonomy.json` and `manifest.json`; every file the
-manifest lists must match its sha256, so a half-copied or tampered release fails at load time
-with `ModelError` instead of answering wrongly. Load once per instance and reuse.
+A release (`catalogist.models.releases`) of kind `image-classifier` holds `model.tflite` and
+`taxonomy.json` (the leaves in model-output order and the calibrated thresholds).
 """
+
+from __future__ import annotations
 
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from catalogist.models.releases import verify_release
+from catalogist.models.releases import Release
 from catalogist.models.taxonomy import Decision, Taxonomy
-from catalogist.photos.imaging import decode_photo, preprocess
+from catalogist.photos.imaging import photo_pixels
 
+KIND = "image-classifier"
 MODEL_FILE = "model.tflite"
 TAXONOMY_FILE = "taxonomy.json"
-MANIFEST_FILE = "manifest.json"
+FILES = (MODEL_FILE, TAXONOMY_FILE)
 TTA_VIEWS = ("none", "flip", "flip_crops")
 CROP_SHARE = 0.875  # the zoomed-in views of `flip_crops` keep the central 87.5 % of each side
 
@@ -125,35 +126,34 @@ def tta_views(pixels: np.ndarray, tta: str) -> list[np.ndarray]:
     return views
 
 
-@dataclass(frozen=True)
-class ClassifierInfo:
-    version: str
-    image_size: int
-    tta: str
-
-
 class PhotoClassifier:
-    """Photo bytes to a taxonomy `Decision`, with the release's model and thresholds."""
+    """Pixels to leaf probabilities and photos to a taxonomy `Decision`, with the release's int8
+    model and calibrated thresholds. Load once per instance; safe to share between threads."""
 
     def __init__(
-        self, directory: Path, num_threads: int = 1, tta: str = "none", max_interpreters: int | None = None
+        self, release: Release, num_threads: int = 1, tta: str = "none", max_interpreters: int | None = None
     ) -> None:
-        directory = Path(directory)
-        self.manifest = verify_release(directory, required=(MODEL_FILE, TAXONOMY_FILE))
-        self.taxonomy = Taxonomy.load(directory / TAXONOMY_FILE)
+        self.release = release
+        self.taxonomy = Taxonomy.load(release.path(TAXONOMY_FILE))
         cpus = available_cpus()
-        self.model = TFLiteModel(directory / MODEL_FILE, num_threads, min(max_interpreters or cpus, cpus))
+        self.model = TFLiteModel(release.path(MODEL_FILE), num_threads, min(max_interpreters or cpus, cpus))
         tta_views(np.zeros((2, 2, 3), np.uint8), tta)  # reject a bad name at load, not per photo
-        self.info = ClassifierInfo(str(self.manifest.get("version", "unknown")), self.model.image_size, tta)
+        self.tta = tta
+        self.image_size = self.model.image_size
+
+    @classmethod
+    def open(cls, folder: Path, **options: Any) -> PhotoClassifier:
+        """The release in a local folder (evaluation, tests); the functions load through `LoadedOnce`."""
+        return cls(Release.open(folder, KIND, FILES), **options)
+
+    @property
+    def version(self) -> str:
+        return self.release.version
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        views = tta_views(pixels, self.info.tta)
+        views = tta_views(pixels, self.tta)
         return np.mean([self.model.probabilities(view) for view in views], axis=0)
-
-    def pixels(self, photo: bytes) -> np.ndarray:
-        size = self.info.image_size
-        return preprocess(decode_photo(photo, target_size=size), size)
 
     def classify(self, photo: bytes) -> Decision:
         """Raises `BadPhoto` for bytes that are not a usable photo."""
-        return self.taxonomy.decide(self.probabilities(self.pixels(photo)))
+        return self.taxonomy.decide(self.probabilities(photo_pixels(photo, self.image_size)))

@@ -31,9 +31,17 @@ from catalogist.models.price_features import (
     neighbour_features,
     price_text,
 )
+from catalogist.models.releases import Release
 from catalogist.models.text_features import term_counts, tfidf, unpack_idf
 
 QUANTILES = ("p50", "p10", "p90")
+KIND = "price"
+FILES = (
+    "neighbours.npz",
+    "ridge.npz",
+    "price_tables.json",
+    *(f"{mode}_{q}.txt" for mode in ("text", "list") for q in QUANTILES),
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +60,24 @@ class PriceModel:
     tables: dict[str, Any]
     boosters: dict[str, lgb.Booster]  # "text_p50", "list_p90", ...
     neighbours: NeighbourIndex
+    release: Release | None = None  # None while training builds it
 
     @classmethod
-    def load(cls, directory: Path) -> "PriceModel":
+    def open(cls, folder: Path) -> "PriceModel":
+        return cls.load(Release.open(folder, KIND, FILES))
+
+    @property
+    def version(self) -> str:
+        return self.release.version if self.release else "unreleased"
+
+    @property
+    def currency(self) -> str:
+        """The currency of the prices it learnt (and predicts)."""
+        return str(self.tables["currency"])
+
+    @classmethod
+    def load(cls, release: Release) -> "PriceModel":
+        directory = release.folder
         try:
             arrays = np.load(directory / "ridge.npz")
             neighbours = load_neighbours(directory / "neighbours.npz")
@@ -67,7 +90,7 @@ class PriceModel:
         except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as error:
             raise ModelError(f"price model in {directory} is incomplete: {error}") from None
         weights = sparse.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
-        return cls(unpack_idf(arrays), weights, float(arrays["bias"]), tables, boosters, neighbours)
+        return cls(unpack_idf(arrays), weights, float(arrays["bias"]), tables, boosters, neighbours, release)
 
     def text_features(self, rows: list[PriceInput]) -> sparse.csr_matrix:
         return tfidf(term_counts(price_text(r) for r in rows), self.idf)

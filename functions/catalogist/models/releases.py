@@ -1,8 +1,11 @@
-"""Model releases: a folder of files plus a manifest, fetched once per instance.
+"""Model releases: a folder of files plus a manifest, fetched and checked once per instance.
 
 A release location is a local folder or `gs://bucket/path/to/release`. Remote releases are
-downloaded into a cache folder named after the location; the loader (e.g. `PhotoClassifier`)
-then checks every file against the manifest's sha256, so a half-copied release never serves.
+downloaded into a cache folder named after the location. Every file the manifest lists must
+match its sha256 before any model reads it, so a half-copied or tampered release fails at load
+with `ModelError` instead of answering wrongly. The three models (classifier, text categorizer,
+price) are loaded the same way and carry their `Release`, whose `version` is what products
+record as the model version.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -19,39 +23,58 @@ from catalogist.ports import ReleaseFiles
 
 Model = TypeVar("Model")
 
-
 MANIFEST = "manifest.json"
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
-def verify_release(folder: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The release manifest, after checking every file it lists is present and unaltered."""
-    path = folder / MANIFEST
-    if not path.exists():
-        raise ModelError(f"model release {folder} has no {MANIFEST}")
-    try:
-        manifest = json.loads(path.read_text())
-        files = manifest["files"]
-        manifest["version"]
-    except (ValueError, KeyError) as error:
-        raise ModelError(f"{path} is not a release manifest: missing {error}") from None
-    for name in required:
-        if name not in files:
-            raise ModelError(f"{path} does not list {name}")
-    for name, expected in files.items():
-        if not (folder / name).exists():
-            raise ModelError(f"model release {folder} is missing {name}")
-        found = sha256_of(folder / name)
-        if found != expected:
-            raise ModelError(f"{folder / name} has sha256 {found[:12]}…, the manifest expects {expected[:12]}…")
-    return dict(manifest)
+@dataclass(frozen=True)
+class Release:
+    """A release folder whose files all matched its manifest when it was opened."""
+
+    folder: Path
+    manifest: Mapping[str, Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.manifest.get("kind", ""))
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    @classmethod
+    def open(cls, folder: Path, kind: str, required: tuple[str, ...] = ()) -> Release:
+        """Check the manifest names this `kind` and lists `required`, and every listed file is
+        present and unaltered."""
+        folder = Path(folder)
+        path = folder / MANIFEST
+        if not path.exists():
+            raise ModelError(f"model release {folder} has no {MANIFEST}")
+        try:
+            manifest = json.loads(path.read_text())
+            files = manifest["files"]
+            manifest["version"]
+        except (ValueError, KeyError) as error:
+            raise ModelError(f"{path} is not a release manifest: missing {error}") from None
+        if manifest.get("kind") != kind:
+            raise ModelError(f"{folder} holds a {manifest.get('kind')!r} release, not {kind!r}")
+        for name in required:
+            if name not in files:
+                raise ModelError(f"{path} does not list {name}")
+        for name, expected in files.items():
+            if not (folder / name).exists():
+                raise ModelError(f"model release {folder} is missing {name}")
+            found = sha256_of(folder / name)
+            if found != expected:
+                raise ModelError(f"{folder / name} has sha256 {found[:12]}…, the manifest expects {expected[:12]}…")
+        return cls(folder, manifest)
 
 
 def split_gs(location: str) -> tuple[str, str]:
@@ -84,11 +107,13 @@ def fetch_release(location: str, files: ReleaseFiles, cache_dir: Path) -> Path:
 
 
 class LoadedOnce(Generic[Model]):
-    """The model of one release location, loaded on first use and kept for the instance."""
+    """The model of one release location, fetched and loaded on first use, then kept for the
+    instance. `open` builds the model from the local folder (each model's `open`, which checks
+    the release with `Release.open`)."""
 
-    def __init__(self, location: str, load: Callable[[Path], Model], files: ReleaseFiles, cache_dir: Path):
+    def __init__(self, location: str, open: Callable[[Path], Model], files: ReleaseFiles, cache_dir: Path) -> None:
         self.location = location
-        self._load = load
+        self._open = open
         self._files = files
         self._cache_dir = cache_dir
         self._model: Model | None = None
@@ -98,5 +123,5 @@ class LoadedOnce(Generic[Model]):
         if self._model is None:
             with self._lock:  # functions-framework serves requests on several threads
                 if self._model is None:
-                    self._model = self._load(fetch_release(self.location, self._files, self._cache_dir))
+                    self._model = self._open(fetch_release(self.location, self._files, self._cache_dir))
         return self._model

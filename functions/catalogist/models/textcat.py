@@ -22,10 +22,13 @@ import numpy as np
 from scipy import sparse
 
 from catalogist.errors import ModelError
+from catalogist.models.releases import Release
 from catalogist.models.taxonomy import Decision, Taxonomy
 from catalogist.models.text_features import N_FEATURES, term_counts, tfidf, unpack_idf
 
 FEATURE_VERSION = 3
+KIND = "textcat"
+FILES = ("taxonomy.json", "textcat.npz", "textcat.json")
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,19 @@ class TextCategorizer:
     idf: np.ndarray
     levels: tuple[LevelWeights, ...]  # root level first, leaves last
     temperatures: tuple[float, ...]  # one per level, root first
+    release: Release | None = None  # None while training builds it
 
     @classmethod
-    def load(cls, directory: Path) -> "TextCategorizer":
+    def open(cls, folder: Path) -> "TextCategorizer":
+        return cls.load(Release.open(folder, KIND, FILES))
+
+    @property
+    def version(self) -> str:
+        return self.release.version if self.release else "unreleased"
+
+    @classmethod
+    def load(cls, release: Release) -> "TextCategorizer":
+        directory = release.folder
         try:
             config = json.loads((directory / "textcat.json").read_text())
             taxonomy = Taxonomy.load(directory / "taxonomy.json")
@@ -64,7 +77,7 @@ class TextCategorizer:
             )
             for i in range(len(taxonomy.levels))
         )
-        return cls(taxonomy, unpack_idf(arrays), levels, tuple(float(t) for t in config["temperatures"]))
+        return cls(taxonomy, unpack_idf(arrays), levels, tuple(float(t) for t in config["temperatures"]), release)
 
     def level_scores(self, texts: list[tuple[str, str, str]]) -> list[np.ndarray]:
         """Per level, (rows, nodes) raw scores for (name, brand, vendor_category) rows."""

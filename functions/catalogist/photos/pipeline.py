@@ -29,19 +29,14 @@ MAX_DECISION_ROUNDS = 10
 _EXTRA_PHOTO = re.compile(r"^(?P<sku>.+)_(?P<n>\d{1,3})$")
 
 
-class ReleaseInfo(Protocol):
-    @property
-    def version(self) -> str: ...
-
-    @property
-    def image_size(self) -> int: ...
-
-
 class Classifier(Protocol):
     """What the photo path needs of a model release (see `catalogist.models.classifier`)."""
 
     taxonomy: Taxonomy
-    info: ReleaseInfo
+    image_size: int
+
+    @property
+    def version(self) -> str: ...
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray: ...
 
@@ -142,11 +137,11 @@ def categorize_photo(
     fetched = time.perf_counter()
     classifier = classifiers.get()
     # BadPhoto for corrupt, truncated, bomb, wrong format
-    pixels, facts = photo_pixels_with_facts(photo, classifier.info.image_size, budget)
+    pixels, facts = photo_pixels_with_facts(photo, classifier.image_size, budget)
     probabilities = classifier.probabilities(pixels)
     classified = time.perf_counter()
     key = photo_key(obj)
-    version = classifier.info.version
+    version = classifier.version
     this_photo = {
         "object": {"bucket": obj.bucket, "name": obj.name, "generation": obj.generation},
         "image": facts,
