@@ -10,6 +10,8 @@ import pytest
 
 from catalogist.errors import BadFile, Superseded
 from catalogist.imports.pipeline import PAGE_ROWS, FileSource, RowModels, import_file
+from catalogist.intake.formats import detect_kind
+from catalogist.intake.ledger import upload_id
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.ports import SERVER_TIME, Write
 from catalogist.products import IMAGE_WRITTEN_AT, summary_fields
@@ -378,3 +380,15 @@ def test_an_import_told_a_newer_version_exists_stops_before_its_next_page():
 
     assert len(documents.collections["products"]) == PAGE_ROWS
     assert documents.get("imports", source.import_id)["status"] == "superseded"
+
+
+def test_the_import_reads_the_format_the_ledger_decided():
+    documents = MemoryDocuments()
+    feed = '[{"sku": "R-1", "name": "Basmati rice 1 kg", "price": "250"}]'
+    source = FileSource("uploads", "acme/list.txt", "1", "acme")
+    verdict = detect_kind(source.name, "", feed.encode())
+
+    summary = import_file(io.BytesIO(feed.encode()), source, documents, Models(), NOW, file_format=verdict.format)
+
+    assert (verdict.format, summary["format"], summary["written"]) == ("json", "json", 1)
+    assert source.import_id == upload_id("uploads", "acme/list.txt", "1")

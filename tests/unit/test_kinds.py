@@ -3,12 +3,13 @@
 import io
 import json
 import random
+import zipfile
 
 import pytest
 from openpyxl import Workbook
 from PIL import Image
 
-from catalogist.intake.formats import Kind, detect_kind
+from catalogist.intake.formats import Kind, Verdict, detect_kind
 
 
 def image_bytes(image_format: str) -> bytes:
@@ -81,10 +82,36 @@ def test_xlsx_is_a_vendor_file():
     assert (verdict.kind, verdict.format) == (Kind.VENDOR_FILE, "xlsx")
 
 
-def test_a_zip_that_is_not_named_xlsx_is_rejected():
-    verdict = detect_kind("acme/prices.zip", "application/zip", xlsx_bytes())
-    assert verdict.kind is Kind.UNSUPPORTED
-    assert "zip archive" in verdict.reason
+def zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("prices/2026.csv", "SKU,Name\nA-1,Apples\n")
+    return buffer.getvalue()
+
+
+def test_a_zip_archive_is_rejected_whatever_its_name():
+    for name in ("acme/prices.zip", "acme/prices.csv"):
+        verdict = detect_kind(name, "application/zip", zip_bytes())
+        assert verdict.kind is Kind.UNSUPPORTED
+        assert "zip archive" in verdict.reason
+
+
+def test_a_workbook_is_a_workbook_whatever_its_name():
+    for name in ("acme/prices.zip", "acme/prices.csv", "acme/prices"):
+        assert detect_kind(name, "", xlsx_bytes()) == Verdict(Kind.VENDOR_FILE, "xlsx")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected_format"),
+    [
+        ("acme/list.txt", json.dumps([{"sku": "A-1", "name": "Apples"}]).encode(), "json"),
+        ("acme/list.txt", b'{"sku": "A-1"}\n{"sku": "A-2"}\n', "jsonl"),
+        ("acme/feed.csv", b"<?xml version='1.0'?><offers/>", "xml"),
+        ("acme/list.csv", "SKU\tName\nA-1\tApples\n".encode("utf-16-le"), "csv"),
+    ],
+)
+def test_the_content_decides_the_format_the_name_only_breaks_ties(name, content, expected_format):
+    assert detect_kind(name, "", content) == Verdict(Kind.VENDOR_FILE, expected_format)
 
 
 def test_the_content_type_decides_when_there_is_no_extension():

@@ -44,7 +44,7 @@ def results(data: bytes, name: str = "f.csv", **kwargs) -> list:  # type: ignore
 def test_binary_garbage_named_csv() -> None:
     garbage = bytes(range(256)) * 64 + os.urandom(4096)
 
-    with pytest.raises(BadFile, match="binary data"):
+    with pytest.raises(BadFile, match=r"named \.csv but the content is binary, not text"):
         parse_vendor_file(io.BytesIO(garbage), "acme/prices.csv", "text/csv")
 
 

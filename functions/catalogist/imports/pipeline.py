@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 from catalogist import products
 from catalogist.errors import PermanentError, Superseded
 from catalogist.intake.events import StorageObject
+from catalogist.intake.ledger import upload_id
 from catalogist.models.taxonomy import Decision
 from catalogist.ports import BlobReader, DocumentStore, Write
 from catalogist.vendorfiles import ColumnMapping, ProductRow, RowProblem, parse_vendor_file
@@ -85,7 +86,8 @@ class FileSource:
 
     @property
     def import_id(self) -> str:
-        return hashlib.sha256(f"{self.bucket}\n{self.name}\n{self.generation}".encode()).hexdigest()[:40]
+        """The upload's own id: `imports/{id}` reports on `uploads/{id}`."""
+        return upload_id(self.bucket, self.name, self.generation)
 
 
 @dataclass
@@ -112,10 +114,12 @@ def import_file(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     still_current: Callable[[], bool] | None = None,
+    file_format: str = "",
 ) -> dict[str, Any]:
     """Import one vendor file; the final import document. `BadFile` when the file is unreadable.
 
-    `still_current` is asked before each page is written; when it says no (a newer generation
+    `file_format` is the one the upload ledger decided (decided here the same way when not
+    given). `still_current` is asked before each page is written; when it says no (a newer generation
     of the file was uploaded), the import stops with `Superseded` and leaves the rest to it.
     """
     now = now or datetime.now(UTC)
@@ -137,6 +141,7 @@ def import_file(
             stream,
             source.name,
             source.content_type,
+            file_format=file_format,
             known_mapping=ColumnMapping.from_json(json.dumps(known)) if known else None,
         )
     except PermanentError as error:
@@ -515,7 +520,9 @@ class FilePipeline:
         source = FileSource(obj.bucket, obj.name, obj.generation, obj.vendor, obj.content_type)
         stream = self._blobs.open_stream(obj.bucket, obj.name, obj.generation)
         with stream:
-            summary = import_file(stream, source, self._documents, self._models, now, still_current=still_current)
+            summary = import_file(
+                stream, source, self._documents, self._models, now, still_current=still_current, file_format=file_format
+            )
         return {
             "import_id": source.import_id,
             "rows_seen": summary["rows_seen"],

@@ -10,6 +10,7 @@ import codecs
 from charset_normalizer import from_bytes
 
 from catalogist.errors import BadFile
+from catalogist.intake.formats import utf16_without_bom
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -26,7 +27,7 @@ def detect_encoding(sample: bytes, object_name: str, at_eof: bool) -> str:
     for bom, name in _BOMS:
         if sample.startswith(bom):
             return name
-    utf16 = _utf16_without_bom(sample)
+    utf16 = utf16_without_bom(sample)
     if utf16:
         return utf16
     if b"\x00" in sample:
@@ -49,18 +50,6 @@ def check_text_sample(text: str, object_name: str) -> None:
     controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\r\n")
     if controls / len(text) > 0.01:
         raise BadFile(f"{object_name} contains binary data, not text")
-
-
-def _utf16_without_bom(sample: bytes) -> str:
-    """Spaces, digits and separators are ASCII: UTF-16 puts their NUL byte on one side only."""
-    even, odd = sample[0:4000:2], sample[1:4000:2]
-    if len(sample) < 4:
-        return ""
-    if odd.count(0) > 0.05 * len(odd) and even.count(0) == 0:
-        return "utf-16-le"
-    if even.count(0) > 0.05 * len(even) and odd.count(0) == 0:
-        return "utf-16-be"
-    return ""
 
 
 def _mostly_utf8(sample: bytes, at_eof: bool) -> bool:

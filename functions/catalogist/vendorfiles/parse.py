@@ -19,6 +19,7 @@ from typing import IO, BinaryIO, cast
 import numpy as np
 
 from catalogist.errors import BadFile
+from catalogist.intake.formats import HEAD_BYTES, Kind, detect_kind
 from catalogist.vendorfiles.delimited import read_delimited, sniff_delimiter
 from catalogist.vendorfiles.encoding import check_text_sample, detect_encoding
 from catalogist.vendorfiles.jsonfeed import read_json, read_json_lines
@@ -26,7 +27,6 @@ from catalogist.vendorfiles.limits import DEFAULT_LIMITS, Limits
 from catalogist.vendorfiles.mapping import ColumnMapping, guess_mapping
 from catalogist.vendorfiles.normalize import RowNormalizer
 from catalogist.vendorfiles.rows import ProductRow, RowProblem, RowResult, SourceRow
-from catalogist.vendorfiles.sniff import refuse_known_binaries, sniff_format
 from catalogist.vendorfiles.streams import ReplayStream, TextLines, read_sample
 from catalogist.vendorfiles.tabular import named_rows
 from catalogist.vendorfiles.xlsx import check_zip, read_workbook, seekable_copy
@@ -63,23 +63,25 @@ def parse_vendor_file(
     object_name: str,
     content_type: str = "",
     *,
+    file_format: str = "",
     known_mapping: ColumnMapping | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ParsedFile:
-    sample = read_sample(stream, limits.sniff_bytes)
+    """`file_format` is what the upload ledger decided (`intake.formats`); without it the same
+    function decides here, from the same first bytes."""
+    sample = read_sample(stream, max(limits.sniff_bytes, HEAD_BYTES))
     if not sample.strip():
         raise BadFile(f"{object_name} is empty")
-    refuse_known_binaries(sample, object_name)
+    file_format = file_format or _decided_format(sample[:HEAD_BYTES], object_name, content_type)
     replay = cast(BinaryIO, ReplayStream(sample, stream))  # a RawIOBase: read, readinto, close
     at_eof = len(sample) < limits.sniff_bytes
     encoding, text_sample = "", ""
-    if not sample.startswith(b"PK\x03\x04") and not _XML_ENCODING.match(sample):
+    if file_format != "xlsx" and not _XML_ENCODING.match(sample):
         encoding = detect_encoding(sample, object_name, at_eof)
         text_sample = sample.decode(encoding, errors="ignore")
         check_text_sample(text_sample, object_name)
-    elif not sample.startswith(b"PK\x03\x04"):
+    elif file_format != "xlsx":
         text_sample = sample.decode("latin-1")
-    file_format = sniff_format(sample, text_sample, object_name, content_type)
 
     if file_format == "xlsx":
         if stream.seekable():
@@ -104,10 +106,20 @@ def parse_vendor_file(
     if file_format == "jsonl":
         rows = read_json_lines(lines, limits)
         return _finish_keyed(object_name, file_format, encoding, rows, known_mapping, limits)
+    # A .csv separated by tabs (or semicolons) stays the format it was decided to be; the
+    # delimiter is the reader's own finding.
     delimiter = sniff_delimiter(text_sample, prefer_tab=file_format == "tsv")
-    file_format = "tsv" if delimiter == "\t" else "csv"
     headers, source_rows = named_rows(read_delimited(lines, delimiter, limits), limits, object_name)
     return _finish(object_name, file_format, encoding, headers, source_rows, known_mapping, limits)
+
+
+def _decided_format(head: bytes, object_name: str, content_type: str) -> str:
+    verdict = detect_kind(object_name, content_type, head)
+    if verdict.kind is Kind.PHOTO:
+        raise BadFile(f"{object_name} is a {verdict.format.upper()} image, not a price list")
+    if verdict.kind is Kind.UNSUPPORTED:
+        raise BadFile(f"{object_name}: {verdict.reason}")
+    return verdict.format
 
 
 def _xlsx(source: IO[bytes], object_name: str, known: ColumnMapping | None, limits: Limits) -> ParsedFile:
