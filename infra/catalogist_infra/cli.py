@@ -6,23 +6,14 @@ Every flag has an environment-variable twin (named in its help), as in functions
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from catalogist_infra.flags import add_flag
 from catalogist_infra.stack import REPO, Stack, StackConfig, stop_recorded
-
-
-def env_default(name: str, fallback: Any) -> Any:
-    """The flag's default: its environment twin when set, else `fallback` (typed like it)."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return fallback
-    return type(fallback)(raw) if fallback is not None else raw
 
 
 def add_stack_flags(parser: argparse.ArgumentParser, data_dir: Path) -> None:
@@ -65,17 +56,12 @@ def add_stack_flags(parser: argparse.ArgumentParser, data_dir: Path) -> None:
         ),
     ]
     for flag, env, fallback, help_text in flags:
-        parser.add_argument(
-            flag,
-            default=env_default(env, fallback),
-            type=type(fallback),
-            help=f"{help_text} (env {env}; default {fallback})",
-        )
-    parser.add_argument(
+        add_flag(parser, flag, env, help_text, type=type(fallback), default=fallback)
+    add_flag(
+        parser,
         "--firestore-emulator-host",
-        default=os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
-        help="host:port of a Firestore emulator that is already running; none is started then "
-        "(env FIRESTORE_EMULATOR_HOST)",
+        "FIRESTORE_EMULATOR_HOST",
+        "host:port of a Firestore emulator that is already running; none is started then",
     )
 
 
@@ -88,12 +74,11 @@ RELEASE_DEFAULTS = {
 
 def add_release_flags(parser: argparse.ArgumentParser) -> None:
     for kind, default in RELEASE_DEFAULTS.items():
-        env = f"CATALOGIST_{kind.upper()}_RELEASE"
-        parser.add_argument(
+        add_flag(
+            parser,
             f"--{kind}-release",
-            default=env_default(env, None),
-            help=f"{kind} release the function serves: a folder or gs:// path (env {env}; default {default} "
-            "when it exists)",
+            f"CATALOGIST_{kind.upper()}_RELEASE",
+            f"{kind} release the function serves: a folder or gs:// path (when unset: {default}, if it exists)",
         )
 
 
@@ -200,10 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop a stack started with --detach",
         description="Stop every process of the stack recorded in the data folder.",
     )
-    down.add_argument(
+    add_flag(
+        down,
         "--data-dir",
-        default=env_default("CATALOGIST_DEV_DATA_DIR", str(REPO / ".catalogist" / "dev")),
-        help="the stack's data folder (env CATALOGIST_DEV_DATA_DIR)",
+        "CATALOGIST_DEV_DATA_DIR",
+        "the stack's data folder",
+        default=str(REPO / ".catalogist" / "dev"),
     )
     down.set_defaults(func=dev_down)
 
@@ -244,17 +231,6 @@ def _register(module_name: str, function_name: str, subparsers: Any) -> None:
             raise
         return
     getattr(module, function_name)(subparsers)
-
-
-def _lazy(module_name: str, function_name: str) -> Callable[[argparse.Namespace], int]:
-    """Import a command's module only when it runs, so `--help` and `dev` stay fast."""
-
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        return int(getattr(importlib.import_module(module_name), function_name)(args))
-
-    return run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,9 @@
 """The CloudEvent Eventarc sends for a finalized Storage object, in binary content mode.
 
 Headers carry the event attributes (`ce-*`); the body is the object resource as JSON, the
-same fields the Storage JSON API returns.
+same fields the Storage JSON API returns. Header values are percent-encoded as the CloudEvents
+HTTP binding requires (and Eventarc does): object names are any UTF-8, and an HTTP header is
+Latin-1 without control characters.
 """
 
 from __future__ import annotations
@@ -10,8 +12,15 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-FINALIZED = "google.cloud.storage.object.v1.finalized"
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
+
+from catalogist.intake.events import FINALIZED
+
+# Printable ASCII stays as it is, but for the two characters the binding escapes itself.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '%"')
 
 
 def object_resource(blob: Any) -> dict[str, Any]:
@@ -45,17 +54,20 @@ def event_id(resource: dict[str, Any]) -> str:
 
 def binary_event(resource: dict[str, Any]) -> tuple[dict[str, str], bytes]:
     """Headers and body of the HTTP request that delivers the event."""
-    headers = {
-        "content-type": "application/json",
-        "ce-specversion": "1.0",
-        "ce-id": event_id(resource),
-        "ce-type": FINALIZED,
-        "ce-source": f"//storage.googleapis.com/projects/_/buckets/{resource['bucket']}",
-        "ce-subject": f"objects/{resource['name']}",
-        "ce-time": resource["updated"] or datetime.now(UTC).isoformat(),
-        "ce-bucket": resource["bucket"],
-    }
-    return headers, json.dumps(resource).encode()
+    event = CloudEvent(
+        {
+            "id": event_id(resource),
+            "type": FINALIZED,
+            "source": f"//storage.googleapis.com/projects/_/buckets/{resource['bucket']}",
+            "subject": f"objects/{resource['name']}",
+            "time": resource["updated"] or datetime.now(UTC).isoformat(),
+            "bucket": resource["bucket"],
+            "datacontenttype": "application/json",
+        },
+        resource,
+    )
+    headers, body = to_binary(event, data_marshaller=lambda data: json.dumps(data).encode())
+    return {name: quote(str(value), safe=_HEADER_SAFE) for name, value in headers.items()}, body
 
 
 def _rfc3339(moment: datetime | None) -> str:

@@ -276,7 +276,7 @@ def _train(arguments: list[str], message: str) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from catalogist_infra.cli import env_default
+    from catalogist_infra.flags import add_flag
 
     flags: list[tuple[str, str, Any, str]] = [
         (
@@ -314,10 +314,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     ]
     for flag, env, fallback, text in flags:
-        parser.add_argument(
-            flag,
-            default=env_default(env, fallback),
-            type=type(fallback) if fallback else str,
-            help=f"{text} (env {env})",
-        )
-    parser.add_argument("--keep-running", action="store_true", help="leave the stack up afterwards")
+        add_flag(parser, flag, env, text, type=type(fallback) if fallback else str, default=fallback)
+    add_flag(
+        parser, "--keep-running", "CATALOGIST_DEMO_KEEP_RUNNING", "leave the stack up afterwards", action="store_true"
+    )

@@ -15,14 +15,7 @@ import os
 from pathlib import Path
 
 from catalogist.errors import PermanentError
-
-
-def content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from catalogist_infra.flags import add_flag
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
         LoadedOnce(args.price_release, lambda folder: open_price(folder, Settings.currency), blobs, cache),
     )
     documents = FirestoreDocuments(args.project)
-    source = FileSource("local", str(path), content_hash(path)[:20], args.vendor)
+    with path.open("rb") as stream:
+        content_hash = hashlib.file_digest(stream, "sha256").hexdigest()[:20]
+    source = FileSource("local", str(path), content_hash, args.vendor)
     with path.open("rb") as stream, tqdm(desc=f"importing {path.name}", unit=" rows") as bar:
         try:
             summary = import_file(stream, source, documents, models, progress=lambda seen: bar.update(seen - bar.n))
@@ -84,8 +79,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", help="the price list: .csv, .tsv, .xlsx, .json, .jsonl or .xml")
     parser.add_argument("--vendor", required=True, help="the vendor the rows belong to")
-    env = os.environ
-    models = env.get("CATALOGIST_MODEL_LOCATION", "artifacts")
+    models = os.environ.get("CATALOGIST_MODEL_LOCATION", "artifacts")
     for flag, name, fallback, text in (
         ("--project", "GOOGLE_CLOUD_PROJECT", "catalogist-local", "Firestore project"),
         ("--textcat-release", "CATALOGIST_TEXTCAT_RELEASE", f"{models}/textcat", "text categorizer release"),
@@ -97,5 +91,5 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
             "where gs:// releases are downloaded",
         ),
     ):
-        parser.add_argument(flag, default=env.get(name) or fallback, help=f"{text} (env {name}; default {fallback})")
+        add_flag(parser, flag, name, text, default=fallback)
     parser.set_defaults(func=run)

@@ -14,25 +14,13 @@
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 
+from catalogist_infra.flags import add_flag
+
 log = logging.getLogger("catalogist.training")
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"severity": record.levelname, "message": record.getMessage(), "logger": record.name})
-
-
-def _flag(parser, flag: str, env: str, help: str, **kwargs) -> None:
-    """A flag whose default comes from an environment variable, named in the help text."""
-    default = os.environ.get(env, kwargs.pop("default", None))
-    if kwargs.get("action") == "store_true":
-        default = str(default).lower() in ("1", "true", "yes") if default is not None else False
-    parser.add_argument(flag, default=default, help=f"{help} [env {env}]", **kwargs)
 
 
 def register_train(subparsers) -> argparse.ArgumentParser:
@@ -42,26 +30,26 @@ def register_train(subparsers) -> argparse.ArgumentParser:
         description="Train EfficientNet-Lite0 on labelled photos, export int8 TFLite, calibrate "
         "thresholds, evaluate on validation. Rerun the same command to resume.",
     )
-    _flag(
+    add_flag(
         parser,
         "--data",
         "CATALOGIST_DATA",
         "dataset folder (Grocery Store layout, <split>.csv manifest or folder tree)",
     )
-    _flag(
+    add_flag(
         parser,
         "--download-to",
         "CATALOGIST_DOWNLOAD_TO",
         "download the public Grocery Store dataset here when --data is not given",
     )
-    _flag(
+    add_flag(
         parser,
         "--out",
         "CATALOGIST_OUT",
         "output folder (work/, release/, eval-*/)",
         default="artifacts/classifier",
     )
-    _flag(
+    add_flag(
         parser,
         "--smoke",
         "CATALOGIST_SMOKE",
@@ -111,7 +99,7 @@ def register_train(subparsers) -> argparse.ArgumentParser:
         ("--threads", "CATALOGIST_THREADS", int, "TensorFlow threads (0: all cores)"),
         ("--seed", "CATALOGIST_SEED", int, "random seed"),
     ):
-        _flag(parser, flag, env, text, type=kind)
+        add_flag(parser, flag, env, text, type=kind)
     parser.set_defaults(func=run_train)
     return parser
 
@@ -123,17 +111,17 @@ def register_evaluate(subparsers) -> argparse.ArgumentParser:
         description="Run a release's int8 TFLite model through LiteRT with the functions' own "
         "preprocessing on a labelled split, including corrupted copies of each photo.",
     )
-    _flag(
+    add_flag(
         parser,
         "--model",
         "CATALOGIST_MODEL",
         "release folder (model.tflite, taxonomy.json, manifest.json)",
         required=False,
     )
-    _flag(parser, "--data", "CATALOGIST_DATA", "dataset folder")
-    _flag(parser, "--split", "CATALOGIST_SPLIT", "split name", default="val")
-    _flag(parser, "--out", "CATALOGIST_EVAL_OUT", "where metrics.json and report.html go")
-    _flag(
+    add_flag(parser, "--data", "CATALOGIST_DATA", "dataset folder")
+    add_flag(parser, "--split", "CATALOGIST_SPLIT", "split name", default="val")
+    add_flag(parser, "--out", "CATALOGIST_EVAL_OUT", "where metrics.json and report.html go")
+    add_flag(
         parser,
         "--tta",
         "CATALOGIST_TTA",
@@ -141,8 +129,8 @@ def register_evaluate(subparsers) -> argparse.ArgumentParser:
         default="none",
         choices=("none", "flip", "flip_crops"),
     )
-    _flag(parser, "--threads", "CATALOGIST_THREADS", "LiteRT threads", type=int, default=1)
-    _flag(
+    add_flag(parser, "--threads", "CATALOGIST_THREADS", "LiteRT threads", type=int, default=1)
+    add_flag(
         parser,
         "--no-robustness",
         "CATALOGIST_NO_ROBUSTNESS",
@@ -154,8 +142,10 @@ def register_evaluate(subparsers) -> argparse.ArgumentParser:
 
 
 def _setup_logging() -> None:
+    from catalogist.logs import JsonFormatter
+
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(_JsonFormatter())
+    handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 

@@ -8,30 +8,12 @@ catalogist_training.vendor_cli train textcat --help`.
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
-def _flag(
-    parser: argparse.ArgumentParser,
-    name: str,
-    env: str,
-    help_text: str,
-    kind: Callable[[str], Any] = Path,
-    default: Any = None,
-) -> None:
-    value = os.environ.get(env)
-    fallback = kind(value) if value is not None else default
-    parser.add_argument(
-        name,
-        type=kind,
-        default=fallback,
-        required=fallback is None,
-        help=f"{help_text} (env {env}" + (f", default {default})" if default is not None else ")"),
-    )
+from catalogist_infra.flags import add_flag
 
 
 def _run_train_textcat(args: argparse.Namespace) -> int:
@@ -73,24 +55,28 @@ def register_train(subparsers: Any) -> None:
         description="Fit the name+brand → category › sub_category › type model; thresholds "
         "are calibrated on a validation split; the held-out test split is skipped.",
     )
-    _flag(textcat, "--data", "CATALOGIST_TEXTCAT_DATA", "CSV with the columns of products.csv")
-    _flag(textcat, "--out", "CATALOGIST_TEXTCAT_OUT", "directory for the exported model files")
-    _flag(textcat, "--svm-c", "CATALOGIST_TEXTCAT_SVM_C", "SVM regularization C", float, 1.0)
-    _flag(
+    add_flag(
+        textcat, "--data", "CATALOGIST_TEXTCAT_DATA", "CSV with the columns of products.csv", type=Path, required=True
+    )
+    add_flag(
+        textcat, "--out", "CATALOGIST_TEXTCAT_OUT", "directory for the exported model files", type=Path, required=True
+    )
+    add_flag(textcat, "--svm-c", "CATALOGIST_TEXTCAT_SVM_C", "SVM regularization C", type=float, default=1.0)
+    add_flag(
         textcat,
         "--target-precision",
         "CATALOGIST_TEXTCAT_TARGET_PRECISION",
         "precision each level's threshold is calibrated for",
-        float,
-        0.98,
+        type=float,
+        default=0.98,
     )
-    _flag(
+    add_flag(
         textcat,
         "--limit",
         "CATALOGIST_TEXTCAT_LIMIT",
         "train on the first N training rows only (0: all; small values are for smoke tests)",
-        int,
-        0,
+        type=int,
+        default=0,
     )
     textcat.set_defaults(func=_run_train_textcat)
 
@@ -99,16 +85,16 @@ def register_train(subparsers: Any) -> None:
         help="train the price model (LightGBM P10/P50/P90, text and list-price modes)",
         description="Fit ridge + group medians + nearest-neighbour prices stacked into LightGBM on log sale price.",
     )
-    _flag(price, "--data", "CATALOGIST_PRICE_DATA", "CSV with the columns of products.csv")
-    _flag(price, "--out", "CATALOGIST_PRICE_OUT", "directory for the exported model files")
-    _flag(price, "--ridge-alpha", "CATALOGIST_PRICE_RIDGE_ALPHA", "ridge L2 strength", float, 0.3)
-    _flag(
+    add_flag(price, "--data", "CATALOGIST_PRICE_DATA", "CSV with the columns of products.csv", type=Path, required=True)
+    add_flag(price, "--out", "CATALOGIST_PRICE_OUT", "directory for the exported model files", type=Path, required=True)
+    add_flag(price, "--ridge-alpha", "CATALOGIST_PRICE_RIDGE_ALPHA", "ridge L2 strength", type=float, default=0.3)
+    add_flag(
         price,
         "--limit",
         "CATALOGIST_PRICE_LIMIT",
         "train on the first N training rows only (0: all; small values are for smoke tests)",
-        int,
-        0,
+        type=int,
+        default=0,
     )
     price.set_defaults(func=_run_train_price)
 
@@ -121,9 +107,13 @@ def register_evaluate(subparsers: Any) -> None:
             description=f"Score the {what} on every row of --data it was not trained on.",
         )
         upper = kind.upper()
-        _flag(parser, "--model", f"CATALOGIST_{upper}_MODEL", "directory written by train")
-        _flag(parser, "--data", f"CATALOGIST_{upper}_EVAL_DATA", "CSV with products.csv columns")
-        _flag(parser, "--out", f"CATALOGIST_{upper}_REPORT", "directory for metrics and report")
+        add_flag(parser, "--model", f"CATALOGIST_{upper}_MODEL", "directory written by train", type=Path, required=True)
+        add_flag(
+            parser, "--data", f"CATALOGIST_{upper}_EVAL_DATA", "CSV with products.csv columns", type=Path, required=True
+        )
+        add_flag(
+            parser, "--out", f"CATALOGIST_{upper}_REPORT", "directory for metrics and report", type=Path, required=True
+        )
         parser.set_defaults(func=_run_evaluate(kind))
 
 
