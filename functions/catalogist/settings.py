@@ -19,7 +19,6 @@ MIB = 1024 * 1024
 @dataclass(frozen=True)
 class Settings:
     project: str
-    uploads_bucket: str
     models_bucket: str
     # A local folder or gs://bucket/prefix holding the model releases (classifier/, textcat/, …).
     model_location: str
@@ -52,9 +51,6 @@ class Settings:
     # How long a duplicate delivery waits for the one doing the work before asking to be redelivered.
     busy_wait_seconds: float = 10.0
     firestore_database: str = "(default)"
-    # Set only against emulators; the Google clients read the same names themselves.
-    storage_emulator_host: str | None = None
-    firestore_emulator_host: str | None = None
     log_level: str = "INFO"
 
     @classmethod
@@ -64,7 +60,6 @@ class Settings:
         model_location = (env.get("CATALOGIST_MODEL_LOCATION") or f"gs://{models_bucket}").rstrip("/")
         return cls(
             project=_required(env, "GOOGLE_CLOUD_PROJECT"),
-            uploads_bucket=_required(env, "CATALOGIST_UPLOADS_BUCKET"),
             models_bucket=models_bucket,
             model_location=model_location,
             classifier_release=env.get("CATALOGIST_CLASSIFIER_RELEASE") or f"{model_location}/classifier",
@@ -83,8 +78,6 @@ class Settings:
             max_attempts=_positive_int(env, "CATALOGIST_MAX_ATTEMPTS", cls.max_attempts),
             busy_wait_seconds=_positive_float(env, "CATALOGIST_BUSY_WAIT_SECONDS", cls.busy_wait_seconds),
             firestore_database=env.get("CATALOGIST_FIRESTORE_DATABASE") or "(default)",
-            storage_emulator_host=env.get("STORAGE_EMULATOR_HOST") or None,
-            firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST") or None,
             log_level=(env.get("CATALOGIST_LOG_LEVEL") or "INFO").upper(),
         )
 

@@ -5,7 +5,6 @@ from catalogist.settings import MIB, Settings
 
 REQUIRED = {
     "GOOGLE_CLOUD_PROJECT": "shop-prod",
-    "CATALOGIST_UPLOADS_BUCKET": "shop-uploads",
     "CATALOGIST_MODELS_BUCKET": "shop-models",
 }
 
@@ -18,7 +17,7 @@ def test_defaults_fill_everything_optional():
     assert settings.photo_tta == "none"
     assert settings.max_photo_bytes == 25 * MIB
     assert settings.max_file_bytes == 2048 * MIB
-    assert settings.firestore_emulator_host is None
+    assert (settings.threads, settings.max_attempts, settings.currency) == (4, 5, "INR")
 
 
 @pytest.mark.parametrize("missing", sorted(REQUIRED))
@@ -28,22 +27,22 @@ def test_a_missing_required_name_fails_fast_and_names_it(missing):
         Settings.from_env(environ)
 
 
-def test_limits_and_emulators_are_read():
+def test_limits_are_read():
     settings = Settings.from_env(
         {
             **REQUIRED,
             "CATALOGIST_MAX_PHOTO_BYTES": "1024",
             "CATALOGIST_MAX_EVENT_AGE_SECONDS": "90.5",
             "CATALOGIST_MODEL_LOCATION": "/srv/models",
-            "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8686",
-            "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9023",
+            "THREADS": "8",
+            "CATALOGIST_DECODE_MEMORY_MB": "256",
+            "CATALOGIST_CURRENCY": "eur",
         }
     )
     assert settings.max_photo_bytes == 1024
     assert settings.max_event_age_seconds == 90.5
     assert settings.model_location == "/srv/models"
-    assert settings.firestore_emulator_host == "127.0.0.1:8686"
-    assert settings.storage_emulator_host == "http://127.0.0.1:9023"
+    assert (settings.threads, settings.decode_memory_bytes, settings.currency) == (8, 256 * MIB, "EUR")
 
 
 @pytest.mark.parametrize("raw", ["lots", "-5", "0"])

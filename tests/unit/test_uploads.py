@@ -19,7 +19,6 @@ from tests.unit.fakes import MemoryBlobs, MemoryDocuments
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SETTINGS = Settings(
     project="p",
-    uploads_bucket="uploads",
     models_bucket="models",
     model_location="gs://models",
     max_photo_bytes=10_000,

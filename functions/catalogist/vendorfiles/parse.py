@@ -38,11 +38,8 @@ _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([\w.-]+)["']""")
 
 @dataclass
 class ParseStats:
-    """Counters filled while `ParsedFile.rows` is consumed."""
+    """What is learnt while `ParsedFile.rows` is consumed."""
 
-    rows_seen: int = 0
-    products: int = 0
-    problems: int = 0
     # SKU → row numbers where it appeared again; the last of them is the one that wins
     duplicate_skus: dict[str, list[int]] = field(default_factory=dict)
 
@@ -208,13 +205,8 @@ def _results(
     seen = SeenKeys()
     for item in _stop_softly(source_rows):
         result = normalize(item) if isinstance(item, SourceRow) else item
-        stats.rows_seen += 1
-        if isinstance(result, ProductRow):
-            stats.products += 1
-            if seen.add(hash(result.sku)):
-                stats.duplicate_skus.setdefault(result.sku, []).append(result.row_number)
-        else:
-            stats.problems += 1
+        if isinstance(result, ProductRow) and seen.add(hash(result.sku)):
+            stats.duplicate_skus.setdefault(result.sku, []).append(result.row_number)
         yield result
 
 

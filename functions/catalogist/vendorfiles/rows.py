@@ -1,7 +1,7 @@
 """The values a vendor file turns into: one result per row, either a product or a problem."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -72,10 +72,3 @@ class ProductRow:
 
 
 RowResult = ProductRow | RowProblem
-
-
-@dataclass
-class DuplicateSkus:
-    """SKUs seen more than once in one file, with every row number; the last row wins."""
-
-    rows_by_sku: dict[str, list[int]] = field(default_factory=dict)
