@@ -109,7 +109,7 @@ def parse_and_predict(data: bytes, textcat: Path, price: Path) -> None:
     decisions = categorizer.decide_many([(r.name, r.brand, r.vendor_category) for r in rows])
     textcat_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    model.suggest([price_input(r, d) for r, d in zip(rows, decisions, strict=True)])
+    model.suggest([price_input(r, d, model.currency) for r, d in zip(rows, decisions, strict=True)])
     price_seconds = time.perf_counter() - started
     for label, seconds in (
         ("parse + normalize", parse_seconds),
