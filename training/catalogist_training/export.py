@@ -61,8 +61,7 @@ def predict(model_path: Path, pixels: np.ndarray, desc: str) -> np.ndarray:
 
 def representative_photos(run: RunPhotos, count: int, seed: int) -> list:
     """An even spread over the training photos (`count` 0: all): the int8 ranges must cover
-    every category. For the whole-network fine-tune, 300 photos cost 1.4 points on val against
-    float, 1,000 cost 0.7 and all 2,376 0.3 (3.4 minutes of calibration)."""
+    every category, and fewer photos leave int8 further below float (docs/experiments.md)."""
     rng = np.random.default_rng(seed)
     picks = rng.permutation(len(run.train))[: count or len(run.train)]
     return [run.train[i] for i in sorted(picks)]

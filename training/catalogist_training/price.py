@@ -48,9 +48,7 @@ from catalogist_training.vendor_report import figure_png, plt, write_report
 
 FOLDS = 5
 _ALPHAS = {"p50": 0.5, "p10": 0.1, "p90": 0.9}
-# the P50 objective per mode, chosen on validation: the median for text (within 20%: 0.389 vs
-# 0.363 with squared error, rmsle 0.589 vs 0.587), squared error with the list price (the
-# median gave 0.910 within 20% against 0.919)
+# the P50 objective per mode, chosen on validation (docs/experiments.md)
 _P50_IS_MEDIAN = {"text": True, "list": False}
 
 

@@ -1,25 +1,14 @@
 """Fine-tune EfficientNet-Lite0 on labelled shop photos; writes `<out>/work/model.keras`.
 
-    python -m catalogist_training.cli train classifier \
-        --data ../shared/datasets/grocerystore --out artifacts/classifier
+    catalogist train classifier --data ../shared/datasets/grocerystore --out artifacts/classifier
 
-Recipe: ImageNet weights, batch-norm statistics frozen (32-photo batches are too small to
-estimate them, and int8 export prefers the statistics it was calibrated with), every other layer
-trained (`--train-from stem`: freezing the stem and blocks 0-4 saved 30% of the step time but
-cost 4 points of fine accuracy on val, 84.1% against 88.2% in float), 16 epochs of AdamW with
-warmup and cosine decay, label smoothing, a loss on the leaves plus one on the coarse level (a
-mistake between two apples costs less than apple-versus-milk), an exponential moving average of
-weights, and augmentation aimed at shop-photo failures (`augment.py`). Resumable: rerunning the same
-command continues from the last finished epoch.
-
-Tried and not kept (val, 296 photos; two seeds of this recipe gave int8 fine 0.878 and 0.851, so
-differences under about 3 points are noise): 256 px input (int8 0.875, and the int8 gate
-refused it); the head started from a logistic regression on the frozen features before
-fine-tuning (LP-FT: int8 fine 0.845, coarse 0.899, against 0.878 / 0.919, while the held-out
-tenth of train rose to 0.985); averaging two seeds' weights (float 0.841: each fine-tune leaves
-the other's basin) or their predictions (float 0.875 against 0.882 for the better one alone);
-EfficientNet-Lite2 instead of Lite0 (`--backbone lite2`, same recipe: val 0.851 float and int8,
-5.7 MB, 61 minutes of training), so it is no teacher worth distilling either.
+Recipe (`config.TrainConfig`): ImageNet weights; batch-norm statistics frozen (32-photo batches
+are too small to estimate them, and int8 export prefers the statistics it was calibrated with);
+the stages from `train_from` on trained; AdamW with warmup and cosine decay; label smoothing; a
+loss on the leaves plus one on the coarse level (a mistake between two apples costs less than
+apple-versus-milk); an exponential moving average of weights; augmentation aimed at shop-photo
+failures (`augment.py`). Resumable: rerunning the same command continues from the last finished
+epoch. What was tried and not kept, with figures: docs/experiments.md.
 """
 
 import json

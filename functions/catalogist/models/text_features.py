@@ -6,10 +6,8 @@ the brand as one token, and the words of the vendor's own category when the file
 Character n-grams hash into the upper half of the space, everything else into the lower half,
 and each half is IDF-weighted and L2-normalized on its own before the two are joined with the
 words weighted WORD_WEIGHT times the characters: normalized together, the ~100 character
-n-grams of a name drowned its ~10 words (category accuracy on validation 0.916 → 0.945 with
-the brand's characters and the separate halves). Digits are kept as written: `1 kg` and `5 kg` are
-different products to the price model, and keeping them measured better for the categorizer
-too. Hashing (CRC-32, stable across processes and Python versions) means no vocabulary file;
+n-grams of a name drown its ~10 words. Digits are kept as written: `1 kg` and `5 kg` are
+different products to the price model. Hashing (CRC-32, stable across processes and Python versions) means no vocabulary file;
 the IDF weights travel with the model, stored sparsely (`pack_idf`): only the buckets seen in
 training differ from the default weight.
 """

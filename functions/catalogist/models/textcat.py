@@ -4,9 +4,8 @@ Three linear models (category, sub-category, leaf) score the product text. Each 
 become probabilities among siblings only (a softmax within each parent, with a temperature
 fitted on validation data), and a leaf's probability is the product down its path:
 P(category) · P(sub-category | category) · P(type | sub-category). So the category marginal is
-the category model's own answer (summing leaf scores down the tree, as before, measured worse),
-the leaves always sum to one, and `Taxonomy.decide` applies the per-level thresholds calibrated
-for 98% precision. Files, written by `catalogist train textcat`:
+the category model's own answer, the leaves always sum to one, and `Taxonomy.decide` applies the
+per-level thresholds calibrated for 98% precision. Files, written by `catalogist train textcat`:
 
     textcat.npz     sparse idf, per-level sparse weights (features × nodes) and biases
     taxonomy.json   levels, leaves, thresholds (catalogist.models.taxonomy)
