@@ -7,9 +7,9 @@ Character n-grams hash into the upper half of the space, everything else into th
 and each half is IDF-weighted and L2-normalized on its own before the two are joined with the
 words weighted WORD_WEIGHT times the characters: normalized together, the ~100 character
 n-grams of a name drown its ~10 words. Digits are kept as written: `1 kg` and `5 kg` are
-different products to the price model. Hashing (CRC-32, stable across processes and Python versions) means no vocabulary file;
-the IDF weights travel with the model, stored sparsely (`pack_idf`): only the buckets seen in
-training differ from the default weight.
+different products to the price model. Hashing (CRC-32, stable across processes and Python
+versions) means no vocabulary file; the IDF weights travel with the model, stored sparsely
+(`pack_idf`): only the buckets seen in training differ from the default weight.
 """
 
 import re
