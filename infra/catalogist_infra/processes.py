@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import requests
 
 
@@ -103,27 +104,21 @@ def stop_group(pid: int, grace: float = 5.0) -> None:
 
 
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie leader still counts for killpg; ask /proc whether any member is really running.
-    return any(_member_running(pid, pgid) for pid in _pids())
+    """Whether any process of the group is running (a zombie leader does not count)."""
+    return bool(group_members(pgid))
 
 
-def _pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-
-
-def _member_running(pid: int, pgid: int) -> bool:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    state, process_group = fields[0], int(fields[2])
-    return process_group == pgid and state != "Z"
+def group_members(pgid: int) -> list[psutil.Process]:
+    """The running processes of a process group: a stack part and everything it spawned, even
+    those its leader's death left to init."""
+    members = []
+    for process in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.info["status"] != psutil.STATUS_ZOMBIE:
+                members.append(process)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return members
 
 
 def _reap(pid: int) -> None:
