@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import requests
 
+from catalogist import wiring
 from catalogist.adapters.firestore import FirestoreDocuments
 from catalogist.imports.pipeline import FilePipeline
 from catalogist.intake.events import FINALIZED, parse_storage_event
@@ -28,7 +29,6 @@ from catalogist.intake.uploads import handle_upload
 from catalogist.models.releases import LoadedOnce
 from catalogist.photos.pipeline import PhotoPipeline
 from catalogist.settings import Settings
-from catalogist.wiring import classifier_opener
 from catalogist_infra.cloudevents import binary_event, object_resource
 from tests.integration.conftest import final_ledger_entry, vendor
 from tests.integration.test_photos import smoke_photos, upload
@@ -138,8 +138,8 @@ def in_process(stack, smoke_classifier, row_models, monkeypatch, tmp_path):
         textcat_release=str(releases["textcat"]),
         price_release=str(releases["price"]),
     )
-    row = row_models(settings, blobs, cache)
-    classifiers = LoadedOnce(settings.classifier_release, classifier_opener(settings), blobs, cache)
+    row = wiring.row_models(settings, blobs, cache)
+    classifiers = LoadedOnce(settings.classifier_release, wiring.classifier_opener(settings), blobs, cache)
     pipelines = {
         "photo": PhotoPipeline(blobs, documents, classifiers, settings.max_photo_bytes),
         "vendor_file": FilePipeline(blobs, documents, row),

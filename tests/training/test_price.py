@@ -107,8 +107,8 @@ def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> No
 def test_neighbour_similarity_is_the_cosine_whichever_features_are_dense(monkeypatch) -> None:
     import numpy as np
 
+    from catalogist.models import price_features
     from catalogist.models.text_features import fit_idf, term_counts, tfidf
-    from catalogist.vendorfiles import price_features
 
     words = ["tea", "green", "rice", "basmati", "oil", "sunflower", "milk", "toned", "salt", "sugar"]
     rng = np.random.default_rng(3)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from catalogist.errors import BadPhoto, PermanentError
-from catalogist.photos.imaging import MAX_PIXELS, decode_photo, photo_pixels, preprocess
+from catalogist.photos.imaging import MAX_PIXELS, decode_photo, decode_photo_with_facts, photo_pixels, preprocess
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:
@@ -148,3 +148,17 @@ def test_draft_decoding_keeps_enough_pixels_and_same_content():
     assert min(drafted.size) >= 224
     assert drafted.size[0] < 1600
     assert np.abs(fast.astype(int) - slow.astype(int)).mean() < 3
+
+
+def test_the_facts_describe_the_file_not_the_draft_decode():
+    data = encoded(gradient(1600, 1200), "JPEG")
+
+    decoded = decode_photo_with_facts(data, target_size=224)
+
+    assert decoded.image.size[0] < 1600, "decoded at a reduced scale"
+    assert {k: decoded.facts[k] for k in ("format", "width", "height", "exif_orientation")} == {
+        "format": "JPEG",
+        "width": 1600,
+        "height": 1200,
+        "exif_orientation": 1,
+    }

@@ -175,9 +175,7 @@ def decode_photo_with_facts(data: bytes, target_size: int | None = None, budget:
     image = _open(data)  # verify() leaves the image unusable: reopen to decode it
     try:
         image.seek(0)
-        if target_size and image.format in ("JPEG", "MPO"):
-            image.draft("RGB", (target_size, target_size))
-        facts = {
+        facts = {  # as the file says, before draft decoding shrinks the frame
             "format": image.format,
             "width": image.width,
             "height": image.height,
@@ -185,6 +183,8 @@ def decode_photo_with_facts(data: bytes, target_size: int | None = None, budget:
             "frames": getattr(image, "n_frames", 1),
             "bytes": len(data),
         }
+        if target_size and image.format in ("JPEG", "MPO"):
+            image.draft("RGB", (target_size, target_size))
         with budget.reserve(decoded_bytes(image)) if budget else nullcontext():
             image.load()
             # after load: a PNG's getexif() loads the whole frame itself to find its eXIf chunk
