@@ -36,7 +36,7 @@ class TrainConfig:
     train_from: str = "stem"  # first trained stage (stem, block0..block6, head): earlier ones stay frozen
     iconic_copies: int = 3  # studio shots per class added to training (Grocery Store only)
     patience: int = 5
-    classes: int = 0  # keep only the first N leaves (0: all) - for smoke runs
+    classes: int = 0  # keep N leaves spread over the tree (0: all) - for smoke runs
     limit: int = 0  # keep at most N training photos per leaf (0: all)
     target_precision: float = 0.98
     max_gap: float = 0.01  # refuse the release if int8 loses more fine accuracy than this

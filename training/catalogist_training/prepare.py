@@ -30,8 +30,18 @@ class RunPhotos:
     dropped_val: int
 
 
-def _first_leaves(photos, classes: int) -> set:
-    return set(sorted({p.category_path for p in photos})[:classes]) if classes else None
+def spread_leaves(paths, classes: int) -> set | None:
+    """`classes` leaves spread over the tree (None when 0: all of them): the first leaf of each
+    coarse class, taking the top classes in turn, so even four leaves span several top and
+    coarse classes and a wrong path in a smoke run can be told from a right one."""
+    if not classes:
+        return None
+    by_top: dict = {}
+    for path in sorted(set(paths)):
+        by_top.setdefault(path[0], {}).setdefault(path[:-1], path)  # first leaf of each parent
+    columns = [list(parents.values()) for parents in by_top.values()]
+    in_turn = [column[i] for i in range(max(map(len, columns))) for column in columns if i < len(column)]
+    return set(in_turn[:classes])
 
 
 def _limit(photos, limit: int) -> list:
@@ -51,7 +61,7 @@ def prepare_photos(config: TrainConfig) -> RunPhotos:
 
     data = Path(config.data)
     photos = load_split(data, config.train_split)
-    keep = _first_leaves(photos, config.classes)
+    keep = spread_leaves((p.category_path for p in photos), config.classes)
     if keep:
         photos = [p for p in photos if p.category_path in keep]
     train, holdout = split_holdout(_limit(photos, config.limit), config.holdout_fraction)
