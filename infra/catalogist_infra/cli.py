@@ -235,6 +235,10 @@ def _register(module_name: str, function_name: str, subparsers: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "train":
+        from catalogist_training.release_manifest import record_command
+
+        record_command(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 from catalogist.photos.imaging import photo_pixels
+from tests.conftest import GROCERY
 
-GROCERY = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "grocerystore"
 BANANA = 954
 # ImageNet classes of other products the dataset has a sample of.
 SAMPLES = {"Granny-Smith": 948, "Lemon": 951, "Green-Bell-Pepper": 945}
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (GROCERY / "val.txt").exists(), reason="Grocery Store data not present"),
+    pytest.mark.usefixtures("grocery"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning"),
 ]
 

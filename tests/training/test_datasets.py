@@ -13,8 +13,8 @@ from catalogist_training.datasets import (
     resolve_data,
     split_holdout,
 )
+from tests.conftest import GROCERY
 
-GROCERY = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "grocerystore"
 CLASSES_CSV = (
     "Class Name (str),Class ID (int),Coarse Class Name (str),Coarse Class ID (int),"
     "Iconic Image Path (str),Product Description Path (str)\n"
@@ -81,7 +81,7 @@ def test_given_data_wins_over_download(tmp_path):
         resolve_data(None, None)
 
 
-@pytest.mark.skipif(not (GROCERY / "train.txt").exists(), reason="Grocery Store data not present")
+@pytest.mark.usefixtures("grocery")
 def test_the_real_dataset_has_81_fine_categories():
     photos = load_split(GROCERY, "train")
 

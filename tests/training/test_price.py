@@ -8,7 +8,7 @@ import pytest
 from catalogist.models.price_features import PriceInput
 from catalogist.models.price_model import PriceModel
 from catalogist_training import vendor_cli
-from tests.training.test_textcat import PRODUCTS, small_csv
+from tests.training.test_textcat import small_csv
 
 
 def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
@@ -52,12 +52,10 @@ def test_the_function_loads_row_models_with_one_blas_thread(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_full_data_beats_the_baselines(tmp_path: Path) -> None:
-    if not PRODUCTS.exists():
-        pytest.skip("BigBasket products.csv not available")
-    vendor_cli.main(["train", "price", "--data", str(PRODUCTS), "--out", str(tmp_path / "m")])
+def test_full_data_beats_the_baselines(tmp_path: Path, bigbasket: Path) -> None:
+    vendor_cli.main(["train", "price", "--data", str(bigbasket), "--out", str(tmp_path / "m")])
     vendor_cli.main(
-        ["evaluate", "price", "--model", str(tmp_path / "m"), "--data", str(PRODUCTS), "--out", str(tmp_path / "r")]
+        ["evaluate", "price", "--model", str(tmp_path / "m"), "--data", str(bigbasket), "--out", str(tmp_path / "r")]
     )
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     baselines = metrics["baselines"]

@@ -8,14 +8,12 @@ import pytest
 
 from catalogist.models.textcat import TextCategorizer
 from catalogist_training import vendor_cli
-
-PRODUCTS = Path("/work/shared/datasets/bigbasket/products.csv")
+from tests.conftest import BIGBASKET, require_data
 
 
 def small_csv(tmp_path: Path, rows: int = 600) -> Path:
-    if not PRODUCTS.exists():
-        pytest.skip("BigBasket products.csv not available")
-    with PRODUCTS.open(newline="", encoding="utf-8") as handle:
+    products = require_data(BIGBASKET, "the BigBasket catalogue")
+    with products.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         kept = [r for r in reader if r["category"] in ("Beverages", "Snacks & Branded Foods")]
     path = tmp_path / "small.csv"
@@ -38,22 +36,19 @@ def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
 
     model = TextCategorizer.open(model_dir)
     decision = model.decide("Green Tea Bags - Lemon", "Tetley")
-    assert decision.category_path in model.taxonomy.leaves or len(decision.category_path) < 3
+    assert decision.category_path[:2] == ("Beverages", "Tea")
     metrics = json.loads((report / "metrics.json").read_text())
     assert set(metrics["accuracy_by_level"]) == {"category", "sub_category", "type"}
     assert set(metrics["macro_f1_by_level"]) == {"category", "sub_category", "type"}
-    assert 0.0 <= metrics["auto_accept_rate"] <= 1.0
     assert metrics["accuracy_by_level"]["category"] > 0.8
     assert "data:image/png;base64," in (report / "report.html").read_text()
 
 
 @pytest.mark.slow
-def test_full_data_meets_the_floor(tmp_path: Path) -> None:
-    if not PRODUCTS.exists():
-        pytest.skip("BigBasket products.csv not available")
-    vendor_cli.main(["train", "textcat", "--data", str(PRODUCTS), "--out", str(tmp_path / "m")])
+def test_full_data_meets_the_floor(tmp_path: Path, bigbasket: Path) -> None:
+    vendor_cli.main(["train", "textcat", "--data", str(bigbasket), "--out", str(tmp_path / "m")])
     vendor_cli.main(
-        ["evaluate", "textcat", "--model", str(tmp_path / "m"), "--data", str(PRODUCTS), "--out", str(tmp_path / "r")]
+        ["evaluate", "textcat", "--model", str(tmp_path / "m"), "--data", str(bigbasket), "--out", str(tmp_path / "r")]
     )
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     # floors under today's held-out figures (0.936 / 0.840 / 0.773), not the targets

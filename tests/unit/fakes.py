@@ -1,8 +1,10 @@
 """In-memory stand-ins for the two cloud adapters (pure-unit seams only)."""
 
 import copy
+import functools
 import io
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +41,18 @@ class MemoryBlobs:
         raise PermanentError(f"gs://{bucket}/{name} generation {generation} no longer exists")
 
 
+def _atomic(method: Callable[..., Any]) -> Callable[..., Any]:
+    """One request at a time, as each Firestore request is atomic; a subclass that slows a call
+    down (sleeps, waits) does so outside the lock, as the network would."""
+
+    @functools.wraps(method)
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class MemoryDocuments:
     """Documents in dicts, with a clock that ticks a microsecond on every reading, as a server's
     would move on between requests. Each call is atomic, as each request to Firestore is."""
@@ -49,18 +63,7 @@ class MemoryDocuments:
         self._clock_lock = threading.Lock()
         self._lock = threading.RLock()
 
-    def __getattribute__(self, name: str) -> Any:
-        attribute = object.__getattribute__(self, name)
-        if name in ("get", "get_many", "create", "update", "commit", "find", "changed_since"):
-            lock = object.__getattribute__(self, "_lock")
-
-            def locked(*args: Any, **kwargs: Any) -> Any:
-                with lock:
-                    return attribute(*args, **kwargs)
-
-            return locked
-        return attribute
-
+    @_atomic
     def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:
         documents = self.collections.get(collection, {})
         found = [(i, d) for i, d in documents.items() if d.get(field) == value][:limit]
@@ -71,6 +74,7 @@ class MemoryDocuments:
             self._clock += timedelta(microseconds=1)
             return self._clock
 
+    @_atomic
     def changed_since(self, collection: str, field: str, since: datetime) -> set[str]:
         documents = self.collections.get(collection, {})
         return {i for i, d in documents.items() if isinstance(d.get(field), datetime) and d[field] >= since}
@@ -78,10 +82,12 @@ class MemoryDocuments:
     def _stamped(self, fields) -> dict[str, Any]:
         return {k: self.server_time() if v is SERVER_TIME else copy.deepcopy(v) for k, v in dict(fields).items()}
 
+    @_atomic
     def get(self, collection: str, document_id: str) -> dict[str, Any] | None:
         found = self.collections.get(collection, {}).get(document_id)
         return copy.deepcopy(found) if found is not None else None
 
+    @_atomic
     def create(self, collection: str, document_id: str, fields) -> bool:
         documents = self.collections.setdefault(collection, {})
         if document_id in documents:
@@ -89,13 +95,16 @@ class MemoryDocuments:
         documents[document_id] = self._stamped(fields)
         return True
 
+    @_atomic
     def update(self, collection: str, document_id: str, fields) -> None:
         self.collections[collection][document_id].update(self._stamped(fields))
 
+    @_atomic
     def get_many(self, collection: str, document_ids) -> dict[str, dict[str, Any]]:
         found = {i: self.get(collection, i) for i in document_ids}
         return {i: document for i, document in found.items() if document is not None}
 
+    @_atomic
     def commit(self, writes: list[Write]) -> None:
         for write in writes:
             documents = self.collections.setdefault(write.collection, {})

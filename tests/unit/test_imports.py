@@ -1,6 +1,7 @@
 """The import core with in-memory documents and tiny deterministic models (pure-unit seams)."""
 
 import io
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -313,35 +314,38 @@ def test_without_photos_an_import_reads_each_product_once():
     assert documents.ids_read == ["acme:R-1", "acme:T-1"]
 
 
-class RecordedCalls(SlowCommits):
-    """SlowCommits that logs, in order, when each products read and commit starts and ends."""
+class CommitsWaitingForTheNextRead(MemoryDocuments):
+    """Each page's commit holds on until the next page's products have been read (or 5 s have
+    passed), and records whether that read came while it was still writing."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_skus: list[str]) -> None:
         super().__init__()
-        self.events: list[tuple[str, str]] = []
+        self.first_skus = first_skus  # the first product of each page, in page order
+        self.reads = {sku: threading.Event() for sku in first_skus}
+        self.read_while_writing: list[bool] = []
 
     def get_many(self, collection, document_ids):
-        first = sorted(document_ids)[0] if document_ids else ""
-        self.events.append(("read", first))
+        for sku in set(document_ids) & set(self.reads):
+            self.reads[sku].set()
         return super().get_many(collection, document_ids)
 
     def commit(self, writes) -> None:
-        first = sorted(w.document_id for w in writes)[0]
-        self.events.append(("commit starts", first))
+        firsts = {w.document_id for w in writes} & set(self.first_skus)
+        if firsts:
+            page = self.first_skus.index(firsts.pop())
+            if page + 1 < len(self.first_skus):
+                self.read_while_writing.append(self.reads[self.first_skus[page + 1]].wait(timeout=5))
         super().commit(writes)
-        self.events.append(("commit ends", first))
 
 
 def test_the_next_page_is_read_while_the_last_one_is_still_being_written():
-    documents = RecordedCalls()
+    firsts = [f"acme:R-{i * PAGE_ROWS:04d}" for i in range(3)]
+    documents = CommitsWaitingForTheNextRead(firsts)
     text = "SKU;Name\n" + "".join(f"R-{i:04d};Basmati rice {i}\n" for i in range(3 * PAGE_ROWS))
 
     run(text, documents)
 
-    order = {event: at for at, event in enumerate(documents.events)}
-    page_firsts = [f"acme:R-{i * PAGE_ROWS:04d}" for i in range(3)]
-    assert order[("read", page_firsts[2])] < order[("commit ends", page_firsts[1])]
-    assert order[("read", page_firsts[1])] < order[("commit starts", page_firsts[0])]
+    assert documents.read_while_writing == [True, True], "each commit saw the next page read meanwhile"
     assert all(documents.get("products", f"acme:R-{i:04d}") for i in range(3 * PAGE_ROWS))
 
 

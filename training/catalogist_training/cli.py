@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from catalogist_infra.flags import add_flag
+from catalogist_training.release_manifest import record_command
 
 log = logging.getLogger("catalogist.training")
 
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     register_train(train)
     register_evaluate(evaluate)
     args = parser.parse_args(argv)
+    record_command(sys.argv[1:] if argv is None else argv)
     return args.func(args)
 
 

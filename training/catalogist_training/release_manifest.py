@@ -17,6 +17,14 @@ from typing import Any
 
 from catalogist.models.releases import MANIFEST, sha256_of
 
+_COMMAND: list[str] = []  # the `catalogist` arguments of this run, set by the CLI that parsed them
+
+
+def record_command(argv: list[str]) -> None:
+    """Remember the command line that is building releases, for their manifests."""
+    _COMMAND[:] = argv
+
+
 PACKAGES = ("numpy", "scipy", "scikit-learn", "lightgbm", "tensorflow", "keras", "ai-edge-litert", "pillow")
 
 
@@ -38,7 +46,7 @@ def write_manifest(folder: Path, kind: str, files: list[str], **extra: Any) -> d
         "version": time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
         "files": {name: sha256_of(folder / name) for name in sorted(files)},
         "versions": package_versions(),
-        "command": "catalogist " + " ".join(shlex.quote(arg) for arg in sys.argv[1:]),
+        "command": " ".join(shlex.quote(arg) for arg in ["catalogist", *(_COMMAND or sys.argv[1:])]),
         **extra,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from catalogist_infra.flags import add_flag
+from catalogist_training.release_manifest import record_command
 
 
 def _run_train_textcat(args: argparse.Namespace) -> int:
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser("evaluate", help="evaluate a model").add_subparsers(dest="model_kind", required=True)
     )
     args = parser.parse_args(argv)
+    record_command(sys.argv[1:] if argv is None else argv)
     return int(args.func(args))
 
 
