@@ -1,24 +1,31 @@
-"""Product documents: `products/{vendor}:{sku}`, where photos and file rows of one product meet.
+"""Product documents: `products/{vendor}:{sku}`, where photos, file rows and admins meet.
 
 Each source writes its own part (`image_category` from photos, `text_category`, name, brand and
-prices from vendor files, `human_category` from an admin) and `effective_category` decides which
-of them the shop shows: a human's word first, then a confident image or text decision, else the
-image or text guess with `needs_review`.
+prices from vendor files, `human_category` and `human_price` from an admin in the review panel,
+fields no pipeline writes) and `summary_fields` derives what the shop and the panel read: the
+category (a human's word first, then a confident image or text decision, else the image or text
+guess with `needs_review`) and the review queue's keys. Every writer writes the summary computed
+from what it read and settles it again after its write, so whichever lands last leaves it right.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from catalogist.errors import PermanentError
 from catalogist.ports import DocumentStore
 
 COLLECTION = "products"
-# The store's clock at the last image decision written; a file import settles the summaries of
-# the products it finds here changed after its own read (`imports.PageWriter`).
-IMAGE_WRITTEN_AT = "image_written_at"
+# The store's clock at the last image or human decision written. A file import settles the
+# summaries of the products it finds here changed after its own read (`imports.pages`).
+DECIDED_AT = "decided_at"
+# Share of automatically decided products routed to the review queue as an audit, so the
+# precision of automatic decisions is measured on live data (`CATALOGIST_AUDIT_RATE`).
+DEFAULT_AUDIT_RATE = 0.02
 _UNSAFE_ID = re.compile(r"[/\x00-\x1f]")
 
 
@@ -49,32 +56,71 @@ def effective_category(product: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def summary_fields(product: dict[str, Any]) -> dict[str, Any]:
-    """Top-level copies of what admins filter on (the emulator cannot filter nested fields)."""
+def kind_of(product: dict[str, Any]) -> str:
+    """Which sources describe the product: photo, row or both."""
+    photo, row = bool(product.get("image_category")), bool(product.get("text_category"))
+    return "both" if photo and row else "photo" if photo else "row" if row else ""
+
+
+def audited(product_id: str, audit_rate: float) -> bool:
+    """Whether an automatic decision of this product is sampled for a human audit. A hash of the
+    id, so the sample is uniform over products and the same on every writer."""
+    bucket = int.from_bytes(hashlib.sha256(product_id.encode()).digest()[:4], "big") / 2**32
+    return bucket < audit_rate
+
+
+def review_rank(confidence: float, first_seen_at: datetime | None, product_id: str) -> str:
+    """The queue's sort key, a string so one range filter pages through it (`> last seen`):
+    least confident first, oldest first among equals, the id making every key unique."""
+    seen = first_seen_at.strftime("%Y%m%dT%H%M%S.%f") if first_seen_at else "0"
+    return f"{round(confidence * 10_000):05d}|{seen}|{product_id}"
+
+
+def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RATE) -> dict[str, Any]:
+    """Top-level copies of what the shop and the panel read, filter and sort on (the local
+    emulator cannot filter nested fields): the effective category, and the review queue's keys.
+
+    A product is in the queue (`review_rank` set) when a model was unsure of it, or when it was
+    decided automatically and falls in the audit sample; a human decision takes it out. Outside
+    the queue `review_rank` is None, which no string range filter matches.
+    """
     category = effective_category(product)
     if category is None:
         return {}
+    product_id = f"{product.get('vendor', '')}:{product.get('sku', '')}"
+    needs_review = bool(category["needs_review"])
+    audit = category["source"] != "human" and not needs_review and audited(product_id, audit_rate)
+    best = (category.get("alternatives") or [{}])[0].get("confidence", category.get("confidence", {}).get("fine", 0.0))
+    first_seen_at = product.get("first_seen_at") or product.get("updated_at")
+    in_queue = needs_review or audit
     return {
         "category": category,
         "category_path": category["path_text"],
-        "needs_review": bool(category["needs_review"]),
-        "review_reason": category.get("review_reason"),
+        "top_category": category["path"][0] if category.get("path") else category["path_text"].split("/")[0],
+        "needs_review": needs_review,
+        "review_reason": category.get("review_reason") if needs_review else ("audit" if audit else None),
+        "kind": kind_of(product),
+        "audit": audit,
+        "first_seen_at": first_seen_at,
+        "review_rank": review_rank(float(best or 0.0), first_seen_at, product_id) if in_queue else None,
     }
 
 
-def settle_summaries(documents: DocumentStore, product_ids: Sequence[str]) -> int:
+def settle_summaries(
+    documents: DocumentStore, product_ids: Sequence[str], audit_rate: float = DEFAULT_AUDIT_RATE
+) -> int:
     """Rewrite the summary of each product whose stored one no longer follows from its sources.
 
     Photos and file rows of one product are written by different invocations, each computing
     the summary from what it read before writing; without isolating transactions (the local
     emulator has none) the later write can carry a stale summary. Each writer calls this after
     its own write, so whichever finishes last leaves the summary right. (A file import only needs
-    this for products a photo wrote after the import read them: `IMAGE_WRITTEN_AT`.) Returns how
-    many it fixed.
+    this for products a photo or a human decided after the import read them: `DECIDED_AT`.)
+    Returns how many it fixed.
     """
     fixed = 0
     for product_id, product in documents.get_many(COLLECTION, list(product_ids)).items():
-        wanted = summary_fields(product)
+        wanted = summary_fields(product, audit_rate)
         if wanted and any(product.get(name) != value for name, value in wanted.items()):
             documents.update(COLLECTION, product_id, wanted)
             fixed += 1

@@ -28,6 +28,8 @@ class Settings:
     textcat_release: str = ""
     price_release: str = ""
     # Test-time augmentation for photos: none | flip | flip_crops (see bench/ before changing).
+    # Share of automatic decisions sampled into the review queue to measure their precision.
+    audit_rate: float = 0.02
     # The store's currency: prices are suggested in it, and a price release in another is refused.
     currency: str = "INR"
     photo_tta: str = "none"
@@ -65,6 +67,7 @@ class Settings:
             classifier_release=env.get("CATALOGIST_CLASSIFIER_RELEASE") or f"{model_location}/classifier",
             textcat_release=env.get("CATALOGIST_TEXTCAT_RELEASE") or f"{model_location}/textcat",
             price_release=env.get("CATALOGIST_PRICE_RELEASE") or f"{model_location}/price",
+            audit_rate=_share(env, "CATALOGIST_AUDIT_RATE", cls.audit_rate),
             currency=(env.get("CATALOGIST_CURRENCY") or cls.currency).strip().upper(),
             photo_tta=_choice(env, "CATALOGIST_PHOTO_TTA", "none", ("none", "flip", "flip_crops")),
             model_threads=_positive_int(env, "CATALOGIST_MODEL_THREADS", 1),
@@ -112,6 +115,19 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"setting {name} must be a number, got {raw!r}") from None
     if not value > 0:
         raise SettingsError(f"setting {name} must be positive, got {value}")
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"setting {name} must be a share between 0 and 1, got {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise SettingsError(f"setting {name} must be a share between 0 and 1, got {value}")
     return value
 
 

@@ -88,8 +88,13 @@ def build(settings: Settings) -> tuple[StorageBlobs, FirestoreDocuments, dict[st
     classifiers = LoadedOnce(settings.classifier_release, classifier_opener(settings), blobs, cache)
     pipelines: dict[str, Pipeline] = {
         "photo": PhotoPipeline(
-            blobs, documents, classifiers, settings.max_photo_bytes, DecodeBudget(settings.decode_memory_bytes)
+            blobs,
+            documents,
+            classifiers,
+            settings.max_photo_bytes,
+            DecodeBudget(settings.decode_memory_bytes),
+            settings.audit_rate,
         ),
-        "vendor_file": FilePipeline(blobs, documents, row_models(settings, blobs, cache)),
+        "vendor_file": FilePipeline(blobs, documents, row_models(settings, blobs, cache), settings.audit_rate),
     }
     return blobs, documents, pipelines

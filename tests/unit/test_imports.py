@@ -15,7 +15,7 @@ from catalogist.intake.formats import detect_kind
 from catalogist.intake.ledger import upload_id
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.ports import SERVER_TIME, Write
-from catalogist.products import IMAGE_WRITTEN_AT, summary_fields
+from catalogist.products import DECIDED_AT, summary_fields
 from tests.unit.fakes import MemoryDocuments
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -288,7 +288,7 @@ class PhotoDuringCommit(MemoryDocuments):
         if not self.raced and any(w.document_id == self.product_id for w in writes):
             self.raced = True
             product = {**(self.get("products", self.product_id) or {}), "image_category": BANANA_PHOTO}
-            fields = {"image_category": BANANA_PHOTO, IMAGE_WRITTEN_AT: SERVER_TIME, **summary_fields(product)}
+            fields = {"image_category": BANANA_PHOTO, DECIDED_AT: SERVER_TIME, **summary_fields(product)}
             super().commit([Write("products", self.product_id, fields)])
         super().commit(writes)
 

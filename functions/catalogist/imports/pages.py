@@ -44,9 +44,10 @@ class PageWriter:
     `write` or at the end of the `with` block, and stops the import.
     """
 
-    def __init__(self, documents: DocumentStore, counts: Counts) -> None:
+    def __init__(self, documents: DocumentStore, counts: Counts, audit_rate: float) -> None:
         self._documents = documents
         self._counts = counts
+        self._audit_rate = audit_rate
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-writer")
         self._pending: Future[None] | None = None
         self._pending_ids: frozenset[str] = frozenset()
@@ -84,10 +85,10 @@ class PageWriter:
         self._documents.commit(writes)
         committed = time.perf_counter()
         # Only a photo decided after our read can have left a summary stale; one query finds them.
-        changed = self._documents.changed_since(products.COLLECTION, products.IMAGE_WRITTEN_AT, read_since)
+        changed = self._documents.changed_since(products.COLLECTION, products.DECIDED_AT, read_since)
         racing = sorted(changed.intersection(w.document_id for w in writes))
         if racing:
-            self._counts.settled += products.settle_summaries(self._documents, racing)
+            self._counts.settled += products.settle_summaries(self._documents, racing, self._audit_rate)
         settled = time.perf_counter()
         self._counts.seconds["commit"] += committed - started
         self._counts.seconds["settle"] += settled - committed

@@ -97,6 +97,7 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     still_current: Callable[[], bool] | None = None,
     file_format: str = "",
+    audit_rate: float = products.DEFAULT_AUDIT_RATE,
 ) -> dict[str, Any]:
     """Import one vendor file; the final import document. `BadFile` when the file is unreadable.
 
@@ -160,7 +161,7 @@ def import_file(
 
     counts = Counts()
     try:
-        _import_rows(parsed.rows, source, documents, models, now, counts, progress, still_current)
+        _import_rows(parsed.rows, source, documents, models, now, counts, progress, still_current, audit_rate)
     except Superseded as superseded:
         update = {"status": "superseded", "reason": str(superseded), "finished_at": datetime.now(UTC)}
         documents.update(IMPORTS, source.import_id, {**update, "rows_seen": counts.rows_seen})
@@ -222,14 +223,18 @@ def _import_rows(
     counts: Counts,
     progress: Callable[[int], None] | None,
     still_current: Callable[[], bool] | None,
+    audit_rate: float,
 ) -> None:
-    with PageWriter(documents, counts) as writer, ThreadPoolExecutor(1, thread_name_prefix="page-reader") as reader:
+    with (
+        PageWriter(documents, counts, audit_rate) as writer,
+        ThreadPoolExecutor(1, thread_name_prefix="page-reader") as reader,
+    ):
         ahead: PageRead | None = None  # the next page, its stored products already being read
         for page_number, page in enumerate(_pages(rows, counts), start=1):
             read = PageRead.start(page, source.vendor, documents, reader, writer, ahead)
             if ahead:
                 _stop_if_superseded(still_current)
-                _import_page(ahead, source, documents, models, now, counts, writer)
+                _import_page(ahead, source, documents, models, now, counts, writer, audit_rate)
             ahead = read
             if progress:
                 progress(counts.rows_seen)
@@ -237,7 +242,7 @@ def _import_rows(
                 documents.update(IMPORTS, source.import_id, {"rows_seen": counts.rows_seen, "written": counts.written})
         if ahead:
             _stop_if_superseded(still_current)
-            _import_page(ahead, source, documents, models, now, counts, writer)
+            _import_page(ahead, source, documents, models, now, counts, writer, audit_rate)
 
 
 def _stop_if_superseded(still_current: Callable[[], bool] | None) -> None:
@@ -275,6 +280,7 @@ def _import_page(
     now: datetime,
     counts: Counts,
     writer: PageWriter,
+    audit_rate: float,
 ) -> None:
     clock = time.perf_counter()
     read_since, current = page.result(documents, writer)
@@ -306,7 +312,7 @@ def _import_page(
     writes = []
     for (pid, row), decision, suggestion in zip(changed, decisions, suggestions, strict=True):
         fields = product_fields(row, source, decision, suggestion, release, now)
-        fields.update(products.summary_fields({**(current.get(pid) or {}), **fields}))
+        fields.update(products.summary_fields({**(current.get(pid) or {}), **fields}, audit_rate))
         writes.append(Write(products.COLLECTION, pid, fields))
     writer.write(writes, read_since)
 
@@ -391,10 +397,17 @@ def product_fields(
 class FilePipeline:
     """`on_upload`'s pipeline for vendor files (see `catalogist.intake.uploads.Pipeline`)."""
 
-    def __init__(self, blobs: BlobReader, documents: DocumentStore, models: RowModelsSource) -> None:
+    def __init__(
+        self,
+        blobs: BlobReader,
+        documents: DocumentStore,
+        models: RowModelsSource,
+        audit_rate: float = products.DEFAULT_AUDIT_RATE,
+    ) -> None:
         self._blobs = blobs
         self._documents = documents
         self._models = models
+        self._audit_rate = audit_rate
 
     def __call__(
         self, obj: StorageObject, file_format: str, now: datetime, still_current: Callable[[], bool]
@@ -403,7 +416,14 @@ class FilePipeline:
         stream = self._blobs.open_stream(obj.bucket, obj.name, obj.generation)
         with stream:
             summary = import_file(
-                stream, source, self._documents, self._models, now, still_current=still_current, file_format=file_format
+                stream,
+                source,
+                self._documents,
+                self._models,
+                now,
+                still_current=still_current,
+                file_format=file_format,
+                audit_rate=self._audit_rate,
             )
         return {
             "import_id": source.import_id,

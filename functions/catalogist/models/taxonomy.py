@@ -116,11 +116,11 @@ class Taxonomy:
 
     # -- decisions ---------------------------------------------------------------------------
 
-    def decide(self, leaf_probabilities: np.ndarray, alternatives: int = 3) -> Decision:
+    def decide(self, leaf_probabilities: np.ndarray, alternatives: int = 5) -> Decision:
         """The deepest confident category for one prediction (probabilities over the leaves)."""
         return self.decide_many(np.asarray(leaf_probabilities)[np.newaxis], alternatives)[0]
 
-    def decide_many(self, leaf_probabilities: np.ndarray, alternatives: int = 3) -> list[Decision]:
+    def decide_many(self, leaf_probabilities: np.ndarray, alternatives: int = 5) -> list[Decision]:
         """`decide` for each row of a (rows, leaves) array, the same decisions as one at a time:
         the level sums are taken for the whole batch, so a page of 400 file rows costs about
         what a few single decisions did."""

@@ -90,7 +90,12 @@ def decision_fields(decision: Decision, model_version: str, photos_used: int) ->
 
 
 def decide_product(
-    documents: DocumentStore, product_id: str, taxonomy: Taxonomy, version: str, now: datetime
+    documents: DocumentStore,
+    product_id: str,
+    taxonomy: Taxonomy,
+    version: str,
+    now: datetime,
+    audit_rate: float = products.DEFAULT_AUDIT_RATE,
 ) -> dict[str, Any]:
     """Write the image decision over every photo the release has scored; the decision written.
 
@@ -103,19 +108,19 @@ def decide_product(
         scored = {k: p for k, p in product.get("photos", {}).items() if p["model_version"] == version}
         decision = taxonomy.decide(np.mean([p["probabilities"] for p in scored.values()], axis=0))
         image_category = {**decision_fields(decision, version, len(scored)), "photo_keys": sorted(scored)}
-        product["image_category"] = image_category
+        product.update(image_category=image_category, updated_at=now)
         fields = {
             "image_category": image_category,
             "model_versions": {**product.get("model_versions", {}), "classifier": version},
             "updated_at": now,
-            products.IMAGE_WRITTEN_AT: SERVER_TIME,
-            **products.summary_fields(product),
+            products.DECIDED_AT: SERVER_TIME,
+            **products.summary_fields(product, audit_rate),
         }
         documents.update(products.COLLECTION, product_id, fields)
         after = documents.get(products.COLLECTION, product_id) or {}
         latest = sorted(k for k, p in after.get("photos", {}).items() if p["model_version"] == version)
         if after.get("image_category", {}).get("photo_keys") == latest:
-            products.settle_summaries(documents, [product_id])
+            products.settle_summaries(documents, [product_id], audit_rate)
             return image_category
     raise RuntimeError(f"the decision of {product_id} kept changing under concurrent photos; retrying")
 
@@ -128,6 +133,7 @@ def categorize_photo(
     max_bytes: int,
     now: datetime,
     budget: DecodeBudget | None = None,
+    audit_rate: float = products.DEFAULT_AUDIT_RATE,
 ) -> PhotoOutcome:
     """Raises `BadPhoto` (permanent) for anything that is not a usable photo of a product."""
     sku = sku_of(obj)
@@ -163,7 +169,7 @@ def categorize_photo(
             )
         ]
     )
-    image_category = decide_product(documents, product_id, classifier.taxonomy, version, now)
+    image_category = decide_product(documents, product_id, classifier.taxonomy, version, now, audit_rate)
     written = time.perf_counter()
     return PhotoOutcome(
         product_id,
@@ -186,12 +192,14 @@ class PhotoPipeline:
         classifiers: ClassifierSource,
         max_bytes: int,
         budget: DecodeBudget | None = None,
+        audit_rate: float = products.DEFAULT_AUDIT_RATE,
     ) -> None:
         self._blobs = blobs
         self._documents = documents
         self._classifiers = classifiers
         self._max_bytes = max_bytes
         self._budget = budget
+        self._audit_rate = audit_rate
 
     def __call__(
         self, obj: StorageObject, file_format: str, now: datetime, still_current: Callable[[], bool]
@@ -199,7 +207,7 @@ class PhotoPipeline:
         # A photo takes milliseconds: a newer generation waits for it to finish rather than
         # this one checking `still_current` half way.
         outcome = categorize_photo(
-            obj, self._blobs, self._documents, self._classifiers, self._max_bytes, now, self._budget
+            obj, self._blobs, self._documents, self._classifiers, self._max_bytes, now, self._budget, self._audit_rate
         )
         return {
             "product_id": outcome.product_id,
