@@ -16,6 +16,8 @@ SETTINGS = Settings.from_env()
 logs.configure(SETTINGS.log_level)
 # Built once per instance; clients connect and models load lazily, on first use.
 BLOBS, DOCUMENTS, PIPELINES = wiring.build(SETTINGS)
+# The panel is built on its first request, so on_upload's deployment needs none of its settings.
+PANEL = wiring.Lazy(lambda: wiring.build_panel(SETTINGS, BLOBS, DOCUMENTS))
 
 
 @functions_framework.cloud_event
@@ -30,3 +32,11 @@ def on_upload(cloud_event: CloudEvent) -> None:
         # Not acknowledged, so the event comes again; by then the work is finished (or the
         # delivery doing it was lost, and the redelivery takes over).
         flask.abort(409, description=str(busy))
+
+
+@functions_framework.http
+def panel(request: flask.Request) -> flask.typing.ResponseReturnValue:
+    """The review panel (a Flask app of its own, behind IAP when deployed)."""
+    app = PANEL.get()
+    with app.request_context(request.environ):
+        return app.full_dispatch_request()

@@ -56,6 +56,10 @@ class Write:
     paths: tuple[tuple[str, ...], ...] = ()
 
 
+Filter = tuple[str, str, Any]  # (top-level field, one of == < <= > >= in, value)
+Order = tuple[str, str]  # (top-level field, "asc" or "desc")
+
+
 class DocumentStore(Protocol):
     def get(self, collection: str, document_id: str) -> dict[str, Any] | None: ...
 
@@ -85,4 +89,16 @@ class DocumentStore(Protocol):
 
     def changed_since(self, collection: str, field: str, since: datetime) -> set[str]:
         """Ids of the documents whose timestamp `field` is at or after `since`."""
+        ...
+
+    def query(
+        self, collection: str, filters: Sequence[Filter], order: Sequence[Order], limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """At most `limit` documents matching every filter, in `order`: (id, fields) pairs.
+        Pages are taken with a range filter on the order key, never an offset or cursor."""
+        ...
+
+    def count(self, collection: str, filters: Sequence[Filter], up_to: int) -> int:
+        """How many documents match, counting no further than `up_to` (an aggregation: no
+        document is read)."""
         ...

@@ -99,6 +99,10 @@ def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RA
         "top_category": category["path"][0] if category.get("path") else category["path_text"].split("/")[0],
         "needs_review": needs_review,
         "review_reason": category.get("review_reason") if needs_review else ("audit" if audit else None),
+        # the reason in a word, to filter the queue by: how far the models got, or an audit
+        "review_code": f"{category['source']} to {category['decided_level']}"
+        if needs_review
+        else ("audit" if audit else None),
         "kind": kind_of(product),
         "audit": audit,
         "first_seen_at": first_seen_at,

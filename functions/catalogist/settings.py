@@ -54,6 +54,13 @@ class Settings:
     busy_wait_seconds: float = 10.0
     firestore_database: str = "(default)"
     log_level: str = "INFO"
+    # The review panel: who signs in and how (iap deployed, dev on a developer's machine only).
+    panel_auth: str = "iap"
+    reviewers: frozenset[str] = frozenset()
+    iap_audience: str = ""
+    panel_secret: str = ""  # signs the dev sign-in cookie and the CSRF tokens
+    on_cloud_run: bool = False  # K_SERVICE is set: the dev sign-in refuses to start
+    panel_page_size: int = 25
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,7 +89,24 @@ class Settings:
             busy_wait_seconds=_positive_float(env, "CATALOGIST_BUSY_WAIT_SECONDS", cls.busy_wait_seconds),
             firestore_database=env.get("CATALOGIST_FIRESTORE_DATABASE") or "(default)",
             log_level=(env.get("CATALOGIST_LOG_LEVEL") or "INFO").upper(),
+            panel_auth=_choice(env, "CATALOGIST_PANEL_AUTH", "iap", ("iap", "dev")),
+            reviewers=frozenset(
+                email.strip().lower() for email in env.get("CATALOGIST_REVIEWERS", "").split(",") if email.strip()
+            ),
+            iap_audience=env.get("CATALOGIST_IAP_AUDIENCE", "").strip(),
+            panel_secret=env.get("CATALOGIST_PANEL_SECRET", "").strip(),
+            on_cloud_run=bool(env.get("K_SERVICE", "").strip()),
+            panel_page_size=_positive_int(env, "CATALOGIST_PANEL_PAGE_SIZE", cls.panel_page_size),
         )
+
+    def require_panel(self) -> None:
+        """The panel's own settings, checked when the panel is built (`on_upload` needs none)."""
+        if not self.reviewers:
+            raise SettingsError("missing setting CATALOGIST_REVIEWERS: the reviewers' emails, comma-separated")
+        if not self.panel_secret:
+            raise SettingsError("missing setting CATALOGIST_PANEL_SECRET: a random secret for CSRF tokens")
+        if self.panel_auth == "iap" and not self.iap_audience:
+            raise SettingsError("missing setting CATALOGIST_IAP_AUDIENCE: the audience of the IAP assertions")
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -6,20 +6,25 @@ them, not at start-up, so cold starts stay short and a file never pays for the i
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from catalogist.adapters.firestore import FirestoreDocuments
 from catalogist.adapters.storage import StorageBlobs
 from catalogist.errors import ModelError
 from catalogist.imports.pipeline import FilePipeline, RowModels
 from catalogist.intake.uploads import Pipeline
-from catalogist.models.releases import LoadedOnce
+from catalogist.models.releases import MANIFEST, LoadedOnce, Release
 from catalogist.photos.imaging import DecodeBudget
 from catalogist.photos.pipeline import PhotoPipeline
 from catalogist.ports import ReleaseFiles
 from catalogist.settings import Settings
+
+log = logging.getLogger("catalogist.wiring")
+T = TypeVar("T")
 
 
 def classifier_opener(settings: Settings) -> Callable[[Path], Any]:
@@ -79,6 +84,84 @@ def row_models(settings: Settings, files: ReleaseFiles, cache: Path) -> RowModel
         LoadedOnce(settings.textcat_release, open_textcat, files, cache),
         LoadedOnce(settings.price_release, lambda folder: open_price(folder, settings.currency), files, cache),
     )
+
+
+class Lazy(Generic[T]):
+    """A value built on first use, once, however many request threads ask at the same time."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
+
+
+TREES = {"image": ("classifier_release", "image-classifier"), "text": ("textcat_release", "textcat")}
+RELEASES = {**TREES, "price": ("price_release", "price")}
+
+
+def build_panel(settings: Settings, blobs: StorageBlobs, documents: FirestoreDocuments) -> Any:
+    """The review panel's Flask app, with the sign-in its settings ask for and the taxonomies of
+    the releases in service (their manifests and taxonomy.json only: the panel runs no model)."""
+    from catalogist.panel.app import create_app
+    from catalogist.panel.auth import DevSignIn, IapSignIn, SignIn
+
+    settings.require_panel()
+    sign_in: SignIn
+    if settings.panel_auth == "dev":
+        sign_in = DevSignIn(settings.reviewers, settings.panel_secret, settings.on_cloud_run)
+    else:
+        sign_in = IapSignIn(settings.iap_audience, settings.reviewers)
+    cache = Path(settings.model_cache_dir) / "panel"
+    releases = {
+        name: _ReleaseInfo(getattr(settings, setting), kind, blobs, cache) for name, (setting, kind) in RELEASES.items()
+    }
+    taxonomies = {tree: releases[tree].taxonomy for tree in TREES}
+    return create_app(
+        settings, documents, blobs, sign_in, taxonomies, lambda: [r.describe() for r in releases.values()]
+    )
+
+
+class _ReleaseInfo:
+    """A release's manifest and taxonomy, read once; None (and a log line) when unreadable, so
+    the panel still shows everything else."""
+
+    def __init__(self, location: str, kind: str, files: ReleaseFiles, cache: Path) -> None:
+        self.location, self.kind = location, kind
+        only = ("taxonomy.json",) if kind in ("image-classifier", "textcat") else (MANIFEST,)
+        self._release = LoadedOnce(
+            location, lambda folder: Release.open(folder, kind, only=only), files, cache / kind, only
+        )
+
+    def release(self) -> Release | None:
+        try:
+            return self._release.get()
+        except (ModelError, OSError) as error:
+            log.warning(
+                "model release unreadable for the panel", extra={"location": self.location, "error": str(error)}
+            )
+            return None
+
+    def taxonomy(self) -> Any:
+        from catalogist.models.taxonomy import Taxonomy
+
+        release = self.release()
+        return Taxonomy.load(release.path("taxonomy.json")) if release else None
+
+    def describe(self) -> dict[str, Any]:
+        release = self.release()
+        if release is None:
+            return {"kind": self.kind, "version": "unreadable", "location": self.location, "figures": ""}
+        metrics = release.manifest.get("metrics") or {}
+        shown = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+        figures = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in list(shown.items())[:6])
+        return {"kind": self.kind, "version": release.version, "location": self.location, "figures": figures}
 
 
 def build(settings: Settings) -> tuple[StorageBlobs, FirestoreDocuments, dict[str, Pipeline]]:

@@ -41,6 +41,8 @@ def add_stack_flags(parser: argparse.ArgumentParser, data_dir: Path) -> None:
             "on_upload function port",
         ),
         ("--bridge-port", "CATALOGIST_DEV_BRIDGE_PORT", defaults.bridge_port, "event bridge health port"),
+        ("--panel-port", "CATALOGIST_DEV_PANEL_PORT", defaults.panel_port, "review panel port"),
+        ("--reviewers", "CATALOGIST_REVIEWERS", defaults.reviewers, "emails that may sign in to the local panel"),
         ("--project", "GOOGLE_CLOUD_PROJECT", defaults.project, "project id used by the emulators"),
         (
             "--uploads-bucket",
@@ -101,6 +103,8 @@ def stack_config(args: argparse.Namespace) -> StackConfig:
         firestore_admin_port=args.firestore_admin_port,
         functions_port=args.functions_port,
         bridge_port=args.bridge_port,
+        panel_port=args.panel_port,
+        reviewers=args.reviewers,
         project=args.project,
         uploads_bucket=args.uploads_bucket,
         models_bucket=args.models_bucket,
@@ -118,6 +122,7 @@ def print_parts(stack: Stack) -> None:
         if name.endswith("_RELEASE"):
             print(f"  serving {name.removeprefix('CATALOGIST_').removesuffix('_RELEASE').lower():<10} {location}")
     print("Talk to it with:\n  " + "\n  ".join(f"export {k}={v}" for k, v in stack.config.client_env().items()))
+    print(f"Review panel: {stack.config.panel_url}/  (sign in as {stack.config.reviewers.split(',')[0]})")
 
 
 def dev_up(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -47,6 +48,9 @@ class StackConfig:
     firestore_admin_port: int = 8687
     functions_port: int = 8701
     bridge_port: int = 8703
+    panel_port: int = 8705
+    # The local panel signs reviewers in with a dev sign-in (never on Cloud Run).
+    reviewers: str = "admin@catalogist.local,reviewer@catalogist.local"
     project: str = "catalogist-local"
     uploads_bucket: str = "catalogist-uploads"
     models_bucket: str = "catalogist-models"
@@ -60,7 +64,14 @@ class StackConfig:
         """A stack beside any other: every port one the kernel just found free (tests, benchmarks)."""
         ports = {
             name: free_port()
-            for name in ("storage_port", "firestore_port", "firestore_admin_port", "functions_port", "bridge_port")
+            for name in (
+                "storage_port",
+                "firestore_port",
+                "firestore_admin_port",
+                "functions_port",
+                "bridge_port",
+                "panel_port",
+            )
         }
         return cls(data_dir=data_dir, **{**ports, **overrides})
 
@@ -75,6 +86,10 @@ class StackConfig:
     @property
     def functions_url(self) -> str:
         return f"http://{self.host}:{self.functions_port}"
+
+    @property
+    def panel_url(self) -> str:
+        return f"http://{self.host}:{self.panel_port}"
 
     @property
     def bridge_url(self) -> str:
@@ -167,7 +182,7 @@ class Stack:
 
     def _ports(self) -> list[int]:
         config = self.config
-        ports = [config.storage_port, config.functions_port, config.bridge_port]
+        ports = [config.storage_port, config.functions_port, config.bridge_port, config.panel_port]
         if not config.external_firestore:
             ports += [config.firestore_port, config.firestore_admin_port]
         return ports
@@ -248,6 +263,36 @@ class Stack:
         )
         specs.append(
             ProcessSpec(
+                "panel",
+                [
+                    str(bin_dir / "functions-framework"),
+                    "--source",
+                    str(FUNCTIONS_SOURCE),
+                    "--target",
+                    "panel",
+                    "--signature-type",
+                    "http",
+                    "--host",
+                    config.host,
+                    "--port",
+                    str(config.panel_port),
+                ],
+                f"{config.panel_url}/health",
+                logs / "panel.log",
+                {
+                    **base_env,
+                    "THREADS": str(Settings.threads),
+                    "CATALOGIST_PANEL_AUTH": "dev",
+                    "CATALOGIST_REVIEWERS": config.reviewers,
+                    "CATALOGIST_PANEL_SECRET": _panel_secret(config.data_dir),
+                    **config.function_env,
+                },
+                FUNCTIONS_SOURCE.parent,
+                listens=f"{config.panel_url} (review panel; sign in as one of {config.reviewers})",
+            )
+        )
+        specs.append(
+            ProcessSpec(
                 "bridge",
                 [
                     sys.executable,
@@ -290,6 +335,16 @@ class Stack:
         }
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self.config.state_file.write_text(json.dumps(state, indent=2))
+
+
+def _panel_secret(data_dir: Path) -> str:
+    """One random secret per data folder, so a restarted stack keeps its sign-ins."""
+    path = data_dir / "panel-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def storage_client(config: StackConfig) -> Any:

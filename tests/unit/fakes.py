@@ -53,6 +53,27 @@ def _atomic(method: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+_OPERATORS = {
+    "==": lambda a, b: a == b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "in": lambda a, b: a in b,
+}
+
+
+def _matches(document: dict[str, Any], condition: tuple[str, str, Any]) -> bool:
+    """As Firestore compares: a range filter matches only values of the bound's own type."""
+    field, operator, bound = condition
+    value = document.get(field)
+    if value is None and operator != "==":
+        return False
+    if operator in ("<", "<=", ">", ">=") and type(value) is not type(bound):
+        return False
+    return bool(_OPERATORS[operator](value, bound))
+
+
 class MemoryDocuments:
     """Documents in dicts, with a clock that ticks a microsecond on every reading, as a server's
     would move on between requests. Each call is atomic, as each request to Firestore is."""
@@ -62,6 +83,21 @@ class MemoryDocuments:
         self._clock = datetime(2026, 1, 1, tzinfo=UTC)
         self._clock_lock = threading.Lock()
         self._lock = threading.RLock()
+
+    @_atomic
+    def query(self, collection, filters, order, limit):
+        found = [
+            (i, d) for i, d in self.collections.get(collection, {}).items() if all(_matches(d, f) for f in filters)
+        ]
+        for field, direction in reversed(order):
+            found = [(i, d) for i, d in found if d.get(field) is not None]
+            found.sort(key=lambda pair, field=field: pair[1][field], reverse=direction == "desc")
+        return [(i, copy.deepcopy(d)) for i, d in found[:limit]]
+
+    @_atomic
+    def count(self, collection, filters, up_to):
+        documents = self.collections.get(collection, {}).values()
+        return min(up_to, sum(all(_matches(d, f) for f in filters) for d in documents))
 
     @_atomic
     def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:

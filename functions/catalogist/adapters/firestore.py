@@ -25,9 +25,10 @@ from google.cloud.firestore_v1.types import document as document_types
 from google.cloud.firestore_v1.types import write as write_types
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from catalogist.ports import SERVER_TIME, Write
+from catalogist.ports import SERVER_TIME, Filter, Order, Write
 
 BATCH_LIMIT = 500  # Firestore's limit on writes per commit
+_DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
 _WritePb = write_types.Write.pb()
 _DocumentPb = document_types.Document.pb()
@@ -96,6 +97,24 @@ class FirestoreDocuments:
     def changed_since(self, collection: str, field: str, since: datetime.datetime) -> set[str]:
         query = self.client.collection(collection).where(filter=FieldFilter(field, ">=", since))
         return {snapshot.id for snapshot in query.select([]).stream()}  # ids only
+
+    def query(
+        self, collection: str, filters: Sequence[Filter], order: Sequence[Order], limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        query = self._filtered(collection, filters)
+        for field, direction in order:
+            query = query.order_by(field, direction=_DIRECTIONS[direction])
+        return [(snapshot.id, snapshot.to_dict() or {}) for snapshot in query.limit(limit).stream()]
+
+    def count(self, collection: str, filters: Sequence[Filter], up_to: int) -> int:
+        result = self._filtered(collection, filters).limit(up_to).count().get()
+        return int(result[0][0].value)
+
+    def _filtered(self, collection: str, filters: Sequence[Filter]) -> Any:
+        query: Any = self.client.collection(collection)
+        for field, operator, value in filters:
+            query = query.where(filter=FieldFilter(field, operator, value))
+        return query
 
     def _encoded(self, write: Write) -> Any:
         """The `Write` protobuf `set` would send, or None when the fields are not plain data."""

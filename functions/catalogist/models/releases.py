@@ -50,9 +50,9 @@ class Release:
         return self.folder / name
 
     @classmethod
-    def open(cls, folder: Path, kind: str, required: tuple[str, ...] = ()) -> Release:
-        """Check the manifest names this `kind` and lists `required`, and every listed file is
-        present and unaltered."""
+    def open(cls, folder: Path, kind: str, required: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> Release:
+        """Check the manifest names this `kind` and lists `required`, and every listed file (or
+        only those named in `only`, for a reader that needs no more) is present and unaltered."""
         folder = Path(folder)
         path = folder / MANIFEST
         if not path.exists():
@@ -69,6 +69,8 @@ class Release:
             if name not in files:
                 raise ModelError(f"{path} does not list {name}")
         for name, expected in files.items():
+            if only and name not in only:
+                continue
             if not (folder / name).exists():
                 raise ModelError(f"model release {folder} is missing {name}")
             found = sha256_of(folder / name)
@@ -85,8 +87,9 @@ def split_gs(location: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def fetch_release(location: str, files: ReleaseFiles, cache_dir: Path) -> Path:
-    """A local folder holding the release at `location`."""
+def fetch_release(location: str, files: ReleaseFiles, cache_dir: Path, only: tuple[str, ...] = ()) -> Path:
+    """A local folder holding the release at `location` (its manifest and the files in `only`,
+    when given)."""
     if not location.startswith("gs://"):
         folder = Path(location)
         if not folder.is_dir():
@@ -102,6 +105,8 @@ def fetch_release(location: str, files: ReleaseFiles, cache_dir: Path) -> Path:
         relative = name[len(prefix) + 1 :]
         if "/" in relative:  # a release is flat; deeper objects belong to something else
             continue
+        if only and relative not in (*only, MANIFEST):
+            continue
         files.download_to(bucket, name, str(folder / relative))
     return folder
 
@@ -111,9 +116,17 @@ class LoadedOnce(Generic[Model]):
     instance. `open` builds the model from the local folder (each model's `open`, which checks
     the release with `Release.open`)."""
 
-    def __init__(self, location: str, open: Callable[[Path], Model], files: ReleaseFiles, cache_dir: Path) -> None:
+    def __init__(
+        self,
+        location: str,
+        open: Callable[[Path], Model],
+        files: ReleaseFiles,
+        cache_dir: Path,
+        only: tuple[str, ...] = (),
+    ) -> None:
         self.location = location
         self._open = open
+        self._only = only
         self._files = files
         self._cache_dir = cache_dir
         self._model: Model | None = None
@@ -123,5 +136,5 @@ class LoadedOnce(Generic[Model]):
         if self._model is None:
             with self._lock:  # functions-framework serves requests on several threads
                 if self._model is None:
-                    self._model = self._open(fetch_release(self.location, self._files, self._cache_dir))
+                    self._model = self._open(fetch_release(self.location, self._files, self._cache_dir, self._only))
         return self._model

@@ -1,0 +1,85 @@
+"""The overview's figures: uploads per day, the share decided without review, the backlog, and
+the measured precision of automatic decisions from the audit sample, with its interval.
+
+Every figure is an aggregation bounded by a time window or a cap (`queries.py`): the page
+costs a few dozen index reads whatever the catalogue's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from catalogist.intake import ledger
+from catalogist.panel.review import REVIEWS
+from catalogist.ports import DocumentStore
+from catalogist.products import COLLECTION as PRODUCTS
+
+BACKLOG_CAP = 100_000
+LEVELS = {"image": ("top", "coarse", "fine"), "text": ("category", "sub_category", "type")}
+
+
+@dataclass(frozen=True)
+class Precision:
+    source: str
+    level: str
+    right: int
+    reviewed: int
+    low: float  # 95% Clopper–Pearson interval
+    high: float
+
+    @property
+    def point(self) -> float:
+        return self.right / self.reviewed if self.reviewed else 0.0
+
+
+def clopper_pearson(right: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The exact binomial interval: it never claims more than the counts allow, which matters
+    for the few dozen audits a week brings."""
+    from scipy.special import betaincinv  # the function bundle has SciPy (LightGBM needs it)
+
+    if total == 0:
+        return 0.0, 1.0
+    alpha = 1 - confidence
+    low = 0.0 if right == 0 else float(betaincinv(right, total - right + 1, alpha / 2))
+    high = 1.0 if right == total else float(betaincinv(right + 1, total - right, 1 - alpha / 2))
+    return low, high
+
+
+def uploads_per_day(documents: DocumentStore, today: datetime, days: int = 7) -> list[tuple[str, int]]:
+    start = today.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = []
+    for back in range(days - 1, -1, -1):
+        day = start - timedelta(days=back)
+        window = [("received_at", ">=", day), ("received_at", "<", day + timedelta(days=1))]
+        counts.append((day.strftime("%a %d %b"), documents.count(ledger.COLLECTION, window, 1_000_000)))
+    return counts
+
+
+def decided_without_review(documents: DocumentStore, since: datetime) -> tuple[int, int]:
+    """(products decided without review, products) among those written since `since`."""
+    window = [("updated_at", ">=", since)]
+    total = documents.count(PRODUCTS, window, 1_000_000)
+    decided = documents.count(PRODUCTS, [("needs_review", "==", False), *window], 1_000_000)
+    return decided, total
+
+
+def backlog(documents: DocumentStore) -> int:
+    return documents.count(PRODUCTS, [("review_rank", ">", "")], BACKLOG_CAP)
+
+
+def audit_precision(documents: DocumentStore) -> list[Precision]:
+    rows = []
+    for source, levels in LEVELS.items():
+        for level in levels:
+            base = [
+                ("audit", "==", True),
+                ("undone", "==", False),
+                ("audit_source", "==", source),
+                ("audit_level", "==", level),
+            ]
+            right = documents.count(REVIEWS, [*base, ("audit_correct", "==", True)], 1_000_000)
+            wrong = documents.count(REVIEWS, [*base, ("audit_correct", "==", False)], 1_000_000)
+            if right + wrong:
+                rows.append(Precision(source, level, right, right + wrong, *clopper_pearson(right, right + wrong)))
+    return rows

@@ -1,0 +1,136 @@
+"""The panel's pages and API with in-memory documents (Flask's test client): nothing before
+sign-in, every POST with its CSRF token, vendor text inert, photos pinned to their generation."""
+
+import io
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catalogist import products
+from catalogist.panel.app import create_app
+from catalogist.panel.auth import DEV_COOKIE, DevSignIn, csrf_token
+from catalogist.ports import Write
+from catalogist.settings import Settings
+from tests.unit.fakes import MemoryBlobs, MemoryDocuments
+from tests.unit.test_review import TREE, image_decision
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+SETTINGS = Settings(project="p", models_bucket="m", model_location="gs://m", panel_secret="s3cret", panel_page_size=3)
+REVIEWERS = frozenset({"ana@shop.example"})
+HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
+
+
+def jpeg(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), colour).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def panel():
+    documents = MemoryDocuments()
+    blobs = MemoryBlobs(
+        {("uploads", "acme/H-1.jpg", "41"): jpeg((250, 220, 0)), ("uploads", "acme/H-1.jpg", "42"): jpeg((0, 90, 200))}
+    )
+    for i, name in enumerate([HOSTILE, '=HYPERLINK("http://evil","x")', "Leek 1 kg"]):
+        product = {
+            "vendor": "acme",
+            "sku": f"H-{i + 1}",
+            "name": name,
+            "image_category": image_decision([0.25, 0.30, 0.40, 0.05]),
+            "updated_at": NOW,
+            "photos": {
+                "H-1_jpg": {"object": {"bucket": "uploads", "name": "acme/H-1.jpg", "generation": "42"}, "image": {}}
+            },
+        }
+        product.update(products.summary_fields(product, 0.0))
+        documents.commit([Write("products", f"acme:H-{i + 1}", product)])
+    sign_in = DevSignIn(REVIEWERS, SETTINGS.panel_secret)
+    app = create_app(SETTINGS, documents, blobs, sign_in, {"image": lambda: TREE}, clock=lambda: NOW)
+    client = app.test_client()
+    return client, documents, sign_in
+
+
+def signed_in(client, sign_in, email="ana@shop.example"):
+    client.set_cookie(
+        DEV_COOKIE,
+        sign_in.cookie_for(email)
+        if email in REVIEWERS
+        else DevSignIn(frozenset({email}), SETTINGS.panel_secret).cookie_for(email),
+    )
+    return client
+
+
+def test_nothing_is_served_before_sign_in(panel):
+    client, _, _ = panel
+
+    assert client.get("/queue").status_code == 302
+    assert client.get("/queue").headers["Location"].startswith("/signin")
+    assert client.get("/api/queue").status_code == 401
+    assert client.get("/photo/acme:H-1/H-1_jpg").status_code in (302, 401)
+    assert client.get("/card/acme:H-1").status_code in (302, 401)
+
+
+def test_someone_not_on_the_list_is_refused(panel):
+    client, _, sign_in = panel
+    signed_in(client, sign_in, "mallory@elsewhere.example")
+
+    assert client.get("/queue").status_code == 403
+    assert client.post("/api/decide", json={}).status_code == 403
+
+
+def test_vendor_text_is_shown_as_text_never_run(panel):
+    client, _, sign_in = panel
+    signed_in(client, sign_in)
+
+    page = client.get("/queue").get_data(as_text=True)
+
+    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in page
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "=HYPERLINK(&#34;http://evil&#34;" in page
+
+
+def test_a_decision_needs_the_page_csrf_token(panel):
+    client, documents, sign_in = panel
+    signed_in(client, sign_in)
+    body = {"product_id": "acme:H-3", "action": "accept", "request_id": "r-1"}
+
+    refused = client.post("/api/decide", json=body)
+    assert refused.status_code == 403 and "human_category" not in documents.get("products", "acme:H-3")
+    accepted = client.post("/api/decide", json=body, headers={"X-CSRF-Token": csrf_token("s3cret", "ana@shop.example")})
+
+    assert accepted.status_code == 200
+    assert documents.get("products", "acme:H-3")["human_category"]["reviewed_by"] == "ana@shop.example"
+
+
+def test_a_category_outside_the_store_s_trees_is_refused(panel):
+    client, _, sign_in = panel
+    signed_in(client, sign_in)
+    body = {"product_id": "acme:H-3", "action": "search", "path": "Fruit/Durian", "request_id": "r-1"}
+
+    answer = client.post("/api/decide", json=body, headers={"X-CSRF-Token": csrf_token("s3cret", "ana@shop.example")})
+
+    assert answer.status_code == 400 and "not a category" in answer.get_json()["error"]
+
+
+def test_the_photo_is_the_generation_that_was_scored_resized(panel):
+    client, _, sign_in = panel
+    signed_in(client, sign_in)
+
+    answer = client.get("/photo/acme:H-1/H-1_jpg?side=160")
+
+    image = Image.open(io.BytesIO(answer.data))
+    assert answer.headers["Content-Type"] == "image/jpeg" and max(image.size) == 160
+    red, _, blue = np.asarray(image.convert("RGB")).reshape(-1, 3).mean(axis=0)
+    assert blue > 150 > red, "generation 42 (blue), not 41 (yellow)"
+
+
+def test_the_taxonomy_search_finds_any_level(panel):
+    client, _, sign_in = panel
+    signed_in(client, sign_in)
+
+    found = client.get("/api/taxonomy?q=appl").get_json()["paths"]
+
+    assert [p["path"] for p in found] == ["Fruit/Apple/Granny-Smith", "Fruit/Apple/Pink-Lady"]

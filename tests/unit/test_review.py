@@ -1,0 +1,175 @@
+"""The review core with in-memory documents: the queue's order and pages, human decisions that
+win and survive the pipelines, undo, the audit sample and its measured precision."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from catalogist import products
+from catalogist.models.taxonomy import Taxonomy
+from catalogist.panel import trust
+from catalogist.panel.app import _queue_page
+from catalogist.panel.review import Choice, ReviewError, decide, undo
+from catalogist.photos.pipeline import decision_fields
+from catalogist.ports import Write
+from tests.unit.fakes import MemoryDocuments
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+TREE = Taxonomy.from_paths(
+    [
+        ("Fruit", "Apple", "Granny-Smith"),
+        ("Fruit", "Apple", "Pink-Lady"),
+        ("Fruit", "Banana", "Banana"),
+        ("Vegetables", "Leek", "Leek"),
+    ]
+).with_thresholds((0.6, 0.7, 0.8))
+
+
+def image_decision(probabilities: list[float]) -> dict:
+    return decision_fields(TREE.decide(np.array(probabilities)), "clf-1", 1)
+
+
+def put(documents: MemoryDocuments, sku: str, probabilities: list[float], seen: datetime = NOW, **extra) -> str:
+    """A product decided from a photo, its summary written as the photo path writes it."""
+    product = {
+        "vendor": "acme",
+        "sku": sku,
+        "image_category": image_decision(probabilities),
+        "updated_at": seen,
+        **extra,
+    }
+    product.update(products.summary_fields(product, audit_rate=0.0))
+    documents.commit([Write(products.COLLECTION, f"acme:{sku}", product)])
+    return f"acme:{sku}"
+
+
+def test_the_queue_holds_the_unsure_least_confident_first_then_oldest():
+    documents = MemoryDocuments()
+    put(documents, "SURE", [0.97, 0.01, 0.01, 0.01])
+    put(documents, "UNSURE-NEW", [0.25, 0.30, 0.40, 0.05], seen=NOW)
+    put(documents, "UNSURE-OLD", [0.25, 0.30, 0.40, 0.05], seen=NOW - timedelta(days=1))
+    put(documents, "VERY-UNSURE", [0.30, 0.28, 0.22, 0.20])
+
+    page, _ = _queue_page(documents, {}, "", 10)
+
+    assert [pid for pid, _ in page] == ["acme:VERY-UNSURE", "acme:UNSURE-OLD", "acme:UNSURE-NEW"]
+
+
+def test_paging_by_rank_shows_every_queued_product_exactly_once():
+    documents = MemoryDocuments()
+    rng = np.random.default_rng(4)
+    for i in range(57):
+        put(documents, f"S-{i:03d}", list(rng.dirichlet(np.ones(4))), seen=NOW - timedelta(minutes=i % 5))
+    queued = {pid for pid, doc in documents.collections["products"].items() if doc["review_rank"]}
+
+    seen, after = [], ""
+    while True:
+        page, after = _queue_page(documents, {}, after, 10)
+        seen += [pid for pid, _ in page]
+        if not after:
+            break
+
+    assert len(seen) == len(set(seen)) == len(queued)
+    assert set(seen) == queued
+
+
+def test_a_human_decision_wins_leaves_the_queue_and_is_recorded():
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05])
+
+    review = decide(documents, pid, Choice("alternative", ("Fruit", "Banana", "Banana")), "ana@shop", "r-1", NOW)
+
+    product = documents.get("products", pid)
+    assert product["human_category"]["path_text"] == "Fruit/Banana/Banana"
+    assert (product["category_path"], product["category"]["source"]) == ("Fruit/Banana/Banana", "human")
+    assert (product["needs_review"], product["review_rank"]) == (False, None)
+    assert review["model"]["image_category"]["path_text"] == "Fruit"
+    assert (review["reviewer"], review["human"]["human_category"]["reviewed_by"]) == ("ana@shop", "ana@shop")
+    assert review["model_guess_correct"] is True, "the chosen leaf was the models' best guess"
+
+
+def test_a_retried_request_is_applied_once():
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05])
+
+    first = decide(documents, pid, Choice("accept"), "ana@shop", "same-request", NOW)
+    again = decide(documents, pid, Choice("accept"), "ana@shop", "same-request", NOW + timedelta(seconds=1))
+
+    assert first["id"] == again["id"]
+    assert len(documents.collections["reviews"]) == 1
+    assert documents.get("products", pid)["human_category"]["path_text"] == "Fruit/Banana/Banana", "the best guess"
+
+
+def test_undo_restores_what_was_there_before():
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05])
+    earlier = decide(documents, pid, Choice("accept"), "ana@shop", "r-1", NOW)
+    later = decide(documents, pid, Choice("search", ("Vegetables", "Leek", "Leek")), "bo@shop", "r-2", NOW)
+
+    undo(documents, later["id"], "bo@shop", NOW)
+    assert documents.get("products", pid)["human_category"]["review_id"] == earlier["id"]
+    undo(documents, earlier["id"], "ana@shop", NOW)
+
+    product = documents.get("products", pid)
+    assert product["human_category"] is None
+    assert product["needs_review"] and product["review_rank"], "back in the queue"
+    assert documents.get("reviews", later["id"])["undone"] is True
+
+
+def test_a_pipeline_writing_after_a_human_decision_never_undoes_it():
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05])
+    stale = documents.get("products", pid)  # a photo read the product before the admin decided
+    decide(documents, pid, Choice("accept"), "ana@shop", "r-1", NOW)
+
+    stale["image_category"] = image_decision([0.30, 0.28, 0.22, 0.20])
+    documents.commit(
+        [Write(products.COLLECTION, pid, {"image_category": stale["image_category"], **products.summary_fields(stale)})]
+    )
+    products.settle_summaries(documents, [pid])
+
+    product = documents.get("products", pid)
+    assert (product["category"]["source"], product["needs_review"], product["review_rank"]) == ("human", False, None)
+
+
+def test_a_price_needs_a_positive_number_and_keeps_the_card_in_the_queue():
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05], price={"predicted": 120.0, "currency": "INR"})
+
+    with pytest.raises(ReviewError, match="positive"):
+        decide(documents, pid, Choice("price", price=-3), "ana@shop", "r-0", NOW)
+    decide(documents, pid, Choice("price", price=99.5), "ana@shop", "r-1", NOW)
+
+    product = documents.get("products", pid)
+    assert product["human_price"]["amount"] == 99.5 and product["human_price"]["currency"] == "INR"
+    assert product["review_rank"], "still to be categorized"
+
+
+def test_the_audit_sample_is_the_configured_share_of_automatic_decisions():
+    sampled = sum(products.audited(f"vendor-{i % 7}:SKU-{i}", 0.02) for i in range(20_000))
+
+    assert 0.015 < sampled / 20_000 < 0.025
+
+
+def test_audited_decisions_measure_the_precision_of_automatic_ones():
+    documents = MemoryDocuments()
+    sure = [0.97, 0.01, 0.01, 0.01]  # decided to Fruit/Apple/Granny-Smith without review
+    ids = []
+    for i in range(12):
+        product = {"vendor": "acme", "sku": f"S-{i}", "image_category": image_decision(sure), "updated_at": NOW}
+        product.update(products.summary_fields(product, audit_rate=1.0))  # every one audited
+        documents.commit([Write(products.COLLECTION, f"acme:S-{i}", product)])
+        ids.append(f"acme:S-{i}")
+    assert all(documents.get("products", pid)["review_code"] == "audit" for pid in ids)
+
+    for i, pid in enumerate(ids):
+        wrong = i < 3
+        choice = Choice("search", ("Fruit", "Banana", "Banana")) if wrong else Choice("accept")
+        decide(documents, pid, choice, "ana@shop", f"r-{i}", NOW, audit_rate=1.0)
+
+    (row,) = trust.audit_precision(documents)
+    assert (row.source, row.level, row.right, row.reviewed) == ("image", "fine", 9, 12)
+    assert row.low < 0.75 < row.high
+    low, high = trust.clopper_pearson(9, 12)
+    assert (round(low, 3), round(high, 3)) == (0.428, 0.945)
