@@ -52,7 +52,8 @@ def create_app(
 ) -> flask.Flask:
     """`taxonomies` by tree ("image", "text"), each loaded on first use; `models` describes the
     releases in service for the overview."""
-    app = flask.Flask(__name__)
+    # not /static: functions-framework's own app answers that path before ours sees it
+    app = flask.Flask(__name__, static_url_path="/assets")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     secret = settings.panel_secret
     page_size = settings.panel_page_size

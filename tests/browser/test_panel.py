@@ -1,0 +1,248 @@
+"""An admin reviews products in the panel by keyboard, in real Chromium against the real stack."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from catalogist import products
+from catalogist.models.taxonomy import Taxonomy
+from catalogist.photos.pipeline import decision_fields
+from tests.conftest import final_ledger_entry, vendor
+
+ADMIN = "admin@catalogist.local"
+HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">Dates'
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def page(chromium, stack):
+    context = chromium.new_context(base_url=stack.config.panel_url)
+    page = context.new_page()
+    page.goto("/signin")
+    page.get_by_role("button", name=ADMIN).click()
+    page.wait_for_url("**/queue*")
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def taxonomy(smoke_classifier: Path) -> Taxonomy:
+    return Taxonomy.load(smoke_classifier / "taxonomy.json")
+
+
+def seed(
+    firestore, taxonomy: Taxonomy, seller: str, confidences: list[float], names: list[str] | None = None
+) -> list[str]:
+    """Products of `seller` decided from a photo, each unsure with its best leaf at the given
+    confidence; their summaries as the pipeline writes them. Their ids, in seeding order."""
+    ids = []
+    now = datetime.now(UTC)
+    unsure = taxonomy.with_thresholds((1.01,) * len(taxonomy.levels))  # every one needs a human
+    for i, best in enumerate(confidences):
+        leaves = len(taxonomy.leaves)
+        rest = (1 - best) / (leaves - 1)
+        probabilities = np.full(leaves, rest)
+        probabilities[i % leaves] = best
+        decision = decision_fields(unsure.decide(probabilities), "seeded", 1)
+        product = {
+            "vendor": seller,
+            "sku": f"S-{i:03d}",
+            "name": (names or [])[i] if names and i < len(names) else f"Seeded product {i}",
+            "image_category": decision,
+            "updated_at": now - timedelta(seconds=len(confidences) - i),
+        }
+        product.update(products.summary_fields(product, 0.0))
+        ids.append(f"{seller}:S-{i:03d}")
+        firestore.collection("products").document(ids[-1]).set(product)
+    return ids
+
+
+def product(firestore, product_id: str) -> dict:
+    return firestore.collection("products").document(product_id).get().to_dict()
+
+
+def reviews_of(firestore, product_id: str) -> list[dict]:
+    return [s.to_dict() for s in firestore.collection("reviews").where(filter=FieldFilter("product_id", "==", product_id)).stream()]
+
+
+def open_queue(page, seller: str) -> None:
+    page.goto(f"/queue?vendor={seller}")
+    page.wait_for_selector("article.card")
+
+
+def current_sku(page) -> str:
+    return page.locator("article.card .sku").first.inner_text()
+
+
+def test_the_first_card_is_the_least_confident(page, firestore, taxonomy):
+    seller = vendor()
+    seed(firestore, taxonomy, seller, [0.45, 0.20, 0.35])
+
+    open_queue(page, seller)
+
+    assert current_sku(page) == "S-001"
+    assert page.locator("#queue-list li").count() == 3
+
+
+def test_enter_files_the_product_under_the_best_guess_with_one_audit_record(page, firestore, taxonomy):
+    seller = vendor()
+    (first,) = seed(firestore, taxonomy, seller, [0.30])
+    guess = product(firestore, first)["image_category"]["alternatives"][0]["path_text"]
+    open_queue(page, seller)
+
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#done:not([hidden])")
+
+    decided = product(firestore, first)
+    assert (decided["human_category"]["path_text"], decided["human_category"]["reviewed_by"]) == (guess, ADMIN)
+    assert (decided["category"]["source"], decided["needs_review"]) == ("human", False)
+    (record,) = reviews_of(firestore, first)
+    assert (record["action"], record["reviewer"], record["model"]["image_category"]["model_version"]) == (
+        "accept",
+        ADMIN,
+        "seeded",
+    )
+
+
+def test_a_number_key_picks_that_alternative(page, firestore, taxonomy):
+    seller = vendor()
+    (first,) = seed(firestore, taxonomy, seller, [0.30])
+    second = product(firestore, first)["image_category"]["alternatives"][1]["path_text"]
+    open_queue(page, seller)
+
+    page.keyboard.press("2")
+    page.wait_for_selector("#done:not([hidden])")
+
+    assert product(firestore, first)["human_category"]["path_text"] == second
+    assert len(reviews_of(firestore, first)) == 1
+
+
+def test_slash_searches_the_taxonomy_by_a_few_letters(page, firestore, taxonomy):
+    seller = vendor()
+    (first,) = seed(firestore, taxonomy, seller, [0.30])
+    target = taxonomy.leaves[-1]
+    open_queue(page, seller)
+
+    page.keyboard.press("/")
+    page.locator("#search-input").type(target[-1][:5].lower())
+    page.wait_for_selector(f'#search-results li[data-path="{"/".join(target)}"]')
+    while page.locator("#search-results li.chosen").get_attribute("data-path") != "/".join(target):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#done:not([hidden])")
+
+    assert product(firestore, first)["human_category"]["path_text"] == "/".join(target)
+    assert reviews_of(firestore, first)[0]["action"] == "search"
+
+
+def test_u_undoes_the_last_decision(page, firestore, taxonomy):
+    seller = vendor()
+    first, second = seed(firestore, taxonomy, seller, [0.30, 0.40])
+    open_queue(page, seller)
+
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('article.card .sku').textContent === 'S-001'")
+    page.keyboard.press("u")
+    page.wait_for_function("document.querySelector('article.card .sku').textContent === 'S-000'")
+
+    restored = product(firestore, first)
+    assert restored["human_category"] is None and restored["needs_review"] and restored["review_rank"]
+    assert reviews_of(firestore, first)[0]["undone"] is True
+    assert "human_category" not in product(firestore, second)
+
+
+def test_paging_shows_every_queued_product_exactly_once(page, firestore, taxonomy):
+    seller = vendor()
+    ids = seed(firestore, taxonomy, seller, list(np.linspace(0.2, 0.5, 60)))  # more than two pages of 25
+    open_queue(page, seller)
+
+    shown = []
+    while page.locator("article.card").count():
+        shown.append(current_sku(page))
+        page.keyboard.press("s")
+        page.wait_for_function(
+            f"!document.querySelector('article.card') || document.querySelector('article.card .sku').textContent !== '{shown[-1]}'"
+        )
+
+    ranked = sorted(ids, key=lambda pid: product(firestore, pid)["review_rank"])
+    assert len(shown) == len(set(shown)) == len(ids)
+    assert shown == [pid.split(":")[1] for pid in ranked], "in the queue's order, across pages"
+
+
+def test_a_product_s_photo_loads_on_its_card(page, uploads, firestore, smoke_classifier):
+    from tests.integration.test_photos import smoke_photos, upload
+
+    seller = vendor()
+    photo, _ = smoke_photos(smoke_classifier, 1)[0]
+    blob = upload(uploads, f"{seller}/SKU-1.jpg", photo.read_bytes())
+    entry = final_ledger_entry(firestore, uploads.name, blob)
+
+    page.goto(f"/card/{entry['product_id']}")
+    image = page.locator("article.card .photos img").first
+    image.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+
+    assert image.evaluate("img => img.naturalWidth") > 100
+    assert f"generation {blob.generation}" in page.locator("figcaption").first.inner_text()
+
+
+def test_an_import_s_rejected_rows_show_with_their_reasons(page, uploads, firestore):
+    from tests.integration.test_photos import upload
+
+    seller = vendor()
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerows(
+        [
+            ["SKU", "Name", "Price"],
+            ["A-1", "Basmati rice 1 kg", "250"],
+            ["", "Row without a SKU", "10"],
+            ["A-3", "Green tea", "abc"],
+        ]
+    )
+    blob = upload(uploads, f"{seller}/prices.csv", rows.getvalue().encode(), "text/csv")
+    assert final_ledger_entry(firestore, uploads.name, blob, timeout=120)["status"] == "done"
+
+    page.goto(f"/imports?vendor={seller}")
+    page.locator("table.list a").first.click()
+    page.wait_for_selector("table.rejected-rows")
+    rejected = page.locator("table.rejected-rows tbody tr").all_inner_texts()
+
+    assert any(text.startswith("3") and "sku" in text.lower() for text in rejected), rejected
+
+
+def test_vendor_text_renders_inert(page, firestore, taxonomy):
+    seller = vendor()
+    seed(firestore, taxonomy, seller, [0.3], names=[HOSTILE])
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    open_queue(page, seller)
+
+    assert page.locator("article.card h1").inner_text() == HOSTILE
+    assert page.evaluate("window.__pwned") is None and dialogs == []
+
+
+def test_an_unsigned_request_and_a_non_reviewer_are_refused(chromium, stack):
+    context = chromium.new_context(base_url=stack.config.panel_url)
+    page = context.new_page()
+    page.goto("/queue")
+    assert "/signin" in page.url
+    assert requests.get(f"{stack.config.panel_url}/api/queue", timeout=10).status_code == 401
+    assert requests.get(f"{stack.config.panel_url}/card/x:y", timeout=10, allow_redirects=False).status_code in (
+        302,
+        401,
+    )
+
+    answer = page.request.post(f"{stack.config.panel_url}/signin", form={"email": "mallory@elsewhere.example"})
+    assert answer.status == 403
+    context.close()
