@@ -71,7 +71,8 @@ def product(firestore, product_id: str) -> dict:
 
 
 def reviews_of(firestore, product_id: str) -> list[dict]:
-    return [s.to_dict() for s in firestore.collection("reviews").where(filter=FieldFilter("product_id", "==", product_id)).stream()]
+    query = firestore.collection("reviews").where(filter=FieldFilter("product_id", "==", product_id))
+    return [snapshot.to_dict() for snapshot in query.stream()]
 
 
 def open_queue(page, seller: str) -> None:
@@ -170,7 +171,9 @@ def test_paging_shows_every_queued_product_exactly_once(page, firestore, taxonom
         shown.append(current_sku(page))
         page.keyboard.press("s")
         page.wait_for_function(
-            f"!document.querySelector('article.card') || document.querySelector('article.card .sku').textContent !== '{shown[-1]}'"
+            "last => !document.querySelector('article.card')"
+            " || document.querySelector('article.card .sku').textContent !== last",
+            arg=shown[-1],
         )
 
     ranked = sorted(ids, key=lambda pid: product(firestore, pid)["review_rank"])
