@@ -51,15 +51,22 @@
     return html;
   }
 
-  async function moreQueue() {
-    if (!nextAfter) return;
+  let pendingPage = null; // the next page of the queue, while it is being fetched
+
+  function moreQueue() {
+    if (pendingPage) return pendingPage;
+    if (!nextAfter) return Promise.resolve();
     const params = new URLSearchParams({ ...filters, after: nextAfter });
-    nextAfter = "";
-    const response = await fetch("/api/queue?" + params.toString(), { headers: { Accept: "application/json" } });
-    if (!response.ok) return;
-    const page = await response.json();
-    for (const item of page.items) if (!queue.includes(item.id)) queue.push(item.id);
-    nextAfter = page.next_after;
+    pendingPage = fetch("/api/queue?" + params.toString(), { headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : { items: [], next_after: nextAfter }))
+      .then((page) => {
+        for (const item of page.items) if (!queue.includes(item.id)) queue.push(item.id);
+        nextAfter = page.next_after;
+      })
+      .finally(() => {
+        pendingPage = null;
+      });
+    return pendingPage;
   }
 
   function prefetch() {
@@ -80,7 +87,7 @@
 
   async function show(index) {
     if (queue.length === 0 || index >= queue.length) {
-      if (nextAfter) {
+      if (nextAfter || pendingPage) {
         await moreQueue();
         if (index < queue.length) return show(index);
       }
