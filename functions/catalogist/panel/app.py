@@ -148,15 +148,15 @@ def create_app(
     @app.post("/api/decide")
     def decide() -> Any:
         body = flask.request.get_json(silent=True) or {}
+        path = tuple(str(body.get("path", "")).split("/")) if body.get("path") else ()
         choice = review.Choice(
             action=str(body.get("action", "")),
-            category_path=tuple(str(body.get("path", "")).split("/")) if body.get("path") else (),
+            category_path=path,
+            tree=_tree_of(path, str(body.get("tree", ""))) if path else "",
             price=_number(body.get("price")),
         )
         if choice.action not in ("accept", "alternative", "search", "price"):
             raise review.ReviewError(f"unknown action {choice.action!r}")
-        if choice.action in ("alternative", "search"):
-            _check_path(choice.category_path)
         record = review.decide(
             documents,
             str(body.get("product_id", "")),
@@ -295,11 +295,12 @@ def create_app(
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _check_path(path: tuple[str, ...]) -> None:
-        for tree in taxonomies.values():
-            taxonomy = tree()
+    def _tree_of(path: tuple[str, ...], asked: str) -> str:
+        """The tree (image, text) the path is a category of, the one asked for first."""
+        for name in sorted(taxonomies, key=lambda tree: tree != asked):
+            taxonomy = taxonomies[name]()
             if taxonomy is not None and path in {leaf[: len(path)] for leaf in taxonomy.leaves}:
-                return
+                return name
         raise review.ReviewError(f"{'/'.join(path)} is not a category of the store's trees")
 
     def _codes() -> list[str]:
@@ -378,7 +379,9 @@ def _card(product_id: str, product: Mapping[str, Any]) -> dict[str, Any]:
         "trees": [
             tree for tree, field in (("image", "image_category"), ("text", "text_category")) if product.get(field)
         ],
-        "data": json.dumps({"id": product_id, "alternatives": [a["path"] for a in alternatives]}),
+        "data": json.dumps(
+            {"id": product_id, "alternatives": [{"path": a["path"], "tree": a["tree"]} for a in alternatives]}
+        ),
     }
 
 

@@ -39,6 +39,7 @@ class Choice:
 
     action: str  # accept | alternative | search | price
     category_path: tuple[str, ...] = ()  # for alternative and search
+    tree: str = ""  # the tree the path is from: image (the classifier's) or text (the catalogue's)
     price: float | None = None  # for price
 
 
@@ -46,12 +47,13 @@ def review_id(product_id: str, request_id: str) -> str:
     return hashlib.sha256(f"{product_id}\n{request_id}".encode()).hexdigest()[:32]
 
 
-def model_guess(product: dict[str, Any]) -> tuple[str, ...]:
-    """The models' best leaf: what Enter accepts (the image decision's first, else the text's)."""
-    for source in ("image_category", "text_category"):
+def model_guess(product: dict[str, Any]) -> tuple[tuple[str, ...], str]:
+    """The models' best leaf and its tree: what Enter accepts (the image decision's first, else
+    the text's)."""
+    for source, tree in (("image_category", "image"), ("text_category", "text")):
         decision = product.get(source) or {}
         if decision.get("alternatives"):
-            return tuple(decision["alternatives"][0]["path_text"].split(SEPARATOR))
+            return tuple(decision["alternatives"][0]["path_text"].split(SEPARATOR)), tree
     raise ReviewError("the product has no model decision to accept")
 
 
@@ -84,12 +86,13 @@ def decide(
         currency = (product.get("price") or {}).get("currency") or (product.get("vendor_price") or {}).get("currency")
         human["human_price"] = {"amount": round(float(choice.price), 2), "currency": currency or ""}
     else:
-        path = model_guess(product) if choice.action == "accept" else tuple(choice.category_path)
+        path, tree = model_guess(product) if choice.action == "accept" else (tuple(choice.category_path), choice.tree)
         if not path or any(not part for part in path):
             raise ReviewError("choose a category")
         human["human_category"] = {
             "path": list(path),
             "path_text": SEPARATOR.join(path),
+            "tree": tree,
             "decided_level": "human",
             "confidence": {},
         }
@@ -194,6 +197,6 @@ def _decision(decision: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _safe_guess(product: dict[str, Any]) -> Sequence[str]:
     try:
-        return model_guess(product)
+        return model_guess(product)[0]
     except ReviewError:
         return ()

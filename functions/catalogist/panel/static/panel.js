@@ -207,7 +207,7 @@
     });
     const answer = await response.json();
     if (searchInput.value.trim() !== q) return;
-    searchPaths = answer.paths.map((p) => p.path);
+    searchPaths = answer.paths;
     searchChoice = 0;
     searchResults.innerHTML = "";
     answer.paths.forEach((p, i) => {
@@ -227,10 +227,10 @@
   }
 
   function chooseSearch(index) {
-    const path = searchPaths[index];
-    if (!path) return;
+    const found = searchPaths[index];
+    if (!found) return;
     closeOverlays();
-    decide("search", { path });
+    decide("search", { path: found.path, tree: found.tree });
   }
 
   searchInput.addEventListener("keydown", (event) => {
@@ -271,8 +271,8 @@
     if (key === "Enter") decide("accept", {});
     else if (/^[1-5]$/.test(key)) {
       const card = currentCard();
-      const path = card && card.alternatives[Number(key) - 1];
-      if (path) decide("alternative", { path });
+      const option = card && card.alternatives[Number(key) - 1];
+      if (option) decide("alternative", { path: option.path, tree: option.tree });
     } else if (key === "/") openSearch();
     else if (key === "p") openPrice();
     else if (key === "s") skip();
@@ -296,7 +296,7 @@
 
   cardBox.addEventListener("click", (event) => {
     const option = event.target.closest(".alternatives li[data-path]");
-    if (option) decide("alternative", { path: option.dataset.path });
+    if (option) decide("alternative", { path: option.dataset.path, tree: option.dataset.tree });
   });
 
   listBox.addEventListener("click", (event) => {
