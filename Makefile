@@ -7,9 +7,9 @@ BIN := $(VENV)/bin
 UV := .cache/uv/bin/uv
 FIRESTORE_EMULATOR := infra/firestore-emulator
 
-.PHONY: install demo dev test test-unit test-integration lint format requirements bench clean
+.PHONY: install chromium demo dev test test-unit test-integration test-browser lint format requirements bench screenshots clean
 
-install: $(BIN)/catalogist $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json
+install: $(BIN)/catalogist $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json chromium
 
 $(UV):
 	python3 -m venv .cache/uv
@@ -26,6 +26,12 @@ $(BIN)/catalogist: $(UV) uv.lock pyproject.toml
 $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json: $(FIRESTORE_EMULATOR)/package-lock.json
 	cd $(FIRESTORE_EMULATOR) && npm ci --no-audit --no-fund --loglevel=error
 
+# The panel's browser tests drive Debian's Chromium (Playwright cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq chromium >/dev/null; } || \
+		echo "Chromium is missing and cannot be installed without root: apt-get install chromium (browser tests need it)"
+
 # The main job: the local stack on a real example.
 demo: install
 	$(BIN)/catalogist demo
@@ -41,6 +47,9 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/python -m pytest -m integration
+
+test-browser: install
+	$(BIN)/python -m pytest -m browser
 
 lint: install
 	$(BIN)/ruff check .
