@@ -1,4 +1,4 @@
-"""Fixtures shared by the test folders: where the shared data is, and one smoke classifier."""
+"""Fixtures shared by the test folders: the shared data, the model releases, and one local stack."""
 
 from __future__ import annotations
 
@@ -44,24 +44,12 @@ def bigbasket() -> Path:
 
 
 @pytest.fixture(scope="session")
-def smoke_classifier(tmp_path_factory: pytest.TempPathFactory, grocery: Path) -> Path:
-    """A real classifier release trained once per session on a tiny slice of the Grocery Store
-    photos (`catalogist train classifier --smoke`: 4 categories, 96 px, 2 epochs)."""
-    out = tmp_path_factory.mktemp("smoke-classifier")
-    # In its own process, as a user runs it: TensorFlow stays out of the test process.
-    command = [
-        str(Path(sys.executable).parent / "catalogist"),
-        "train",
-        "classifier",
-        "--smoke",
-        "--data",
-        str(GROCERY),
-        "--out",
-        str(out),
-    ]
-    trained = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-    assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
-    return out / "release"
+def reference_classifier() -> Path:
+    """The classifier release committed in models/ (the one `make demo` serves): a real int8
+    model of all 81 Grocery Store categories, so the stack's tests start without training."""
+    release = REPO / "models" / "classifier"
+    assert (release / "manifest.json").exists(), f"the reference classifier release is missing from {release}"
+    return release
 
 
 @pytest.fixture(scope="session")
@@ -109,11 +97,11 @@ def stack_config(data_dir: Path, **overrides) -> StackConfig:
 
 @pytest.fixture(scope="session")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, smoke_classifier: Path, row_models: dict[str, Path]
+    tmp_path_factory: pytest.TempPathFactory, reference_classifier: Path, row_models: dict[str, Path]
 ) -> Iterator[Stack]:
     """The stack, serving the session's releases from the models bucket as a deployment would."""
     config = stack_config(tmp_path_factory.mktemp("stack"))
-    releases = {"classifier": smoke_classifier, **row_models}
+    releases = {"classifier": reference_classifier, **row_models}
     for kind in releases:
         config.function_env[f"CATALOGIST_{kind.upper()}_RELEASE"] = f"gs://{config.models_bucket}/{kind}/test"
     running = Stack(config)

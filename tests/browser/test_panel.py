@@ -35,8 +35,8 @@ def page(chromium, stack):
 
 
 @pytest.fixture(scope="module")
-def taxonomy(smoke_classifier: Path) -> Taxonomy:
-    return Taxonomy.load(smoke_classifier / "taxonomy.json")
+def taxonomy(reference_classifier: Path) -> Taxonomy:
+    return Taxonomy.load(reference_classifier / "taxonomy.json")
 
 
 def seed(
@@ -177,15 +177,16 @@ def test_paging_shows_every_queued_product_exactly_once(page, firestore, taxonom
         )
 
     ranked = sorted(ids, key=lambda pid: product(firestore, pid)["review_rank"])
+    served = [item["id"] for item in page.request.get(f"/api/queue?vendor={seller}").json()["items"]]
     assert len(shown) == len(set(shown)) == len(ids)
-    assert shown == [pid.split(":")[1] for pid in ranked], "in the queue's order, across pages"
+    assert shown == [pid.split(":")[1] for pid in ranked], f"in the queue's order, across pages; served {served[:5]}"
 
 
-def test_a_product_s_photo_loads_on_its_card(page, uploads, firestore, smoke_classifier):
-    from tests.integration.test_photos import smoke_photos, upload
+def test_a_product_s_photo_loads_on_its_card(page, uploads, firestore, reference_classifier):
+    from tests.integration.test_photos import dataset_photos, upload
 
     seller = vendor()
-    photo, _ = smoke_photos(smoke_classifier, 1)[0]
+    photo, _ = dataset_photos(reference_classifier, 1)[0]
     blob = upload(uploads, f"{seller}/SKU-1.jpg", photo.read_bytes())
     entry = final_ledger_entry(firestore, uploads.name, blob)
 

@@ -31,7 +31,7 @@ from catalogist.photos.pipeline import PhotoPipeline
 from catalogist.settings import Settings
 from catalogist_infra.cloudevents import binary_event, object_resource
 from tests.integration.conftest import final_ledger_entry, vendor
-from tests.integration.test_photos import smoke_photos, upload
+from tests.integration.test_photos import dataset_photos, upload
 from tests.unit.fakes import MemoryBlobs
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
@@ -60,10 +60,12 @@ def unwatched(uploads):
 
 
 @pytest.mark.parametrize("kind", ["photo", "vendor_file"])
-def test_twenty_concurrent_deliveries_of_one_upload_run_it_once(stack, unwatched, firestore, smoke_classifier, kind):
+def test_twenty_concurrent_deliveries_of_one_upload_run_it_once(
+    stack, unwatched, firestore, reference_classifier, kind
+):
     seller = vendor()
     if kind == "photo":
-        photo, _ = smoke_photos(smoke_classifier, 1)[0]
+        photo, _ = dataset_photos(reference_classifier, 1)[0]
         blob = upload(unwatched, f"{seller}/SKU-1.jpg", photo.read_bytes())
     else:
         rows = "".join(f"S-{i},Basmati rice {i} kg,India Gate,{100 + i}\n" for i in range(600))
@@ -79,9 +81,9 @@ def test_twenty_concurrent_deliveries_of_one_upload_run_it_once(stack, unwatched
     assert len(runs_logged(stack, upload_key)) == 1, "one pipeline run, whatever the number of deliveries"
 
 
-def test_byte_identical_photos_uploaded_at_once_get_identical_scores(uploads, firestore, smoke_classifier):
+def test_byte_identical_photos_uploaded_at_once_get_identical_scores(uploads, firestore, reference_classifier):
     seller = vendor()
-    photos = [path for path, _ in smoke_photos(smoke_classifier, 10)]
+    photos = [path for path, _ in dataset_photos(reference_classifier, 10)]
     copies = 6
     with ThreadPoolExecutor(8) as pool:
         blobs = list(
@@ -123,7 +125,7 @@ def event_for(bucket: str, name: str, generation: int, data: bytes, content_type
 
 
 @pytest.fixture
-def in_process(stack, smoke_classifier, row_models, monkeypatch, tmp_path):
+def in_process(stack, reference_classifier, row_models, monkeypatch, tmp_path):
     releases = row_models
     """The function's core and real pipelines in this process, on the stack's Firestore emulator,
     reading objects from a generation-true blob reader."""
@@ -134,7 +136,7 @@ def in_process(stack, smoke_classifier, row_models, monkeypatch, tmp_path):
     cache = tmp_path / "cache"
     settings = replace(
         settings,
-        classifier_release=str(smoke_classifier),
+        classifier_release=str(reference_classifier),
         textcat_release=str(releases["textcat"]),
         price_release=str(releases["price"]),
     )
@@ -201,18 +203,18 @@ def test_two_price_list_versions_processed_at_once_end_with_the_newer(in_process
     assert vendor_prices(firestore, seller) == EXPECTED
 
 
-def two_photos(smoke_classifier: Path) -> tuple[bytes, bytes]:
+def two_photos(reference_classifier: Path) -> tuple[bytes, bytes]:
     """Photos of two different categories, so whose scores were kept shows."""
     by_category: dict[str, Path] = {}
-    for path, truth in smoke_photos(smoke_classifier, 20):
+    for path, truth in dataset_photos(reference_classifier, 20):
         by_category.setdefault(truth, path)
     first, second = list(by_category.values())[:2]
     return first.read_bytes(), second.read_bytes()
 
 
 @pytest.mark.parametrize("order", ["late", "together"])
-def test_the_newer_photo_of_a_name_keeps_its_scores(in_process, firestore, smoke_classifier, order):
-    older_photo, newer_photo = two_photos(smoke_classifier)
+def test_the_newer_photo_of_a_name_keeps_its_scores(in_process, firestore, reference_classifier, order):
+    older_photo, newer_photo = two_photos(reference_classifier)
     seller = vendor()
     name = f"{seller}/SKU-5.jpg"
     if order == "late":

@@ -17,19 +17,19 @@ from catalogist.adapters.storage import StorageBlobs
 from catalogist.panel.review import Choice, decide, review_id, undo
 from catalogist_infra.export_reviews import export, split_of
 from tests.conftest import final_ledger_entry, vendor
-from tests.integration.test_photos import smoke_photos, upload
+from tests.integration.test_photos import dataset_photos, upload
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")]
 
 
 def test_reviewed_photos_become_a_dataset_a_classifier_trains_on(
-    stack, uploads, firestore, smoke_classifier, tmp_path, monkeypatch
+    stack, uploads, firestore, reference_classifier, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", stack.config.firestore_host)
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", stack.config.storage_url)
     documents = FirestoreDocuments(stack.config.project)
     seller = vendor()
-    photos = smoke_photos(smoke_classifier, 40)
+    photos = dataset_photos(reference_classifier, 24, per_category=6)  # 4 categories: a smoke run takes 4
     truths = {}
     for number, (path, truth) in enumerate(photos):
         blob = upload(uploads, f"{seller}/P{number:02d}.jpg", path.read_bytes())

@@ -36,6 +36,7 @@ def test_dev_up_detached_then_down_leaves_no_process_and_frees_the_ports(tmp_pat
             "--firestore-admin-port",
             "--functions-port",
             "--bridge-port",
+            "--panel-port",
         )
     }
     flags = ["--data-dir", str(tmp_path)] + [str(x) for pair in ports.items() for x in pair]
@@ -44,11 +45,11 @@ def test_dev_up_detached_then_down_leaves_no_process_and_frees_the_ports(tmp_pat
     request.addfinalizer(lambda: catalogist("dev", "down", "--data-dir", str(tmp_path)))
 
     assert up.returncode == 0, up.stderr
-    for part in ("storage", "firestore", "functions", "bridge"):
+    for part in ("storage", "firestore", "functions", "panel", "bridge"):
         assert part in up.stdout
     state = json.loads((tmp_path / "stack.json").read_text())
     pids = list(state["processes"].values())
-    assert len(pids) == 4 and all(group_alive(pid) for pid in pids)
+    assert len(pids) == 5 and all(group_alive(pid) for pid in pids)
     assert not any(port_is_free(port) for port in ports.values())
     second = catalogist("dev", "up", "--detach", *flags)
     assert second.returncode == 1
@@ -57,7 +58,7 @@ def test_dev_up_detached_then_down_leaves_no_process_and_frees_the_ports(tmp_pat
     down = catalogist("dev", "down", "--data-dir", str(tmp_path))
 
     assert down.returncode == 0, down.stderr
-    assert "Stopped: bridge, functions, firestore, storage" in down.stdout
+    assert "Stopped: bridge, panel, functions, firestore, storage" in down.stdout
     assert not any(group_alive(pid) for pid in pids)
     assert all(port_is_free(port) for port in ports.values())
     assert not (tmp_path / "stack.json").exists()
@@ -72,6 +73,7 @@ def test_uploads_survive_a_restart(tmp_path):
             "--firestore-admin-port",
             "--functions-port",
             "--bridge-port",
+            "--panel-port",
         )
         for x in (flag, free_port())
     ]
@@ -101,7 +103,11 @@ def test_uploads_survive_a_restart(tmp_path):
 
 
 def test_a_firestore_emulator_already_running_is_used_instead_of_starting_one(stack, firestore, tmp_path):
-    ports = [str(x) for flag in ("--storage-port", "--functions-port", "--bridge-port") for x in (flag, free_port())]
+    ports = [
+        str(x)
+        for flag in ("--storage-port", "--functions-port", "--bridge-port", "--panel-port")
+        for x in (flag, free_port())
+    ]
     import os
 
     from catalogist.intake.ledger import upload_id
@@ -125,7 +131,7 @@ def test_a_firestore_emulator_already_running_is_used_instead_of_starting_one(st
     try:
         assert up.returncode == 0, up.stderr
         state = json.loads((tmp_path / "stack.json").read_text())
-        assert sorted(state["processes"]) == ["bridge", "functions", "storage"]
+        assert sorted(state["processes"]) == ["bridge", "functions", "panel", "storage"]
         config = StackConfig(storage_port=int(ports[1]), project=stack.config.project)
         blob = storage_client(config).bucket("external-fs-uploads").blob("acme/list.csv")
         blob.upload_from_string("SKU,Name\nA-1,Apples\n", content_type="text/csv")
