@@ -215,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     import_file.add_parser(commands)
 
+    from catalogist_infra import release
+
+    release.add_parser(commands)
+
     for name, help_text, register in (
         ("train", "train a model (classifier, textcat, price)", "register_train"),
         ("evaluate", "evaluate an exported model and write metrics.json + report.html", "register_evaluate"),
