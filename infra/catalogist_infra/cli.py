@@ -215,9 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     import_file.add_parser(commands)
 
-    from catalogist_infra import export_reviews
+    from catalogist_infra import export_reviews, release
 
     export_reviews.add_parser(commands)
+    release.add_parser(commands)
 
     for name, help_text, register in (
         ("train", "train a model (classifier, textcat, price)", "register_train"),

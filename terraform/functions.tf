@@ -1,0 +1,146 @@
+# on_upload: every new object version in the uploads bucket, photo or price list.
+#
+# Built by Cloud Functions (2nd gen) from a zip of functions/ with its pinned requirements.txt,
+# and run as a Cloud Run service. It is deployed as an HTTP function with its own Eventarc trigger
+# (below) rather than with the function's built-in event_trigger, because Cloud Functions caps
+# event-driven functions at 540 s, and a 1,000,000-row price list takes about 20 minutes
+# (837 rows/s measured). An HTTP function may run 3600 s. The entry point is still the
+# CloudEvent function: functions-framework takes the signature from its @cloud_event decorator,
+# and Eventarc delivers the same binary-mode CloudEvent either way.
+
+locals {
+  upload_function = "catalogist-on-upload"
+}
+
+# The deploy bundle: main.py, requirements.txt and the catalogist package.
+data "archive_file" "functions" {
+  type        = "zip"
+  source_dir  = "${path.module}/../functions"
+  output_path = "${path.module}/.build/functions.zip"
+  excludes    = ["**/__pycache__/**", "**/*.pyc"]
+}
+
+# Named after its content, so a code change is a new object and a new build; the same code is not
+# rebuilt.
+resource "google_storage_bucket_object" "functions" {
+  bucket = google_storage_bucket.source.name
+  name   = "functions-${data.archive_file.functions.output_sha256}.zip"
+  source = data.archive_file.functions.output_path
+}
+
+# Where Cloud Build puts the functions' images; our own, so the build account writes only here.
+resource "google_artifact_registry_repository" "functions" {
+  # checkov:skip=CKV_GCP_84: the images hold the open source of functions/ and public packages,
+  # nothing secret; a customer-managed key would add a KMS key ring and key that outlive the
+  # project's deletion for no protection gained. Google-managed encryption applies.
+  repository_id = "catalogist-functions"
+  location      = var.region
+  format        = "DOCKER"
+  description   = "Images of the Catalogist functions, built from the zip of functions/."
+  labels        = var.labels
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = 10
+    }
+  }
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      older_than = "2592000s" # 30 days, unless among the 10 most recent
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_cloudfunctions2_function" "on_upload" {
+  name     = local.upload_function
+  location = var.region
+  labels   = var.labels
+
+  build_config {
+    runtime           = "python312"
+    entry_point       = "on_upload"
+    docker_repository = google_artifact_registry_repository.functions.id
+    service_account   = google_service_account.build.id
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.functions.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email = google_service_account.upload.email
+    # Only Eventarc (Pub/Sub push) calls it; nothing on the internet can.
+    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+
+    available_cpu                    = var.upload_function.cpu
+    available_memory                 = var.upload_function.memory
+    max_instance_request_concurrency = var.upload_function.concurrency
+    max_instance_count               = var.upload_function.max_instances
+    min_instance_count               = 0
+    timeout_seconds                  = var.upload_function.timeout_seconds
+
+    # The names catalogist.settings.Settings.from_env reads (tests/terraform/test_settings.py).
+    environment_variables = {
+      GOOGLE_CLOUD_PROJECT          = var.project_id
+      CATALOGIST_MODELS_BUCKET      = google_storage_bucket.models.name
+      CATALOGIST_CLASSIFIER_RELEASE = var.releases.classifier
+      CATALOGIST_TEXTCAT_RELEASE    = var.releases.textcat
+      CATALOGIST_PRICE_RELEASE      = var.releases.price
+      CATALOGIST_CURRENCY           = var.currency
+      CATALOGIST_DECODE_MEMORY_MB   = var.upload_function.decode_memory_mb
+      CATALOGIST_LOG_LEVEL          = var.log_level
+      # gunicorn's request threads (functions-framework) and the classifier's interpreter pool:
+      # must equal the requests Cloud Run sends one instance at once.
+      THREADS = var.upload_function.concurrency
+    }
+  }
+
+  depends_on = [
+    google_artifact_registry_repository_iam_member.build_writes_images,
+    google_project_iam_member.build_writes_logs,
+    google_storage_bucket_iam_member.build_reads_source,
+    google_project_iam_member.build_reads_function_sources,
+  ]
+}
+
+# object.finalized on the uploads bucket -> on_upload. Retries are on: Eventarc redelivers an
+# unacknowledged event with exponential backoff (10 s up to 600 s) for 24 hours. retry_policy is
+# deliberately absent: its only accepted value, max_attempts = 1, turns retries off. No dead-letter
+# topic: the function counts its own attempts (CATALOGIST_MAX_ATTEMPTS) and acknowledges a poison
+# event as `failed`, shown in the panel. A delivery whose upload is still being processed by
+# another (an import longer than Pub/Sub's push deadline) answers 409 and comes back later.
+resource "google_eventarc_trigger" "uploads_finalized" {
+  name     = "catalogist-uploads-finalized"
+  location = var.region
+  labels   = var.labels
+
+  matching_criteria {
+    attribute = "type"
+    value     = "google.cloud.storage.object.v1.finalized"
+  }
+  matching_criteria {
+    attribute = "bucket"
+    value     = google_storage_bucket.uploads.name
+  }
+
+  destination {
+    cloud_run_service {
+      service = google_cloudfunctions2_function.on_upload.name
+      region  = var.region
+    }
+  }
+
+  service_account = google_service_account.trigger.email
+
+  # The service agents and the trigger's grants must have propagated first (issue 25294).
+  depends_on = [time_sleep.service_agents]
+}

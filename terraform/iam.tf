@@ -1,0 +1,199 @@
+# Identities and every grant, each on the narrowest resource the API allows, each with its reason.
+# No primitive roles (owner, editor, viewer), no *.admin roles, no allUsers or
+# allAuthenticatedUsers. Only *_iam_member resources, which add one binding and leave the rest of
+# a policy alone. tests/terraform/test_iam.py holds the reviewed allow-list these must equal:
+# adding a grant means changing that list too.
+
+# One service account per workload.
+
+resource "google_service_account" "upload" {
+  account_id   = "catalogist-on-upload"
+  display_name = "Catalogist on_upload (photos and price lists)"
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "panel" {
+  account_id   = "catalogist-panel"
+  display_name = "Catalogist review panel"
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "trigger" {
+  account_id   = "catalogist-trigger"
+  display_name = "Catalogist Eventarc trigger (uploads -> on_upload)"
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "build" {
+  account_id   = "catalogist-build"
+  display_name = "Catalogist function builds (Cloud Build)"
+  depends_on   = [google_project_service.apis]
+}
+
+locals {
+  # Firestore has no per-collection IAM; a condition narrows the grant to the one database.
+  firestore_condition = "resource.name == \"projects/${var.project_id}/databases/${google_firestore_database.this.name}\""
+}
+
+# on_upload
+
+# Reads each uploaded object version its event names (photos whole, price lists streamed).
+resource "google_storage_bucket_iam_member" "upload_reads_uploads" {
+  bucket = google_storage_bucket.uploads.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.upload.member
+}
+
+# Lists and downloads the model releases it serves, once per instance.
+resource "google_storage_bucket_iam_member" "upload_reads_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.upload.member
+}
+
+# Writes the ledger, products and imports; reads products to merge photos and rows.
+resource "google_project_iam_member" "upload_uses_firestore" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.upload.member
+  condition {
+    title      = "catalogist-database"
+    expression = local.firestore_condition
+  }
+}
+
+# panel
+
+# Shows a product's photos, read by the generation that was scored.
+resource "google_storage_bucket_iam_member" "panel_reads_uploads" {
+  bucket = google_storage_bucket.uploads.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.panel.member
+}
+
+# Reads the manifests and taxonomies of the releases in service (correction choices, overview).
+resource "google_storage_bucket_iam_member" "panel_reads_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.panel.member
+}
+
+# Reads the queue, imports and ledger; writes reviews and the human decisions on products.
+resource "google_project_iam_member" "panel_uses_firestore" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.panel.member
+  condition {
+    title      = "catalogist-database"
+    expression = local.firestore_condition
+  }
+}
+
+# Reads its CSRF secret (CATALOGIST_PANEL_SECRET) at start-up; this secret only.
+resource "google_secret_manager_secret_iam_member" "panel_reads_secret" {
+  secret_id = google_secret_manager_secret.panel.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.panel.member
+}
+
+# Lets IAP's service agent call the panel once IAP has let a reviewer through.
+resource "google_cloud_run_v2_service_iam_member" "iap_invokes_panel" {
+  location = var.region
+  name     = google_cloudfunctions2_function.panel.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_project_service_identity.iap.email}"
+}
+
+# Lets each reviewer through IAP (the panel checks CATALOGIST_REVIEWERS again).
+resource "google_iap_web_backend_service_iam_member" "reviewers" {
+  for_each            = toset(var.reviewers)
+  web_backend_service = google_compute_backend_service.panel.name
+  role                = "roles/iap.httpsResourceAccessor"
+  member              = "user:${each.value}"
+}
+
+# The Eventarc trigger
+
+# Receives the uploads bucket's events (a project-level role: it exists on no narrower resource).
+resource "google_project_iam_member" "trigger_receives_events" {
+  project = var.project_id
+  role    = "roles/eventarc.eventReceiver"
+  member  = google_service_account.trigger.member
+}
+
+# Delivers each event to on_upload, and to nothing else.
+resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_on_upload" {
+  location = var.region
+  name     = google_cloudfunctions2_function.on_upload.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.trigger.member
+}
+
+# Google's service agents
+
+# Cloud Storage publishes object events to the Pub/Sub topic Eventarc creates for the trigger;
+# the topic's name is Eventarc's choice, so the grant is on the project.
+resource "google_project_iam_member" "storage_agent_publishes_events" {
+  project = var.project_id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${data.google_storage_project_service_account.storage.email_address}"
+}
+
+# The Eventarc service agent's own role, granted explicitly: on a fresh project it is not there
+# yet when the first trigger is created (terraform-provider-google issue 25294).
+resource "google_project_iam_member" "eventarc_agent" {
+  # checkov:skip=CKV_GCP_49: this is Google's own Eventarc service agent receiving the role Google
+  # normally grants it on its own (it mints the trigger account's tokens to deliver events); the
+  # grant is made explicit only so the first apply does not race it (issue 25294).
+  project = var.project_id
+  role    = "roles/eventarc.serviceAgent"
+  member  = "serviceAccount:${google_project_service_identity.eventarc.email}"
+}
+
+# Grants to new service agents take a while to be seen; the trigger waits for this.
+resource "time_sleep" "service_agents" {
+  create_duration = "90s"
+  depends_on = [
+    google_project_iam_member.eventarc_agent,
+    google_project_iam_member.storage_agent_publishes_events,
+    google_project_iam_member.trigger_receives_events,
+    google_cloud_run_v2_service_iam_member.trigger_invokes_on_upload,
+  ]
+}
+
+# Cloud Build, building the functions' image from the zip
+
+# Pushes the built image to the functions' repository, and only there.
+resource "google_artifact_registry_repository_iam_member" "build_writes_images" {
+  location   = google_artifact_registry_repository.functions.location
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.build.member
+}
+
+# Writes the build's logs (log writing is granted on projects only).
+resource "google_project_iam_member" "build_writes_logs" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.build.member
+}
+
+# Reads the zip of functions/.
+resource "google_storage_bucket_iam_member" "build_reads_source" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.build.member
+}
+
+# Reads the copy of the source Cloud Functions stages in its own bucket (gcf-v2-sources-NUMBER-
+# REGION, created by Cloud Functions, so not grantable by bucket here): a project grant whose
+# condition admits that bucket alone.
+resource "google_project_iam_member" "build_reads_function_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = google_service_account.build.member
+  condition {
+    title      = "gcf-v2-sources-only"
+    expression = "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}\")"
+  }
+}

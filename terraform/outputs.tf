@@ -1,0 +1,44 @@
+output "panel_url" {
+  description = "Where reviewers open the panel, once DNS points panel.domain at panel_ip and the certificate is ACTIVE."
+  value       = "https://${var.panel.domain}/"
+}
+
+output "panel_ip" {
+  description = "Create a DNS A record for panel.domain with this address."
+  value       = google_compute_global_address.panel.address
+}
+
+output "iap_audience" {
+  description = "The audience the panel checks in IAP's assertions (CATALOGIST_IAP_AUDIENCE)."
+  value       = "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.panel.generated_id}"
+}
+
+output "uploads_bucket" {
+  description = "Vendors upload <vendor>/<file> here."
+  value       = google_storage_bucket.uploads.name
+}
+
+output "models_bucket" {
+  description = "Publish releases here with `catalogist release publish FOLDER gs://BUCKET/KIND/VERSION`."
+  value       = google_storage_bucket.models.name
+}
+
+output "upload_function" {
+  description = "The on_upload function (its logs: gcloud functions logs read NAME --region REGION)."
+  value       = google_cloudfunctions2_function.on_upload.name
+}
+
+output "panel_function" {
+  description = "The panel function."
+  value       = google_cloudfunctions2_function.panel.name
+}
+
+output "service_accounts" {
+  description = "The workloads' identities."
+  value = {
+    upload  = google_service_account.upload.email
+    panel   = google_service_account.panel.email
+    trigger = google_service_account.trigger.email
+    build   = google_service_account.build.email
+  }
+}

@@ -1,0 +1,128 @@
+# Three buckets, none public, all with uniform bucket-level access (IAM only, no object ACLs).
+
+# Vendors drop <vendor>/<sku>[_n].jpg|png|webp and price lists here; every new object version is
+# an object.finalized event for on_upload.
+#
+# Versioning is on, with overwritten generations kept for uploads_retention.noncurrent_days.
+# The function reads each object by the generation its event names (adapters/storage.py). With
+# versioning off, a vendor who overwrites a file while its first version is still being imported
+# deletes the bytes under the running import: the read fails mid-file and the upload ends
+# `rejected` ("no longer exists") or retries, instead of stopping cleanly as `superseded` when the
+# newer generation is recorded (docs/pipelines.md, "Newest generation wins"). A late or
+# redelivered event (up to 24 h) still finds its generation. Deleting noncurrent generations after
+# a few days keeps the cost of re-uploaded price lists bounded.
+resource "google_storage_bucket" "uploads" {
+  # checkov:skip=CKV_GCP_62: usage logs would need a fourth bucket and log every read the
+  # function makes; who reads or writes objects is in Cloud Audit Logs (Data Access logs for
+  # storage.googleapis.com, docs/deploy.md), which is where such questions are answered.
+  name                        = var.uploads_bucket
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  # Vendor uploads are business records: `terraform destroy` must not empty the bucket.
+  force_destroy = false
+  labels        = var.labels
+
+  versioning {
+    enabled = true
+  }
+
+  soft_delete_policy {
+    retention_duration_seconds = var.uploads_retention.soft_delete_days * 86400
+  }
+
+  # Processed uploads: done, rejected or failed within a day (older events are dropped); kept
+  # for the panel's photo view, then deleted (the live version becomes noncurrent ...).
+  lifecycle_rule {
+    condition {
+      age        = var.uploads_retention.keep_days
+      with_state = "LIVE"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # ... and noncurrent generations, overwritten or deleted, go after noncurrent_days.
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.uploads_retention.noncurrent_days
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# Model releases as <kind>/<version>/ with a manifest.json (sha256 of each file), published by
+# `catalogist release publish`, which never overwrites a version. Versioning and soft delete
+# protect the releases in service from a hand-made overwrite or delete.
+resource "google_storage_bucket" "models" {
+  # checkov:skip=CKV_GCP_62: usage logs would need a fourth bucket and log every read the
+  # function makes; who reads or writes objects is in Cloud Audit Logs (Data Access logs for
+  # storage.googleapis.com, docs/deploy.md), which is where such questions are answered.
+  name                        = var.models_bucket
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels                      = var.labels
+
+  versioning {
+    enabled = true
+  }
+
+  soft_delete_policy {
+    retention_duration_seconds = 7 * 86400
+  }
+
+  # An overwritten or deleted release file is kept 30 days, long enough to notice and roll back.
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 30
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The zip of functions/ that each function is built from. Only Cloud Build reads it, at deploy.
+resource "google_storage_bucket" "source" {
+  # checkov:skip=CKV_GCP_62: usage logs would need a fourth bucket and log every read the
+  # function makes; who reads or writes objects is in Cloud Audit Logs (Data Access logs for
+  # storage.googleapis.com, docs/deploy.md), which is where such questions are answered.
+  name                        = var.source_bucket
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true # nothing here that `terraform apply` cannot upload again
+  labels                      = var.labels
+
+  # Each zip is named after its content hash, so a new deploy adds an object and never
+  # overwrites one; versioning keeps a deleted zip restorable for the rollback it may be.
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 30
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
