@@ -6,10 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := .cache/uv/bin/uv
 FIRESTORE_EMULATOR := infra/firestore-emulator
+CHECKOV := .cache/checkov/bin/checkov
 
 .PHONY: install chromium demo dev test test-unit test-integration test-browser lint format requirements bench screenshots clean
 
-install: $(BIN)/catalogist $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json chromium
+install: $(BIN)/catalogist $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json $(CHECKOV) chromium
 
 $(UV):
 	python3 -m venv .cache/uv
@@ -25,6 +26,13 @@ $(BIN)/catalogist: $(UV) uv.lock pyproject.toml
 
 $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json: $(FIRESTORE_EMULATOR)/package-lock.json
 	cd $(FIRESTORE_EMULATOR) && npm ci --no-audit --no-fund --loglevel=error
+
+# checkov (the Terraform tests) in an environment of its own, from its hash-pinned closure: its
+# own pins (packaging<24, …) must not decide the function bundle's.
+$(CHECKOV): $(UV) infra/checkov/requirements.txt
+	python3 -m venv .cache/checkov
+	$(UV) pip install --quiet --python .cache/checkov/bin/python --require-hashes -r infra/checkov/requirements.txt
+	touch $@
 
 # The panel's browser tests drive Debian's Chromium (Playwright cannot download its own here).
 chromium:
