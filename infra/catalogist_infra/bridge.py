@@ -41,9 +41,9 @@ class BridgeConfig:
     bucket: str
     target_url: str
     poll_interval: float = 0.2
-    # The deployed function's timeout (540 s, the most an event-driven function may have): a big
+    # The deployed function's timeout (terraform: upload_function.timeout_seconds, 3600 s): a big
     # price list takes minutes, and a shorter wait would redeliver it while it still runs.
-    delivery_timeout: float = 540.0
+    delivery_timeout: float = 3600.0
     first_backoff: float = 0.5
     max_backoff: float = 30.0
     retry_window: float = 3600.0

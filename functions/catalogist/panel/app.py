@@ -25,7 +25,7 @@ from catalogist.intake import ledger
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel import queries, review, trust
 from catalogist.panel.auth import CSRF_HEADER, DEV_COOKIE, DevSignIn, SignIn, SignInError, csrf_ok, csrf_token
-from catalogist.photos.imaging import decode_photo
+from catalogist.photos.imaging import DecodeBudget, decode_photo
 from catalogist.ports import BlobReader, DocumentStore, Filter, Write
 from catalogist.products import COLLECTION as PRODUCTS
 from catalogist.settings import Settings
@@ -57,6 +57,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     secret = settings.panel_secret
     page_size = settings.panel_page_size
+    budget = DecodeBudget(settings.decode_memory_bytes)  # thumbnails decode within the instance's bound
 
     @app.before_request
     def signed_in() -> Any:
@@ -200,7 +201,7 @@ def create_app(
         side = next((s for s in PHOTO_SIDES if s >= int(flask.request.args.get("side", 360) or 360)), PHOTO_SIDES[-1])
         source = record["object"]
         data = blobs.read_all(source["bucket"], source["name"], str(source["generation"]), PHOTO_MAX_BYTES)
-        image = decode_photo(data, target_size=side)
+        image = decode_photo(data, target_size=side, budget=budget)
         image.thumbnail((side, side))
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=85)
