@@ -9,7 +9,7 @@ from cloudevents.http import CloudEvent
 from catalogist import logs, wiring
 from catalogist.errors import BadEvent, UploadInProgress
 from catalogist.intake.events import parse_storage_event
-from catalogist.intake.uploads import handle_upload
+from catalogist.intake.uploads import handle_upload, reject_unreadable_event
 from catalogist.settings import Settings
 
 SETTINGS = Settings.from_env()
@@ -22,9 +22,14 @@ PANEL = wiring.Lazy(lambda: wiring.build_panel(SETTINGS, BLOBS, DOCUMENTS))
 
 @functions_framework.cloud_event
 def on_upload(cloud_event: CloudEvent) -> None:
+    attributes, data = cloud_event.get_attributes(), cloud_event.get_data()
     try:
-        event = parse_storage_event(cloud_event.get_attributes(), cloud_event.get_data())
+        event = parse_storage_event(attributes, data)
     except BadEvent as error:
+        # Bad input is permanent: recorded where an admin sees it and acknowledged, when the
+        # event names an object at all; else refused at the edge with the reason.
+        if reject_unreadable_event(attributes, data, error.reason, DOCUMENTS):
+            return
         flask.abort(400, description=error.reason)
     try:
         handle_upload(event, SETTINGS, BLOBS, DOCUMENTS, PIPELINES)

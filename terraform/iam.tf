@@ -64,10 +64,11 @@ resource "google_project_iam_member" "upload_uses_firestore" {
 
 # panel
 
-# Shows a product's photos, read by the generation that was scored.
-resource "google_storage_bucket_iam_member" "panel_reads_uploads" {
+# Shows a product's photos, read by the generation that was scored; retries a failed upload by
+# writing it again as a new generation of itself (an overwrite needs create and delete: objectUser).
+resource "google_storage_bucket_iam_member" "panel_uses_uploads" {
   bucket = google_storage_bucket.uploads.name
-  role   = "roles/storage.objectViewer"
+  role   = "roles/storage.objectUser"
   member = google_service_account.panel.member
 }
 

@@ -26,6 +26,12 @@ class BlobReader(Protocol):
         ...
 
 
+class ObjectCopier(Protocol):
+    def copy_to_new_generation(self, bucket: str, name: str, generation: str) -> str:
+        """Write that object version again as the object's newest generation; the new one."""
+        ...
+
+
 class ReleaseFiles(Protocol):
     """Where model releases are fetched from (the models bucket)."""
 

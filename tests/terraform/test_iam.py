@@ -44,10 +44,9 @@ REVIEWED_GRANTS = {
     ),
     # on_upload writes the ledger, products and imports in the one database.
     Grant("google_project_iam_member", "var.project_id", "roles/datastore.user", UPLOAD, _FIRESTORE_DATABASE),
-    # The panel shows scored photos and the releases' taxonomies ...
-    Grant(
-        "google_storage_bucket_iam_member", "google_storage_bucket.uploads.name", "roles/storage.objectViewer", PANEL
-    ),
+    # The panel shows scored photos, retries failed uploads as new generations, and reads the
+    # releases' taxonomies ...
+    Grant("google_storage_bucket_iam_member", "google_storage_bucket.uploads.name", "roles/storage.objectUser", PANEL),
     Grant("google_storage_bucket_iam_member", "google_storage_bucket.models.name", "roles/storage.objectViewer", PANEL),
     # ... reads the queue and writes reviews in the one database ...
     Grant("google_project_iam_member", "var.project_id", "roles/datastore.user", PANEL, _FIRESTORE_DATABASE),

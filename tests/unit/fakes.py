@@ -31,6 +31,13 @@ class MemoryBlobs:
             raise PermanentError(f"the object is larger than the limit of {max_bytes:,} bytes")
         return data
 
+    def copy_to_new_generation(self, bucket: str, name: str, generation: str) -> str:
+        data = self._data(bucket, name, generation)
+        known = [int(key[2]) for key in self.objects if key[:2] == (bucket, name) and len(key) == 3]
+        newest = str(max([int(generation), *known]) + 1)
+        self.objects[(bucket, name, newest)] = data
+        return newest
+
     def open_stream(self, bucket: str, name: str, generation: str) -> io.BytesIO:
         return io.BytesIO(self._data(bucket, name, generation))
 

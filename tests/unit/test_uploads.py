@@ -12,7 +12,8 @@ from catalogist.errors import BadPhoto, Superseded, UploadInProgress
 from catalogist.intake import ledger
 from catalogist.intake.events import FINALIZED, parse_storage_event
 from catalogist.intake.ledger import upload_id
-from catalogist.intake.uploads import handle_upload
+from catalogist.intake.retry import RetryRefused, retry_upload
+from catalogist.intake.uploads import handle_upload, reject_unreadable_event
 from catalogist.settings import Settings
 from tests.unit.fakes import MemoryBlobs, MemoryDocuments
 
@@ -322,3 +323,41 @@ def test_an_upload_that_keeps_failing_ends_failed_and_is_acknowledged():
         "ConnectionError: model release gs://models/classifier is missing"
     )
     assert failing.calls == 3
+
+
+def test_an_event_the_function_cannot_read_still_leaves_a_rejected_upload_when_it_names_one():
+    documents = MemoryDocuments()
+    broken = {"bucket": "uploads", "name": "acme/ünï vendör/产品.jpg", "generation": "12", "size": "lots"}
+
+    recorded = reject_unreadable_event({"id": "e-9"}, broken, "size must be a whole number", documents, NOW)
+    nothing = reject_unreadable_event({"id": "e-10"}, {"size": "3"}, "no object", documents, NOW)
+
+    entry = documents.get("uploads", recorded)
+    assert recorded == upload_id("uploads", "acme/ünï vendör/产品.jpg", "12") and nothing == ""
+    assert (entry["status"], entry["vendor"], entry["reason"]) == (
+        "rejected",
+        "acme",
+        "unreadable event: size must be a whole number",
+    )
+    assert list(documents.collections) == ["uploads"]
+
+
+def test_a_failed_upload_is_retried_as_a_new_generation_of_the_same_bytes():
+    documents = MemoryDocuments()
+    blobs = MemoryBlobs({("uploads", "acme/SKU-1.jpg", "7"): JPEG_HEAD})
+    failing = RecordingPipeline(ConnectionError("model release missing"))
+    settings = replace(SETTINGS, max_attempts=1)
+    assert handle_upload(event(), settings, blobs, documents, {"photo": failing}, now=NOW).status == "failed"
+    lease = timedelta(seconds=SETTINGS.lease_seconds)
+
+    generation = retry_upload(documents, blobs, upload_id("uploads", "acme/SKU-1.jpg", "7"), "ana@shop", NOW, lease)
+    again = handle_upload(
+        event(generation=generation), settings, blobs, documents, {"photo": RecordingPipeline()}, now=NOW
+    )
+
+    assert blobs.objects[("uploads", "acme/SKU-1.jpg", generation)] == JPEG_HEAD
+    assert (generation, again.status) == ("8", "done")
+    old = documents.get("uploads", upload_id("uploads", "acme/SKU-1.jpg", "7"))
+    assert (old["status"], old["retried_as"], old["retried_by"]) == ("failed", "8", "ana@shop")
+    with pytest.raises(RetryRefused, match="only failed or stuck"):
+        retry_upload(documents, blobs, upload_id("uploads", "acme/SKU-1.jpg", "8"), "ana@shop", NOW, lease)

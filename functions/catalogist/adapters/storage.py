@@ -48,6 +48,17 @@ class StorageBlobs:
             raise PermanentError(f"the object is larger than the limit of {max_bytes:,} bytes")
         return data
 
+    def copy_to_new_generation(self, bucket: str, name: str, generation: str) -> str:
+        source = self._blob(bucket, name, generation)
+        target = self.client.bucket(bucket).blob(name)
+        try:
+            token, _, _ = target.rewrite(source)
+            while token is not None:  # large objects are copied in several calls
+                token, _, _ = target.rewrite(source, token=token)
+        except gexc.NotFound:
+            raise ObjectGone(f"gs://{bucket}/{name} generation {generation} no longer exists") from None
+        return str(target.generation)
+
     def list_names(self, bucket: str, prefix: str) -> list[str]:
         return [blob.name for blob in self.client.list_blobs(bucket, prefix=prefix)]
 

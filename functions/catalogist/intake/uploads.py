@@ -148,6 +148,27 @@ def _process(
     return _end(documents, upload_id, entry, attempt, ledger.Status.DONE, "", result, now, context)
 
 
+def reject_unreadable_event(
+    attributes: Mapping[str, Any], data: Any, reason: str, documents: DocumentStore, now: datetime | None = None
+) -> str:
+    """Record an event the function cannot read as a `rejected` upload an admin sees, when it
+    still names an object version (bucket, name, generation); the upload id, or "" when it names
+    none (then there is nothing to show but the log line)."""
+    now = now or datetime.now(UTC)
+    if not isinstance(data, Mapping) or not all(str(data.get(key) or "") for key in ("bucket", "name", "generation")):
+        log.error("unreadable event that names no object: not processed", extra={"reason": reason})
+        return ""
+    generation = str(data["generation"])
+    obj = StorageObject(str(data["bucket"]), str(data["name"]), generation if generation.isdigit() else "0", 0)
+    event = StorageEvent(str(attributes.get("id") or ""), now, obj)
+    upload_id = ledger.upload_id(obj.bucket, obj.name, generation)
+    entry = {**ledger.ledger_entry(event, Verdict(Kind.UNSUPPORTED, "", f"unreadable event: {reason}"), now)}
+    entry["generation"] = generation
+    if documents.create(ledger.COLLECTION, upload_id, entry):
+        log.warning("unreadable event recorded as rejected", extra={"upload_id": upload_id, "reason": reason})
+    return upload_id
+
+
 def _recorded_entry(
     event: StorageEvent,
     upload_id: str,

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import flask
 from werkzeug.exceptions import HTTPException
@@ -26,7 +26,7 @@ from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel import queries, review, trust
 from catalogist.panel.auth import CSRF_HEADER, DEV_COOKIE, DevSignIn, SignIn, SignInError, csrf_ok, csrf_token
 from catalogist.photos.imaging import DecodeBudget, decode_photo
-from catalogist.ports import BlobReader, DocumentStore, Filter, Write
+from catalogist.ports import BlobReader, DocumentStore, Filter, ObjectCopier, Write
 from catalogist.products import COLLECTION as PRODUCTS
 from catalogist.settings import Settings
 
@@ -41,10 +41,14 @@ KIND_NAMES = {"photo": "photo only", "row": "price-list row only", "both": "phot
 TaxonomySource = Callable[[], Taxonomy | None]
 
 
+class PanelBlobs(BlobReader, ObjectCopier, Protocol):
+    """Photos read for thumbnails; uploads copied to a new generation to retry them."""
+
+
 def create_app(
     settings: Settings,
     documents: DocumentStore,
-    blobs: BlobReader,
+    blobs: PanelBlobs,
     sign_in: SignIn,
     taxonomies: Mapping[str, TaxonomySource],
     models: Callable[[], list[dict[str, Any]]] = list,
@@ -249,6 +253,16 @@ def create_app(
             statuses=[s.value for s in ledger.Status],
             more=_last(found, "received_at"),
         )
+
+    @app.post("/uploads/<upload_id>/retry")
+    def retry(upload_id: str) -> Any:
+        from catalogist.intake.retry import retry_upload
+
+        generation = retry_upload(
+            documents, blobs, upload_id, flask.g.reviewer, clock(), timedelta(seconds=settings.lease_seconds)
+        )
+        log.info("upload retried by hand", extra={"upload_id": upload_id, "as": generation, "by": flask.g.reviewer})
+        return flask.redirect(flask.url_for("uploads", status="received", retried=generation))
 
     @app.route("/vendors/<vendor>/mapping", methods=["GET", "POST"])
     def mapping(vendor: str) -> Any:

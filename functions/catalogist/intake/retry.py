@@ -1,0 +1,43 @@
+"""Retrying an upload by hand: a `failed` one (its attempts ran out on transient errors), or one
+stuck `received` with no live attempt (its event was lost).
+
+The object is copied onto itself, which makes a new generation of the same bytes: Cloud Storage
+(or, locally, the event bridge) then delivers a new finalized event, and the new version is
+processed from scratch like any upload, with fresh attempts. The old entry keeps its history and
+says which generation retried it. Only the newest generation of an object is retried: an older
+one was superseded by what the vendor uploaded since.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from catalogist.errors import PermanentError
+from catalogist.intake import ledger
+from catalogist.ports import ObjectCopier
+
+
+class RetryRefused(PermanentError):
+    """The upload cannot be retried; the message says why."""
+
+
+def retry_upload(documents: Any, blobs: ObjectCopier, upload_id: str, who: str, now: datetime, lease: timedelta) -> str:
+    """The generation that will be processed in its place."""
+    entry = documents.get(ledger.COLLECTION, upload_id)
+    if entry is None:
+        raise RetryRefused(f"no upload {upload_id}")
+    stuck = entry["status"] == ledger.Status.RECEIVED and not ledger.is_running(documents, entry, upload_id, now, lease)
+    if entry["status"] != ledger.Status.FAILED and not stuck:
+        raise RetryRefused(f"only failed or stuck uploads are retried; this one is {entry['status']}")
+    newer = [
+        other["generation"]
+        for other in ledger.other_versions(documents, entry).values()
+        if int(other["generation"]) > int(entry["generation"])
+    ]
+    if newer:
+        newest = max(newer, key=int)
+        raise RetryRefused(f"generation {newest} of this object was uploaded since; it is the one that counts")
+    generation = blobs.copy_to_new_generation(entry["bucket"], entry["name"], entry["generation"])
+    documents.update(ledger.COLLECTION, upload_id, {"retried_as": generation, "retried_by": who, "retried_at": now})
+    return generation
