@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from catalogist_infra.flags import add_flag
-from catalogist_infra.stack import REPO, Stack, StackConfig, stop_recorded
+from catalogist_infra.processes import StackError
+from catalogist_infra.stack import REPO, RESTARTABLE, Stack, StackConfig, stop_recorded
+
+MAX_RESTARTS_A_MINUTE = 5  # a part that keeps dying is a bug to read about, not to hide
 
 
 def add_stack_flags(parser: argparse.ArgumentParser, data_dir: Path) -> None:
@@ -145,10 +148,24 @@ def dev_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    restarts: list[float] = []
     dead = None
     while not stopping and dead is None:
         time.sleep(0.2)
         dead = stack.first_dead_part()
+        if dead in RESTARTABLE and len([t for t in restarts if time.monotonic() - t < 60]) < MAX_RESTARTS_A_MINUTE:
+            print(
+                f"{dead} exited unexpectedly; starting it again (log: {stack.config.data_dir / 'logs'})",
+                file=sys.stderr,
+            )
+            try:
+                stack.restart(dead)
+            except StackError as error:
+                print(f"{dead} did not come back: {error}", file=sys.stderr)
+                break
+            restarts.append(time.monotonic())
+            print(f"{dead} is running again", file=sys.stderr)
+            dead = None
     if dead:
         print(f"{dead} exited unexpectedly; stopping the stack. See its log.", file=sys.stderr)
     stack.stop()

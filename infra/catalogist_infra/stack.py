@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parents[2]
 FIRESTORE_LAUNCHER = REPO / "infra" / "firestore-emulator" / "launcher.cjs"
 FUNCTIONS_SOURCE = REPO / "functions" / "main.py"
 T = TypeVar("T")
+# Parts the foreground `dev up` starts again when they die: they keep no state of their own.
+RESTARTABLE = ("functions", "panel", "bridge")
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,16 @@ class Stack:
             process.wait(timeout=5)
         self._processes.clear()
         self.config.state_file.unlink(missing_ok=True)
+
+    def restart(self, name: str, timeout: float = 30.0) -> None:
+        """Start a part that died again, as it was started (the functions, the panel, the bridge
+        hold nothing a restart loses; the Firestore emulator keeps its data in memory only)."""
+        spec = next(spec for spec in self._specs() if spec.name == name)
+        process = self._processes.pop(name)
+        stop_group(process.pid, grace=1.0)  # whatever the dead leader left behind
+        self.parts = [part for part in self.parts if part.name != name]
+        self._start(spec)
+        self._wait(spec, timeout)
 
     def first_dead_part(self) -> str | None:
         for name, process in self._processes.items():
