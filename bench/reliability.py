@@ -95,9 +95,8 @@ def main() -> None:
     print("| scenario | injected | outcome | rows lost | duplicates | time to recover |")
     print("|---|---|---|---|---|---|")
     for r in results:
-        print(
-            f"| {r.scenario} | {r.injected} | {r.outcome} | {r.rows_lost} | {r.duplicates} | {r.recover_seconds:.1f} s |"
-        )
+        cells = (r.scenario, r.injected, r.outcome, r.rows_lost, r.duplicates, f"{r.recover_seconds:.1f} s")
+        print("| " + " | ".join(str(cell) for cell in cells) + " |")
 
 
 if __name__ == "__main__":
