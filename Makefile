@@ -44,6 +44,10 @@ chromium:
 demo: install
 	$(BIN)/catalogist demo
 
+# The panel's pictures in the README, from the demo's data.
+screenshots: install
+	$(BIN)/catalogist demo --screenshots docs
+
 dev: install
 	$(BIN)/catalogist dev up
 
