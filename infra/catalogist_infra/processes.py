@@ -4,10 +4,10 @@ health-checked over HTTP, and stopped with everything they spawned."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,29 +42,32 @@ def start(spec: ProcessSpec, die_with_parent: bool = True) -> subprocess.Popen[b
     it dies, so a killed test run or demo leaves no orphans; `dev up --detach` turns it off.
     """
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = list(spec.command)
+    if die_with_parent and sys.platform == "linux":
+        command = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command]
     with open(spec.log_path, "ab") as log_file:
         # A new session makes the child a process-group leader, so stopping the group also
         # stops whatever it spawned (functions-framework's reloader, node's workers).
         return subprocess.Popen(
-            list(spec.command),
+            command,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=dict(spec.env),
             cwd=spec.cwd,
             start_new_session=True,
-            preexec_fn=_terminate_with_parent if die_with_parent else None,
         )
 
 
-# Looked up once here: the child, forked from a process with threads, should only make the call.
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
-_PR_SET_PDEATHSIG = 1
-
-
-def _terminate_with_parent() -> None:
-    """In the child, before exec: ask Linux for SIGTERM when the parent thread exits."""
-    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+# Run by a fresh interpreter that then becomes the part: it asks Linux for SIGTERM when its
+# parent dies, and exits if the parent is already gone. Not a `preexec_fn`: Python code in a
+# child forked from a process with gRPC threads aborts (gRPC's fork handlers), so the fork
+# itself must run no Python at all.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # PR_SET_PDEATHSIG
+    "sys.exit(1) if os.getppid() != int(sys.argv[1]) else os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
 
 
 def wait_healthy(spec: ProcessSpec, process: subprocess.Popen[bytes], timeout: float) -> float:

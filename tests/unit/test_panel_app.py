@@ -134,3 +134,34 @@ def test_the_taxonomy_search_finds_any_level(panel):
     found = client.get("/api/taxonomy?q=appl").get_json()["paths"]
 
     assert [p["path"] for p in found] == ["Fruit/Apple/Granny-Smith", "Fruit/Apple/Pink-Lady"]
+
+
+def test_a_corrected_column_mapping_reads_the_vendor_s_next_file(panel):
+    from catalogist.imports.pipeline import FileSource, import_file
+    from tests.unit.test_imports import Models
+
+    client, documents, sign_in = panel
+    signed_in(client, sign_in)
+    token = csrf_token("s3cret", "ana@shop.example")
+    odd_file = "Code;Bezeichnung X;Hersteller Y\nR-1;Basmati rice 1 kg;India Gate\n"  # no column a guess would map
+
+    saved = client.post(
+        "/vendors/acme/mapping", data={"csrf": token, "sku": "Code", "name": "Bezeichnung X", "brand": "Hersteller Y"}
+    )
+    summary = import_file(
+        io.BytesIO(odd_file.encode()), FileSource("uploads", "acme/odd.csv", "1", "acme"), documents, Models(), NOW
+    )
+
+    assert saved.status_code == 302
+    assert (summary["status"], summary["written"]) == ("done", 1)
+    assert documents.get("products", "acme:R-1")["brand"] == "India Gate"
+
+
+def test_the_overview_shows_the_backlog_and_the_measured_precision(panel):
+    client, _, sign_in = panel
+    signed_in(client, sign_in)
+
+    page = client.get("/overview").get_data(as_text=True)
+
+    assert "Review backlog" in page and ">3<" in page.replace(" ", "").replace("\n", "")
+    assert "No audits reviewed yet." in page
