@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from catalogist.errors import SettingsError
 
 MIB = 1024 * 1024
+Number = TypeVar("Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -117,26 +119,21 @@ def _required(env: Mapping[str, str], name: str) -> str:
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"setting {name} must be a whole number, got {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"setting {name} must be positive, got {value}")
-    return value
+    return _positive(env, name, default, int, "a whole number")
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _positive(env, name, default, float, "a number")
+
+
+def _positive(env: Mapping[str, str], name: str, default: Number, kind: Callable[[str], Number], what: str) -> Number:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"setting {name} must be a number, got {raw!r}") from None
+        raise SettingsError(f"setting {name} must be {what}, got {raw!r}") from None
     if not value > 0:
         raise SettingsError(f"setting {name} must be positive, got {value}")
     return value
