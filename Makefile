@@ -8,7 +8,7 @@ UV := .cache/uv/bin/uv
 FIRESTORE_EMULATOR := infra/firestore-emulator
 CHECKOV := .cache/checkov/bin/checkov
 
-.PHONY: install chromium demo dev test test-unit test-integration test-browser lint format requirements bench screenshots clean
+.PHONY: install chromium demo dev test test-unit test-integration test-browser lint format requirements bench models screenshots clean
 
 install: $(BIN)/catalogist $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json $(CHECKOV) chromium
 
@@ -43,6 +43,11 @@ chromium:
 # The main job: the local stack on a real example.
 demo: install
 	$(BIN)/catalogist demo
+
+# The reference releases in models/, rebuilt with the commands their manifests name (the
+# classifier takes about 40 minutes on 2 cores).
+models: install
+	$(BIN)/python -m catalogist_infra.rebuild_models
 
 # The panel's pictures in the README, from the demo's data.
 screenshots: install
