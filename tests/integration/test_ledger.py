@@ -112,10 +112,9 @@ def test_an_unsupported_object_is_recorded_as_rejected_with_its_reason(
     [
         (lambda h, d: ({**h, "ce-type": "google.cloud.storage.object.v1.deleted"}, d), "expected event type"),
         (lambda h, d: (h, {k: v for k, v in d.items() if k != "generation"}), "lacks generation"),
-        (lambda h, d: (h, {**d, "size": "big"}), "whole numbers"),
     ],
 )
-def test_a_malformed_cloud_event_gets_a_400_with_the_reason(stack, change, reason):
+def test_a_malformed_cloud_event_that_names_no_upload_gets_a_400_with_the_reason(stack, change, reason):
     resource = {
         "bucket": "b",
         "name": "acme/x.jpg",
@@ -130,6 +129,25 @@ def test_a_malformed_cloud_event_gets_a_400_with_the_reason(stack, change, reaso
 
     assert answer.status_code == 400
     assert reason in answer.text
+
+
+def test_an_unreadable_upload_event_is_recorded_as_rejected_and_acknowledged(stack, firestore):
+    seller = vendor()
+    resource = {
+        "bucket": "b",
+        "name": f"{seller}/x.jpg",
+        "generation": "7",
+        "size": "big",
+        "updated": "2026-11-26T10:00:00Z",
+    }
+    headers, body = binary_event(resource)
+
+    answer = requests.post(stack.config.functions_url, data=body, headers=headers, timeout=30)
+
+    entry = firestore.collection("uploads").document(upload_id("b", f"{seller}/x.jpg", "7")).get().to_dict()
+    assert answer.status_code == 200, "acknowledged: redelivering it cannot help"
+    assert (entry["status"], entry["vendor"]) == ("rejected", seller)
+    assert "whole numbers" in entry["reason"]
 
 
 def test_a_json_body_without_cloud_event_attributes_gets_a_400(stack):

@@ -52,6 +52,7 @@ def test_the_function_loads_row_models_with_one_blas_thread(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # minutes on a shared 2-core machine
 def test_full_data_beats_the_baselines(tmp_path: Path, bigbasket: Path) -> None:
     vendor_cli.main(["train", "price", "--data", str(bigbasket), "--out", str(tmp_path / "m")])
     vendor_cli.main(

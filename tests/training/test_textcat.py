@@ -45,6 +45,7 @@ def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # minutes on a shared 2-core machine
 def test_full_data_meets_the_floor(tmp_path: Path, bigbasket: Path) -> None:
     vendor_cli.main(["train", "textcat", "--data", str(bigbasket), "--out", str(tmp_path / "m")])
     vendor_cli.main(

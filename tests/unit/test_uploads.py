@@ -329,8 +329,10 @@ def test_an_event_the_function_cannot_read_still_leaves_a_rejected_upload_when_i
     documents = MemoryDocuments()
     broken = {"bucket": "uploads", "name": "acme/ünï vendör/产品.jpg", "generation": "12", "size": "lots"}
 
-    recorded = reject_unreadable_event({"id": "e-9"}, broken, "size must be a whole number", documents, NOW)
-    nothing = reject_unreadable_event({"id": "e-10"}, {"size": "3"}, "no object", documents, NOW)
+    recorded = reject_unreadable_event(
+        {"id": "e-9", "type": FINALIZED}, broken, "size must be a whole number", documents, NOW
+    )
+    nothing = reject_unreadable_event({"id": "e-10", "type": FINALIZED}, {"size": "3"}, "no object", documents, NOW)
 
     entry = documents.get("uploads", recorded)
     assert recorded == upload_id("uploads", "acme/ünï vendör/产品.jpg", "12") and nothing == ""

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from catalogist.errors import PermanentError, Superseded, UploadInProgress
 from catalogist.intake import ledger
-from catalogist.intake.events import StorageEvent, StorageObject
+from catalogist.intake.events import FINALIZED, StorageEvent, StorageObject
 from catalogist.intake.formats import HEAD_BYTES, Kind, Verdict, detect_kind
 from catalogist.ports import BlobReader, DocumentStore
 from catalogist.settings import Settings
@@ -155,8 +155,10 @@ def reject_unreadable_event(
     still names an object version (bucket, name, generation); the upload id, or "" when it names
     none (then there is nothing to show but the log line)."""
     now = now or datetime.now(UTC)
-    if not isinstance(data, Mapping) or not all(str(data.get(key) or "") for key in ("bucket", "name", "generation")):
-        log.error("unreadable event that names no object: not processed", extra={"reason": reason})
+    names_an_upload = attributes.get("type") == FINALIZED and isinstance(data, Mapping)
+    if not names_an_upload or not all(str(data.get(key) or "") for key in ("bucket", "name", "generation")):
+        # another event type (a deletion routed here by mistake) is not an upload to show
+        log.error("unreadable event that names no upload: not processed", extra={"reason": reason})
         return ""
     generation = str(data["generation"])
     obj = StorageObject(str(data["bucket"]), str(data["name"]), generation if generation.isdigit() else "0", 0)
