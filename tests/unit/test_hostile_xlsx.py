@@ -1,0 +1,161 @@
+"""Hostile Excel workbooks (issue 16): entity tricks in any part, zips that lie about their sizes,
+broken or encrypted parts, and the counts openpyxl would hold in memory."""
+
+import io
+from pathlib import Path
+
+import pytest
+
+from catalogist.errors import BadFile
+from catalogist.vendorfiles import Limits, ProductRow, RowProblem, parse_vendor_file
+from tests.unit.hostile_inputs import (
+    PRICE_ROWS,
+    patch_member_header,
+    shared_strings_xml,
+    sheet_xml,
+    workbook_parts,
+    zipped,
+)
+from tests.unit.hostile_measure import MB, measure
+from tests.unit.test_hostile_xml import METADATA_URL, no_network, secret_file  # noqa: F401 - fixtures
+
+LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">'
+    '<!ENTITY lol9 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+)
+
+
+def shared_workbook(**replaced: bytes) -> dict[str, bytes]:
+    texts = [text for row in PRICE_ROWS for text in row]
+    parts = workbook_parts(sheet_xml(PRICE_ROWS, shared=True), shared_strings_xml(texts))
+    return {**parts, **replaced}
+
+
+def read(data: bytes, limits: Limits | None = None) -> list:
+    return list(parse_vendor_file(io.BytesIO(data), "acme/prices.xlsx", limits=limits or Limits()).rows)
+
+
+def with_doctype(part: bytes, doctype: str) -> bytes:
+    head, _, rest = part.partition(b"?>\n")
+    return head + b"?>\n" + doctype.encode() + rest
+
+
+def test_the_hand_made_workbook_reads() -> None:
+    assert [r.sku for r in read(zipped(shared_workbook()))] == ["S1", "S2", "S3"]
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        "_rels/.rels",
+        "xl/_rels/workbook.xml.rels",
+        "xl/sharedStrings.xml",
+        "xl/workbook.xml",
+        "xl/worksheets/sheet1.xml",
+    ],
+)
+def test_billion_laughs_in_any_part_is_refused_by_name(part: str) -> None:
+    parts = shared_workbook()
+    parts[part] = with_doctype(parts[part], LAUGHS).replace(b"<t>Salt</t>", b"<t>&lol9;</t>")
+
+    with pytest.raises(BadFile, match=rf"part {part} of the workbook declares a DTD.*billion laughs"):
+        read(zipped(parts))
+
+
+@pytest.mark.parametrize("target", ["metadata", "file"])
+def test_xxe_in_the_shared_strings_fetches_and_reads_nothing(
+    target: str,
+    secret_file: Path,  # noqa: F811 - the fixture
+    no_network: list,  # noqa: F811
+) -> None:
+    url = METADATA_URL if target == "metadata" else f"file://{secret_file}"
+    texts = ["SKU", "Name", "S1", "&xxe;", "S2", "Sugar", "S3", "Rice"]
+    strings = shared_strings_xml(texts, inside=f'<!DOCTYPE sst [<!ENTITY xxe SYSTEM "{url}">]>')
+
+    with pytest.raises(BadFile, match="declares a DTD") as refused:
+        read(zipped(shared_workbook(**{"xl/sharedStrings.xml": strings})))
+
+    assert no_network == []
+    assert "SECRET" not in refused.value.reason
+
+
+def test_a_zip_claiming_20kb_for_1gb_of_sheet_is_refused_by_its_checksum() -> None:
+    measured = measure("xlsx_whose_sheet_inflates_to_1gb_but_claims_20kb")
+
+    reason = measured.outcome["rejected"]
+    assert "part xl/worksheets/sheet1.xml of the workbook cannot be read: Bad CRC-32" in reason
+    assert measured.peak_growth < 50 * MB  # zipfile stops at the declared 20 KB
+    assert measured.seconds < 30
+
+
+def test_a_lying_zip_with_a_matching_checksum_keeps_the_rows_before_the_cut() -> None:
+    """The crafted zip declares the CRC of exactly what it claims, so the checksum passes and
+    openpyxl sees the sheet cut short: the rows before the cut are kept."""
+    import zlib
+
+    rows = [PRICE_ROWS[0]] + [[f"S{n}", f"Item {n}"] for n in range(1, 3000)]
+    sheet = sheet_xml(rows)
+    claimed = len(sheet) // 2
+    data = patch_member_header(
+        zipped(workbook_parts(sheet)), "xl/worksheets/sheet1.xml", file_size=claimed, crc=zlib.crc32(sheet[:claimed])
+    )
+
+    found = read(data)
+
+    products = [r for r in found if isinstance(r, ProductRow)]
+    assert len(products) > 1000 and products[0].sku == "S1"
+    assert found[-1].field == "(file)" and "is damaged after row" in found[-1].reason
+    assert found[-1].row_number == products[-1].row_number + 1
+
+
+def test_a_zip_claiming_more_than_it_holds_is_refused_before_inflating() -> None:
+    data = patch_member_header(zipped(shared_workbook()), "xl/worksheets/sheet1.xml", file_size=3_000_000_000)
+
+    with pytest.raises(BadFile, match=r"zip bomb|would inflate to"):
+        read(data)
+
+
+def test_a_sheet_cut_short_keeps_the_rows_before_it() -> None:
+    rows = [PRICE_ROWS[0]] + [[f"S{n}", f"Item {n}"] for n in range(1, 3000)]
+    sheet = sheet_xml(rows)
+
+    found = read(zipped(workbook_parts(sheet[: len(sheet) * 2 // 3])))
+
+    assert [r.sku for r in found[:2]] == ["S1", "S2"]
+    assert isinstance(found[-1], RowProblem) and found[-1].field == "(file)"
+    assert "sheet 'Prices' is damaged after row" in found[-1].reason
+
+
+@pytest.mark.parametrize(
+    ("patch", "says"),
+    [({"flags": 1}, "encrypted"), ({"method": 99}, "compression method")],
+    ids=["encrypted", "unknown-compression"],
+)
+def test_a_part_we_cannot_inflate_is_named(patch: dict, says: str) -> None:
+    data = patch_member_header(zipped(shared_workbook()), "xl/sharedStrings.xml", **patch)
+
+    with pytest.raises(BadFile, match=rf"part xl/sharedStrings.xml of the workbook cannot be read: .*{says}"):
+        read(data)
+
+
+def test_a_dimension_of_a_million_rows_and_columns_costs_nothing() -> None:
+    measured = measure("xlsx_declaring_a_million_columns_and_rows")
+
+    assert measured.outcome["skus"] == ["S1", "S9"]
+    assert measured.seconds < 30  # each padded row took 1 ms: 1,048,576 of them were 20 minutes
+
+
+def test_more_rows_than_excel_allows_are_refused_before_openpyxl_keeps_them() -> None:
+    measured = measure("xlsx_with_more_rows_than_excel")
+
+    assert "more than 1,048,576 rows, more than Excel allows" in measured.outcome["rejected"]
+    assert measured.peak_growth < 50 * MB
+
+
+def test_more_shared_strings_than_the_limit_are_refused_before_openpyxl_holds_them() -> None:
+    measured = measure("xlsx_with_a_million_and_one_shared_strings")
+
+    assert "more than 1,000,000 shared strings" in measured.outcome["rejected"]
+    assert measured.peak_growth < 50 * MB  # openpyxl: 155 MB per million strings, 95 s for 5 million
