@@ -43,6 +43,29 @@ def vendor_bytes(name: str, data: bytes, **limits: int) -> Callable[[], dict[str
     return run
 
 
+# ---- CSV and TSV --------------------------------------------------------------------------
+
+
+def csv_100mb_quoted_cell(delimiter: str, line_length: int) -> Callable[[], dict[str, Any]]:
+    """Row 3's name is a quoted cell of 100 MB; `line_length` > 0 breaks it into lines that long,
+    so the record spans 100 MB / line_length lines; 0 keeps it on one line."""
+    d = delimiter.encode()
+    text = (b"x" * (line_length - 1) + b"\n", 100 * MB // line_length) if line_length else (b"x" * MB, 100)
+    name = "acme/prices.tsv" if delimiter == "\t" else "acme/prices.csv"
+    return vendor_file(
+        name,
+        b"sku" + d + b"name" + d + b"price\nS1" + d + b"Salt" + d + b"1.00\nS2" + d + b'"',
+        text,
+        b'"' + d + b"2.00\nS3" + d + b"Sugar" + d + b"3.00\n",
+    )
+
+
+def csv_million_multiline_cells() -> Callable[[], dict[str, Any]]:
+    """Row 3 has a million quoted cells, each holding a line break: one record of 8 MB, which csv
+    built whole, a list of a million strings (73 MB), before the column limit refused it."""
+    return vendor_file("acme/prices.csv", b"sku,name\nS1,Salt\nS2,", (b'"ab\ncd",' * 1000, 1000), b"x\nS3,Sugar\n")
+
+
 # ---- XML ----------------------------------------------------------------------------------
 
 RSS_HEAD = b"<rss><channel><title>Acme</title><item><id>1</id><title>Salt</title></item>"
