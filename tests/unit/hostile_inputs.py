@@ -9,9 +9,13 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from typing import Any
 
+from PIL import Image
+
+from catalogist.photos.imaging import photo_pixels_with_facts
 from catalogist.vendorfiles import Limits, ProductRow, RowProblem, parse_vendor_file
 from tests.unit.test_vendorfiles_bad_input import LazyStream
 
@@ -265,3 +269,41 @@ def xlsx_with_a_million_and_one_shared_strings() -> Callable[[], dict[str, Any]]
     texts = ["SKU", "Name", "S1", "Salt", *(str(n) for n in range(1_000_001))]
     sheet = sheet_xml(PRICE_ROWS[:2], shared=True)
     return vendor_bytes("acme/prices.xlsx", zipped(dict(workbook_parts(sheet, shared_strings_xml(texts)))))
+
+
+# ---- Photos -------------------------------------------------------------------------------
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_of_zeros(width: int, height: int, pixel_bytes: int) -> bytes:
+    """An 8-bit greyscale PNG whose IDAT inflates to `pixel_bytes` of zeros (rows of `width`
+    pixels plus a filter byte), compressed 1000:1 or so, whatever size the header claims."""
+    deflate = zlib.compressobj(9)
+    block = b"\0" * MB
+    data = b"".join(deflate.compress(block) for _ in range(pixel_bytes // MB)) + deflate.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+
+
+def gif_of_frames(frames: int, side: int) -> bytes:
+    """A GIF of a `side`² first frame and then `frames` - 1 one-pixel frames, 23 bytes each."""
+    first = io.BytesIO()
+    Image.new("P", (side, side), 0).save(first, "GIF")
+    control = b"\x21\xf9\x04\x00\x01\x00\x00\x00"  # graphic control: 10 ms, no disposal
+    descriptor = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0)  # one pixel in the corner
+    pixels = b"\x02\x02\x44\x01\x00"  # LZW: minimum code size 2; codes clear, 0, end
+    return first.getvalue()[:-1] + (control + descriptor + pixels) * (frames - 1) + b";"
+
+
+def photo(builder: str, *args: int) -> Callable[[], dict[str, Any]]:
+    """Decode what `builder(*args)` makes, as the photo pipeline does (model input 224²)."""
+    data = globals()[builder](*args)
+
+    def run() -> dict[str, Any]:
+        pixels, facts = photo_pixels_with_facts(data, 224)
+        return {"shape": list(pixels.shape), "facts": facts}
+
+    return run
