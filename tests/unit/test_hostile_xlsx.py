@@ -159,3 +159,21 @@ def test_more_shared_strings_than_the_limit_are_refused_before_openpyxl_holds_th
 
     assert "more than 1,000,000 shared strings" in measured.outcome["rejected"]
     assert measured.peak_growth < 50 * MB  # openpyxl: 155 MB per million strings, 95 s for 5 million
+
+
+def test_bytes_cut_from_inside_the_zip_are_a_reason() -> None:
+    """Found by the property tests: every offset after the cut points 10 bytes too far, and
+    zipfile seeks to a negative position (ValueError)."""
+    data = zipped(shared_workbook())
+
+    with pytest.raises(BadFile, match="cannot be read: negative seek value"):
+        read(data[:200] + data[210:])
+
+
+def test_damaged_deflate_data_is_a_reason() -> None:
+    data = zipped(shared_workbook())
+    at = data.find(b"xl/worksheets/sheet1.xml") + 30
+    damaged = data[:at] + bytes(byte ^ 0xFF for byte in data[at : at + 20]) + data[at + 20 :]
+
+    with pytest.raises(BadFile, match=r"sheet1\.xml of the workbook cannot be read: Error -3 while decompressing"):
+        read(damaged)

@@ -20,7 +20,7 @@ from catalogist.vendorfiles.delimited import TableLine
 from catalogist.vendorfiles.limits import Limits
 from catalogist.vendorfiles.rows import RowProblem, SourceRow
 from catalogist.vendorfiles.tabular import NoHeader, named_rows
-from catalogist.vendorfiles.xlsxparts import check_parts
+from catalogist.vendorfiles.xlsxparts import ZIP_ERRORS, check_parts
 
 _BIG_MEMBER = 1_000_000  # below this a high ratio is just a repetitive small XML file
 
@@ -38,7 +38,7 @@ def check_zip(stream: IO[bytes], object_name: str, limits: Limits) -> None:
         with zipfile.ZipFile(stream) as archive:
             _check_sizes(archive.infolist(), object_name, limits)
             check_parts(archive, object_name, limits)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except ZIP_ERRORS as error:
         raise BadFile(f"{object_name} looks like an Excel file but the archive is broken: {error}") from None
     finally:
         stream.seek(0)

@@ -14,13 +14,28 @@ zip member is read here in chunks, and refused with its name when
 
 import codecs
 import re
+import struct
 import zipfile
+import zlib
 from xml.parsers import expat
 
 from catalogist.errors import BadFile
 from catalogist.vendorfiles.limits import Limits
 
 EXCEL_MAX_ROWS = 1_048_576
+# What zipfile raises for a damaged archive: BadZipFile for a bad CRC or header, zlib.error for
+# deflate data that is not, ValueError for offsets out of the file, RuntimeError for an encrypted
+# member, NotImplementedError for a compression method it lacks, struct.error for cut records.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+    struct.error,
+)
 _PROLOG_BYTES = 1_000_000  # an XML declaration and a comment or two come before the first element
 _ROW = re.compile(r"<(?:[\w.-]+:)?row[\s/>]")
 _SHARED_STRING = re.compile(r"<(?:[\w.-]+:)?si[\s/>]")
@@ -41,9 +56,7 @@ def check_parts(archive: zipfile.ZipFile, object_name: str, limits: Limits) -> N
             continue
         try:
             _check_part(archive, member, object_name, limits)
-        except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as error:
-            # zipfile: "Bad CRC-32" when the data does not match the directory, RuntimeError for
-            # an encrypted member, NotImplementedError for a compression method it lacks
+        except ZIP_ERRORS as error:
             raise BadFile(f"{object_name}: part {member.filename} of the workbook cannot be read: {error}") from None
 
 
