@@ -307,3 +307,10 @@ def photo(builder: str, *args: int) -> Callable[[], dict[str, Any]]:
         return {"shape": list(pixels.shape), "facts": facts}
 
     return run
+
+
+def json_200mb_of_whitespace() -> Callable[[], dict[str, Any]]:
+    """Whitespace between two items was skipped a character at a time in Python: 30 s."""
+    return vendor_file(
+        "acme/items.json", b'[{"id": 1, "name": "Salt"}', (b" " * MB, 200), b', {"id": 2, "name": "Sugar"}]'
+    )

@@ -96,3 +96,11 @@ def test_a_100mb_string_stops_the_array_in_bounded_memory() -> None:
     ((row, field, reason),) = measured.outcome["problems"]
     assert (row, field) == (2, "(file)") and "larger than 1,000,000 characters" in reason
     assert measured.peak_growth < 20 * MB
+
+
+def test_200mb_of_whitespace_between_items_is_skipped_quickly() -> None:
+    measured = measure("json_200mb_of_whitespace")
+
+    assert measured.outcome == {"skus": ["1", "2"], "problems": [], "problem_count": 0}
+    assert measured.seconds < 15  # 30 s a character at a time
+    assert measured.peak_growth < 20 * MB

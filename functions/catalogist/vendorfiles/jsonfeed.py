@@ -10,6 +10,7 @@ integer Python refuses to convert.
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -24,6 +25,7 @@ class _Digits(str):
 
 
 _DECODER = json.JSONDecoder(parse_int=_Digits)
+_SPACE = re.compile(r"[ \t\r\n\ufeff]*")
 MAX_NESTING = 64  # levels of objects and lists in one item; real feeds use a handful
 _MAX_FLATTEN_DEPTH = 8
 _KIND = {
@@ -67,8 +69,7 @@ class _Buffer:
 
     def peek(self) -> str:
         while True:
-            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\ufeff":
-                self.pos += 1
+            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # matches ""
             if self.pos < len(self.text):
                 return self.text[self.pos]
             if not self.fill():
