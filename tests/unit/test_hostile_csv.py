@@ -110,3 +110,12 @@ def test_broken_lines_under_the_header_are_not_all_searched_for_a_header() -> No
     found = list(parsed.rows)
     assert len(found) == 5_001 and found[-1].sku == "S1"
     assert all("2,002 cells" in r.reason for r in found[:-1])
+
+
+def test_one_sku_repeated_lists_ten_of_its_rows_and_always_the_winner() -> None:
+    parsed = parse_vendor_file(io.BytesIO(b"sku,name\n" + b"S1,Salt\n" * 1_000), "acme/prices.csv")
+
+    rows = list(parsed.rows)
+
+    assert len(rows) == 1_000
+    assert parsed.stats.duplicate_skus == {"S1": [3, 4, 5, 6, 7, 8, 9, 10, 11, 1_001]}
