@@ -5,12 +5,15 @@ import io
 import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from catalogist.errors import BadPhoto
 from catalogist.photos.imaging import MAX_PIXELS, photo_pixels
 from tests.unit.hostile_inputs import gif_of_frames, png_chunk, png_of_zeros
 from tests.unit.hostile_measure import MB, measure
+from tests.unit.hostile_mutations import mutated
 
 
 def encoded(fmt: str) -> bytes:
@@ -77,3 +80,18 @@ def test_a_gif_of_10000_frames_decodes_as_its_first_frame_quickly() -> None:
     assert measured.outcome["facts"]["width"] == 6_000
     assert measured.seconds < 20
     assert measured.peak_growth < 100 * MB  # the first frame is 36 MB as a palette image
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["PNG", "JPEG", "GIF", "WEBP"]), st.data())
+def test_mutated_photos_decode_or_are_bad_photos(fmt: str, data: st.DataObject) -> None:
+    """Pillow raises what it likes for damaged files; the photo pipeline must only ever see a
+    decoded image or a BadPhoto (a mutation fuzz of 5,000 files found the header cases above)."""
+    damaged = data.draw(mutated(encoded(fmt)))
+
+    try:
+        pixels = photo_pixels(damaged, 224)
+    except BadPhoto as refused:
+        assert refused.reason
+    else:
+        assert pixels.shape == (224, 224, 3)
