@@ -9,7 +9,11 @@ zip member is read here in chunks, and refused with its name when
 - it is XML with a `<!DOCTYPE` — the only place entities ("billion laughs") and external
   references (XXE) can be declared; Excel never writes one;
 - it holds more rows than Excel allows in a sheet, or more shared strings than `Limits` lets us
-  hold (5 million strings in a 13 MB upload took openpyxl 780 MB and 95 s).
+  hold (5 million strings in a 13 MB upload took openpyxl 780 MB and 95 s);
+- it is XML with a tag, attribute, text, comment or processing instruction longer than Excel
+  ever writes: the expat that Python 3.11 carries (2.5) parses again from its start a token it
+  has not seen the end of at every 16 KB openpyxl feeds it, so one of 8 MB took 5 s and one of
+  100 MB would take a quarter of an hour.
 """
 
 import codecs
@@ -40,6 +44,11 @@ _PROLOG_BYTES = 1_000_000  # an XML declaration and a comment or two come before
 _ROW = re.compile(r"<(?:[\w.-]+:)?row[\s/>]")
 _SHARED_STRING = re.compile(r"<(?:[\w.-]+:)?si[\s/>]")
 _OVERLAP = 64  # characters carried between chunks so a tag cut in two is still counted once
+# Excel cells hold at most 32,767 characters and tags are short; past this expat's rescans add up
+# (a 400 MB part of tokens this long costs it seconds, not hours).
+LONGEST_TOKEN = 256_000
+_MAX_COMMENTS = 1_000  # comments, CDATA and processing instructions in one part; Excel writes none
+_SPECIAL = (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"))
 
 
 class _Doctype(Exception):
@@ -63,17 +72,21 @@ def check_parts(archive: zipfile.ZipFile, object_name: str, limits: Limits) -> N
 def _check_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, object_name: str, limits: Limits) -> None:
     where = f"{object_name}: part {member.filename} of the workbook"
     rows = strings = 0
-    prolog: _Prolog | None = _Prolog(where)
+    prolog = _Prolog(where)
+    decided = False
+    tokens = _Tokens(where)
     decoder = None
     carried = ""
     with archive.open(member) as data:
         while True:
             chunk = data.read(limits.chunk_bytes)
-            if prolog is not None and prolog.decided(chunk):
-                prolog = None
+            decided = decided or prolog.decided(chunk)
             if decoder is None:
                 decoder = codecs.getincrementaldecoder(_encoding(chunk))(errors="replace")
-            text = carried + decoder.decode(chunk, final=not chunk)
+            new_text = decoder.decode(chunk, final=not chunk)
+            if prolog.is_xml:
+                tokens.feed(new_text)
+            text = carried + new_text
             counted_up_to = len(text) if not chunk else max(0, len(text) - _OVERLAP)
             rows += sum(1 for m in _ROW.finditer(text) if m.start() < counted_up_to)
             strings += sum(1 for m in _SHARED_STRING.finditer(text) if m.start() < counted_up_to)
@@ -89,11 +102,69 @@ def _check_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, object_name: 
                 return
 
 
+class _Tokens:
+    """The longest run of a part's text without a `<` (a tag and its attributes cannot hold one),
+    and the length of each comment, CDATA section and processing instruction, fed in pieces."""
+
+    def __init__(self, where: str) -> None:
+        self._where = where
+        self._run = 0  # characters since the last "<"
+        self._closing = ""  # the end of the comment (or CDATA, or instruction) we are inside
+        self._inside = 0  # its characters so far
+        self._specials = 0
+        self._tail = ""  # the last characters fed, where a marker cut in two begins
+
+    def feed(self, text: str) -> None:
+        pieces = text.split("<")
+        if len(pieces) == 1:
+            self._run += len(text)
+        else:
+            self._check(self._run + len(pieces[0]))
+            self._check(max(map(len, pieces[1:-1]), default=0))
+            self._run = len(pieces[-1])
+        self._check(self._run)
+        self._specials_in(self._tail + text, len(self._tail))
+        self._tail = text[-8:] if len(text) >= 8 else (self._tail + text)[-8:]
+
+    def _specials_in(self, text: str, old: int) -> None:
+        """`text[:old]` was seen in the last piece; markers reaching past it are new."""
+        at = 0
+        while True:
+            if self._closing:
+                end = text.find(self._closing, at)
+                self._inside += (len(text) if end < 0 else end) - max(at, old)
+                self._check(self._inside)
+                if end < 0:
+                    return
+                at, self._closing = end + len(self._closing), ""
+            starts = [(text.find(opening, at), opening, closing) for opening, closing in _SPECIAL]
+            found = [(i, o, c) for i, o, c in starts if i >= 0 and i + len(o) > old]
+            if not found:
+                return
+            start, opening, self._closing = min(found)
+            self._inside = 0
+            self._specials += 1
+            if self._specials > _MAX_COMMENTS:
+                raise BadFile(
+                    f"{self._where} has more than {_MAX_COMMENTS:,} comments or processing instructions; "
+                    "Excel writes none; refused"
+                )
+            at = start + len(opening)
+
+    def _check(self, length: int) -> None:
+        if length > LONGEST_TOKEN:
+            raise BadFile(
+                f"{self._where} has a tag, text or comment of more than {LONGEST_TOKEN:,} characters "
+                "(an Excel cell holds at most 32,767); refused"
+            )
+
+
 class _Prolog:
     """Feeds a part's first bytes to expat until its first element: a DOCTYPE before it is refused."""
 
     def __init__(self, where: str) -> None:
         self._where = where
+        self.is_xml = False  # expat met an element before any error
         self._seen = 0
         self._parser = expat.ParserCreate()
         self._parser.StartDoctypeDeclHandler = self._doctype
@@ -108,8 +179,11 @@ class _Prolog:
                 f"{self._where} declares a DTD (<!DOCTYPE ...>); Excel never writes one, and it is how XML "
                 "entity attacks ('billion laughs', external files or URLs) work; refused"
             ) from None
-        except (_FirstElement, expat.ExpatError):
-            return True  # the content has begun, or the part is not XML (so no parser reads a DTD in it)
+        except _FirstElement:
+            self.is_xml = True
+            return True
+        except expat.ExpatError:
+            return True  # not XML, so no XML parser reads a DTD (or anything else) in it
         if self._seen > _PROLOG_BYTES:
             raise BadFile(f"{self._where} has more than {_PROLOG_BYTES:,} bytes before its first element; refused")
         return not chunk
