@@ -92,10 +92,10 @@ def xml_million_deep() -> Callable[[], dict[str, Any]]:
     return vendor_file("acme/feed.xml", RSS_HEAD, (b"<a>" * 1000, 1000), (b"</a>" * 1000, 1000), RSS_TAIL)
 
 
-def xml_million_empty_elements() -> Callable[[], dict[str, Any]]:
-    """A million `<x/>` beside the items: none is an item, and all of them used to stay in the tree
+def xml_400000_empty_elements() -> Callable[[], dict[str, Any]]:
+    """400,000 `<x/>` beside the items: none is an item, and all of them used to stay in the tree
     (85 bytes each: 12.5 million of them, 50 MB of file, took 1 GB)."""
-    return vendor_file("acme/feed.xml", RSS_HEAD, (b"<x/>" * 1000, 1000), RSS_TAIL)
+    return vendor_file("acme/feed.xml", RSS_HEAD, (b"<x/>" * 1000, 400), RSS_TAIL)
 
 
 # ---- JSON ---------------------------------------------------------------------------------
@@ -235,12 +235,12 @@ def patch_member_header(data: bytes, name: str, **fields: int) -> bytes:
     return bytes(patched)
 
 
-def xlsx_whose_sheet_inflates_to_1gb_but_claims_20kb() -> Callable[[], dict[str, Any]]:
-    """The sheet's data inflates to 1 GB of spaces after its rows; the zip directory says 20 KB,
-    so the size checks pass and only reading the data can tell."""
+def xlsx_whose_sheet_inflates_to_500mb_but_claims_20kb() -> Callable[[], dict[str, Any]]:
+    """The sheet's data inflates to 500 MB of spaces after its rows, more than a whole workbook
+    may; the zip directory says 20 KB, so the size checks pass and only reading the data can tell."""
     sheet = sheet_xml(PRICE_ROWS).replace(b"</sheetData>", b"")
     parts: dict[str, bytes | list[bytes]] = dict(workbook_parts(b""))
-    parts["xl/worksheets/sheet1.xml"] = [sheet, *([b" " * 10 * MB] * 100), b"</sheetData></worksheet>"]
+    parts["xl/worksheets/sheet1.xml"] = [sheet, *([b" " * 10 * MB] * 50), b"</sheetData></worksheet>"]
     data = patch_member_header(zipped(parts), "xl/worksheets/sheet1.xml", file_size=20_000)
     return vendor_bytes("acme/prices.xlsx", data)
 
@@ -314,3 +314,12 @@ def json_200mb_of_whitespace() -> Callable[[], dict[str, Any]]:
     return vendor_file(
         "acme/items.json", b'[{"id": 1, "name": "Salt"}', (b" " * MB, 200), b', {"id": 2, "name": "Sugar"}]'
     )
+
+
+def xlsx_with_260000_cell_formats() -> Callable[[], dict[str, Any]]:
+    """xl/styles.xml, which openpyxl parses into one tree, with 260,000 cell formats: about 1 KB
+    of memory each (500,000 of them in a 4 MB upload took 537 MB and 20 s)."""
+    formats = "".join(f'<xf numFmtId="{n % 97}" fontId="{n % 13}" xfId="{n}"/>' for n in range(260_000))
+    styles = f'{XML_HEAD}<styleSheet xmlns="{MAIN_NS}"><cellXfs count="260000">{formats}</cellXfs></styleSheet>'
+    parts = {**workbook_parts(sheet_xml(PRICE_ROWS)), "xl/styles.xml": styles.encode()}
+    return vendor_bytes("acme/prices.xlsx", zipped(dict(parts)))

@@ -2,6 +2,7 @@
 broken or encrypted parts, and the counts openpyxl would hold in memory."""
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,33 @@ def test_a_few_short_comments_are_read_past() -> None:
     sheet = sheet_xml(PRICE_ROWS).replace(b'<row r="2">', b"<!-- made by <hand> -->" * 5 + b'<row r="2">')
 
     assert [r.sku for r in read(zipped(workbook_parts(sheet)))] == ["S1", "S2", "S3"]
+
+
+@pytest.mark.parametrize(
+    ("part", "container", "element"),
+    [
+        ("xl/styles.xml", None, b'<xf numFmtId="0"/>'),
+        ("xl/workbook.xml", b"</sheets>", b'<definedName name="x">Prices!$A$1</definedName>'),
+        ("xl/_rels/workbook.xml.rels", b"</Relationships>", b'<Relationship Id="x" Type="t" Target="t"/>'),
+        ("[Content_Types].xml", b"</Types>", b'<Default Extension="x" ContentType="t"/>'),
+    ],
+)
+def test_a_part_openpyxl_reads_whole_with_too_many_elements_is_refused(
+    part: str, container: bytes | None, element: bytes
+) -> None:
+    parts = shared_workbook()
+    many = element * 250_001
+    if container is None:
+        parts[part] = b'<?xml version="1.0"?><styleSheet><cellXfs>' + many + b"</cellXfs></styleSheet>"
+    else:
+        parts[part] = parts[part].replace(container, many + container)
+
+    with pytest.raises(BadFile, match=rf"part {re.escape(part)} of the workbook (has more than 250,000 elements|is)"):
+        read(zipped(parts), LAX_RATIO)
+
+
+def test_260000_cell_formats_are_refused_before_openpyxl_builds_them() -> None:
+    measured = measure("xlsx_with_260000_cell_formats")
+
+    assert "part xl/styles.xml of the workbook has more than 250,000 elements" in measured.outcome["rejected"]
+    assert measured.peak_growth < 50 * MB  # openpyxl: about 1 KB per format
