@@ -236,3 +236,28 @@ def test_260000_cell_formats_are_refused_before_openpyxl_builds_them() -> None:
 
     assert "part xl/styles.xml of the workbook has more than 250,000 elements" in measured.outcome["rejected"]
     assert measured.peak_growth < 50 * MB  # openpyxl: about 1 KB per format
+
+
+def test_elements_openpyxl_would_keep_between_rows_are_refused() -> None:
+    measured = measure("xlsx_with_260000_elements_between_rows")
+
+    assert "has more than 250,000 elements outside its rows and strings" in measured.outcome["rejected"]
+    assert measured.peak_growth < 50 * MB
+
+
+def test_a_row_of_more_than_100000_elements_is_refused() -> None:
+    row = b'<row r="2">' + b'<c t="n"><v>1</v></c>' * 50_001 + b"</row>"
+    sheet = sheet_xml(PRICE_ROWS).replace(b'<row r="2">', row + b'<row r="2">')
+
+    with pytest.raises(BadFile, match="has a row or string of more than 100,000 elements"):
+        read(zipped(workbook_parts(sheet)), LAX_RATIO)
+
+
+def test_rows_hidden_in_comments_do_not_open_or_close_anything() -> None:
+    """A `<row>` inside a comment is text to expat; counting it would let elements after it pass
+    for a row's cells."""
+    junk = b"<x/>" * 250_001
+    sheet = sheet_xml(PRICE_ROWS).replace(b"</sheetData>", b"<!-- <row> -->" + junk + b"</sheetData>")
+
+    with pytest.raises(BadFile, match="more than 250,000 elements outside its rows"):
+        read(zipped(workbook_parts(sheet)), LAX_RATIO)

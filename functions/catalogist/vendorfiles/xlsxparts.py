@@ -48,9 +48,11 @@ ZIP_ERRORS = (
     struct.error,
 )
 _PROLOG_BYTES = 1_000_000  # an XML declaration and a comment or two come before the first element
-_ROW = re.compile(r"<(?:[\w.-]+:)?row[\s/>]")
-_SHARED_STRING = re.compile(r"<(?:[\w.-]+:)?si[\s/>]")
-_OVERLAP = 64  # characters carried between chunks so a tag cut in two is still counted once
+# What the part structure scan stops at: a comment, CDATA section or instruction (skipped, like
+# their content), or a row or shared string tag, opening or closing (attribute values may hold ">").
+_NEXT = re.compile(r"""<!--|<!\[CDATA\[|<\?|<(/?)(?:[\w.-]+:)?(row|si)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_WHOLE_TAG = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_CLOSINGS = {"<!--": "-->", "<![CDATA[": "]]>", "<?": "?>"}
 # Excel cells hold at most 32,767 characters and tags are short; past this expat's rescans add up
 # (a 400 MB part of tokens this long costs it seconds, not hours).
 LONGEST_TOKEN = 256_000
@@ -61,8 +63,12 @@ _SPECIAL = (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"))
 _TREE_PARTS = frozenset(
     ["[Content_Types].xml", "xl/styles.xml", "docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"]
 )
-# About 1 KB each in openpyxl; Excel's own limit of 64,000 cell formats stays well under it.
-MAX_TREE_ELEMENTS = 250_000
+# Elements openpyxl holds at once, 400 bytes to 1 KB each: a part it reads whole, or the elements
+# of a sheet or string table outside its rows and strings (openpyxl never lets those go: 2 million
+# of them in a 5 MB upload took 793 MB). Excel's own limit of 64,000 cell formats stays well under.
+MAX_HELD_ELEMENTS = 250_000
+# Elements of one row (16,384 cells of a value and a formula) or one rich shared string.
+MAX_ROW_ELEMENTS = 100_000
 _MAX_CONTENT_TYPES_BYTES = 1_000_000  # a workbook's list of content types is a few KB
 
 
@@ -113,41 +119,110 @@ def _check_part(
     archive: zipfile.ZipFile, member: zipfile.ZipInfo, object_name: str, limits: Limits, whole: bool
 ) -> None:
     where = f"{object_name}: part {member.filename} of the workbook"
-    rows = strings = elements = 0
     prolog = _Prolog(where)
     decided = False
     tokens = _Tokens(where)
+    structure = _Structure(where, whole, limits)
     decoder = None
-    carried = ""
     with archive.open(member) as data:
         while True:
             chunk = data.read(limits.chunk_bytes)
             decided = decided or prolog.decided(chunk)
             if decoder is None:
                 decoder = codecs.getincrementaldecoder(_encoding(chunk))(errors="replace")
-            new_text = decoder.decode(chunk, final=not chunk)
-            if prolog.is_xml:
-                tokens.feed(new_text)
-                elements += new_text.count("<") - new_text.count("</")
-                if whole and elements > MAX_TREE_ELEMENTS:
-                    raise BadFile(
-                        f"{where} has more than {MAX_TREE_ELEMENTS:,} elements; it is read whole into memory "
-                        "(about 1 KB each), so it is refused"
-                    )
-            text = carried + new_text
-            counted_up_to = len(text) if not chunk else max(0, len(text) - _OVERLAP)
-            rows += sum(1 for m in _ROW.finditer(text) if m.start() < counted_up_to)
-            strings += sum(1 for m in _SHARED_STRING.finditer(text) if m.start() < counted_up_to)
-            carried = text[counted_up_to:]
-            if rows > EXCEL_MAX_ROWS:
-                raise BadFile(f"{where} has more than {EXCEL_MAX_ROWS:,} rows, more than Excel allows in a sheet")
-            if strings > limits.max_xlsx_shared_strings:
-                raise BadFile(
-                    f"{where} holds more than {limits.max_xlsx_shared_strings:,} shared strings, more than "
-                    "we read from one workbook; save it as CSV instead"
-                )
+            text = decoder.decode(chunk, final=not chunk)
+            if prolog.is_xml:  # what is not XML no XML parser reads
+                tokens.feed(text)
+                structure.feed(text, final=not chunk)
             if not chunk:
                 return
+
+
+class _Structure:
+    """Counts what openpyxl will hold of a part: its rows and shared strings, the elements of a
+    part it reads whole, the elements outside rows and strings (kept to the end), and the elements
+    of each row or string (held together). Fed the part's text in pieces."""
+
+    def __init__(self, where: str, whole: bool, limits: Limits) -> None:
+        self._where = where
+        self._whole = whole
+        self._max_strings = limits.max_xlsx_shared_strings
+        self._rows = self._strings = 0
+        self._held = 0  # elements of a part read whole, or outside rows and strings
+        self._within = 0  # elements of the row or string being read
+        self._inside = False
+        self._closing = ""  # the end of the comment (or CDATA, or instruction) being skipped
+        self._carry = ""  # a tag or marker cut in two at the end of the last piece
+
+    def feed(self, text: str, final: bool) -> None:
+        text, self._carry = self._carry + text, ""
+        at = 0
+        while True:
+            if self._closing:
+                end = text.find(self._closing, at)
+                if end < 0:
+                    self._carry = "" if final else text[max(at, len(text) - len(self._closing) + 1) :]
+                    return
+                at, self._closing = end + len(self._closing), ""
+                continue
+            found = _NEXT.search(text, at)
+            if found is None:
+                cut = len(text)
+                last = text.rfind("<", at)
+                if not final and last >= 0 and not _WHOLE_TAG.match(text, last):
+                    cut = last  # a tag not finished yet: read again with the next piece
+                self._count(text[at:cut])
+                self._carry = text[cut:]
+                return
+            self._count(text[at : found.start()])
+            at = found.end()
+            marker = found.group(0)
+            if marker in _CLOSINGS:
+                self._closing = _CLOSINGS[marker]
+                continue
+            closing, kind, attributes = found.groups()
+            if self._whole:
+                self._count("<")  # rows and strings have caps of their own, except in a whole tree
+            if closing:
+                self._inside = False
+                continue
+            self._opened(kind)
+            self._inside, self._within = not attributes.rstrip().endswith("/"), 0
+
+    def _opened(self, kind: str) -> None:
+        if kind == "row":
+            self._rows += 1
+            if self._rows > EXCEL_MAX_ROWS:
+                raise BadFile(f"{self._where} has more than {EXCEL_MAX_ROWS:,} rows, more than Excel allows in a sheet")
+        else:
+            self._strings += 1
+            if self._strings > self._max_strings:
+                raise BadFile(
+                    f"{self._where} holds more than {self._max_strings:,} shared strings, more than "
+                    "we read from one workbook; save it as CSV instead"
+                )
+
+    def _count(self, segment: str) -> None:
+        elements = segment.count("<") - segment.count("</")
+        if self._inside and not self._whole:
+            self._within += elements
+            if self._within > MAX_ROW_ELEMENTS:
+                raise BadFile(f"{self._where} has a row or string of more than {MAX_ROW_ELEMENTS:,} elements; refused")
+            return
+        self._held += elements
+        if self._held > MAX_HELD_ELEMENTS:
+            raise BadFile(self._too_many())
+
+    def _too_many(self) -> str:
+        if self._whole:
+            return (
+                f"{self._where} has more than {MAX_HELD_ELEMENTS:,} elements; it is read whole into memory "
+                "(about 1 KB each), so it is refused"
+            )
+        return (
+            f"{self._where} has more than {MAX_HELD_ELEMENTS:,} elements outside its rows and strings, "
+            "all of which are kept in memory; refused"
+        )
 
 
 class _Tokens:
