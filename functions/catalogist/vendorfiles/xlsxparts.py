@@ -1,8 +1,9 @@
 """Every part of an .xlsx, inflated once and looked at before openpyxl reads any of it.
 
-openpyxl trusts the parts it reads: it builds a DOM of some, keeps every shared string and one
-empty element per worksheet row in memory, and leaves entity handling to its XML parser. So each
-zip member is read here in chunks, and refused with its name when
+openpyxl trusts the parts it reads: it builds a whole tree of some, keeps every shared string,
+one empty element per worksheet row and every element around the rows in memory, and leaves
+entity handling to its XML parser. So each zip member is read here in chunks, and refused with
+its name when
 
 - its data does not match what the zip directory declares (a zip whose sizes lie), or it is
   encrypted or compressed in a way we cannot read;
@@ -10,9 +11,10 @@ zip member is read here in chunks, and refused with its name when
   references (XXE) can be declared; Excel never writes one;
 - it holds more rows than Excel allows in a sheet, or more shared strings than `Limits` lets us
   hold (5 million strings in a 13 MB upload took openpyxl 780 MB and 95 s);
-- openpyxl reads it whole into a tree (the content types, the workbook, the relationships, the
-  styles, the document properties) and it has more elements than `MAX_TREE_ELEMENTS`: 500,000
-  cell formats in a 4 MB upload took 537 MB and 20 s;
+- openpyxl would hold more than `MAX_HELD_ELEMENTS` of its elements: a part it reads whole (the
+  content types, the workbook, the relationships, the styles, the document properties; 500,000
+  cell formats in a 4 MB upload took 537 MB and 20 s), or the elements of a sheet or string
+  table outside its rows and strings; or one row or string has more than `MAX_ROW_ELEMENTS`;
 - it is XML with a tag, attribute, text, comment or processing instruction longer than Excel
   ever writes: the expat that Python 3.11 carries (2.5) parses again from its start a token it
   has not seen the end of at every 16 KB openpyxl feeds it, so one of 8 MB took 5 s and one of
@@ -52,12 +54,11 @@ _PROLOG_BYTES = 1_000_000  # an XML declaration and a comment or two come before
 # their content), or a row or shared string tag, opening or closing (attribute values may hold ">").
 _NEXT = re.compile(r"""<!--|<!\[CDATA\[|<\?|<(/?)(?:[\w.-]+:)?(row|si)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>""")
 _WHOLE_TAG = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
-_CLOSINGS = {"<!--": "-->", "<![CDATA[": "]]>", "<?": "?>"}
+_CLOSINGS = {"<!--": "-->", "<![CDATA[": "]]>", "<?": "?>"}  # comments, CDATA, instructions
 # Excel cells hold at most 32,767 characters and tags are short; past this expat's rescans add up
 # (a 400 MB part of tokens this long costs it seconds, not hours).
 LONGEST_TOKEN = 256_000
 _MAX_COMMENTS = 1_000  # comments, CDATA and processing instructions in one part; Excel writes none
-_SPECIAL = (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"))
 # Parts openpyxl parses into a whole tree, by the names it reads them by; the workbook part is named
 # by the content types, and every relationships part ends in .rels.
 _TREE_PARTS = frozenset(
@@ -260,7 +261,7 @@ class _Tokens:
                 if end < 0:
                     return
                 at, self._closing = end + len(self._closing), ""
-            starts = [(text.find(opening, at), opening, closing) for opening, closing in _SPECIAL]
+            starts = [(text.find(opening, at), opening, closing) for opening, closing in _CLOSINGS.items()]
             found = [(i, o, c) for i, o, c in starts if i >= 0 and i + len(o) > old]
             if not found:
                 return
