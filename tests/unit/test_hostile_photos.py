@@ -33,12 +33,12 @@ def test_a_49_megapixel_png_of_48_kb_is_refused_before_decoding() -> None:
 
 
 def test_pixel_data_far_past_what_the_header_claims_is_never_inflated() -> None:
-    """A 1000×1000 header over an IDAT of 256 MB of zeros: only the first 1 MB is ever needed."""
-    measured = measure("photo", "png_of_zeros", 1_000, 1_000, 256 * MB)
+    """A 1000×1000 header over an IDAT of 64 MB of zeros: only the first 1 MB is ever needed."""
+    measured = measure("photo", "png_of_zeros", 1_000, 1_000, 64 * MB)
 
     assert measured.outcome["shape"] == [224, 224, 3]
     assert measured.outcome["facts"]["width"] == 1_000
-    assert measured.peak_growth < 50 * MB
+    assert measured.peak_growth < 30 * MB
     assert measured.seconds < 20
 
 

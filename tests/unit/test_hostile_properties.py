@@ -125,7 +125,7 @@ def read_all(data: bytes, name: str) -> list[ProductRow | RowProblem]:
     return results
 
 
-@settings(PROPERTY, max_examples=100)
+@settings(PROPERTY, max_examples=60)
 @given(plain_rows, st.sampled_from(TEXT_FORMATS), st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1251"]))
 def test_valid_files_give_back_every_row(items: list[dict[str, str]], file_format: str, encoding: str) -> None:
     found = read_all(written(file_format, items, encoding), f"acme/prices.{file_format}")
@@ -141,7 +141,7 @@ def test_valid_workbooks_give_back_every_row(items: list[dict[str, str]]) -> Non
     assert [r.sku for r in found if isinstance(r, ProductRow)] == [item["sku"] for item in items]
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=200)
 @given(rows, st.sampled_from(TEXT_FORMATS), st.sampled_from(ENCODINGS), st.booleans(), st.data())
 def test_mutated_text_files_give_rows_problems_or_a_reason(
     items: list[dict[str, str]], file_format: str, encoding: str, holder: bool, data: st.DataObject
