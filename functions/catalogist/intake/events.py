@@ -6,6 +6,8 @@ event data; anything else is a malformed event and gets a 400 at the HTTP edge.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +16,13 @@ from typing import Any
 from catalogist.errors import BadEvent
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
+# A vendor id names the vendor's folder and starts every product id (`<vendor>:<sku>`): ASCII
+# letters, digits, dot, dash and underscore, starting with a letter or digit, so it is never
+# "." or "..", never a Firestore-reserved `__x__`, and reads the same in every log and URL.
+VENDOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_FILE_NAME_CHARS = 255  # as file systems allow; a photo's file name is its SKU
+# Invisible characters that reorder the text around them: `photo\u202egpj.exe` shows as `photoexe.jpg`.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,36 @@ class StorageObject:
     @property
     def uri(self) -> str:
         return f"gs://{self.bucket}/{self.name}#{self.generation}"
+
+
+def object_name_problem(name: str) -> str:
+    """Why an uploaded object's name cannot be taken as `<vendor>/<file>`, in words an admin reads;
+    "" when it can. Pure, so the ledger can refuse such an upload before anything is written
+    under its vendor."""
+    for position, char in enumerate(name, start=1):
+        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+            return (
+                f"the object name has a control character (U+{ord(char):04X}) at position {position}; rename the file"
+            )
+    vendor, slash, path = name.partition("/")
+    if not slash or not vendor:
+        return "uploads must be under a vendor folder: <vendor>/<file>"
+    if not VENDOR_ID.fullmatch(vendor):
+        shown = vendor if len(vendor) <= 70 else vendor[:67] + "..."
+        return (
+            f"the vendor folder '{shown}' is not a vendor id: 1 to 64 letters, digits, '.', '-' or '_', "
+            "starting with a letter or digit"
+        )
+    segments = path.split("/")
+    if any(segment in (".", "..") for segment in segments) or "\\" in path:
+        return "the object name has a '.' or '..' path segment or a backslash; upload to <vendor>/<file>"
+    if not segments[-1]:
+        return "the object name ends in '/': it names a folder, not a file"
+    if "" in segments:
+        return "the object name has an empty folder ('//'); upload to <vendor>/<file>"
+    if len(segments[-1]) > MAX_FILE_NAME_CHARS:
+        return f"the file name is {len(segments[-1]):,} characters long; at most {MAX_FILE_NAME_CHARS} are accepted"
+    return ""
 
 
 @dataclass(frozen=True)

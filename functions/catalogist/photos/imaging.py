@@ -47,6 +47,17 @@ def _open(data: bytes) -> Image.Image:
         raise BadPhoto(f"the photo is too large to decode safely: {error}") from None
     except UnidentifiedImageError:
         raise BadPhoto("the file is not a JPEG, PNG, WebP or GIF image") from None
+    except MemoryError:
+        raise
+    except Exception as error:
+        # Reading the header already decompresses PNG text and colour-profile chunks (Pillow caps
+        # them with a ValueError) and reads JPEG markers and WebP headers, so a file cut short or
+        # damaged there fails here, with OSError, ValueError, SyntaxError... as Pillow sees fit.
+        if "Decompressed data too large" in str(error):
+            raise BadPhoto(
+                "the photo's metadata (a compressed text or colour-profile chunk) inflates past the safe limit; refused"
+            ) from None
+        raise BadPhoto(f"the photo file is truncated or corrupt: {error}") from None
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise BadPhoto(f"the photo is {width}×{height} pixels, more than the {MAX_PIXELS // 1_000_000} megapixel limit")

@@ -1,6 +1,13 @@
-"""CSV and TSV: delimiter sniffed, one record at a time, a broken record costs only itself."""
+"""CSV and TSV: delimiter sniffed, one record at a time, a broken record costs only itself.
+
+A quoted cell may hold line breaks, so one record can span many lines. A record that runs past
+`Limits.max_line_bytes` characters, or a cell past csv's own field limit, inside quotes that go
+on over the next lines (a 100 MB description, or a stray `"` that is never closed) is skipped
+up to where its quoted cell closes, without holding it: the rows after it are read as rows.
+"""
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -42,19 +49,98 @@ def sniff_delimiter(text_sample: str, prefer_tab: bool) -> str:
     return best
 
 
+_QUOTED = re.compile(r'[^"]*(?:""[^"]*)*')  # a quoted cell's text, up to its closing quote
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
+class _Feed:
+    """The lines csv.reader asks for, with the lines of the record being read kept.
+
+    csv asks for another line within a record only while a quoted cell is open; when that would
+    take the record past `limit` characters the feed refuses (the refused line is `held`).
+    """
+
+    def __init__(self, lines: Iterator[str], limit: int) -> None:
+        self._lines = lines
+        self._limit = limit
+        self.record: list[str] = []
+        self._size = 0
+        self.held: str | None = None
+
+    def __iter__(self) -> "_Feed":
+        return self
+
+    def __next__(self) -> str:
+        if self.held is not None:
+            line, self.held = self.held, None
+        else:
+            line = next(self._lines)
+        if self.record and self._size + len(line) > self._limit:
+            self.held = line
+            raise _RecordTooLong
+        self.record.append(line)
+        self._size += len(line)
+        return line
+
+    def new_record(self) -> None:
+        self.record.clear()
+        self._size = 0
+
+    def skip_quoted_cell(self) -> bool:
+        """Read on (not keeping) to the quote that closes the open cell; the record's remainder
+        after it becomes the next line csv reads. False when the file ends first."""
+        line = self.held if self.held is not None else next(self._lines, None)
+        while line is not None:
+            closing = _QUOTED.match(line).end()  # type: ignore[union-attr]  # the pattern matches ""
+            if closing < len(line):
+                # `""` puts csv back just after a closing quote, where the rest of the line goes on
+                self.held = '""' + line[closing + 1 :]
+                return True
+            line = next(self._lines, None)
+        self.held = None
+        return False
+
+
 def read_delimited(lines: TextLines, delimiter: str, limits: Limits) -> Iterator[TableLine | RowProblem]:
-    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True)
+    feed = _Feed(iter(lines), limits.max_line_bytes)
+    reader = csv.reader(feed, delimiter=delimiter, quotechar='"', doublequote=True)
     last_line = 0
+    broken_from = 0  # first line of a record whose oversized quoted cell was skipped
     while True:
+        feed.new_record()
         try:
             cells = next(reader)
         except StopIteration:
+            if broken_from:
+                yield _unclosed(lines, broken_from)
             return
-        except csv.Error as error:
-            start, last_line = last_line + 1, reader.line_num
+        except (_RecordTooLong, csv.Error) as error:
+            inside_quotes = isinstance(error, _RecordTooLong) or _ends_in_quotes("".join(feed.record), delimiter)
+            if inside_quotes:
+                broken_from = broken_from or last_line + 1
+                if not feed.skip_quoted_cell():
+                    yield _unclosed(lines, broken_from)
+                    return
+                continue  # the rest of the broken record is read, and dropped, next
+            start, last_line, broken_from = broken_from or last_line + 1, lines.line_number, 0
+            _line_problem(lines, start, last_line)
             yield RowProblem(start, "(row)", f"line {start} cannot be split into cells: {error}")
             continue
-        start, last_line = last_line + 1, reader.line_num
+        if broken_from:
+            start, last_line, broken_from = broken_from, lines.line_number, 0
+            _line_problem(lines, start, last_line)
+            yield RowProblem(
+                start,
+                "(row)",
+                f'the row at line {start} runs on inside quotes (") to line {last_line}, more than we read of '
+                f"one row ({limits.max_line_bytes:,} characters, {csv.field_size_limit():,} in one cell); "
+                "it was skipped",
+            )
+            continue
+        start, last_line = last_line + 1, lines.line_number
         problem = _line_problem(lines, start, last_line)
         if problem:
             yield RowProblem(start, "(row)", problem)
@@ -66,6 +152,33 @@ def read_delimited(lines: TextLines, delimiter: str, limits: Limits) -> Iterator
             )
         elif any(c.strip() for c in cells):
             yield TableLine(start, tuple(cells))
+
+
+def _unclosed(lines: TextLines, start: int) -> RowProblem:
+    end = lines.line_number
+    _line_problem(lines, start, end)
+    return RowProblem(
+        start,
+        "(row)",
+        f'line {start} opens a quoted cell (") that is never closed; the rest of the file, lines {start} to '
+        f"{end}, was skipped with it",
+    )
+
+
+def _ends_in_quotes(record: str, delimiter: str) -> bool:
+    """Whether csv, having read `record` from its start, is inside a quoted cell at its end."""
+    at = 0
+    while at < len(record):
+        if record[at] == '"':  # a cell opening with a quote
+            at = _QUOTED.match(record, at + 1).end()  # type: ignore[union-attr]
+            if at >= len(record):
+                return True
+            at += 1  # past the closing quote: csv keeps what follows, up to the delimiter, as text
+        ends = [i for i in (record.find(delimiter, at), record.find("\n", at), record.find("\r", at)) if i >= 0]
+        if not ends:
+            return False
+        at = min(ends) + 1
+    return False
 
 
 def _line_problem(lines: TextLines, start: int, end: int) -> str:

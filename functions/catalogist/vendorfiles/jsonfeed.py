@@ -1,12 +1,16 @@
 """JSON price lists, streamed item by item: an array, an object holding the array, JSON Lines.
 
 The standard library decodes one value at a time (`raw_decode`) from a sliding text buffer, so
-memory holds one item, not the file. Items nested absurdly deep hit the decoder's recursion
-guard and are refused; nested objects inside an item are flattened to `price.amount` columns.
+memory holds one item, not the file. Items nested deeper than `MAX_NESTING` are refused (those
+nested deeper than the decoder's own recursion guard cannot even be skipped, so in a JSON array
+reading stops there); nested objects inside an item are flattened to `price.amount` columns.
+Whole numbers stay the digits the vendor wrote: a 5,000-digit "price" is text to reject, not an
+integer Python refuses to convert.
 """
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -15,9 +19,17 @@ from catalogist.vendorfiles.limits import Limits
 from catalogist.vendorfiles.rows import RowProblem, SourceRow
 from catalogist.vendorfiles.streams import TextLines
 
-_DECODER = json.JSONDecoder()
+
+class _Digits(str):
+    """A JSON whole number, kept as its text."""
+
+
+_DECODER = json.JSONDecoder(parse_int=_Digits)
+_SPACE = re.compile(r"[ \t\r\n\ufeff]*")
+MAX_NESTING = 64  # levels of objects and lists in one item; real feeds use a handful
 _MAX_FLATTEN_DEPTH = 8
 _KIND = {
+    _Digits: "a number",
     int: "a number",
     float: "a number",
     str: "text",
@@ -57,8 +69,7 @@ class _Buffer:
 
     def peek(self) -> str:
         while True:
-            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\ufeff":
-                self.pos += 1
+            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # matches ""
             if self.pos < len(self.text):
                 return self.text[self.pos]
             if not self.fill():
@@ -86,6 +97,10 @@ class _Buffer:
                 if self._grow():
                     continue
                 raise BadFile(f"{self.where} is not valid JSON near item {self.items_seen + 1}: {error.msg}") from None
+            except ValueError as error:  # a float the decoder cannot convert, for example
+                raise BadFile(
+                    f"{self.where} has a value it cannot read near item {self.items_seen + 1}: {error}"
+                ) from None
             if end < len(self.text) or self.eof or not self._grow():
                 self.pos = end  # a number at the buffer's edge may continue: read on first
                 return value
@@ -119,12 +134,15 @@ def read_json_lines(lines: TextLines, limits: Limits) -> Iterator[SourceRow | Ro
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = _DECODER.decode(line)
         except RecursionError:
             yield RowProblem(number, "(row)", f"line {number} is nested too deeply; refused")
             continue
         except json.JSONDecodeError as error:
             yield RowProblem(number, "(row)", f"line {number} is not valid JSON: {error.msg}")
+            continue
+        except ValueError as error:
+            yield RowProblem(number, "(row)", f"line {number} has a value we cannot read: {error}")
             continue
         yield _row(number, item)
 
@@ -197,9 +215,26 @@ def _row(number: int, item: Any) -> SourceRow | RowProblem:
             "(row)",
             f"item {number} is {_KIND.get(type(item), 'a value')}, not an object with named fields",
         )
+    if _nesting(item) > MAX_NESTING:
+        return RowProblem(
+            number, "(row)", f"item {number} is nested too deeply (more than {MAX_NESTING} levels); refused"
+        )
     cells: dict[str, str] = {}
     _flatten(item, "", cells, 0)
     return SourceRow(number, cells)
+
+
+def _nesting(item: Any) -> int:
+    """Levels of objects and lists, counted without recursion (so without Python's own limit)."""
+    deepest, level = 0, [(item, 1)]
+    while level:
+        value, depth = level.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            break
+        inner = value.values() if isinstance(value, dict) else value
+        level.extend((v, depth + 1) for v in inner if isinstance(v, dict | list))
+    return deepest
 
 
 def _flatten(value: Any, prefix: str, cells: dict[str, str], depth: int) -> None:

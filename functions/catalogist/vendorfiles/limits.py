@@ -16,6 +16,8 @@ class Limits:
     max_xml_categories: int = 100_000  # YML <categories> kept to name each offer's category
     max_xlsx_uncompressed_bytes: int = 400_000_000  # sum over the zip members
     max_xlsx_member_ratio: int = 200  # uncompressed / compressed for any member over 1 MB
+    # openpyxl holds every shared string, about 150 bytes each besides the text
+    max_xlsx_shared_strings: int = 1_000_000
     header_search_rows: int = 30  # a title block above the header is common in Excel lists
     sniff_bytes: int = 65_536  # sample for encoding, delimiter and format detection
     chunk_bytes: int = 65_536  # read size; memory per reader is a small multiple of it

@@ -40,8 +40,12 @@ _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([\w.-]+)["']""")
 class ParseStats:
     """What is learnt while `ParsedFile.rows` is consumed."""
 
-    # SKU → row numbers where it appeared again; the last of them is the one that wins
+    # SKU → row numbers where it appeared again, the first few and always the last, the one that
+    # wins (a file repeating one SKU a million times would otherwise list a million rows)
     duplicate_skus: dict[str, list[int]] = field(default_factory=dict)
+
+
+ROWS_LISTED_PER_DUPLICATE = 10
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,11 @@ def _results(
     for item in _stop_softly(source_rows):
         result = normalize(item) if isinstance(item, SourceRow) else item
         if isinstance(result, ProductRow) and seen.add(hash(result.sku)):
-            stats.duplicate_skus.setdefault(result.sku, []).append(result.row_number)
+            again = stats.duplicate_skus.setdefault(result.sku, [])
+            if len(again) < ROWS_LISTED_PER_DUPLICATE:
+                again.append(result.row_number)
+            else:
+                again[-1] = result.row_number
         yield result
 
 

@@ -96,6 +96,9 @@ _ISO_CODES = frozenset(
 _NUMBER = re.compile(r"[+-]?\d[\d\s'’.,]*|[+-]?[.,]\d+")
 _DASH_CENTS = re.compile(r",[-–](?!\d)")  # German "15,-" means 15.00
 _GROUP_SPACES = re.compile(r"(?<=\d)[\s'’](?=\d{3}(?!\d))")
+# No shelf price reaches a trillion in any currency: such a number is a code or garbage (a JSON
+# feed's 5,000-digit "price" became infinity once Firestore and the price model took it as a float).
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,8 @@ def parse_price(text: str, default_currency: str = "") -> Price:
     amount = _amount(match.group(0).strip(), text)
     if amount < 0:
         raise PriceError(f"the price {_short(text)} is negative")
+    if amount >= MAX_AMOUNT:
+        raise PriceError(f"the price {_short(text)} is not plausible: it is {MAX_AMOUNT:,.0f} or more")
     return Price(amount=amount, currency=currency or default_currency)
 
 

@@ -13,6 +13,8 @@ from catalogist.vendorfiles.limits import Limits
 from catalogist.vendorfiles.mapping import match_strength
 from catalogist.vendorfiles.rows import RowProblem, SourceRow
 
+_HEADER_SEARCH_LINES = 1_000  # lines read, broken ones included, before giving up on a header
+
 
 class NoHeader(BadFile):
     """No row near the top names a product column."""
@@ -24,9 +26,12 @@ def named_rows(
     """The header and an iterator of the rows under it. `where` names the file (and sheet)."""
     iterator = iter(lines)
     head: list[TableLine | RowProblem] = []
+    readable = 0
     for item in iterator:
         head.append(item)
-        if sum(isinstance(i, TableLine) for i in head) >= limits.header_search_rows:
+        readable += isinstance(item, TableLine)
+        # Broken lines count too: a file of nothing else must not be held whole while we look.
+        if readable >= limits.header_search_rows or len(head) >= _HEADER_SEARCH_LINES:
             break
     candidates = [i for i in head if isinstance(i, TableLine)]
     if not candidates:

@@ -2,7 +2,9 @@
 
 An .xlsx is a zip of XML files, so before openpyxl sees it we read the zip directory and refuse
 archives that would inflate past our limits. The declared sizes can be trusted for this:
-Python's zipfile stops each member at its declared size and then fails the CRC check.
+Python's zipfile stops each member at its declared size and then fails the CRC check. Then every
+part is inflated once and checked (`xlsxparts`). A sheet that breaks while its rows are read
+(cut short, or a part openpyxl chokes on) raises `BadFile`, so the rows before it are kept.
 """
 
 import datetime as dt
@@ -18,6 +20,7 @@ from catalogist.vendorfiles.delimited import TableLine
 from catalogist.vendorfiles.limits import Limits
 from catalogist.vendorfiles.rows import RowProblem, SourceRow
 from catalogist.vendorfiles.tabular import NoHeader, named_rows
+from catalogist.vendorfiles.xlsxparts import ZIP_ERRORS, check_parts
 
 _BIG_MEMBER = 1_000_000  # below this a high ratio is just a repetitive small XML file
 
@@ -33,11 +36,15 @@ def seekable_copy(stream: BinaryIO) -> IO[bytes]:
 def check_zip(stream: IO[bytes], object_name: str, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(stream) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+            _check_sizes(archive.infolist(), object_name, limits)
+            check_parts(archive, object_name, limits)
+    except ZIP_ERRORS as error:
         raise BadFile(f"{object_name} looks like an Excel file but the archive is broken: {error}") from None
     finally:
         stream.seek(0)
+
+
+def _check_sizes(members: list[zipfile.ZipInfo], object_name: str, limits: Limits) -> None:
     names = {m.filename for m in members}
     if "xl/workbook.xml" not in names:
         raise BadFile(f"{object_name} is a zip archive, not an Excel .xlsx workbook")
@@ -72,8 +79,11 @@ def read_workbook(
     sheets, skipped = [], []
     for sheet in book.worksheets:
         where = f"{object_name}, sheet '{sheet.title}'"
+        # The <dimension> a file declares is only a hint, and openpyxl pads every row to its width
+        # and every gap to its height: A1:XFD1048576 made a 5 KB file take hours.
+        sheet.reset_dimensions()
         try:
-            headers, rows = named_rows(_sheet_lines(sheet, limits), limits, where)
+            headers, rows = named_rows(_sheet_lines(sheet, limits, where), limits, where)
         except NoHeader as error:
             skipped.append(error.reason)  # a cover sheet, notes, a chart: not a price list
             continue
@@ -92,24 +102,42 @@ def read_workbook(
     return sheets[0][0], all_rows()
 
 
-def _sheet_lines(sheet: Any, limits: Limits) -> Iterator[TableLine | RowProblem]:
+def _sheet_lines(sheet: Any, limits: Limits, where: str) -> Iterator[TableLine | RowProblem]:
+    for number, values in _sheet_rows(sheet, where):
+        cells = list(values)
+        while cells and cells[-1] is None:
+            cells.pop()
+        if not cells:
+            continue
+        if len(cells) > limits.max_columns:
+            yield RowProblem(
+                number,
+                "(row)",
+                f"row {number} has {len(cells):,} cells; at most {limits.max_columns:,} are read",
+                sheet.title,
+            )
+            continue
+        yield TableLine(number, tuple(_cell_text(c) for c in cells), sheet.title)
+
+
+def _sheet_rows(sheet: Any, where: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """openpyxl reads a sheet's XML as its rows are asked for, so a part cut short, or one it
+    cannot make sense of, fails here, after the rows before it; it raises many types for that."""
+    rows = sheet.iter_rows(values_only=True)
+    number = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = list(values)
-            while cells and cells[-1] is None:
-                cells.pop()
-            if not cells:
-                continue
-            if len(cells) > limits.max_columns:
-                yield RowProblem(
-                    number,
-                    "(row)",
-                    f"row {number} has {len(cells):,} cells; at most {limits.max_columns:,} are read",
-                    sheet.title,
-                )
-                continue
-            yield TableLine(number, tuple(_cell_text(c) for c in cells), sheet.title)
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except MemoryError:
+                raise
+            except Exception as error:
+                raise BadFile(f"{where} is damaged after row {number} and cannot be read further: {error}") from None
+            number += 1
+            yield number, values
 
 
 def _cell_text(value: object) -> str:
