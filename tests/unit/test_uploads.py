@@ -363,3 +363,16 @@ def test_a_failed_upload_is_retried_as_a_new_generation_of_the_same_bytes():
     assert (old["status"], old["retried_as"], old["retried_by"]) == ("failed", "8", "ana@shop")
     with pytest.raises(RetryRefused, match="only failed or stuck"):
         retry_upload(documents, blobs, upload_id("uploads", "acme/SKU-1.jpg", "8"), "ana@shop", NOW, lease)
+
+
+@pytest.mark.parametrize(
+    "name", ["acme/../other/SKU-1.jpg", "-rm -rf/SKU.jpg", "acme/" + "S" * 1000 + ".jpg", "acme/x\x01.jpg"]
+)
+def test_a_name_that_is_not_vendor_slash_file_is_rejected_before_anything_is_read(name):
+    documents, blobs = MemoryDocuments(), MemoryBlobs()
+
+    outcome = handle_upload(event(name=name), SETTINGS, blobs, documents, now=NOW)
+
+    entry = documents.get("uploads", upload_id("uploads", name, "7"))
+    assert (outcome.status, entry["vendor"]) == ("rejected", "")
+    assert outcome.reason and blobs.reads == 0

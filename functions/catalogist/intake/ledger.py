@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from catalogist.intake.events import StorageEvent
+from catalogist.intake.events import StorageEvent, object_name_problem
 from catalogist.intake.formats import Kind, Verdict
 from catalogist.ports import DocumentStore
 
@@ -64,7 +64,8 @@ def ledger_entry(event: StorageEvent, verdict: Verdict, received_at: datetime) -
         "md5_hash": obj.md5_hash,
         "time_created": obj.time_created,
         "metadata": dict(obj.metadata),
-        "vendor": obj.vendor,
+        # a refused name claims no vendor: the entry must not show under one it may not be
+        "vendor": obj.vendor if not (rejected and object_name_problem(obj.name)) else "",
         "kind": verdict.kind.value,
         "format": verdict.format,
         "status": (Status.REJECTED if rejected else Status.RECEIVED).value,

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from catalogist.errors import PermanentError, Superseded, UploadInProgress
 from catalogist.intake import ledger
-from catalogist.intake.events import FINALIZED, StorageEvent, StorageObject
+from catalogist.intake.events import FINALIZED, StorageEvent, StorageObject, object_name_problem
 from catalogist.intake.formats import HEAD_BYTES, Kind, Verdict, detect_kind
 from catalogist.ports import BlobReader, DocumentStore
 from catalogist.settings import Settings
@@ -335,8 +335,9 @@ class _LeaseRenewal:
 
 def _verdict(event: StorageEvent, settings: Settings, blobs: BlobReader) -> Verdict:
     obj = event.object
-    if not obj.vendor:
-        return Verdict(Kind.UNSUPPORTED, "", "uploads must be under a vendor folder: <vendor>/<file>")
+    problem = object_name_problem(obj.name)
+    if problem:  # before anything is read or written under the vendor the name claims
+        return Verdict(Kind.UNSUPPORTED, "", problem)
     if obj.size > settings.max_file_bytes:  # the larger limit: too big for any kind
         return _too_large(obj.size, settings.max_file_bytes)
     if obj.size == 0:
