@@ -13,7 +13,12 @@
 const http = require("node:http");
 const { parseArgs } = require("node:util");
 const { ServerCredentials } = require("@grpc/grpc-js");
-const { FirestoreServer, FirestoreStateCollection, FirestoreStateDocument } = require("@firestore-emulator/server");
+const {
+  FirestoreServer,
+  FirestoreState,
+  FirestoreStateCollection,
+  FirestoreStateDocument,
+} = require("@firestore-emulator/server");
 
 // The package keeps a collection's documents in an immutable (immer) object and copies all of
 // them to add one, on a write and on a read of a missing id alike: n new documents cost O(n²),
@@ -27,6 +32,57 @@ FirestoreStateCollection.prototype.getDocument = function getDocument(documentNa
   const document = new FirestoreStateDocument(this.emitter, this.database, this, documentName, {}, {});
   this.documents[documentName] = document;
   return document;
+};
+
+// A query sorts the whole collection before it filters, comparing field objects: at 100,000
+// documents one page of 25 took 2.3 s (Firestore answers it from an index in milliseconds). Let
+// the package filter first (its own code: same filter semantics), then order what matched by
+// primitive keys read once per document; the package's order, ties kept stable, limit after.
+// Orders on anything but strings, numbers and timestamps, or on values of mixed types, take the
+// package's own path.
+const packageQuery = FirestoreState.prototype.v1Query;
+const ASCENDING = 1;
+const DESCENDING = 2;
+
+function sortKey(field) {
+  if (field === undefined) return undefined;
+  const value = field.value;
+  if (typeof value === "string" || typeof value === "number") return value;
+  if (value && typeof value === "object" && "seconds" in value && "nanos" in value) {
+    return Number(value.seconds) * 1e9 + Number(value.nanos);
+  }
+  return null; // a type this path does not order
+}
+
+FirestoreState.prototype.v1Query = function v1Query(parent, query) {
+  const orders = query.order_by ?? [];
+  if (orders.length === 0 || orders.some((o) => o.direction !== ASCENDING && o.direction !== DESCENDING)) {
+    return packageQuery.call(this, parent, query);
+  }
+  const unordered = Object.create(query, { order_by: { value: [] }, has_limit: { value: false } });
+  const matched = packageQuery.call(this, parent, unordered);
+  const keyed = matched.map((document) => ({ document, keys: orders.map((o) => sortKey(document.getField(o.field.field_path))) }));
+  for (let i = 0; i < orders.length; i++) {
+    const kinds = new Set(keyed.map((k) => k.keys[i]).filter((key) => key !== undefined).map((key) => typeof key));
+    if (kinds.size > 1 || keyed.some((k) => k.keys[i] === null)) return packageQuery.call(this, parent, query);
+  }
+  keyed.sort((a, b) => {
+    for (let i = 0; i < orders.length; i++) {
+      const x = a.keys[i];
+      const y = b.keys[i];
+      if (x === undefined || y === undefined) {
+        if (x !== undefined) return -1; // as the package: a document with the field first
+        if (y !== undefined) return 1;
+        continue;
+      }
+      if (x === y) continue;
+      const before = x < y ? -1 : 1;
+      return orders[i].direction === ASCENDING ? before : -before;
+    }
+    return 0;
+  });
+  const ordered = keyed.map((k) => k.document);
+  return query.has_limit ? ordered.slice(0, query.limit.value) : ordered;
 };
 
 const { values } = parseArgs({
