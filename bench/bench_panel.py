@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_panel.py [--products 100000] [--decisions 200]
 
-Seeds the emulator (through the Firestore adapter, 500 products a commit; about 70% need a human,
-as on held-out data, plus the audit sample), then measures over HTTP on loopback, in one run:
+Seeds the emulator (through the Firestore adapter, 500 products a commit; the category
+probabilities drawn so that nearly all of them need a human: the longest queue, the worst case
+for the queue's pages), then measures over HTTP on loopback, in one run:
 1. queue page (first page, and pages further down by rank) and card: server time p50/p95;
 2. a decision's round trip (POST /api/decide): p50/p95;
 3. a scripted Chromium session making N decisions by keyboard (Enter, a number key, and `/`
