@@ -22,6 +22,7 @@ METRICS = {
     "fine_top5_accuracy",
     "auto_accept_rate",
     "auto_accept_precision",
+    "auto_accept_precision_lower_bound",
     "robustness",
     "robustness_mean_ratio",
     "model_bytes",
@@ -72,6 +73,10 @@ def test_smoke_train_export_and_evaluate(smoke_run, tmp_path):
     assert set(manifest["files"]) == {"model.tflite", "taxonomy.json"}
     assert manifest["int8_vs_float_gap"]["fine_accuracy_points"] <= 10
     assert manifest["command"].startswith("catalogist train classifier")
+    calibration = manifest["calibration"]
+    assert calibration["calibrated_on"] == ["val", "holdout"], "calibrated on every photo it did not train on"
+    assert set(calibration["levels"]) == {"top", "coarse", "fine"}
+    assert {"precision", "precision_lower_bound", "decided_rate"} <= set(calibration["levels"]["fine"])
     taxonomy = Taxonomy.load(release / "taxonomy.json")
     assert len({leaf[0] for leaf in taxonomy.leaves}) >= 2 and len({leaf[:2] for leaf in taxonomy.leaves}) >= 2
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())

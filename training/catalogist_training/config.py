@@ -39,6 +39,9 @@ class TrainConfig:
     classes: int = 0  # keep N leaves spread over the tree (0: all) - for smoke runs
     limit: int = 0  # keep at most N training photos per leaf (0: all)
     target_precision: float = 0.98
+    # thresholds keep the target on the precision's lower bound at this confidence (calibrate.py);
+    # 0: on the bare point estimate, which broke its promise on unseen photos
+    bound_confidence: float = 0.95
     max_gap: float = 0.01  # refuse the release if int8 loses more fine accuracy than this
     representative_photos: int = 0  # int8 calibration photos from train (0: all of them)
     threads: int = 0  # TensorFlow threads (0: all cores)
