@@ -103,3 +103,42 @@ def test_release_is_refused_when_int8_falls_behind(smoke_run, tmp_path):
 
     assert status == 2
     assert not (out / "release").exists()
+
+
+def test_a_refit_trains_on_val_and_keeps_the_thresholds_of_the_run_that_held_it_out(smoke_run, tmp_path):
+    from catalogist_training.cli import main
+
+    calibration_release = smoke_run[0] / "release"
+    out = tmp_path / "refit"
+
+    status = main(
+        [
+            "train",
+            "classifier",
+            "--smoke",
+            "--recipe",
+            "plain",
+            "--data",
+            str(GROCERY),
+            "--out",
+            str(out),
+            "--val-split",
+            "none",
+            "--holdout-fraction",
+            "0",
+            "--extra-train",
+            "val",
+            "--thresholds-from",
+            str(calibration_release),
+        ]
+    )
+
+    assert status == 0
+    config = json.loads((out / "work" / "config.json").read_text())
+    assert config["recipe"] == "plain" and config["extra_train"] == ["val"] and not config["freeze_batch_norm"]
+    manifest = json.loads((out / "release" / "manifest.json").read_text())
+    theirs = json.loads((calibration_release / "manifest.json").read_text())
+    assert manifest["thresholds"] == theirs["thresholds"]
+    assert manifest["calibration"]["release_version"] == theirs["version"]
+    assert manifest["int8_vs_float_gap"]["split"] == "trained_on_extra"
+    assert not (out / "eval-val").exists(), "no photo is left that it did not train on"

@@ -152,16 +152,6 @@ def calibration_record(
     }
 
 
-def _calibration_photos(data: Path, splits: list[str]) -> list:
-    """Photos of each split: a split name of `data`, or a CSV manifest path (`work/holdout.csv`)."""
-    from catalogist_training.datasets import load_manifest, load_split
-
-    photos = []
-    for split in splits:
-        photos += load_manifest(Path(split)) if split.endswith(".csv") else load_split(data, split)
-    return photos
-
-
 def recalibrate_release(
     release: Path, data: Path, splits: list[str], target: float, bound_confidence: float | None
 ) -> dict:
@@ -169,12 +159,13 @@ def recalibrate_release(
     returns the manifest's calibration record."""
     from catalogist.models.classifier import TAXONOMY_FILE, PhotoClassifier
     from catalogist.photos.imaging import photo_pixels
+    from catalogist_training.datasets import load_split
     from catalogist_training.prepare import labels
     from catalogist_training.release_manifest import rewrite_manifest
 
     classifier = PhotoClassifier.open(release, num_threads=2)
     known = set(classifier.taxonomy.leaves)
-    photos = [p for p in _calibration_photos(data, splits) if p.category_path in known]
+    photos = [p for split in splits for p in load_split(data, split) if p.category_path in known]
     size = classifier.image_size
     probabilities = np.stack([classifier.probabilities(photo_pixels(p.path.read_bytes(), size)) for p in photos])
     truth = labels(photos, classifier.taxonomy)

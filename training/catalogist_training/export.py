@@ -10,6 +10,7 @@ decided), and the release is refused when it loses more than `max_gap` fine accu
 float TFLite model on validation.
 """
 
+import json
 import shutil
 import tempfile
 import time
@@ -21,7 +22,8 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from catalogist.models.classifier import FILES, KIND, MODEL_FILE, TAXONOMY_FILE, TFLiteModel
-from catalogist.models.releases import sha256_of
+from catalogist.models.releases import MANIFEST, sha256_of
+from catalogist.models.taxonomy import Taxonomy
 from catalogist_training.calibrate import calibrate, calibration_record
 from catalogist_training.config import TrainConfig
 from catalogist_training.prepare import RunPhotos, labels, load_pixels
@@ -69,6 +71,17 @@ def representative_photos(run: RunPhotos, count: int, seed: int) -> list:
     return [run.train[i] for i in sorted(picks)]
 
 
+def borrowed_thresholds(taxonomy: Taxonomy, release: Path) -> tuple[Taxonomy, dict]:
+    """The thresholds of another release of the same tree, with the account of their calibration:
+    a refit trained on every labelled photo keeps those of the run that held some out."""
+    theirs = Taxonomy.load(release / TAXONOMY_FILE)
+    if (theirs.levels, theirs.leaves) != (taxonomy.levels, taxonomy.leaves):
+        raise ValueError(f"{release} was trained on another category tree; its thresholds do not apply")
+    manifest = json.loads((release / MANIFEST).read_text())
+    record = {**manifest.get("calibration", {}), "release_version": manifest["version"], "release": str(release)}
+    return taxonomy.with_thresholds(theirs.thresholds), record
+
+
 def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dict:
     """Write `<out>/release/` (and `<out>/float/`); returns the manifest or raises ReleaseRefused."""
     out = Path(config.out)
@@ -88,6 +101,10 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
     (float_dir / FLOAT_FILE).write_bytes(float_bytes)
 
     check = {"val": list(run.val), "holdout": list(run.holdout)}
+    if not (run.val or run.holdout):
+        # a refit has no unseen photos left; how far int8 strays from float can still be measured
+        # on photos it trained on (a fidelity check, not an accuracy)
+        check = {"trained_on_extra": list(run.extra)}
     metrics: dict = {}
     int8_predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, photos in check.items():
@@ -100,16 +117,20 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
             metrics[f"{name}_{kind}_fine_accuracy"] = float((p.argmax(1) == truth).mean())
             if kind == "int8":
                 int8_predictions[name] = (p, truth)
-    gate_split = "val" if run.val else "holdout"
+    gate_split = next(name for name in check if check[name])
     gap = metrics[f"{gate_split}_float_fine_accuracy"] - metrics[f"{gate_split}_int8_fine_accuracy"]
 
-    calibrated_on = list(int8_predictions)
-    probabilities = np.concatenate([int8_predictions[name][0] for name in calibrated_on])
-    truth = np.concatenate([int8_predictions[name][1] for name in calibrated_on])
-    bound = config.bound_confidence or None
-    taxonomy = calibrate(run.taxonomy, probabilities, truth, config.target_precision, bound)
+    if config.thresholds_from:
+        taxonomy, calibration = borrowed_thresholds(run.taxonomy, Path(config.thresholds_from))
+        calibrated_on = [f"{calibration['release_version']} ({config.thresholds_from})"]
+    else:
+        calibrated_on = list(int8_predictions)
+        probabilities = np.concatenate([int8_predictions[name][0] for name in calibrated_on])
+        truth = np.concatenate([int8_predictions[name][1] for name in calibrated_on])
+        bound = config.bound_confidence or None
+        taxonomy = calibrate(run.taxonomy, probabilities, truth, config.target_precision, bound)
+        calibration = calibration_record(taxonomy, probabilities, truth, calibrated_on, config.target_precision, bound)
     taxonomy.save(release / TAXONOMY_FILE)
-    calibration = calibration_record(taxonomy, probabilities, truth, calibrated_on, config.target_precision, bound)
 
     manifest = write_manifest(
         release,
