@@ -12,7 +12,9 @@ every run (the recipe and its switches). A finished run is skipped, a broken one
 one recipe differ by about 3 points of fine accuracy on the 296 val photos, so a recipe is its
 mean and spread over seeds, never one run. Selection uses val only: the held-out tail of train
 shares shopping sessions with training (0.97-0.99 for every recipe) and is shown as a sanity
-column, not a criterion.
+column, not a criterion. The "unseen-half" columns refit the release's thresholds on half of val
+(+ the holdout) and decide the other half (`promise.py`): the val auto-accept columns are measured
+on photos the thresholds were fitted on.
 """
 
 import argparse
@@ -31,6 +33,8 @@ COLUMNS = (
     ("val auto-accept rate", "val_auto_rate", 3),
     ("its precision", "val_auto_precision", 3),
     ("its 95% lower bound", "val_auto_bound", 3),
+    ("unseen-half rate", "crossfit_rate", 3),
+    ("unseen-half precision", "crossfit_precision", 3),
     ("int8 − float (points)", "gap_points", 2),
     ("holdout fine (sanity)", "holdout_fine", 3),
     ("train minutes", "train_minutes", 0),
@@ -66,6 +70,8 @@ def run_figures(run: Path) -> dict | None:
     holdout = json.loads(holdout_path.read_text()) if holdout_path.exists() else {}
     timing_path = run / "work" / "timing.json"
     timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
+    predicted = all((run / f"eval-{split}" / "probabilities.npy").exists() for split in ("val", "holdout"))
+    crossfit = promise_on_unseen_photos(run) if predicted else {}
     return {
         "val_fine": val["fine_accuracy"],
         "val_coarse": val["coarse_accuracy"],
@@ -74,9 +80,23 @@ def run_figures(run: Path) -> dict | None:
         "val_auto_bound": val.get("auto_accept_precision_lower_bound"),
         "gap_points": manifest["int8_vs_float_gap"]["fine_accuracy_points"],
         "holdout_fine": holdout.get("fine_accuracy"),
+        "crossfit_rate": crossfit.get("decided_rate"),
+        "crossfit_precision": crossfit.get("precision"),
         # a resumed run only knows the time since it resumed
         "train_minutes": timing["train_seconds"] / 60 if timing and not timing.get("resumed_from_epoch") else None,
     }
+
+
+def promise_on_unseen_photos(run: Path) -> dict:
+    """The release's threshold rule fitted on half of val + the holdout, measured on the other
+    half, pooled over 100 splits (`promise.py`): how the promise fares on unseen sessions."""
+    from catalogist.models.taxonomy import Taxonomy
+    from catalogist_training.promise import RELEASE_RULE, RULES, check_rules, load_predictions
+
+    taxonomy = Taxonomy.load(run / "release" / "taxonomy.json")
+    val = load_predictions(run / "eval-val", taxonomy)
+    holdout = load_predictions(run / "eval-holdout", taxonomy)
+    return check_rules(taxonomy, val, holdout, repeats=100, rules={RELEASE_RULE: RULES[RELEASE_RULE]})[RELEASE_RULE]
 
 
 def collect(runs: Path) -> dict[str, dict[int, dict]]:
