@@ -131,3 +131,21 @@ def test_the_coarse_level_takes_what_the_fine_level_left_undecided():
     coarse_apples = [d for d, t in zip(decisions, truth, strict=True) if t < 2 and d.decided_level == "coarse"]
     assert coarse_apples and all(d.category_path == ("Fruit", "Apple") for d in coarse_apples)
     assert all(not d.needs_review for d in coarse_apples)
+
+
+def test_the_photos_on_a_threshold_are_decided_as_the_calibration_counted_them():
+    # int8 outputs: probabilities on a 1/256 grid, in float32, summing to 1 only up to rounding
+    # (here a little over 1, so serving's rescaling lowers every confidence by a few 1e-7)
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 4, 400)
+    logits = rng.normal(0, 1.5, (400, 4)) + 3.0 * np.eye(4)[truth]
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    p = (np.round(p * 256) / 256 * (1 + 1e-6)).astype(np.float32)
+
+    calibrated = calibrate(tree(), p, truth, TARGET)  # the point estimate: a threshold inside the data
+    decisions = calibrated.decide_many(p)
+
+    threshold = calibrated.thresholds[-1]
+    on_threshold = [d for d in decisions if d.confidence.get("fine") == threshold]
+    assert threshold < NEVER and on_threshold
+    assert all(d.decided_level == "fine" for d in on_threshold)

@@ -80,6 +80,12 @@ def calibrate(
     bound_confidence: float | None = None,
 ) -> Taxonomy:
     """The taxonomy with one threshold per level, from (N, leaves) probabilities."""
+    # Confidences exactly as `Taxonomy.decide_many` computes them (rows rescaled to sum to 1 in
+    # float64): a threshold is the confidence of a calibration photo, and int8 outputs put whole
+    # groups of photos on it; computed from the raw float32 rows, it sat a few 1e-9 above what
+    # serving computes for those same photos, which then went to review.
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    probabilities = probabilities / np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)
     undecided = np.ones(len(true_leaves), bool)
     thresholds: dict[str, float] = {}
     for level in reversed(taxonomy.levels):
