@@ -25,6 +25,7 @@ valid. A level that never passes gets a threshold above 1: it decides nothing.
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -178,8 +179,12 @@ def recalibrate_release(
     taxonomy = calibrate(classifier.taxonomy, probabilities, truth, target, bound_confidence)
     taxonomy.save(release / TAXONOMY_FILE)
     record = calibration_record(taxonomy, probabilities, truth, splits, target, bound_confidence)
+    manifest = json.loads((release / "manifest.json").read_text())
     rewrite_manifest(
         release,
+        # the release is still the one its training command built, with these thresholds on top
+        command=manifest.get("command"),  # None: a release older than the field
+        recalibrated_by=" ".join(["python -m catalogist_training.calibrate", *sys.argv[1:]]),
         thresholds=taxonomy.to_json()["thresholds"],
         calibrated_on="+".join(Path(s).stem if s.endswith(".csv") else s for s in splits),
         target_precision=target,

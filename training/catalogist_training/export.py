@@ -78,7 +78,13 @@ def borrowed_thresholds(taxonomy: Taxonomy, release: Path) -> tuple[Taxonomy, di
     if (theirs.levels, theirs.leaves) != (taxonomy.levels, taxonomy.leaves):
         raise ValueError(f"{release} was trained on another category tree; its thresholds do not apply")
     manifest = json.loads((release / MANIFEST).read_text())
-    record = {**manifest.get("calibration", {}), "release_version": manifest["version"], "release": str(release)}
+    record = {
+        **manifest.get("calibration", {}),
+        "release_version": manifest["version"],
+        "release": str(release),
+        "release_command": manifest.get("command"),  # with recalibrated_by, how to rebuild those thresholds
+        "release_recalibrated_by": manifest.get("recalibrated_by"),
+    }
     return taxonomy.with_thresholds(theirs.thresholds), record
 
 
