@@ -58,9 +58,10 @@ def train_seeds(name: str, seeds: list[int], runs: Path, data: str, flags: list[
     return statuses
 
 
-def run_figures(run: Path) -> dict | None:
-    """The comparable figures of one finished run (None while it is unfinished)."""
-    val_path = run / "eval-val" / "metrics.json"
+def run_figures(run: Path, evaluation: str = "eval-val") -> dict | None:
+    """The comparable figures of one finished run (None while it is unfinished); `evaluation` is
+    the folder of the val evaluation to read (another one: the same runs on a part of val)."""
+    val_path = run / evaluation / "metrics.json"
     manifest_path = run / "release" / "manifest.json"
     if not (val_path.exists() and manifest_path.exists()):
         return None
@@ -70,8 +71,8 @@ def run_figures(run: Path) -> dict | None:
     holdout = json.loads(holdout_path.read_text()) if holdout_path.exists() else {}
     timing_path = run / "work" / "timing.json"
     timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
-    predicted = all((run / f"eval-{split}" / "probabilities.npy").exists() for split in ("val", "holdout"))
-    crossfit = promise_on_unseen_photos(run) if predicted else {}
+    predicted = all((run / folder / "probabilities.npy").exists() for folder in (evaluation, "eval-holdout"))
+    crossfit = promise_on_unseen_photos(run, evaluation) if predicted else {}
     return {
         "val_fine": val["fine_accuracy"],
         "val_coarse": val["coarse_accuracy"],
@@ -87,24 +88,24 @@ def run_figures(run: Path) -> dict | None:
     }
 
 
-def promise_on_unseen_photos(run: Path) -> dict:
+def promise_on_unseen_photos(run: Path, evaluation: str = "eval-val") -> dict:
     """The release's threshold rule fitted on half of val + the holdout, measured on the other
     half, pooled over 100 splits (`promise.py`): how the promise fares on unseen sessions."""
     from catalogist.models.taxonomy import Taxonomy
     from catalogist_training.promise import RELEASE_RULE, RULES, check_rules, load_predictions
 
     taxonomy = Taxonomy.load(run / "release" / "taxonomy.json")
-    val = load_predictions(run / "eval-val", taxonomy)
+    val = load_predictions(run / evaluation, taxonomy)
     holdout = load_predictions(run / "eval-holdout", taxonomy)
     return check_rules(taxonomy, val, holdout, repeats=100, rules={RELEASE_RULE: RULES[RELEASE_RULE]})[RELEASE_RULE]
 
 
-def collect(runs: Path) -> dict[str, dict[int, dict]]:
+def collect(runs: Path, evaluation: str = "eval-val") -> dict[str, dict[int, dict]]:
     """recipe name -> seed -> figures, for every finished run under `runs`."""
     found: dict[str, dict[int, dict]] = {}
     for folder in sorted(runs.iterdir()):
         match = RUN_NAME.match(folder.name)
-        if folder.is_dir() and match and (figures := run_figures(folder)) is not None:
+        if folder.is_dir() and match and (figures := run_figures(folder, evaluation)) is not None:
             found.setdefault(match["name"], {})[int(match["seed"])] = figures
     return found
 
@@ -147,13 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     show = commands.add_parser("table", help="mean and spread of each recipe over its seeds")
     show.add_argument("--runs", required=True, type=Path)
     show.add_argument("--json", action="store_true", help="every run's figures instead of the table")
+    show.add_argument("--eval", default="eval-val", help="each run's val evaluation folder to read")
     args = parser.parse_args(argv)
     if args.command == "train":
         args.runs.mkdir(parents=True, exist_ok=True)
         flags = args.flags[1:] if args.flags[:1] == ["--"] else args.flags
         seeds = [int(seed) for seed in args.seeds.split(",")]
         return max(train_seeds(args.name, seeds, args.runs, args.data, flags), default=0)
-    found = collect(args.runs)
+    found = collect(args.runs, args.eval)
     print(json.dumps(found, indent=2) if args.json else table(found))
     return 0
 
