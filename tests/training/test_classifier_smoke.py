@@ -22,6 +22,7 @@ METRICS = {
     "fine_top5_accuracy",
     "auto_accept_rate",
     "auto_accept_precision",
+    "auto_accept_precision_lower_bound",
     "robustness",
     "robustness_mean_ratio",
     "model_bytes",
@@ -72,6 +73,10 @@ def test_smoke_train_export_and_evaluate(smoke_run, tmp_path):
     assert set(manifest["files"]) == {"model.tflite", "taxonomy.json"}
     assert manifest["int8_vs_float_gap"]["fine_accuracy_points"] <= 10
     assert manifest["command"].startswith("catalogist train classifier")
+    calibration = manifest["calibration"]
+    assert calibration["calibrated_on"] == ["val", "holdout"], "calibrated on every photo it did not train on"
+    assert set(calibration["levels"]) == {"top", "coarse", "fine"}
+    assert {"precision", "precision_lower_bound", "decided_rate"} <= set(calibration["levels"]["fine"])
     taxonomy = Taxonomy.load(release / "taxonomy.json")
     assert len({leaf[0] for leaf in taxonomy.leaves}) >= 2 and len({leaf[:2] for leaf in taxonomy.leaves}) >= 2
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
@@ -98,3 +103,42 @@ def test_release_is_refused_when_int8_falls_behind(smoke_run, tmp_path):
 
     assert status == 2
     assert not (out / "release").exists()
+
+
+def test_a_refit_trains_on_val_and_keeps_the_thresholds_of_the_run_that_held_it_out(smoke_run, tmp_path):
+    from catalogist_training.cli import main
+
+    calibration_release = smoke_run[0] / "release"
+    out = tmp_path / "refit"
+
+    status = main(
+        [
+            "train",
+            "classifier",
+            "--smoke",
+            "--recipe",
+            "plain",
+            "--data",
+            str(GROCERY),
+            "--out",
+            str(out),
+            "--val-split",
+            "none",
+            "--holdout-fraction",
+            "0",
+            "--extra-train",
+            "val",
+            "--thresholds-from",
+            str(calibration_release),
+        ]
+    )
+
+    assert status == 0
+    config = json.loads((out / "work" / "config.json").read_text())
+    assert config["recipe"] == "plain" and config["extra_train"] == ["val"] and not config["freeze_batch_norm"]
+    manifest = json.loads((out / "release" / "manifest.json").read_text())
+    theirs = json.loads((calibration_release / "manifest.json").read_text())
+    assert manifest["thresholds"] == theirs["thresholds"]
+    assert manifest["calibration"]["release_version"] == theirs["version"]
+    assert manifest["int8_vs_float_gap"]["split"] == "trained_on_extra"
+    assert not (out / "eval-val").exists(), "no photo is left that it did not train on"

@@ -57,9 +57,57 @@ def register_train(subparsers) -> argparse.ArgumentParser:
         "tiny CI run: 4 classes, 12 photos each, 96 px, 2 epochs",
         action="store_true",
     )
+    add_flag(
+        parser,
+        "--recipe",
+        "CATALOGIST_RECIPE",
+        "starting recipe: current (the release's) or plain (a plain fine-tune); the flags below switch its parts",
+        default="current",
+        choices=("current", "plain"),
+    )
+    add_flag(
+        parser,
+        "--batch-norm",
+        "CATALOGIST_BATCH_NORM",
+        "batch-norm statistics: frozen (ImageNet's) or trained",
+        choices=("frozen", "trained"),
+    )
+    add_flag(
+        parser,
+        "--augment",
+        "CATALOGIST_AUGMENT",
+        "augmentation: shop (shop-photo failures) or standard (crops, flips, colour jitter)",
+        choices=("shop", "standard"),
+    )
     for flag, env, kind, text in (
         ("--train-split", "CATALOGIST_TRAIN_SPLIT", str, "training split name"),
-        ("--val-split", "CATALOGIST_VAL_SPLIT", str, "validation split name"),
+        ("--val-split", "CATALOGIST_VAL_SPLIT", str, "validation split name or CSV manifest; none for a refit"),
+        (
+            "--extra-train",
+            "CATALOGIST_EXTRA_TRAIN",
+            str,
+            "more labelled photos to train on: split names or CSV manifests, comma-separated",
+        ),
+        (
+            "--thresholds-from",
+            "CATALOGIST_THRESHOLDS_FROM",
+            str,
+            "release whose thresholds a refit keeps (it has no unseen photos to calibrate on)",
+        ),
+        ("--label-smoothing", "CATALOGIST_LABEL_SMOOTHING", float, "label smoothing of the leaf loss"),
+        ("--coarse-loss-weight", "CATALOGIST_COARSE_LOSS_WEIGHT", float, "weight of the coarse-level loss (0: off)"),
+        ("--ema-momentum", "CATALOGIST_EMA_MOMENTUM", float, "moving average of weights (0: off)"),
+        ("--iconic-copies", "CATALOGIST_ICONIC_COPIES", int, "copies of each iconic studio shot (0: none)"),
+        ("--warmup-epochs", "CATALOGIST_WARMUP_EPOCHS", float, "epochs of learning-rate warmup"),
+        ("--weight-decay", "CATALOGIST_WEIGHT_DECAY", float, "AdamW weight decay"),
+        ("--dropout", "CATALOGIST_DROPOUT", float, "dropout before the classifier layer"),
+        ("--patience", "CATALOGIST_PATIENCE", int, "epochs without progress on val before stopping (0: never)"),
+        (
+            "--bound-confidence",
+            "CATALOGIST_BOUND_CONFIDENCE",
+            float,
+            "confidence of the precision's lower bound the thresholds keep (0: point estimate)",
+        ),
         ("--backbone", "CATALOGIST_BACKBONE", str, "pretrained backbone: lite0 (default) or lite2"),
         ("--image-size", "CATALOGIST_IMAGE_SIZE", int, "input side in pixels"),
         ("--epochs", "CATALOGIST_EPOCHS", int, "training epochs"),
@@ -159,10 +207,22 @@ def run_train(args: argparse.Namespace) -> int:
     from catalogist_training.train_classifier import train_classifier
 
     data = str(resolve_data(args.data, Path(args.download_to) if args.download_to else None))
-    base = TrainConfig.smoke(data, args.out) if args.smoke else TrainConfig(data=data, out=args.out)
-    config = base.with_overrides(
+    base = TrainConfig.named(args.recipe, data, args.out, smoke=args.smoke)
+    config = base.with_augment(args.augment).with_overrides(
         train_split=args.train_split,
-        val_split=args.val_split,
+        val_split="" if args.val_split == "none" else args.val_split,
+        extra_train=tuple(s for s in args.extra_train.split(",") if s) if args.extra_train else None,
+        thresholds_from=args.thresholds_from,
+        label_smoothing=args.label_smoothing,
+        coarse_loss_weight=args.coarse_loss_weight,
+        ema_momentum=args.ema_momentum,
+        freeze_batch_norm={"frozen": True, "trained": False}.get(args.batch_norm),
+        iconic_copies=args.iconic_copies,
+        warmup_epochs=args.warmup_epochs,
+        weight_decay=args.weight_decay,
+        dropout=args.dropout,
+        patience=args.patience,
+        bound_confidence=args.bound_confidence,
         backbone=args.backbone,
         image_size=args.image_size,
         epochs=args.epochs,
@@ -181,9 +241,10 @@ def run_train(args: argparse.Namespace) -> int:
     started = time.time()
     run = prepare_photos(config)
     log.info(
-        "%d categories; %d train, %d holdout, %d val photos",
+        "%d categories; %d train, %d extra, %d holdout, %d val photos",
         len(run.taxonomy.leaves),
         len(run.train),
+        len(run.extra),
         len(run.holdout),
         len(run.val),
     )

@@ -101,9 +101,12 @@ def load_folder_tree(root: Path) -> list[LabelledPhoto]:
 
 
 def load_split(data: Path, split: str) -> list[LabelledPhoto]:
-    """Whichever layout `data` has: Grocery Store, `<split>.csv` manifest, or `<split>/` tree."""
+    """Whichever layout `data` has: Grocery Store, `<split>.csv` manifest, or `<split>/` tree;
+    a `split` that names a CSV file is that manifest (a run's `work/holdout.csv`, half of val)."""
     if data.is_file() and data.suffix == ".csv":
         return load_manifest(data)
+    if split.endswith(".csv") and Path(split).is_file():
+        return load_manifest(Path(split))
     if (data / "classes.csv").exists() and (data / f"{split}.txt").exists():
         return load_grocery_store(data, split)
     if (data / f"{split}.csv").exists():

@@ -19,11 +19,13 @@ from tqdm import tqdm
 
 from catalogist.models.classifier import MODEL_FILE, PhotoClassifier
 from catalogist.photos.imaging import decode_photo, preprocess
+from catalogist_training.calibrate import decision_precision
 from catalogist_training.corruptions import CORRUPTIONS
 from catalogist_training.datasets import LabelledPhoto
 
 TIMING_PHOTOS = 100
 RELIABILITY_BINS = 10
+BOUND_CONFIDENCE = 0.95
 
 
 def _accuracy(probabilities, truth, taxonomy, level) -> float:
@@ -43,23 +45,21 @@ def expected_calibration_error(confidence, correct, bins=RELIABILITY_BINS) -> fl
 
 
 def decision_metrics(classifier, probabilities, truth) -> dict:
+    """The decisions serving would make: how many skip review, how precise they are, and the
+    one-sided 95% lower bound of that precision (the promise is made on the bound, calibrate.py)."""
     taxonomy = classifier.taxonomy
-    decisions = taxonomy.decide_many(probabilities)
-    accepted = np.array([not d.needs_review for d in decisions])
-    right = np.array(
-        [
-            tuple(d.category_path) == taxonomy.leaves[t][: len(d.category_path)]
-            for d, t in zip(decisions, truth, strict=True)
-        ]
-    )
-    at_leaf = np.array([d.decided_level == taxonomy.levels[-1] for d in decisions])
-    levels = {level: int(sum(d.decided_level == level for d in decisions)) for level in taxonomy.levels}
+    found = decision_precision(taxonomy, probabilities, truth, BOUND_CONFIDENCE)
+    decided_at = [d.decided_level for d in taxonomy.decide_many(probabilities)]
+    automatic, leaf = found["automatic"], found["levels"][taxonomy.levels[-1]]
     return {
-        "auto_accept_rate": float(accepted.mean()),
-        "auto_accept_precision": float(right[accepted].mean()) if accepted.any() else None,
-        "leaf_accept_rate": float((accepted & at_leaf).mean()),
-        "leaf_accept_precision": float(right[accepted & at_leaf].mean()) if (accepted & at_leaf).any() else None,
-        "decided_levels": levels,
+        "auto_accept_rate": automatic["decided_rate"],
+        "auto_accept_precision": automatic["precision"],
+        "auto_accept_precision_lower_bound": automatic["precision_lower_bound"],
+        "auto_accept_count": automatic["decided"],
+        "leaf_accept_rate": leaf["decided_rate"],
+        "leaf_accept_precision": leaf["precision"],
+        "decided_levels": {level: decided_at.count(level) for level in taxonomy.levels},  # reviewed or not
+        "decisions_by_level": found["levels"],
     }
 
 

@@ -4,10 +4,13 @@
     (export runs after training; rerunning the command resumes and re-exports)
 
 The int8 model is what the functions serve, so it is re-evaluated with LiteRT, the thresholds are
-calibrated on its own validation predictions, and the release is refused when it loses more
-than `max_gap` fine accuracy against the float TFLite model on validation.
+calibrated on its own predictions for every photo it did not train on (validation and the
+held-out tail of train: more photos make the precision's lower bound tighter, so more can be
+decided), and the release is refused when it loses more than `max_gap` fine accuracy against the
+float TFLite model on validation.
 """
 
+import json
 import shutil
 import tempfile
 import time
@@ -19,8 +22,9 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from catalogist.models.classifier import FILES, KIND, MODEL_FILE, TAXONOMY_FILE, TFLiteModel
-from catalogist.models.releases import sha256_of
-from catalogist_training.calibrate import calibrate
+from catalogist.models.releases import MANIFEST, sha256_of
+from catalogist.models.taxonomy import Taxonomy
+from catalogist_training.calibrate import calibrate, calibration_record
 from catalogist_training.config import TrainConfig
 from catalogist_training.prepare import RunPhotos, labels, load_pixels
 from catalogist_training.release_manifest import write_manifest
@@ -67,6 +71,23 @@ def representative_photos(run: RunPhotos, count: int, seed: int) -> list:
     return [run.train[i] for i in sorted(picks)]
 
 
+def borrowed_thresholds(taxonomy: Taxonomy, release: Path) -> tuple[Taxonomy, dict]:
+    """The thresholds of another release of the same tree, with the account of their calibration:
+    a refit trained on every labelled photo keeps those of the run that held some out."""
+    theirs = Taxonomy.load(release / TAXONOMY_FILE)
+    if (theirs.levels, theirs.leaves) != (taxonomy.levels, taxonomy.leaves):
+        raise ValueError(f"{release} was trained on another category tree; its thresholds do not apply")
+    manifest = json.loads((release / MANIFEST).read_text())
+    record = {
+        **manifest.get("calibration", {}),
+        "release_version": manifest["version"],
+        "release": str(release),
+        "release_command": manifest.get("command"),  # with recalibrated_by, how to rebuild those thresholds
+        "release_recalibrated_by": manifest.get("recalibrated_by"),
+    }
+    return taxonomy.with_thresholds(theirs.thresholds), record
+
+
 def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dict:
     """Write `<out>/release/` (and `<out>/float/`); returns the manifest or raises ReleaseRefused."""
     out = Path(config.out)
@@ -86,8 +107,12 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
     (float_dir / FLOAT_FILE).write_bytes(float_bytes)
 
     check = {"val": list(run.val), "holdout": list(run.holdout)}
+    if not (run.val or run.holdout):
+        # a refit has no unseen photos left; how far int8 strays from float can still be measured
+        # on photos it trained on (a fidelity check, not an accuracy)
+        check = {"trained_on_extra": list(run.extra)}
     metrics: dict = {}
-    val_int8 = None
+    int8_predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, photos in check.items():
         if not photos:
             continue
@@ -96,20 +121,21 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
         for kind, path in (("int8", release / MODEL_FILE), ("float", float_dir / FLOAT_FILE)):
             p = predict(path, pixels, f"{kind} on {name}")
             metrics[f"{name}_{kind}_fine_accuracy"] = float((p.argmax(1) == truth).mean())
-            if name == "val" and kind == "int8":
-                val_int8 = (p, truth)
-    gate_split = "val" if run.val else "holdout"
+            if kind == "int8":
+                int8_predictions[name] = (p, truth)
+    gate_split = next(name for name in check if check[name])
     gap = metrics[f"{gate_split}_float_fine_accuracy"] - metrics[f"{gate_split}_int8_fine_accuracy"]
 
-    calibration = val_int8 or (
-        predict(
-            release / MODEL_FILE,
-            load_pixels(run.holdout, config.image_size, "decoding holdout"),
-            "int8 on holdout",
-        ),
-        labels(run.holdout, run.taxonomy),
-    )
-    taxonomy = calibrate(run.taxonomy, calibration[0], calibration[1], config.target_precision)
+    if config.thresholds_from:
+        taxonomy, calibration = borrowed_thresholds(run.taxonomy, Path(config.thresholds_from))
+        calibrated_on = [f"{calibration['release_version']} ({config.thresholds_from})"]
+    else:
+        calibrated_on = list(int8_predictions)
+        probabilities = np.concatenate([int8_predictions[name][0] for name in calibrated_on])
+        truth = np.concatenate([int8_predictions[name][1] for name in calibrated_on])
+        bound = config.bound_confidence or None
+        taxonomy = calibrate(run.taxonomy, probabilities, truth, config.target_precision, bound)
+        calibration = calibration_record(taxonomy, probabilities, truth, calibrated_on, config.target_precision, bound)
     taxonomy.save(release / TAXONOMY_FILE)
 
     manifest = write_manifest(
@@ -121,8 +147,9 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
         image_size=config.image_size,
         metrics=metrics,
         int8_vs_float_gap={"split": gate_split, "fine_accuracy_points": round(100 * gap, 2)},
-        calibrated_on=gate_split if val_int8 else "holdout",
+        calibrated_on="+".join(calibrated_on),
         thresholds=taxonomy.to_json()["thresholds"],
+        calibration=calibration,
         export_seconds=round(time.time() - started, 1),
         config=config.to_json(),
     )

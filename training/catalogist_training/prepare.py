@@ -1,4 +1,5 @@
-"""Which photos play which role in a run: train, held-out tail of train, validation.
+"""Which photos play which role in a run: train, held-out tail of train, validation, and the
+extra labelled photos a refit trains on (validation itself, once a recipe is chosen).
 
     python -m catalogist_training.prepare --data ../shared/datasets/grocerystore   # prints counts
 
@@ -28,6 +29,7 @@ class RunPhotos:
     val: tuple[LabelledPhoto, ...]
     iconic: tuple[LabelledPhoto, ...]
     dropped_val: int
+    extra: tuple[LabelledPhoto, ...] = ()  # trained on beside `train`; never checked against
 
 
 def spread_leaves(paths, classes: int) -> set | None:
@@ -65,16 +67,23 @@ def prepare_photos(config: TrainConfig) -> RunPhotos:
     if keep:
         photos = [p for p in photos if p.category_path in keep]
     train, holdout = split_holdout(_limit(photos, config.limit), config.holdout_fraction)
-    taxonomy = Taxonomy.from_paths([p.category_path for p in train])
+    extra = [p for split in config.extra_train for p in load_split(data, split)]
+    if keep:
+        extra = [p for p in extra if p.category_path in keep]
+    # a category known only from the extra photos is still one the model should learn
+    taxonomy = Taxonomy.from_paths([p.category_path for p in train + extra])
+    leaves = set(taxonomy.leaves)
     try:
-        val_all = load_split(data, config.val_split)
+        val_all = load_split(data, config.val_split) if config.val_split else []
     except FileNotFoundError:
         val_all = []
-    val = [p for p in val_all if p.category_path in set(taxonomy.leaves)]
+    val = [p for p in val_all if p.category_path in leaves]
     iconic = []
     if config.iconic_copies and (data / "classes.csv").exists():
-        iconic = [p for p in load_grocery_store_iconic(data) if p.category_path in set(taxonomy.leaves)]
-    return RunPhotos(taxonomy, tuple(train), tuple(holdout), tuple(val), tuple(iconic), len(val_all) - len(val))
+        iconic = [p for p in load_grocery_store_iconic(data) if p.category_path in leaves]
+    return RunPhotos(
+        taxonomy, tuple(train), tuple(holdout), tuple(val), tuple(iconic), len(val_all) - len(val), tuple(extra)
+    )
 
 
 def load_pixels(photos, size: int, desc: str) -> np.ndarray:
@@ -99,5 +108,6 @@ if __name__ == "__main__":
     run = prepare_photos(TrainConfig(data=args.data, out=""))
     print(
         f"{len(run.taxonomy.leaves)} leaves; train {len(run.train)}, holdout {len(run.holdout)}, "
-        f"val {len(run.val)} (+{run.dropped_val} of unseen categories dropped), iconic {len(run.iconic)}"
+        f"val {len(run.val)} (+{run.dropped_val} of unseen categories dropped), iconic {len(run.iconic)}, "
+        f"extra {len(run.extra)}"
     )

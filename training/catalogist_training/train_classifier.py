@@ -2,13 +2,13 @@
 
     catalogist train classifier --data ../shared/datasets/grocerystore --out artifacts/classifier
 
-Recipe (`config.TrainConfig`): ImageNet weights; batch-norm statistics frozen (32-photo batches
-are too small to estimate them, and int8 export prefers the statistics it was calibrated with);
-the stages from `train_from` on trained; AdamW with warmup and cosine decay; label smoothing; a
-loss on the leaves plus one on the coarse level (a mistake between two apples costs less than
-apple-versus-milk); an exponential moving average of weights; augmentation aimed at shop-photo
-failures (`augment.py`). Resumable: rerunning the same command continues from the last finished
-epoch. What was tried and not kept, with figures: docs/experiments.md.
+Recipe (`config.TrainConfig`, each part a switch so it can be measured against a plain
+fine-tune): ImageNet weights; batch-norm statistics frozen or re-estimated; the stages from
+`train_from` on trained; AdamW with warmup and cosine decay; label smoothing; a loss on the leaves
+plus one on the coarse level (a mistake between two apples costs less than apple-versus-milk); an
+exponential moving average of weights; augmentation aimed at shop-photo failures or the standard
+set (`augment.py`); iconic studio shots. Resumable: rerunning the same command continues from the
+last finished epoch. What was tried and measured, with figures: docs/experiments.md.
 """
 
 import json
@@ -96,7 +96,8 @@ def build_classifier(taxonomy: Taxonomy, config: TrainConfig) -> keras.Model:
     backbone = build_backbone(config.image_size, variant=config.backbone)
     frozen = config.frozen_stages()
     for layer in backbone.layers:
-        if isinstance(layer, keras.layers.BatchNormalization) or layer.name.split("_")[0] in frozen:
+        batch_norm = isinstance(layer, keras.layers.BatchNormalization)
+        if (batch_norm and config.freeze_batch_norm) or layer.name.split("_")[0] in frozen:
             layer.trainable = False
     x = keras.layers.Dropout(config.dropout, name="dropout")(backbone.output)
     logits = keras.layers.Dense(len(taxonomy.leaves), name="leaf_logits")(x)
@@ -127,7 +128,7 @@ def compile_classifier(model: keras.Model, taxonomy: Taxonomy, config: TrainConf
 
 def training_pixels(run: RunPhotos, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     cache = round(config.image_size * CACHE_MARGIN)
-    photos = list(run.train) + list(run.iconic) * config.iconic_copies
+    photos = list(run.train) + list(run.extra) + list(run.iconic) * config.iconic_copies
     return load_pixels(photos, cache, "decoding train photos"), labels(photos, run.taxonomy)
 
 
@@ -146,9 +147,8 @@ def train_classifier(run: RunPhotos, config: TrainConfig) -> Path:
     started = time.time()
 
     x_train, y_train = training_pixels(run, config)
-    check = list(run.val) + list(run.holdout)
-    x_check = load_pixels(check, config.image_size, "decoding check photos")
-    y_check = labels(check, run.taxonomy)
+    check = list(run.val) + list(run.holdout)  # none in a refit on every labelled photo
+    validation = (load_pixels(check, config.image_size, "decoding check photos"), labels(check, run.taxonomy))
     steps = len(x_train) // config.batch_size
     dataset = (
         tf.data.Dataset.from_tensor_slices((x_train, y_train))
@@ -172,8 +172,9 @@ def train_classifier(run: RunPhotos, config: TrainConfig) -> Path:
         ProgressBar(steps, config.epochs),
         SaveProgress(work),
         keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
-        keras.callbacks.EarlyStopping("val_fine_accuracy", patience=config.patience, mode="max"),
     ]
+    if check and config.patience:
+        callbacks.append(keras.callbacks.EarlyStopping("val_fine_accuracy", patience=config.patience, mode="max"))
     if done < config.epochs:
         model.fit(
             dataset,
@@ -181,7 +182,7 @@ def train_classifier(run: RunPhotos, config: TrainConfig) -> Path:
             initial_epoch=done,
             verbose=0,
             shuffle=False,
-            validation_data=(x_check, y_check),
+            validation_data=validation if check else None,
             validation_batch_size=64,
             callbacks=callbacks,
         )
