@@ -198,10 +198,11 @@ def _upload_and_report(
     print(f"\nOn these {len(results)} validation photos (never trained on):")
     print(
         f"  {len(accepted)} decided without review ({len(accepted) / len(results):.0%}), {right} of them right "
-        f"({right / max(len(accepted), 1):.1%}; the thresholds promise 98% on the photos they were calibrated on)"
+        f"({right / max(len(accepted), 1):.1%} of {len(accepted)} photos; the thresholds keep the 95% lower bound "
+        "of their precision at 98% on the photos they were calibrated on, these among them)"
     )
     unsure = Counter(r.decided_level for r in results if r.needs_review)
-    why = ", ".join(f"{count} sure only of the {level} level" for level, count in unsure.most_common())
+    why = ", ".join(f"{count} shown at the {level} level only" for level, count in unsure.most_common())
     print(f"  {len(results) - len(accepted)} sent to the review queue: {why or 'none'}")
     print(f"  the best guess was the true variety for {fine:.0%} of all of them")
 

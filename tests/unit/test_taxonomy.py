@@ -62,6 +62,14 @@ def test_unsure_of_everything_below_the_top_needs_review_with_a_reason():
     assert "Fruit/Banana" in decision.review_reason
 
 
+def test_a_level_calibration_never_trusts_is_said_to_be_always_reviewed():
+    decision = tree(thresholds=(NEVER, NEVER, 0.7)).decide(probabilities(Granny_Smith=0.6, Pink_Lady=0.4))
+
+    assert decision.needs_review
+    assert decision.review_reason.endswith("this level is always reviewed")
+    assert "101%" not in decision.review_reason
+
+
 def test_decision_is_always_a_path_of_the_tree():
     taxonomy = tree()
     rng = np.random.default_rng(0)

@@ -149,9 +149,12 @@ class Taxonomy:
             if needs_review:
                 deeper = min(decided + 1, last)
                 guess, sure = self._nodes[deeper][best[deeper][i]], best_p[deeper][i]
+                needed = self.thresholds[deeper]
+                # above 1: calibration found no threshold that keeps the promise at this level
+                wanted = "this level is always reviewed" if needed > 1 else f"{needed:.0%} needed"
                 reason = (
                     f"not sure enough of the {self.levels[deeper]} category: best guess "
-                    f"{SEPARATOR.join(guess)} at {sure:.0%}, {self.thresholds[deeper]:.0%} needed"
+                    f"{SEPARATOR.join(guess)} at {sure:.0%}, {wanted}"
                 )
             decisions.append(Decision(path, self.levels[decided], confidence, options, needs_review, reason))
         return decisions
