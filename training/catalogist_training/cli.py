@@ -14,6 +14,7 @@
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -78,6 +79,14 @@ def register_train(subparsers) -> argparse.ArgumentParser:
         "CATALOGIST_AUGMENT",
         "augmentation: shop (shop-photo failures) or standard (crops, flips, colour jitter)",
         choices=("shop", "standard"),
+    )
+    parser.add_argument(
+        "--extra",
+        action="append",
+        type=Path,
+        help="a folder of labelled photos to add, e.g. `catalogist export reviews`'s DIR/photos: its "
+        "train.csv joins training, its val.csv validation and calibration (training too with "
+        "--val-split none); repeatable (env CATALOGIST_EXTRA, comma-separated)",
     )
     for flag, env, kind, text in (
         ("--train-split", "CATALOGIST_TRAIN_SPLIT", str, "training split name"),
@@ -198,6 +207,25 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
+def _env_paths(env: str) -> list[Path]:
+    return [Path(part) for part in os.environ.get(env, "").split(",") if part.strip()]
+
+
+def extra_manifests(folders: list[Path], refit: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(train, val) CSV manifests of `--extra` folders: each folder's train.csv and val.csv (an
+    export's DIR or DIR/photos). A refit has no validation, so there both train."""
+    train: list[str] = []
+    val: list[str] = []
+    for folder in folders:
+        base = folder / "photos" if (folder / "photos" / "train.csv").exists() else folder
+        found = [base / f"{split}.csv" for split in ("train", "val") if (base / f"{split}.csv").exists()]
+        if not found:
+            raise SystemExit(f"--extra {folder}: no train.csv or val.csv (as `catalogist export reviews` writes)")
+        for manifest in found:
+            (train if manifest.stem == "train" or refit else val).append(str(manifest.resolve()))
+    return tuple(train), tuple(val)
+
+
 def run_train(args: argparse.Namespace) -> int:
     _setup_logging()
     from catalogist_training.config import TrainConfig
@@ -208,10 +236,14 @@ def run_train(args: argparse.Namespace) -> int:
 
     data = str(resolve_data(args.data, Path(args.download_to) if args.download_to else None))
     base = TrainConfig.named(args.recipe, data, args.out, smoke=args.smoke)
+    val_split = "" if args.val_split == "none" else args.val_split
+    extra_train, extra_val = extra_manifests(args.extra or _env_paths("CATALOGIST_EXTRA"), refit=val_split == "")
+    named_extra = tuple(s for s in args.extra_train.split(",") if s) if args.extra_train else ()
     config = base.with_augment(args.augment).with_overrides(
         train_split=args.train_split,
-        val_split="" if args.val_split == "none" else args.val_split,
-        extra_train=tuple(s for s in args.extra_train.split(",") if s) if args.extra_train else None,
+        val_split=val_split,
+        extra_train=(*named_extra, *extra_train) or None,
+        extra_val=extra_val or None,
         thresholds_from=args.thresholds_from,
         label_smoothing=args.label_smoothing,
         coarse_loss_weight=args.coarse_loss_weight,

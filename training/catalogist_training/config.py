@@ -39,6 +39,9 @@ class TrainConfig:
     val_split: str = "val"  # "" for none: a refit that trains on validation too
     # more labelled photos to train on: split names of `data` or CSV manifests (a refit's val)
     extra_train: tuple[str, ...] = ()
+    # more photos to validate and calibrate on: CSV manifests (an export's val.csv: reviewed
+    # products of real vendors, split from the export's train by vendor:sku)
+    extra_val: tuple[str, ...] = ()
     holdout_fraction: float = 0.10  # tail of each train category kept out as a second check
     backbone: str = "lite0"  # lite0 (int8 4.1 MB) or lite2 (int8 5.7 MB: over budget, a yardstick)
     image_size: int = 224
@@ -150,4 +153,5 @@ class TrainConfig:
             **{k: tuple(v) if isinstance(v, list) else v for k, v in document["augment"].items()}
         )
         document["extra_train"] = tuple(document.get("extra_train", ()))
+        document["extra_val"] = tuple(document.get("extra_val", ()))
         return cls(**document)

@@ -77,6 +77,7 @@ def prepare_photos(config: TrainConfig) -> RunPhotos:
         val_all = load_split(data, config.val_split) if config.val_split else []
     except FileNotFoundError:
         val_all = []
+    val_all += [p for split in config.extra_val for p in load_split(data, split)]
     val = [p for p in val_all if p.category_path in leaves]
     iconic = []
     if config.iconic_copies and (data / "classes.csv").exists():
