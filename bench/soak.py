@@ -74,6 +74,9 @@ def main() -> None:
     from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client
     from tests.conftest import GROCERY
 
+    missing = [kind for kind in ("classifier", "textcat", "price") if not (args.models / kind / "manifest.json").exists()]
+    if missing:
+        raise SystemExit(f"no {', '.join(missing)} release in {args.models}: run `make models` or pass --models")
     sources = sorted((GROCERY / "val").rglob("*.jpg"))
     with tempfile.TemporaryDirectory() as tmp:
         config = StackConfig.on_free_ports(Path(tmp), project="soak")
@@ -109,6 +112,7 @@ def main() -> None:
 
             done_at: dict[str, float] = {}
             statuses: dict[str, str] = {}
+            reasons: dict[str, str] = {}
             deadline = time.monotonic() + 7200
             while len(done_at) < len(jobs) and time.monotonic() < deadline:
                 pending = [name for name in uploaded if name not in done_at]
@@ -120,6 +124,8 @@ def main() -> None:
                         name = snapshot.get("name")
                         done_at[name] = time.monotonic()
                         statuses[name] = snapshot.get("status")
+                        if statuses[name] != "done":
+                            reasons[name] = str(snapshot.to_dict().get("reason", ""))[:200]
                 time.sleep(1.0)
             elapsed = time.monotonic() - started
             peaks = worker_peaks(stack)
@@ -146,6 +152,8 @@ def main() -> None:
     print(f"throughput: {len(done_at) / elapsed:.1f} uploads/s, {rate:.0f} rows/s over {elapsed:.0f} s")
     print(f"function workers' peak memory: {', '.join(f'{p:.0f} MB' for p in peaks)}")
     lost_uploads = sum(1 for n in uploaded if statuses.get(n) not in ("done",))
+    for name, reason in sorted(reasons.items())[:5]:
+        print(f"  {name}: {statuses[name]}: {reason}")
     print(
         f"must be zero: lost uploads {lost_uploads}, lost rows {args.files * args.rows - rows_written}, "
         f"duplicate products {duplicates}, unfinished ledger entries {len(uploaded) - len(done_at)}"
