@@ -31,8 +31,24 @@ FirestoreStateCollection.prototype.getDocument = function getDocument(documentNa
   if (Object.isFrozen(this.documents)) this.documents = { ...this.documents };
   const document = new FirestoreStateDocument(this.emitter, this.database, this, documentName, {}, {});
   this.documents[documentName] = document;
+  // keep the cached list (see allDocuments) in Object.values order: integer-like names sort first
+  if (this.listedFrom === this.documents && !INDEX_LIKE.test(documentName)) this.listed.push(document);
+  else this.listedFrom = null;
   return document;
 };
+
+const INDEX_LIKE = /^(0|[1-9][0-9]{0,8})$/;
+
+// Object.values of a 100,000-document collection takes ~90 ms, and every query took it. The list
+// is kept while the collection's object is the same one (getDocument above is the only place
+// that adds to it; /forget and /reset replace the object).
+function allDocuments(collection) {
+  if (collection.listedFrom !== collection.documents) {
+    collection.listed = Object.values(collection.documents);
+    collection.listedFrom = collection.documents;
+  }
+  return collection.listed;
+}
 
 // A query sorted the whole collection before filtering it, comparing field objects and converting
 // the filter's value once per document: at 100,000 documents one page of 25 took 2.3 s
@@ -113,7 +129,7 @@ FirestoreState.prototype.v1Query = function v1Query(parent, query) {
   if (!tests || query.from.length !== 1 || !collection_id || orders.some((o) => o.direction !== ASCENDING && o.direction !== DESCENDING || o.field.field_path.includes("."))) {
     return packageQuery.call(this, parent, query);
   }
-  const documents = this.getCollection(`${parent}/${collection_id}`).getAllDocuments();
+  const documents = allDocuments(this.getCollection(`${parent}/${collection_id}`));
   const matched = [];
   for (const document of documents) {
     if (document.metadata.hasExist && tests.every((test) => test(document))) matched.push(document);
