@@ -1,21 +1,30 @@
 """Train and evaluate the price model (retail price of a new product, with a P10–P90 range).
 
-    catalogist train price --data products.csv --out models/price
+    catalogist train price --data products.csv --out models/price [--extra reviews.csv ...]
     catalogist evaluate price --model models/price --data products.csv --out reports/price
 
 Stacking, all in log price: a ridge on the hashed text and the group medians are computed
-out-of-fold on the train split (5 folds) so LightGBM learns how far to trust them; the
-nearest-neighbour features of a training row leave the row itself out. Boosters for P50 (the
-median: more rows within 20% than a squared-error fit, same rmsle on validation), P10 and P90
-stop early on the validation split, which also fits how much to widen the range to cover 80%.
-Then everything is fitted again on train + validation with the tree counts found, and that is
-the model served. Two sets of boosters: `text` (no price in the row) and `list` (the vendor's
-list price — BigBasket's market_price — is known). The test split is never used here.
+out-of-fold on the train split (5 folds, by product) so LightGBM learns how far to trust them;
+the nearest-neighbour features of a training row leave out every listing of its own product,
+as a new product has none. Boosters for P50 (the median: more rows within 20% than a
+squared-error fit, same rmsle on validation), P10 and P90 stop early on the validation split,
+which also fits how much to widen the range to cover 80%. Then everything is fitted again on
+train + validation with the tree counts found, and that is the model served. Two sets of
+boosters: `text` (no price in the row) and `list` (the vendor's list price — BigBasket's
+market_price — is known). The photos' category prices are the spread of sale prices per
+category node. The test split is never used here.
+
+Evaluation scores every row of --data whose product the model was not trained on; the
+baselines (group medians, a list-price discount) are fitted on the model's own training rows,
+read again from the files its config names, and left out, with the reason, when those are not
+there. `photo` reports the rough prices of those rows known by their category path alone.
 """
 
 import json
+import lzma
 import math
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,15 +47,30 @@ from catalogist.models.price_features import (
     pack_log_quantity,
     price_text,
 )
-from catalogist.models.price_model import QUANTILES, PriceModel, save_neighbours
-from catalogist.models.text_features import fit_idf, pack_idf, term_counts, tfidf
+from catalogist.models.price_model import (
+    CATEGORY_LEVELS,
+    MODES,
+    QUANTILES,
+    PriceModel,
+    PriceSuggestion,
+    save_neighbours,
+)
+from catalogist.models.text_features import fit_idf, pack_idf, term_counts, tfidf, word_part
 from catalogist.vendorfiles.packsize import parse_pack_size
 from catalogist_training.release_manifest import write_manifest
-from catalogist_training.textcat import calibrated_on
-from catalogist_training.vendor_data import CURRENCY, Product, load_products, name_group, split
+from catalogist_training.textcat import product_digest, trained_on, write_trained_on
+from catalogist_training.vendor_data import (
+    CURRENCY,
+    Product,
+    load_products,
+    name_group,
+    product_key,
+    training_rows,
+)
 from catalogist_training.vendor_report import figure_png, plt, write_report
 
 FOLDS = 5
+LEARNING_RATE = 0.1  # 0.03 took 3× the trees for the same validation figures, and trees are serving time
 _ALPHAS = {"p50": 0.5, "p10": 0.1, "p90": 0.9}
 # the P50 objective per mode, chosen on validation (docs/experiments.md)
 _P50_IS_MEDIAN = {"text": True, "list": False}
@@ -83,6 +107,26 @@ def _tables(rows: list[Product]) -> dict[str, Any]:
     }
 
 
+def category_prices(rows: list[Product]) -> dict[str, Any]:
+    """P10, median, P90 of log sale price and the count, per type, sub-category and category;
+    and the shop's median log discount off list prices (for a vendor's own prices)."""
+    spreads: dict[str, dict[str, list[float]]] = {level: {} for level in CATEGORY_LEVELS}
+    for p in rows:
+        keys = group_keys(price_input(p, False))
+        for level in CATEGORY_LEVELS:
+            spreads[level].setdefault(keys[level], []).append(math.log(p.sale_price))  # type: ignore[arg-type]
+    result: dict[str, Any] = {
+        level: {
+            key: [*(round(float(q), 4) for q in np.quantile(prices, [0.1, 0.5, 0.9])), len(prices)]
+            for key, prices in nodes.items()
+        }
+        for level, nodes in spreads.items()
+    }
+    ratios = [math.log(p.sale_price / p.market_price) for p in rows if p.market_price and p.sale_price]
+    result["log_discount"] = float(np.median(ratios)) if ratios else 0.0
+    return result
+
+
 def _texts(rows: list[Product]) -> list[tuple[str, str, str]]:
     return [price_text(price_input(p, False)) for p in rows]
 
@@ -99,24 +143,32 @@ def _ridge_predict(rows: list[Product], idf: np.ndarray, coef: np.ndarray, bias:
     return tfidf(term_counts(_texts(rows)), idf) @ coef + bias
 
 
+def _words(rows: list[Product], idf: np.ndarray) -> Any:
+    return tfidf(word_part(term_counts(_texts(rows))), idf)
+
+
 def _neighbour_index(rows: list[Product], idf: np.ndarray) -> NeighbourIndex:
     inputs = [price_input(p, False) for p in rows]
     return NeighbourIndex(
-        tfidf(term_counts(_texts(rows)), idf),
+        NeighbourIndex.drop_common(_words(rows, idf)).T.tocsr(),
         np.log([p.sale_price for p in rows]),
         np.array([pack_log_quantity(r) for r in inputs]),
-        np.array([r.pack_unit for r in inputs]),
-        np.array([group_keys(r)["brand"] for r in inputs]),
-        np.array([group_keys(r)["type"] for r in inputs]),
+        np.array([r.pack_unit for r in inputs], dtype=object),
+        np.array([group_keys(r)["brand"] for r in inputs], dtype=object),
+        np.array([group_keys(r)["type"] for r in inputs], dtype=object),
     )
 
 
 def _neighbour_features(
-    rows: list[Product], index: NeighbourIndex, idf: np.ndarray, leave_self_out: bool
+    rows: list[Product], index: NeighbourIndex, idf: np.ndarray, leave_own_product_out: bool
 ) -> np.ndarray:
-    queries = tfidf(term_counts(_texts(rows)), idf)
-    exclude = np.arange(len(rows)) if leave_self_out else None
-    return neighbour_features([price_input(p, False) for p in rows], *index.nearest(queries, exclude), index)
+    queries = _words(rows, idf)
+    if leave_own_product_out:  # rows are the index's own products, in order
+        group = np.unique([product_key(p) for p in rows], return_inverse=True)[1]
+        nearest = index.nearest(queries, group, group)
+    else:
+        nearest = index.nearest(queries)
+    return neighbour_features([price_input(p, False) for p in rows], *nearest, index)
 
 
 def _features(
@@ -128,7 +180,7 @@ def _features(
             feature_row(price_input(p, with_list), float(r), tables["medians"], discounts)
             for p, r in zip(rows, ridge, strict=True)
         ]
-    )
+    ).reshape(len(rows), -1)
     list_columns = len(LIST_FEATURES) if with_list else 0
     # booster column order: BASE_FEATURES, KNN_FEATURES, then LIST_FEATURES
     return np.hstack(
@@ -138,6 +190,10 @@ def _features(
             base[:, len(BASE_FEATURES) :] if list_columns else np.empty((len(rows), 0)),
         ]
     )
+
+
+def fold_of(product: Product) -> int:
+    return zlib.crc32(f"fold:{product_key(product)}".encode()) % FOLDS
 
 
 @dataclass(frozen=True)
@@ -154,11 +210,10 @@ class _Stack:
 
 
 def _stack(rows: list[Product], ridge_alpha: float) -> _Stack:
-    fold = np.arange(len(rows)) % FOLDS
-    np.random.default_rng(7).shuffle(fold)
+    fold = np.array([fold_of(p) for p in rows])
     idf, coef, bias = _ridge(rows, ridge_alpha)
     index = _neighbour_index(rows, idf)
-    all_neighbours = _neighbour_features(rows, index, idf, leave_self_out=True)
+    all_neighbours = _neighbour_features(rows, index, idf, leave_own_product_out=True)
     width = len(BASE_FEATURES) + len(KNN_FEATURES)
     oof = {
         mode: np.zeros((len(rows), width + len(LIST_FEATURES) * with_list))
@@ -167,6 +222,8 @@ def _stack(rows: list[Product], ridge_alpha: float) -> _Stack:
     for k in tqdm(range(FOLDS), desc="price folds"):
         inside = [p for p, f in zip(rows, fold, strict=True) if f != k]
         outside_index = np.nonzero(fold == k)[0]
+        if not len(outside_index) or not inside:
+            continue
         outside = [rows[i] for i in outside_index]
         fold_idf, fold_coef, fold_bias = _ridge(inside, ridge_alpha)
         ridge = _ridge_predict(outside, fold_idf, fold_coef, fold_bias)
@@ -177,20 +234,24 @@ def _stack(rows: list[Product], ridge_alpha: float) -> _Stack:
     return _Stack(idf, coef, bias, index, _tables(rows), oof)
 
 
-def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> dict[str, Any]:
+def train(
+    data: Path, out: Path, extras: list[Path] | None = None, ridge_alpha: float = 0.3, limit: int = 0
+) -> dict[str, Any]:
     """Fit on train with early stopping and the range's widening measured on validation, then
     fit the same number of trees again on train + validation: the served model knows 18% more
     products, its neighbours above all. The test split is never used."""
     started = time.time()
-    parts = split([p for p in load_products(data) if p.sale_price])
-    train_rows, validation = parts["train"], parts["validation"]
+    extras = list(extras or [])
+    found = training_rows(data, extras)
+    train_rows = [p for p in found.train if p.sale_price]
+    validation = [p for p in found.validation if p.sale_price]
     if limit:
         train_rows, validation = train_rows[:limit], validation[: max(limit // 4, 50)]
     first = _stack(train_rows, ridge_alpha)
     target = np.log([p.sale_price for p in train_rows])
     val_target = np.log([p.sale_price for p in validation])
     val_ridge = _ridge_predict(validation, first.idf, first.coef, first.bias)
-    val_neighbours = _neighbour_features(validation, first.index, first.idf, leave_self_out=False)
+    val_neighbours = _neighbour_features(validation, first.index, first.idf, leave_own_product_out=False)
     scales, validation_metrics, rounds = {}, {}, {}
     for mode, with_list in (("text", False), ("list", True)):
         val_features = _features(validation, val_ridge, first.tables, with_list, val_neighbours)
@@ -208,7 +269,7 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
     final = _stack(final_rows, ridge_alpha)
     final_target = np.log([p.sale_price for p in final_rows])
     out.mkdir(parents=True, exist_ok=True)
-    for mode in ("text", "list"):
+    for mode in MODES:
         for quantile in QUANTILES:
             booster = _boost(
                 final.features[mode],
@@ -218,7 +279,7 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
                 _P50_IS_MEDIAN[mode],
                 rounds=rounds[f"{mode}_{quantile}"],
             )
-            booster.save_model(str(out / f"{mode}_{quantile}.txt"))
+            (out / f"{mode}_{quantile}.txt.xz").write_bytes(lzma.compress(booster.model_to_string().encode()))
     save_neighbours(out / "neighbours.npz", final.index)
     coef = final.coef
     np.savez_compressed(
@@ -234,13 +295,16 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
         "currency": CURRENCY,
         "interval_scale": scales,
         "features": {"text": _names("text"), "list": _names("list")},
+        "category_prices": category_prices(final_rows),
     }
     (out / "price_tables.json").write_text(json.dumps(tables, ensure_ascii=False))
     config = {
         "kind": "price",
         "ridge_alpha": ridge_alpha,
+        "learning_rate": LEARNING_RATE,
         "folds": FOLDS,
         "data": str(data),
+        "extra": [str(path) for path in extras],
         "train_rows": len(train_rows),
         "validation_rows": len(validation),
         "final_rows": len(final_rows),
@@ -250,13 +314,12 @@ def train(data: Path, out: Path, ridge_alpha: float = 0.3, limit: int = 0) -> di
         "seconds": round(time.time() - started, 1),
     }
     (out / "price.json").write_text(json.dumps(config, indent=2) + "\n")
-    (out / "trained_on.json").write_text(json.dumps(sorted(p.index for p in final_rows)))
-    (out / "calibrated_on.json").write_text(json.dumps(sorted(p.index for p in validation)))
-    boosters = [f"{mode}_{quantile}.txt" for mode in ("text", "list") for quantile in QUANTILES]
+    write_trained_on(out, final_rows)
+    boosters = [f"{mode}_{quantile}.txt.xz" for mode in MODES for quantile in QUANTILES]
     write_manifest(
         out,
         "price",
-        ["neighbours.npz", "ridge.npz", "price_tables.json", "price.json", *boosters],
+        ["neighbours.npz", "ridge.npz", "price_tables.json", "price.json", "trained_on.json", *boosters],
         metrics={"validation": validation_metrics},
         config=config,
     )
@@ -282,11 +345,11 @@ def _boost(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     rounds: int = 3000,
 ) -> lgb.Booster:
-    """One quantile booster; with `validation`, stopped 100 trees after its best score there."""
+    """One quantile booster; with `validation`, stopped 50 trees after its best score there."""
     alpha = _ALPHAS[quantile] if quantile != "p50" or p50_is_median else None
     params = {
         "objective": "regression" if alpha is None else "quantile",
-        "learning_rate": 0.03,
+        "learning_rate": LEARNING_RATE,
         "num_leaves": 31,
         "min_data_in_leaf": 20,
         "feature_fraction": 0.9,
@@ -301,14 +364,14 @@ def _boost(
         params["alpha"] = alpha
     train_set = lgb.Dataset(features, target, feature_name=names)
     if validation is None:
-        return lgb.train(params, train_set, num_boost_round=rounds)
+        return lgb.train(params, train_set, num_boost_round=max(rounds, 1))
     valid_set = lgb.Dataset(*validation, reference=train_set)
     return lgb.train(
         params,
         train_set,
         num_boost_round=rounds,
         valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(100, verbose=False)],
+        callbacks=[lgb.early_stopping(50, verbose=False)],
     )
 
 
@@ -329,26 +392,39 @@ def price_metrics(
     log_predicted: np.ndarray,
     log_low: np.ndarray | None = None,
     log_high: np.ndarray | None = None,
-) -> dict[str, float]:
+) -> dict[str, float | int]:
+    """rmsle, median and within-20% relative error, and with a range its coverage and median
+    width (high / low); {"rows": 0} for no rows, never NaN."""
+    if not len(log_truth):
+        return {"rows": 0}
     truth, predicted = np.exp(log_truth), np.exp(log_predicted)
     error = np.abs(predicted - truth) / truth
-    result = {
+    result: dict[str, float | int] = {
+        "rows": len(log_truth),
         "rmsle": float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(truth)) ** 2))),
         "mdape": float(np.median(error)),
         "within_20pct": float(np.mean(error <= 0.2)),
     }
     if log_low is not None and log_high is not None:
         result["interval_coverage"] = float(np.mean((log_truth >= log_low) & (log_truth <= log_high)))
+        result["median_range_ratio"] = float(np.median(np.exp(log_high - log_low)))
     return result
+
+
+def _suggestion_metrics(log_truth: np.ndarray, found: list[PriceSuggestion]) -> dict[str, float | int]:
+    return price_metrics(
+        log_truth,
+        np.log([s.price for s in found]),
+        np.log([s.low for s in found]),
+        np.log([s.high for s in found]),
+    )
 
 
 def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
     model = PriceModel.open(model_dir)
-    trained_on = set(json.loads((model_dir / "trained_on.json").read_text()))
-    all_rows = [p for p in load_products(data) if p.sale_price]
-    train_rows = [p for p in all_rows if p.index in trained_on]
-    seen = trained_on | calibrated_on(model_dir)
-    rows = [p for p in all_rows if p.index not in seen]
+    config = json.loads((model_dir / "price.json").read_text())
+    seen = trained_on(model_dir)
+    rows = [p for p in load_products(data) if p.sale_price and product_digest(p) not in seen]
     truth = np.log([p.sale_price for p in rows])
     metrics: dict[str, Any] = {"rows": len(rows)}
     suggestions = {}
@@ -356,29 +432,66 @@ def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
         usable = [p for p in rows if p.market_price] if with_list else rows
         found = model.suggest([price_input(p, with_list) for p in tqdm(usable, desc=mode)])
         suggestions[mode] = (usable, found)
-        log_truth = np.log([p.sale_price for p in usable])
-        metrics[mode] = price_metrics(
-            log_truth, np.log([s.price for s in found]), np.log([s.low for s in found]), np.log([s.high for s in found])
+        metrics[mode] = _suggestion_metrics(np.log([p.sale_price for p in usable]), found)
+    training, reason = _training_rows_of(model_dir, config)
+    if training:
+        groups = {name_group(p) for p in training}
+        unseen = np.array([name_group(p) not in groups for p in rows], bool)
+        usable, found = suggestions["text"]
+        metrics["text_unseen_name_groups"] = _suggestion_metrics(
+            truth[unseen], [f for f, u in zip(found, unseen, strict=True) if u]
         )
-    groups = {name_group(p) for p in train_rows}
-    unseen = np.array([name_group(p) not in groups for p in rows])
-    usable, found = suggestions["text"]
-    metrics["text_unseen_name_groups"] = price_metrics(
-        truth[unseen],
-        np.log([s.price for s in found])[unseen],
-        np.log([s.low for s in found])[unseen],
-        np.log([s.high for s in found])[unseen],
-    )
-    metrics["text_unseen_name_groups"]["rows"] = int(unseen.sum())
-    metrics["baselines"] = _baselines(train_rows, rows)
+        metrics["baselines"] = _baselines(training, rows)
+    else:
+        metrics["baselines_omitted"] = reason
+    metrics["photo"] = photo_metrics(model, rows)
     # The headline figures are the mode without a list price (a new product's row, name only).
-    metrics = {**{k: metrics["text"][k] for k in ("rmsle", "mdape", "within_20pct", "interval_coverage")}, **metrics}
-    metrics["model"] = json.loads((model_dir / "price.json").read_text())
+    headline = ("rmsle", "mdape", "within_20pct", "interval_coverage")
+    metrics = {**{k: metrics["text"][k] for k in headline if k in metrics["text"]}, **metrics}
+    metrics["model"] = config
     write_report(out, "Price model", metrics, _figures(suggestions))
     return metrics
 
 
-def _baselines(train_rows: list[Product], rows: list[Product]) -> dict[str, dict[str, float]]:
+def _training_rows_of(model_dir: Path, config: dict[str, Any]) -> tuple[list[Product], str | None]:
+    from catalogist_training.textcat import training_rows_of
+
+    rows, reason = training_rows_of(model_dir, config)
+    return [p for p in rows if p.sale_price], reason
+
+
+def photo_metrics(model: PriceModel, rows: list[Product]) -> dict[str, Any]:
+    """The rough price of each row known only by its category path: on this shop's own tree
+    (`category`), with the vendor's other list prices in that type (`category_vendor`, the
+    brand's other rows here standing in for a vendor's price list), and through the words of
+    the type alone (`category_text`, as a path of another tree is read)."""
+    result: dict[str, Any] = {}
+    truth = np.log([p.sale_price for p in rows])
+    by_brand_type: dict[tuple[str, tuple[str, ...]], list[Product]] = {}
+    for p in rows:
+        by_brand_type.setdefault((p.brand.casefold(), p.category_path), []).append(p)
+    for mode in ("category", "category_vendor", "category_text"):
+        chosen, found = [], []
+        for i, p in enumerate(rows):
+            if mode == "category_text":
+                suggestion = model.suggest_for_category((p.category_path[-1],))
+            elif mode == "category_vendor":
+                others = [  # the brand's other products: not this one in another listing
+                    o.market_price
+                    for o in by_brand_type[(p.brand.casefold(), p.category_path)]
+                    if o.market_price and product_key(o) != product_key(p)
+                ]
+                suggestion = model.suggest_for_category(p.category_path, others) if others else None
+            else:
+                suggestion = model.suggest_for_category(p.category_path)
+            if suggestion is not None and suggestion.mode == mode:
+                chosen.append(i)
+                found.append(suggestion)
+        result[mode] = _suggestion_metrics(truth[chosen], found) | {"share_of_rows": len(chosen) / max(len(rows), 1)}
+    return result
+
+
+def _baselines(train_rows: list[Product], rows: list[Product]) -> dict[str, dict[str, float | int]]:
     """Median of type; median of brand × type (type when unseen); per-brand discount ratio."""
     tables = _tables(train_rows)
     medians, discounts = tables["medians"], tables["discounts"]
@@ -391,12 +504,10 @@ def _baselines(train_rows: list[Product], rows: list[Product]) -> dict[str, dict
         by_type.append(type_median)
         by_brand_type.append(medians["brand_type"].get(keys["brand_type"], (type_median, 0))[0])
     listed = [p for p in rows if p.market_price]
-    overall_discount = float(np.median([v[0] for v in discounts["brand"].values()]))
+    overall_discount = float(np.median([v[0] for v in discounts["brand"].values()])) if discounts["brand"] else 0.0
     discount = [
-        math.log(p.market_price)
-        + discounts["brand"].get(  # type: ignore[arg-type]
-            group_keys(price_input(p, False))["brand"], (overall_discount, 0)
-        )[0]
+        math.log(p.market_price)  # type: ignore[arg-type]
+        + discounts["brand"].get(group_keys(price_input(p, False))["brand"], (overall_discount, 0))[0]
         for p in listed
     ]
     return {
@@ -409,6 +520,8 @@ def _baselines(train_rows: list[Product], rows: list[Product]) -> dict[str, dict
 def _figures(suggestions: dict[str, Any]) -> dict[str, str]:
     figures = {}
     for mode, (rows, found) in suggestions.items():
+        if not rows:
+            continue
         truth = np.array([p.sale_price for p in rows])
         predicted = np.array([s.price for s in found])
         figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))

@@ -8,6 +8,7 @@ catalogist_training.vendor_cli train textcat --help`.
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,18 +21,26 @@ from catalogist_training.release_manifest import record_command
 def _run_train_textcat(args: argparse.Namespace) -> int:
     from catalogist_training.textcat import train
 
-    print(
-        json.dumps(
-            train(args.data, args.out, c=args.svm_c, target_precision=args.target_precision, limit=args.limit), indent=2
-        )
+    config = train(
+        args.data,
+        args.out,
+        extras=_extras(args),
+        target_precision=args.target_precision,
+        limit=args.limit,
+        folds=args.folds,
     )
+    print(json.dumps(config, indent=2))
     return 0
 
 
 def _run_train_price(args: argparse.Namespace) -> int:
     from catalogist_training.price import train
 
-    print(json.dumps(train(args.data, args.out, ridge_alpha=args.ridge_alpha, limit=args.limit), indent=2))
+    print(
+        json.dumps(
+            train(args.data, args.out, extras=_extras(args), ridge_alpha=args.ridge_alpha, limit=args.limit), indent=2
+        )
+    )
     return 0
 
 
@@ -49,12 +58,31 @@ def _run_evaluate(kind: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _add_extra(parser: argparse.ArgumentParser, env: str) -> None:
+    """A repeatable flag, which `add_flag` does not make: its variable lists the files apart
+    by the path separator (`:`), and the files given on the command line replace them."""
+    from_env = [Path(p) for p in os.environ.get(env, "").split(os.pathsep) if p.strip()]
+    parser.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        help="CSV of extra training rows with the columns of products.csv (e.g. from `catalogist export "
+        "reviews`); repeat for several; a product named there replaces its rows in --data "
+        f"(env {env}, files apart by {os.pathsep!r})",
+    )
+    parser.set_defaults(extra_from_env=from_env)
+
+
+def _extras(args: argparse.Namespace) -> list[Path]:
+    return list(args.extra) if args.extra else list(args.extra_from_env)
+
+
 def register_train(subparsers: Any) -> None:
     textcat = subparsers.add_parser(
         "textcat",
         help="train the text categorizer on a products.csv-shaped file",
-        description="Fit the name+brand → category › sub_category › type model; thresholds "
-        "are calibrated on a validation split; the held-out test split is skipped.",
+        description="Fit the name+brand → category › sub_category › type model; the combination of "
+        "its experts and the thresholds are fitted out of fold; the held-out test split is skipped.",
     )
     add_flag(
         textcat, "--data", "CATALOGIST_TEXTCAT_DATA", "CSV with the columns of products.csv", type=Path, required=True
@@ -62,7 +90,15 @@ def register_train(subparsers: Any) -> None:
     add_flag(
         textcat, "--out", "CATALOGIST_TEXTCAT_OUT", "directory for the exported model files", type=Path, required=True
     )
-    add_flag(textcat, "--svm-c", "CATALOGIST_TEXTCAT_SVM_C", "SVM regularization C", type=float, default=1.0)
+    _add_extra(textcat, "CATALOGIST_TEXTCAT_EXTRA")
+    add_flag(
+        textcat,
+        "--folds",
+        "CATALOGIST_TEXTCAT_FOLDS",
+        "folds of the out-of-fold answers that fit the combination and the thresholds",
+        type=int,
+        default=5,
+    )
     add_flag(
         textcat,
         "--target-precision",
@@ -88,6 +124,7 @@ def register_train(subparsers: Any) -> None:
     )
     add_flag(price, "--data", "CATALOGIST_PRICE_DATA", "CSV with the columns of products.csv", type=Path, required=True)
     add_flag(price, "--out", "CATALOGIST_PRICE_OUT", "directory for the exported model files", type=Path, required=True)
+    _add_extra(price, "CATALOGIST_PRICE_EXTRA")
     add_flag(price, "--ridge-alpha", "CATALOGIST_PRICE_RIDGE_ALPHA", "ridge L2 strength", type=float, default=0.3)
     add_flag(
         price,

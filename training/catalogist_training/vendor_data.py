@@ -1,15 +1,23 @@
 """BigBasket-style product rows for the text and price models, and their fixed splits.
 
-The split is a pure function of each row's `index` (CRC-32 of a salted string), so any CSV with
-the columns of products.csv splits the same way on any machine, no seed file needed:
+The split is a pure function of each row's product — its name and brand, casefolded, spaces
+collapsed (`product_key`) — hashed with a salt, so any CSV with the columns of products.csv
+splits the same way on any machine, no seed file needed:
 
-    test (held out, never tuned on)   15% — crc32("heldout:<index>") % 100 < 15
-    validation (tuning, calibration)  15% of the rest — crc32("validation:<index>") % 100 < 15
+    test (held out, never tuned on)   15% — crc32("heldout:<key>") % 100 < 15
+    validation (tuning, calibration)  15% of the rest — crc32("validation:<key>") % 100 < 15
     train                             the remainder
 
-BigBasket lists the same product several times (one per pack size, same name), so a random
-split flatters a model that memorizes names. `name_group` keys the near-duplicates; evaluation
-reports the held-out rows whose group never appears in training as a second, harder figure.
+BigBasket lists one product several times (same name and brand, once per listing): split by
+row, a held-out row would often have its twin in training, and the figure would measure
+memory instead of what a vendor's new product gets. Split by product, no (name, brand) of the
+validation or test rows is in training. `name_group` (the name without numbers and units) keys
+the looser family `Tea 250 g` / `Tea 1 kg`, which may still straddle the split; evaluation
+reports the held-out rows whose family is unseen as a second, harder figure.
+
+Extra rows (`--extra`, e.g. rows an admin reviewed in the panel) go into training whole, and a
+reviewed product's label replaces the catalogue's rows of the same product: the human decision
+wins, as it does on the product document.
 """
 
 import csv
@@ -60,10 +68,16 @@ def load_products(path: Path) -> list[Product]:
     return products
 
 
+def product_key(product: Product) -> str:
+    """One product whatever its listing: name and brand, casefolded, spaces collapsed."""
+    return " ".join(product.name.casefold().split()) + "|" + " ".join(product.brand.casefold().split())
+
+
 def split_of(product: Product) -> str:
-    if zlib.crc32(f"heldout:{product.index}".encode()) % 100 < TEST_PERCENT:
+    key = product_key(product)
+    if zlib.crc32(f"heldout:{key}".encode()) % 100 < TEST_PERCENT:
         return "test"
-    if zlib.crc32(f"validation:{product.index}".encode()) % 100 < VALIDATION_PERCENT:
+    if zlib.crc32(f"validation:{key}".encode()) % 100 < VALIDATION_PERCENT:
         return "validation"
     return "train"
 
@@ -73,6 +87,29 @@ def split(products: list[Product]) -> dict[str, list[Product]]:
     for product in products:
         parts[split_of(product)].append(product)
     return parts
+
+
+@dataclass(frozen=True)
+class TrainingRows:
+    """The rows a model learns from: the data file's train and validation splits, with the
+    extra files' rows added to train (a reviewed product replaces the data's rows of it)."""
+
+    train: list[Product]
+    validation: list[Product]
+    extra: list[Product]
+
+    @property
+    def all(self) -> list[Product]:
+        return self.train + self.validation
+
+
+def training_rows(data: Path, extras: list[Path] = ()) -> TrainingRows:  # type: ignore[assignment]
+    """Split `data`, add `extras`. The test split stays out, and so does any data row whose
+    product an extra row also names."""
+    extra = [p for path in extras for p in load_products(path)]
+    reviewed = {product_key(p) for p in extra}
+    parts = split([p for p in load_products(data) if product_key(p) not in reviewed])
+    return TrainingRows(parts["train"] + extra, parts["validation"], extra)
 
 
 _NOT_STEM = re.compile(r"[\d.,]+\s*\w{0,5}|[^\w\s]")

@@ -11,7 +11,7 @@ list-price mode — the vendor's own list price with the usual discount of its b
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -28,7 +28,7 @@ BASE_FEATURES = (
     "name_words",
 )
 NEIGHBOURS = 20
-COMMON_FEATURES = 256  # NeighbourIndex: multiplied densely
+COMMON_WORDS = 300  # NeighbourIndex drops words found in more training products than this
 KNN_FEATURES = (
     "nn1_similarity",
     "nn1_log_price",
@@ -75,67 +75,74 @@ def pack_log_quantity(row: PriceInput) -> float:
 
 @dataclass(frozen=True)
 class NeighbourIndex:
-    """The training products: L2-normalized TF-IDF rows and what the features need of them.
+    """The training products as word vectors (name, brand and category words, L2-normalized,
+    then the words of more than COMMON_WORDS products dropped) and what the features need.
 
-    Similarity is a sparse product, and its cost is each query n-gram times the number of
-    products holding it. Character n-grams such as `e ` and ` s` sit in thousands of products:
-    the COMMON_FEATURES most frequent buckets make 84% of it on BigBasket. Those columns are
-    multiplied as a small dense block (BLAS), the rest stay sparse; the sum is the same cosine.
-    """
+    Similarity is one sparse product per page, whose cost is each query word times the
+    products holding it: the dropped words (`g`, `pack`, a big brand, a category word) made
+    most of it, and a dense search over every product cost 0.5 ms a row. What is left still
+    finds the product in its other pack sizes and its close siblings."""
 
-    matrix: sparse.csr_matrix  # products × hashed features
+    by_feature: sparse.csr_matrix  # hashed word features × products
     log_price: np.ndarray
     log_quantity: np.ndarray  # NaN when the name states no pack size
     unit: np.ndarray  # "g", "ml", "pcs" or ""
     brand: np.ndarray  # casefolded
     type_key: np.ndarray  # group_keys(...)["type"]
-    # built once from `matrix`: the common features' dense block and slot per feature (-1: rare),
-    # and the rare features as features × products (`queries @ matrix.T` would transpose per call)
-    _common: np.ndarray = field(init=False, repr=False, compare=False)
-    _slot: np.ndarray = field(init=False, repr=False, compare=False)
-    _rare: sparse.csr_matrix = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        by_feature = self.matrix.T.tocsr()
-        frequency = np.diff(by_feature.indptr)
-        common = np.argsort(-frequency, kind="stable")[: min(COMMON_FEATURES, int((frequency > 0).sum()))]
-        slot = np.full(by_feature.shape[0], -1, np.int32)
-        slot[common] = np.arange(len(common))
-        rare = by_feature.copy()
-        rare.data[np.repeat(slot >= 0, frequency)] = 0.0
-        rare.eliminate_zeros()
-        object.__setattr__(self, "_common", by_feature[common].toarray())
-        object.__setattr__(self, "_slot", slot)
-        object.__setattr__(self, "_rare", rare)
+    @staticmethod
+    def drop_common(vectors: sparse.csr_matrix, common: int = COMMON_WORDS) -> sparse.csr_matrix:
+        vectors = vectors.tocsr().copy()
+        frequency = np.bincount(vectors.indices, minlength=vectors.shape[1])
+        vectors.data[frequency[vectors.indices] > common] = 0.0
+        vectors.eliminate_zeros()
+        return vectors
 
-    def similarity(self, queries: sparse.csr_matrix) -> np.ndarray:
-        """Cosine of each query row with every product: (queries, products)."""
-        slot = self._slot[queries.indices]
-        hit = slot >= 0
-        dense = np.zeros((queries.shape[0], len(self._common)), np.float32)
-        dense[np.repeat(np.arange(queries.shape[0]), np.diff(queries.indptr))[hit], slot[hit]] = queries.data[hit]
-        return dense @ self._common + (queries @ self._rare).toarray()
+    @property
+    def products(self) -> int:
+        return self.by_feature.shape[1]
 
     def nearest(
-        self, queries: sparse.csr_matrix, exclude: np.ndarray | None = None, chunk: int = 128
+        self, queries: sparse.csr_matrix, group: np.ndarray | None = None, own_group: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per query row, the NEIGHBOURS most similar products, best first: (positions,
-        similarities), each (queries, k); `exclude[i]` is a position query i may not see
-        (itself, when scoring training)."""
-        k = min(NEIGHBOURS, self.matrix.shape[0] - (exclude is not None))
-        positions, similarities = [], []
-        for start in range(0, queries.shape[0], chunk):
-            similarity = self.similarity(queries[start : start + chunk])
-            if exclude is not None:
-                rows = np.arange(similarity.shape[0])
-                similarity[rows, exclude[start : start + chunk]] = -1.0
-            top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-            order = np.take_along_axis(top, np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1), axis=1)
-            positions.append(order)
-            similarities.append(np.take_along_axis(similarity, order, axis=1))
-        if not positions:
-            return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
-        return np.concatenate(positions), np.concatenate(similarities)
+        """Per query row, its up to NEIGHBOURS most similar products, best first (ties: the
+        lower position): (positions, similarities), each (queries, NEIGHBOURS), padded with
+        -1 and 0 where fewer products share a word. With `group` (per product) and
+        `own_group` (per query), a query does not see its own group: training rows do not
+        see their own product, as a new product has none to see."""
+        similarity = (queries @ self.by_feature).tocsr()
+        row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
+        product, value = similarity.indices, similarity.data
+        keep = value > 0
+        if group is not None and own_group is not None:
+            keep &= group[product] != own_group[row]
+        row, product, value = row[keep], product[keep], value[keep]
+        order = np.lexsort((product, -value, row))
+        row, product, value = row[order], product[order], value[order]
+        rank = np.arange(len(row)) - np.searchsorted(row, row)
+        top = rank < NEIGHBOURS
+        positions = np.full((queries.shape[0], NEIGHBOURS), -1, np.int64)
+        similarities = np.zeros((queries.shape[0], NEIGHBOURS), np.float64)
+        positions[row[top], rank[top]] = product[top]
+        similarities[row[top], rank[top]] = value[top]
+        return positions, similarities
+
+
+def _masked_median(values: np.ndarray) -> np.ndarray:
+    """Median of each row's non-NaN values, NaN for a row without any (np.nanmedian warns)."""
+    count = (~np.isnan(values)).sum(axis=1)
+    ordered = np.sort(np.where(np.isnan(values), np.inf, values), axis=1)
+    rows = np.arange(len(values))
+    low = ordered[rows, np.maximum(count - 1, 0) // 2]
+    high = ordered[rows, np.maximum(count, 1) // 2 * (count > 0)]
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, (low + high) / 2, np.nan)
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    total = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (np.nan_to_num(values) * weights).sum(axis=1) / total, np.nan)
 
 
 def neighbour_features(
@@ -145,51 +152,50 @@ def neighbour_features(
     (rows, len(KNN_FEATURES)), NaN where a feature has no neighbour to come from."""
     n, k = positions.shape
     rows_at = np.arange(n)
-    log_price = index.log_price[positions]
+    found = positions >= 0
+    at = np.where(found, positions, 0)
+    log_price = np.where(found, index.log_price[at], np.nan)
     own_quantity = np.array([pack_log_quantity(r) for r in rows], np.float64).reshape(n, 1)
     own_unit = np.array([r.pack_unit for r in rows], dtype=object).reshape(n, 1)
-    their_quantity = index.log_quantity[positions]
+    their_quantity = np.where(found, index.log_quantity[at], np.nan)
     same_unit = (
-        (index.unit[positions] == own_unit) & (own_unit != "") & ~np.isnan(their_quantity) & ~np.isnan(own_quantity)
+        found & (index.unit[at] == own_unit) & (own_unit != "") & ~np.isnan(their_quantity) & ~np.isnan(own_quantity)
     )
     # a neighbour's price scaled to this row's pack size, where both sizes are comparable
     adjusted = np.where(same_unit, log_price + own_quantity - their_quantity, np.nan)
-    weight = np.maximum(similarity, 0.0) ** 4 + 1e-9
-    adjusted_weight = np.where(same_unit, weight, 0.0)
+    weight = np.where(found, np.maximum(similarity, 0.0) ** 4 + 1e-9, 0.0)
     keys = [group_keys(r) for r in rows]
-    same_brand = index.brand[positions] == np.array([g["brand"] for g in keys], dtype=object).reshape(n, 1)
-    same_type = index.type_key[positions] == np.array([g["type"] for g in keys], dtype=object).reshape(n, 1)
+    same_brand = found & (index.brand[at] == np.array([g["brand"] for g in keys], dtype=object).reshape(n, 1))
+    same_type = found & (index.type_key[at] == np.array([g["type"] for g in keys], dtype=object).reshape(n, 1))
 
     def first(mask: np.ndarray, values: np.ndarray) -> list[np.ndarray]:
-        hit, found = mask.argmax(axis=1), mask.any(axis=1)
-        return [np.where(found, similarity[rows_at, hit], np.nan), np.where(found, values[rows_at, hit], np.nan)]
+        hit, hits = mask.argmax(axis=1), mask.any(axis=1)
+        return [np.where(hits, similarity[rows_at, hit], np.nan), np.where(hits, values[rows_at, hit], np.nan)]
 
-    def at(i: int) -> np.ndarray:
-        return similarity[:, i].astype(np.float64) if k > i else np.full(n, np.nan)
+    def similarity_at(i: int) -> np.ndarray:
+        return np.where(found[:, i], similarity[:, i], np.nan) if k > i else np.full(n, np.nan)
 
-    total_adjusted_weight = adjusted_weight.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pack_adjusted = np.where(
-            total_adjusted_weight > 0,
-            np.nansum(np.nan_to_num(adjusted) * adjusted_weight, axis=1) / total_adjusted_weight,
-            np.nan,
-        )
+    spread = np.full(n, np.nan)
+    enough = found[:, :10].sum(axis=1) > 0
+    with np.errstate(invalid="ignore"):
+        centred = log_price[:, :10] - _weighted_mean(log_price[:, :10], found[:, :10].astype(float))[:, None]
+        spread[enough] = np.sqrt(_weighted_mean(centred**2, found[:, :10].astype(float)))[enough]
     columns = [
-        at(0),
+        similarity_at(0),
         log_price[:, 0],
         adjusted[:, 0],
-        np.average(log_price[:, :5], weights=weight[:, :5], axis=1),
-        np.median(log_price[:, :10], axis=1),
-        np.average(log_price, weights=weight, axis=1),
-        pack_adjusted,
+        _weighted_mean(log_price[:, :5], weight[:, :5]),
+        _masked_median(log_price[:, :10]),
+        _weighted_mean(log_price, weight),
+        _weighted_mean(adjusted, np.where(same_unit, weight, 0.0)),
         same_unit.sum(axis=1).astype(np.float64),
         *first(same_brand, log_price),
         *first(same_brand & same_unit, adjusted),
         *first(same_type, log_price),
         *first(same_type & same_unit, adjusted),
-        at(4),
-        at(9),
-        np.std(log_price[:, :10], axis=1),
+        similarity_at(4),
+        similarity_at(9),
+        spread,
     ]
     return np.column_stack(columns).astype(np.float64)
 

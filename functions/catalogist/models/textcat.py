@@ -1,33 +1,59 @@
 """The text categorizer at serving time: plain files in, a taxonomy `Decision` per row out.
 
-Three linear models (category, sub-category, leaf) score the product text. Each level's scores
-become probabilities among siblings only (a softmax within each parent, with a temperature
-fitted on validation data), and a leaf's probability is the product down its path:
-P(category) · P(sub-category | category) · P(type | sub-category). So the category marginal is
-the category model's own answer, the leaves always sum to one, and `Taxonomy.decide` applies the
-per-level thresholds calibrated for 98% precision. Files, written by `catalogist train textcat`:
+Three experts read the hashed TF-IDF of a product (catalogist.models.text_features):
 
-    textcat.npz     sparse idf, per-level sparse weights (features × nodes) and biases
+- a multinomial logistic regression per level (category, sub-category, type), each softmax
+  over all the nodes of its level. A weight exists only where a feature met the node in
+  training, which keeps the file small and costs nothing in accuracy (docs/experiments.md);
+- a name-neighbour vote: the training products sharing the most uncommon words with the row
+  (`NameNeighbours`) vote for their types, weighted by similarity.
+
+Per level, a weighted geometric mean of the experts' probabilities (the level's own regression,
+the type regression summed up to the level, the vote summed likewise) is that level's answer;
+a leaf's probability is then a weighted geometric mean of its type's, sub-category's and
+category's answers, normalized over the leaves. Every weight was fitted on out-of-fold
+predictions, and `Taxonomy.decide` applies per-level thresholds calibrated the same way for 98%
+precision. A product that training saw under the same name and brand (`twins`; products an
+admin reviewed above all) has its training label mixed in at the weight training measured.
+
+Files, written by `catalogist train textcat`:
+
+    textcat.npz     idf, weights and biases per level, the neighbours' word vectors and types,
+                    the twins' keys, types and weights
     taxonomy.json   levels, leaves, thresholds (catalogist.models.taxonomy)
-    textcat.json    feature version, temperature, metrics of the release
+    textcat.json    feature version, the experts' weights, metrics of the release
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
 from catalogist.errors import ModelError
 from catalogist.models.releases import Release
-from catalogist.models.taxonomy import Decision, Taxonomy
-from catalogist.models.text_features import N_FEATURES, term_counts, tfidf, unpack_idf
+from catalogist.models.taxonomy import SEPARATOR, Alternative, Decision, Taxonomy
+from catalogist.models.text_features import (
+    N_FEATURES,
+    pack_sparse,
+    product_keys,
+    term_counts,
+    tfidf,
+    unpack_idf,
+    unpack_sparse,
+    word_part,
+)
 
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 KIND = "textcat"
 FILES = ("taxonomy.json", "textcat.npz", "textcat.json")
+NEIGHBOURS = 20
+VOTE_POWER = 4  # a neighbour's vote is its similarity to this power: the closest few decide
+VOTE_FLOOR = 1e-4  # added to every type's votes, so no type is ruled out by the vote alone
+LOG_FLOOR = 1e-9  # probabilities are floored here before their logarithms are weighted
 
 
 @dataclass(frozen=True)
@@ -37,11 +63,104 @@ class LevelWeights:
 
 
 @dataclass(frozen=True)
+class NameNeighbours:
+    """The training products as word vectors (name and brand words, L2-normalized, then the
+    words in more than `common` products dropped) and their types.
+
+    Similarity is one sparse product per page; its cost is each query word times the products
+    holding it, which the dropped common words (`g`, `pack`, a big brand…) would have made
+    most of. What is left still finds the other pack sizes of a product and its siblings."""
+
+    by_feature: sparse.csr_matrix  # hashed word features × products
+    leaf: np.ndarray  # products: leaf index of each
+
+    @classmethod
+    def build(cls, vectors: sparse.csr_matrix, leaf: np.ndarray, common: int) -> "NameNeighbours":
+        vectors = vectors.tocsr().copy()
+        frequency = np.bincount(vectors.indices, minlength=vectors.shape[1])
+        vectors.data[frequency[vectors.indices] > common] = 0.0
+        vectors.eliminate_zeros()
+        return cls(vectors.T.tocsr(), np.asarray(leaf))
+
+    @property
+    def products(self) -> int:
+        return self.by_feature.shape[1]
+
+    def nearest(self, queries: sparse.csr_matrix, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The up to `k` most similar products of each query row, as flat arrays (row, product,
+        similarity) ordered by row, then similarity (highest first), then product."""
+        similarity = (queries @ self.by_feature).tocsr()
+        row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
+        product, value = similarity.indices, similarity.data
+        order = np.lexsort((product, -value, row))
+        row, product, value = row[order], product[order], value[order]
+        rank = np.arange(len(row)) - np.searchsorted(row, row)  # place within its row
+        keep = (rank < k) & (value > 0)
+        return row[keep], product[keep], value[keep]
+
+    def votes(self, queries: sparse.csr_matrix, leaves: int) -> np.ndarray:
+        """(rows, leaves): each type's share of the neighbours' similarity-weighted votes."""
+        row, product, similarity = self.nearest(queries)
+        votes = np.bincount(
+            row * leaves + self.leaf[product],
+            weights=similarity.astype(np.float64) ** VOTE_POWER,
+            minlength=queries.shape[0] * leaves,
+        ).reshape(queries.shape[0], leaves)
+        floored = votes + VOTE_FLOOR
+        return floored / floored.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Twins:
+    """Products training saw, by `product_keys`: their type, and how much that label is
+    trusted (the agreement of catalogue twins measured in training; 1 for reviewed products)."""
+
+    keys: np.ndarray  # uint64, sorted
+    leaf: np.ndarray
+    weight: np.ndarray
+
+    def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows that have a twin, position of each one's twin)."""
+        if not len(self.keys):
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        rows = np.nonzero(self.keys[at] == keys)[0]
+        return rows, at[rows]
+
+
+@dataclass(frozen=True)
+class Combination:
+    """How the experts' answers are weighed (fitted out of fold in training)."""
+
+    category: tuple[float, float, float]  # category regression, type regression, vote
+    sub_category: tuple[float, float, float]  # sub-category regression, type regression, vote
+    type: tuple[float, float]  # type regression, vote
+    leaf: tuple[float, float, float]  # the category, sub-category and type answers
+
+    def to_json(self) -> dict[str, list[float]]:
+        return {name: list(getattr(self, name)) for name in ("category", "sub_category", "type", "leaf")}
+
+    @classmethod
+    def from_json(cls, document: dict[str, list[float]]) -> "Combination":
+        return cls(*(tuple(float(w) for w in document[name]) for name in ("category", "sub_category", "type", "leaf")))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ExpertAnswers:
+    """What each expert says of a page of rows, before the combination."""
+
+    regressions: list[np.ndarray]  # per level (rows, nodes), root first
+    votes: np.ndarray  # (rows, leaves)
+
+
+@dataclass(frozen=True)
 class TextCategorizer:
     taxonomy: Taxonomy
     idf: np.ndarray
     levels: tuple[LevelWeights, ...]  # root level first, leaves last
-    temperatures: tuple[float, ...]  # one per level, root first
+    neighbours: NameNeighbours
+    combination: Combination
+    twins: Twins = field(default_factory=lambda: Twins(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0)))
     release: Release | None = None  # None while training builds it
 
     @classmethod
@@ -58,63 +177,69 @@ class TextCategorizer:
         try:
             config = json.loads((directory / "textcat.json").read_text())
             taxonomy = Taxonomy.load(directory / "taxonomy.json")
-            arrays = np.load(directory / "textcat.npz")
+            with np.load(directory / "textcat.npz") as stored:
+                arrays = dict(stored)
+            if config.get("feature_version") != FEATURE_VERSION or config.get("n_features") != N_FEATURES:
+                raise ModelError(
+                    f"text categorizer in {directory} was built for other features "
+                    f"({config.get('feature_version')}, {config.get('n_features')})"
+                )
+            levels = tuple(
+                LevelWeights(unpack_sparse(arrays, f"level{i}"), arrays[f"bias{i}"].astype(np.float64))
+                for i in range(len(taxonomy.levels))
+            )
+            neighbours = NameNeighbours(unpack_sparse(arrays, "neighbours").T.tocsr(), arrays["neighbour_leaf"])
+            twins = Twins(arrays["twin_keys"], arrays["twin_leaf"], arrays["twin_weight"].astype(np.float64))
+            combination = Combination.from_json(config["combination"])
         except (OSError, ValueError, KeyError) as error:
             raise ModelError(f"text categorizer in {directory} is incomplete: {error}") from None
-        if config.get("feature_version") != FEATURE_VERSION or config.get("n_features") != N_FEATURES:
-            raise ModelError(
-                f"text categorizer in {directory} was built for other features "
-                f"({config.get('feature_version')}, {config.get('n_features')})"
-            )
-        levels = tuple(
-            LevelWeights(
-                sparse.csr_matrix(
-                    (arrays[f"w{i}_data"].astype(np.float32), arrays[f"w{i}_indices"], arrays[f"w{i}_indptr"]),
-                    shape=tuple(arrays[f"w{i}_shape"]),
-                ),
-                arrays[f"b{i}"],
-            )
-            for i in range(len(taxonomy.levels))
-        )
-        return cls(taxonomy, unpack_idf(arrays), levels, tuple(float(t) for t in config["temperatures"]), release)
+        return cls(taxonomy, unpack_idf(arrays), levels, neighbours, combination, twins, release)
 
-    def level_scores(self, texts: list[tuple[str, str, str]]) -> list[np.ndarray]:
-        """Per level, (rows, nodes) raw scores for (name, brand, vendor_category) rows."""
-        features = tfidf(term_counts(texts), self.idf)
-        return [np.asarray((features @ weights.weights).todense()) + weights.bias for weights in self.levels]
+    def save_arrays(self) -> dict[str, np.ndarray]:
+        """The npz arrays of this model but its idf (training adds `pack_idf`)."""
+        arrays: dict[str, np.ndarray] = {}
+        for i, level in enumerate(self.levels):
+            arrays |= pack_sparse(f"level{i}", level.weights)
+            arrays[f"bias{i}"] = level.bias.astype(np.float32)
+        # stored by product (each product's words are near each other): it compresses better
+        arrays |= pack_sparse("neighbours", self.neighbours.by_feature.T)
+        arrays["neighbour_leaf"] = self.neighbours.leaf.astype(np.int16)
+        arrays["twin_keys"] = self.twins.keys.astype(np.uint64)
+        arrays["twin_leaf"] = self.twins.leaf.astype(np.int16)
+        arrays["twin_weight"] = self.twins.weight.astype(np.float32)
+        return arrays
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    def answers(self, texts: list[tuple[str, str, str]]) -> ExpertAnswers:
+        """Each expert's probabilities for (name, brand, vendor_category) rows."""
+        counts = term_counts(texts)
+        features = tfidf(counts, self.idf)
+        regressions = [softmax(level_scores(features, level)) for level in self.levels]
+        words = tfidf(word_part(counts), self.idf)
+        return ExpertAnswers(regressions, self.neighbours.votes(words, len(self.taxonomy.leaves)))
 
     def leaf_probabilities(self, texts: list[tuple[str, str, str]]) -> np.ndarray:
-        return chain_probabilities(self.taxonomy, self.level_scores(texts), self.temperatures)
+        probabilities = combine(self.taxonomy, self.answers(texts), self.combination)
+        rows, twins = self.twins.find(product_keys(texts))
+        if len(rows):
+            weight = self.twins.weight[twins][:, np.newaxis]
+            probabilities[rows] *= 1.0 - weight
+            probabilities[rows, self.twins.leaf[twins]] += weight[:, 0]
+        return probabilities
 
     def decide(self, name: str, brand: str = "", vendor_category: str = "") -> Decision:
-        return self.taxonomy.decide(self.leaf_probabilities([(name, brand, vendor_category)])[0])
+        return self.decide_many([(name, brand, vendor_category)])[0]
 
     def decide_many(self, texts: list[tuple[str, str, str]]) -> list[Decision]:
-        """Batch form: one matrix product for a whole page of file rows."""
-        return self.taxonomy.decide_many(self.leaf_probabilities(texts))
+        """Batch form: a page of file rows in a few matrix products."""
+        if not texts:
+            return []
+        return decisions(self.taxonomy, self.leaf_probabilities(texts))
 
 
-def chain_probabilities(taxonomy: Taxonomy, scores: list[np.ndarray], temperatures: tuple[float, ...]) -> np.ndarray:
-    """(rows, leaves): the product down each leaf's path of softmaxes taken among siblings."""
-    leaves = np.ones((scores[0].shape[0], len(taxonomy.leaves)))
-    for depth, level in enumerate(taxonomy.levels):
-        conditional = np.empty_like(scores[depth], dtype=np.float64)
-        for siblings in _sibling_groups(taxonomy)[depth]:
-            conditional[:, siblings] = softmax(scores[depth][:, siblings] * temperatures[depth])
-        leaves *= conditional[:, taxonomy.leaf_to_node(level)]
-    return leaves
-
-
-@lru_cache(maxsize=4)
-def _sibling_groups(taxonomy: Taxonomy) -> tuple[tuple[np.ndarray, ...], ...]:
-    """Per level, the node positions that share a parent."""
-    result = []
-    for depth, level in enumerate(taxonomy.levels):
-        parents: dict[tuple[str, ...], list[int]] = {}
-        for position, node in enumerate(taxonomy.nodes(level)):
-            parents.setdefault(node[:depth], []).append(position)
-        result.append(tuple(np.array(group) for group in parents.values()))
-    return tuple(result)
+def level_scores(features: sparse.csr_matrix, level: LevelWeights) -> np.ndarray:
+    return (features @ level.weights).toarray().astype(np.float64) + level.bias
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -123,17 +248,115 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def save_level_weights(levels: list[LevelWeights]) -> dict[str, np.ndarray]:
-    """The npz arrays for `levels` (training writes them next to idf)."""
-    arrays: dict[str, np.ndarray] = {}
-    for i, level in enumerate(levels):
-        csr = level.weights.tocsr()
-        arrays |= {
-            # float16 halves the file; validation accuracy is unchanged to three decimals
-            f"w{i}_data": csr.data.astype(np.float16),
-            f"w{i}_indices": csr.indices,
-            f"w{i}_indptr": csr.indptr,
-            f"w{i}_shape": np.array(csr.shape),
-            f"b{i}": level.bias.astype(np.float32),
-        }
-    return arrays
+def _log(probabilities: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(probabilities, LOG_FLOOR))
+
+
+def level_answers(taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination) -> list[np.ndarray]:
+    """Per level, (rows, nodes): the weighted geometric mean of the experts, normalized."""
+    category, sub_category = taxonomy.levels[:2]
+    regression_leaf, votes = answers.regressions[-1], answers.votes
+    by_level = []
+    for depth, (level, weights) in enumerate(
+        ((category, combination.category), (sub_category, combination.sub_category))
+    ):
+        summed = (taxonomy.level_probabilities(regression_leaf, level), taxonomy.level_probabilities(votes, level))
+        mixed = weights[0] * _log(answers.regressions[depth])
+        mixed += weights[1] * _log(summed[0]) + weights[2] * _log(summed[1])
+        by_level.append(softmax(mixed))
+    mixed = combination.type[0] * _log(regression_leaf) + combination.type[1] * _log(votes)
+    by_level.append(softmax(mixed))
+    return by_level
+
+
+def combine(taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination) -> np.ndarray:
+    """(rows, leaves): the leaves' probabilities from the three levels' answers."""
+    mixed = np.zeros_like(answers.votes)
+    for weight, level, answer in zip(
+        combination.leaf, taxonomy.levels, level_answers(taxonomy, answers, combination), strict=True
+    ):
+        mixed += weight * _log(answer)[:, taxonomy.leaf_to_node(level)]
+    return softmax(mixed)
+
+
+# -- decisions -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _parents(taxonomy: Taxonomy) -> tuple[np.ndarray, ...]:
+    """Per level, each node's parent's position one level up (the root level: itself)."""
+    result = [np.arange(len(taxonomy.nodes(taxonomy.levels[0])))]
+    for depth in range(1, len(taxonomy.levels)):
+        up = {node: i for i, node in enumerate(taxonomy.nodes(taxonomy.levels[depth - 1]))}
+        result.append(np.array([up[node[:depth]] for node in taxonomy.nodes(taxonomy.levels[depth])]))
+    return tuple(result)
+
+
+def decisions(taxonomy: Taxonomy, leaf_probabilities: np.ndarray, alternatives: int = 3) -> list[Decision]:
+    """`taxonomy.decide_many(leaf_probabilities)`, the same decisions (tests hold them equal),
+    with everything but building the objects done for the whole page at once: the per-row
+    loop there cost twice what the model did."""
+    probabilities = np.asarray(leaf_probabilities, dtype=np.float64)
+    probabilities = probabilities / np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)
+    n = len(probabilities)
+    rows = np.arange(n)
+    levels = taxonomy.levels
+    last = len(levels) - 1
+    by_level = [taxonomy.level_probabilities(probabilities, level) for level in levels]
+    best = [node_probs.argmax(axis=1) for node_probs in by_level]
+    best_p = [node_probs[rows, b] for node_probs, b in zip(by_level, best, strict=True)]
+    # deepest level that clears its threshold, else the top one
+    decided = np.zeros(n, np.int64)
+    for depth in range(last, -1, -1):
+        decided = np.where((decided == 0) & (best_p[depth] >= taxonomy.thresholds[depth]), depth, decided)
+    # the decided node and its ancestors, level by level from the decided one up
+    parents = _parents(taxonomy)
+    along = np.zeros((n, len(levels)), np.int64)
+    node = np.select([decided == d for d in range(len(levels))], best, default=best[0])
+    for depth in range(last, -1, -1):
+        here = decided == depth
+        along[here, depth] = node[here]
+        if depth < last:
+            below = decided > depth
+            along[below, depth] = parents[depth + 1][along[below, depth + 1]]
+    confidence = np.stack([by_level[d][rows, along[:, d]] for d in range(len(levels))], axis=1)
+    count = min(alternatives, probabilities.shape[1])
+    top = np.argpartition(-probabilities, count - 1, axis=1)[:, :count]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(probabilities, top, axis=1), axis=1), axis=1)
+    top_p = np.take_along_axis(probabilities, top, axis=1)
+    accept = levels.index(taxonomy.accept_level)
+    needs_review = (decided < accept) | ((decided == 0) & (best_p[0] < taxonomy.thresholds[0]))
+    nodes = [taxonomy.nodes(level) for level in levels]
+    leaves = taxonomy.leaves
+    result = []
+    for i in range(n):
+        depth = int(decided[i])
+        reason = None
+        if needs_review[i]:
+            deeper = min(depth + 1, last)
+            guess, sure = nodes[deeper][best[deeper][i]], best_p[deeper][i]
+            reason = (
+                f"not sure enough of the {levels[deeper]} category: best guess "
+                f"{SEPARATOR.join(guess)} at {sure:.0%}, {taxonomy.thresholds[deeper]:.0%} needed"
+            )
+        result.append(
+            Decision(
+                nodes[depth][along[i, depth]],
+                levels[depth],
+                {levels[d]: float(confidence[i, d]) for d in range(depth + 1)},
+                tuple(Alternative(leaves[j], float(p)) for j, p in zip(top[i], top_p[i], strict=True)),
+                bool(needs_review[i]),
+                reason,
+            )
+        )
+    return result
+
+
+def expert_summary(model: TextCategorizer) -> dict[str, Any]:
+    """Sizes worth recording in a manifest."""
+    return {
+        "weights": [int(level.weights.nnz) for level in model.levels],
+        "neighbour_products": model.neighbours.products,
+        "neighbour_words": int(model.neighbours.by_feature.nnz),
+        "twins": len(model.twins.keys),
+    }
