@@ -8,6 +8,8 @@ import pytest
 from catalogist.models.price_features import PriceInput
 from catalogist.models.price_model import PriceModel
 from catalogist_training import vendor_cli
+from catalogist_training.textcat import product_digest
+from catalogist_training.vendor_data import load_products
 from tests.training.test_textcat import small_csv
 
 
@@ -30,12 +32,32 @@ def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
     for mode in ("text", "list_price"):
         assert {"rmsle", "mdape", "within_20pct", "interval_coverage"} <= set(metrics[mode])
     assert "median_of_brand_type" in metrics["baselines"]
-    # served: refitted on train + validation; evaluated: only rows that neither touched
+    assert {"category", "category_vendor", "category_text"} <= set(metrics["photo"])
+    assert "NaN" not in (report / "metrics.json").read_text()
+    # served: refitted on train + validation; evaluated: only the products neither touched
     trained = set(json.loads((model_dir / "trained_on.json").read_text()))
-    calibrated = set(json.loads((model_dir / "calibrated_on.json").read_text()))
-    assert calibrated and calibrated <= trained
-    assert len(model.neighbours.log_price) == len(trained)
-    assert metrics["rows"] == 800 - len(trained)
+    config = json.loads((model_dir / "price.json").read_text())
+    assert len(model.neighbours.log_price) == config["final_rows"]
+    priced = [p for p in load_products(data) if p.sale_price]
+    assert metrics["rows"] == sum(product_digest(p) not in trained for p in priced) > 0
+
+
+def test_evaluate_on_a_file_without_the_training_rows_omits_the_baselines_with_the_reason(tmp_path: Path) -> None:
+    data = small_csv(tmp_path, rows=400)
+    model_dir, report = tmp_path / "model", tmp_path / "report"
+    assert vendor_cli.main(["train", "price", "--data", str(data), "--out", str(model_dir)]) == 0
+    data.rename(tmp_path / "moved.csv")  # the training file is no longer where the release says
+    (tmp_path / "other").mkdir()
+    other = small_csv(tmp_path / "other", rows=500)
+
+    assert (
+        vendor_cli.main(["evaluate", "price", "--model", str(model_dir), "--data", str(other), "--out", str(report)])
+        == 0
+    )
+
+    text = (report / "metrics.json").read_text()
+    assert "NaN" not in text
+    assert "is not on this machine" in json.loads(text)["baselines_omitted"]
 
 
 def test_the_function_loads_row_models_with_one_blas_thread(tmp_path: Path) -> None:
@@ -67,11 +89,12 @@ def test_full_data_beats_the_baselines(tmp_path: Path, bigbasket: Path) -> None:
     assert metrics["text"]["rmsle"] <= 0.575
 
 
-def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> None:
+def test_neighbour_index_leaves_a_training_row_out_of_its_own_product() -> None:
     import numpy as np
 
     from catalogist.models.price_features import (
         KNN_FEATURES,
+        NEIGHBOURS,
         NeighbourIndex,
         neighbour_features,
     )
@@ -85,7 +108,7 @@ def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> No
     counts = term_counts(texts)
     matrix = tfidf(counts, fit_idf(counts))
     index = NeighbourIndex(
-        matrix,
+        matrix.T.tocsr(),
         np.log([100.0, 220.0, 150.0]),
         np.log([100.0, 250.0, 1000.0]),
         np.array(["g", "g", "g"]),
@@ -93,20 +116,21 @@ def test_neighbour_index_leaves_a_training_row_out_of_its_own_neighbours() -> No
         np.array(["t", "t", "r"]),
     )
 
-    positions, similarity = index.nearest(matrix, exclude=np.arange(3))
+    products = np.arange(3)
+    positions, similarity = index.nearest(matrix, products, products)
     row = PriceInput("Green Tea 100 g", "Tetley", ("B", "T", "G"), 100.0, "g")
     features = neighbour_features([row], positions[:1], similarity[:1], index)[0]
 
-    assert positions.shape == (3, 2)  # each row's neighbours: everyone but itself
+    assert positions.shape == (3, NEIGHBOURS)  # padded with -1 where fewer products share a word
     assert positions[0, 0] == 1 and 0 not in positions[0]
     assert len(features) == len(KNN_FEATURES)
     assert np.isclose(features[2], np.log(220.0 * 100 / 250))  # pack-adjusted neighbour price
 
 
-def test_neighbour_similarity_is_the_cosine_whichever_features_are_dense(monkeypatch) -> None:
+def test_nearest_neighbours_are_the_most_similar_products_on_the_uncommon_words() -> None:
     import numpy as np
 
-    from catalogist.models import price_features
+    from catalogist.models.price_features import NEIGHBOURS, NeighbourIndex
     from catalogist.models.text_features import fit_idf, term_counts, tfidf
 
     words = ["tea", "green", "rice", "basmati", "oil", "sunflower", "milk", "toned", "salt", "sugar"]
@@ -114,9 +138,15 @@ def test_neighbour_similarity_is_the_cosine_whichever_features_are_dense(monkeyp
     texts = [(" ".join(rng.choice(words, 3)) + f" {rng.integers(1, 9)} kg", "", "") for _ in range(60)]
     counts = term_counts(texts)
     matrix = tfidf(counts, fit_idf(counts))
-    cosine = (matrix[:20] @ matrix.T).toarray()
+    kept = NeighbourIndex.drop_common(matrix, common=20)
     labels = np.array([""] * 60)
-    for common in (0, 8, 10**6):  # all sparse, split, all dense
-        monkeypatch.setattr(price_features, "COMMON_FEATURES", common)
-        index = price_features.NeighbourIndex(matrix, np.zeros(60), np.zeros(60), labels, labels, labels)
-        assert np.allclose(index.similarity(matrix[:20]), cosine, atol=1e-6)
+    index = NeighbourIndex(kept.T.tocsr(), np.zeros(60), np.zeros(60), labels, labels, labels)
+
+    positions, similarity = index.nearest(matrix[:20])
+
+    cosine = (matrix[:20] @ kept.T).toarray()
+    for row in range(20):
+        expected = sorted(cosine[row][cosine[row] > 0], reverse=True)[:NEIGHBOURS]
+        found = similarity[row][positions[row] >= 0]
+        assert np.allclose(found, expected, atol=1e-6)
+        assert np.allclose(cosine[row, positions[row][positions[row] >= 0]], found, atol=1e-6)

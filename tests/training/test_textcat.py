@@ -8,6 +8,7 @@ import pytest
 
 from catalogist.models.textcat import TextCategorizer
 from catalogist_training import vendor_cli
+from catalogist_training.vendor_data import LEVELS
 from tests.conftest import BIGBASKET, require_data
 
 
@@ -41,6 +42,9 @@ def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
     assert set(metrics["accuracy_by_level"]) == {"category", "sub_category", "type"}
     assert set(metrics["macro_f1_by_level"]) == {"category", "sub_category", "type"}
     assert metrics["accuracy_by_level"]["category"] > 0.8
+    # the plain baseline, fitted in the same run on the model's own training rows, beside it
+    assert set(metrics["baseline"]["accuracy_by_level"]) == set(metrics["model_minus_baseline"]) == set(LEVELS)
+    assert "NaN" not in (report / "metrics.json").read_text()
     assert "data:image/png;base64," in (report / "report.html").read_text()
 
 
@@ -60,43 +64,63 @@ def test_full_data_meets_the_floor(tmp_path: Path, bigbasket: Path) -> None:
     assert metrics["auto_accept_precision"] >= 0.97
 
 
-def test_chained_leaf_probabilities_sum_to_one_and_keep_the_category_model() -> None:
+def test_combined_leaf_probabilities_sum_to_one_and_follow_the_type_regression_alone() -> None:
     import numpy as np
 
     from catalogist.models.taxonomy import Taxonomy
-    from catalogist.models.textcat import chain_probabilities, softmax
+    from catalogist.models.textcat import Combination, ExpertAnswers, combine
 
     taxonomy = Taxonomy.from_paths(
         [("A", "a1", "x"), ("A", "a1", "y"), ("A", "a2", "z"), ("B", "b1", "w")], ("category", "sub_category", "type")
     )
-    scores = [np.array([[2.0, 0.5]]), np.array([[1.0, -1.0, 0.3]]), np.array([[0.2, 0.1, 0.4, 0.0]])]
+    type_regression = np.array([[0.1, 0.2, 0.3, 0.4]])
+    answers = ExpertAnswers(
+        [np.array([[0.9, 0.1]]), np.array([[0.2, 0.3, 0.5]]), type_regression], np.full((1, 4), 0.25)
+    )
+    mixed = Combination((1.0, 0.5, 0.5), (1.0, 0.5, 0.5), (1.0, 0.5), (0.3, 0.3, 1.0))
+    type_alone = Combination((1.0, 0.0, 0.0), (1.0, 0.0, 0.0), (1.0, 0.0), (0.0, 0.0, 1.0))
 
-    leaves = chain_probabilities(taxonomy, scores, (1.0, 1.0, 1.0))
-
-    assert np.isclose(leaves.sum(), 1.0)
-    category = taxonomy.level_probabilities(leaves, "category")
-    assert np.allclose(category, softmax(scores[0]))
-    assert np.isclose(leaves[0, 3], category[0, 1])  # B has one sub-category and one type
+    assert np.isclose(combine(taxonomy, answers, mixed).sum(), 1.0)
+    assert np.allclose(combine(taxonomy, answers, type_alone), type_regression)
 
 
-def test_exact_copies_compare_a_held_out_row_with_the_label_its_training_twin_got() -> None:
-    import numpy as np
+def test_split_keeps_every_listing_of_a_product_on_one_side() -> None:
+    from catalogist_training.vendor_data import Product, product_key, split
 
-    from catalogist.models.taxonomy import Taxonomy
-    from catalogist_training.textcat import _exact_copies
-    from catalogist_training.vendor_data import Product
+    listings = [
+        Product(str(i), name, brand, ("Beverages", "Tea", "Green Tea"), 10.0, 12.0)
+        for i, (name, brand) in enumerate(
+            [(f"Green Tea {n} g", "Tetley") for n in range(300)] * 2
+            + [(f"green  tea {n} G", "TETLEY ") for n in range(300)]
+        )
+    ]
 
-    def product(index: str, name: str, path: tuple[str, str, str]) -> Product:
-        return Product(index, name, "Brand", path, 10.0, 12.0)
+    parts = split(listings)
 
-    tea, coffee = ("Beverages", "Tea", "Green Tea"), ("Beverages", "Coffee", "Instant Coffee")
-    training = [product("1", "Green Tea 100 g", tea), product("2", "Green Tea 100 g", tea)]
-    held_out = [product("3", "green tea 100 g", coffee), product("4", "Filter Coffee", coffee)]
-    taxonomy = Taxonomy.from_paths([tea, coffee], ("category", "sub_category", "type"))
-    probabilities = np.array([[0.0, 1.0], [1.0, 0.0]])  # leaves sorted: coffee, tea
+    side = {}
+    for part, products in parts.items():
+        for product in products:
+            assert side.setdefault(product_key(product), part) == part
+    assert all(parts[part] for part in ("train", "validation", "test"))
 
-    copies = _exact_copies(taxonomy, held_out, training + held_out, {"1", "2"}, probabilities)
 
-    assert (copies["rows"], copies["share"]) == (1, 0.5)
-    assert copies["label_of_the_training_copy"] == {"category": 1.0, "sub_category": 0.0, "type": 0.0}
-    assert copies["model"] == {"category": 1.0, "sub_category": 0.0, "type": 0.0}
+def test_a_reviewed_row_decides_its_twin_after_retraining(tmp_path: Path) -> None:
+    data = small_csv(tmp_path)
+    with data.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    coffee = next(r for r in rows if r["sub_category"] != "Tea" and r["category"] == "Beverages")
+    tea = next(r for r in rows if r["sub_category"] == "Tea" and r["product"] != coffee["product"])
+    # an admin corrected the tea to the coffee's type (a wrong label on purpose: the review must win)
+    reviewed = {**tea, "category": coffee["category"], "sub_category": coffee["sub_category"], "type": coffee["type"]}
+    reviews = tmp_path / "reviews.csv"
+    with reviews.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerow(reviewed)
+    model_dir = tmp_path / "model"
+
+    arguments = ["train", "textcat", "--data", str(data), "--out", str(model_dir), "--extra", str(reviews)]
+    assert vendor_cli.main(arguments) == 0
+
+    twin = TextCategorizer.open(model_dir).decide(tea["product"].upper() + "  ", " " + tea["brand"].lower())
+    assert twin.category_path == (coffee["category"], coffee["sub_category"], coffee["type"])
