@@ -79,10 +79,17 @@ class RowModelsOnce:
         return RowModels(self._textcat.get(), self._price.get())
 
 
-def row_models(settings: Settings, files: ReleaseFiles, cache: Path) -> RowModelsOnce:
+def price_model(settings: Settings, files: ReleaseFiles, cache: Path) -> LoadedOnce[Any]:
+    return LoadedOnce(settings.price_release, lambda folder: open_price(folder, settings.currency), files, cache)
+
+
+def row_models(
+    settings: Settings, files: ReleaseFiles, cache: Path, price: LoadedOnce[Any] | None = None
+) -> RowModelsOnce:
+    """`price`: the instance's price release when the photo path shares it (loaded once)."""
     return RowModelsOnce(
         LoadedOnce(settings.textcat_release, open_textcat, files, cache),
-        LoadedOnce(settings.price_release, lambda folder: open_price(folder, settings.currency), files, cache),
+        price or price_model(settings, files, cache),
     )
 
 
@@ -169,6 +176,7 @@ def build(settings: Settings) -> tuple[StorageBlobs, FirestoreDocuments, dict[st
     documents = FirestoreDocuments(settings.project, settings.firestore_database)
     cache = Path(settings.model_cache_dir)
     classifiers = LoadedOnce(settings.classifier_release, classifier_opener(settings), blobs, cache)
+    price = price_model(settings, blobs, cache)  # files and photo-only products both get prices
     pipelines: dict[str, Pipeline] = {
         "photo": PhotoPipeline(
             blobs,
@@ -177,7 +185,8 @@ def build(settings: Settings) -> tuple[StorageBlobs, FirestoreDocuments, dict[st
             settings.max_photo_bytes,
             DecodeBudget(settings.decode_memory_bytes),
             settings.audit_rate,
+            price,
         ),
-        "vendor_file": FilePipeline(blobs, documents, row_models(settings, blobs, cache), settings.audit_rate),
+        "vendor_file": FilePipeline(blobs, documents, row_models(settings, blobs, cache, price), settings.audit_rate),
     }
     return blobs, documents, pipelines

@@ -4,13 +4,18 @@ The object `<vendor>/<sku>.<ext>` (or `<vendor>/<sku>_<n>.<ext>` for more photos
 product, or any name with metadata `sku`) is decoded, classified, and its leaf probabilities are
 kept on the product; the product's image decision averages all its photos scored by the same
 model release, so a second photo can settle what the first left unsure.
+
+A product no price list has priced yet gets a rough price from its image category (the price
+model's `suggest_for_category`, its `mode` saying where it came from); a price-list row for the
+same SKU writes its own `price` over it, and a photo never replaces a row's price.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -19,13 +24,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from catalogist import products
-from catalogist.errors import BadPhoto
+from catalogist.errors import BadPhoto, ModelError
 from catalogist.intake.events import StorageObject
 from catalogist.models.taxonomy import SEPARATOR, Decision, Taxonomy
 from catalogist.photos.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.ports import SERVER_TIME, BlobReader, DocumentStore, Write
 
+log = logging.getLogger("catalogist.photos")
+
 MAX_DECISION_ROUNDS = 10
+# the price modes of `PriceModel.suggest_for_category`: a price a later photo may replace
+PHOTO_PRICE_MODES = ("category", "category_text", "category_vendor")
 _EXTRA_PHOTO = re.compile(r"^(?P<sku>.+)_(?P<n>\d{1,3})$")
 
 
@@ -45,11 +54,28 @@ class ClassifierSource(Protocol):
     def get(self) -> Classifier: ...
 
 
+class CategoryPricer(Protocol):
+    """What the photo path needs of a price release (see `catalogist.models.price_model`)."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def currency(self) -> str: ...
+
+    def suggest_for_category(self, category_path: Sequence[str], vendor_prices: Sequence[float] = ()) -> Any: ...
+
+
+class CategoryPricerSource(Protocol):
+    def get(self) -> CategoryPricer: ...
+
+
 @dataclass(frozen=True)
 class PhotoOutcome:
     product_id: str
     decision: dict[str, Any]
     timings_ms: dict[str, float]
+    price: dict[str, Any] | None = None
 
 
 def sku_of(obj: StorageObject) -> str:
@@ -125,6 +151,41 @@ def decide_product(
     raise RuntimeError(f"the decision of {product_id} kept changing under concurrent photos; retrying")
 
 
+def price_from_photos(
+    documents: DocumentStore, product_id: str, image_category: dict[str, Any], pricer: CategoryPricer
+) -> dict[str, Any] | None:
+    """Write a rough price from the image category when no price-list row has priced the
+    product; the price written, or None (a row's price stands, or the category says nothing
+    the price model knows). The vendor's own prices in the category are not used yet."""
+    current = (documents.get(products.COLLECTION, product_id) or {}).get("price")
+    if current and current.get("mode") not in PHOTO_PRICE_MODES:
+        return None
+    suggestion = pricer.suggest_for_category(image_category["path"])
+    if suggestion is None:
+        return None
+    price = {
+        "predicted": suggestion.price,
+        "low": suggestion.low,
+        "high": suggestion.high,
+        "currency": pricer.currency,
+        "mode": suggestion.mode,
+        "rough": True,
+        "model_version": pricer.version,
+        "from_path_text": image_category["path_text"],
+    }
+    documents.commit(
+        [
+            Write(
+                products.COLLECTION,
+                product_id,
+                {"price": price, "model_versions": {"price": pricer.version}},
+                paths=(("price",), ("model_versions", "price")),
+            )
+        ]
+    )
+    return price
+
+
 def categorize_photo(
     obj: StorageObject,
     blobs: BlobReader,
@@ -134,6 +195,7 @@ def categorize_photo(
     now: datetime,
     budget: DecodeBudget | None = None,
     audit_rate: float = products.DEFAULT_AUDIT_RATE,
+    pricers: CategoryPricerSource | None = None,
 ) -> PhotoOutcome:
     """Raises `BadPhoto` (permanent) for anything that is not a usable photo of a product."""
     sku = sku_of(obj)
@@ -171,6 +233,13 @@ def categorize_photo(
     )
     image_category = decide_product(documents, product_id, classifier.taxonomy, version, now, audit_rate)
     written = time.perf_counter()
+    price = None
+    if pricers is not None:
+        try:
+            price = price_from_photos(documents, product_id, image_category, pricers.get())
+        except ModelError as error:  # the category stands; a photo is not retried for a price
+            log.warning("no price for the photo: the price release is unusable", extra={"error": str(error)})
+    priced = time.perf_counter()
     return PhotoOutcome(
         product_id,
         image_category,
@@ -178,7 +247,9 @@ def categorize_photo(
             "fetch": round((fetched - started) * 1000, 1),
             "classify": round((classified - fetched) * 1000, 1),
             "write": round((written - classified) * 1000, 1),
+            "price": round((priced - written) * 1000, 1),
         },
+        price,
     )
 
 
@@ -193,6 +264,7 @@ class PhotoPipeline:
         max_bytes: int,
         budget: DecodeBudget | None = None,
         audit_rate: float = products.DEFAULT_AUDIT_RATE,
+        pricers: CategoryPricerSource | None = None,
     ) -> None:
         self._blobs = blobs
         self._documents = documents
@@ -200,6 +272,7 @@ class PhotoPipeline:
         self._max_bytes = max_bytes
         self._budget = budget
         self._audit_rate = audit_rate
+        self._pricers = pricers
 
     def __call__(
         self, obj: StorageObject, file_format: str, now: datetime, still_current: Callable[[], bool]
@@ -207,12 +280,21 @@ class PhotoPipeline:
         # A photo takes milliseconds: a newer generation waits for it to finish rather than
         # this one checking `still_current` half way.
         outcome = categorize_photo(
-            obj, self._blobs, self._documents, self._classifiers, self._max_bytes, now, self._budget, self._audit_rate
+            obj,
+            self._blobs,
+            self._documents,
+            self._classifiers,
+            self._max_bytes,
+            now,
+            self._budget,
+            self._audit_rate,
+            self._pricers,
         )
         return {
             "product_id": outcome.product_id,
             "category_path": outcome.decision["path_text"],
             "needs_review": outcome.decision["needs_review"],
             "model_version": outcome.decision["model_version"],
+            "price_mode": outcome.price["mode"] if outcome.price else None,
             "timings_ms": outcome.timings_ms,
         }
