@@ -85,8 +85,11 @@ def test_full_data_beats_the_baselines(tmp_path: Path, bigbasket: Path) -> None:
     assert metrics["text"]["rmsle"] < baselines["median_of_brand_type"]["rmsle"]
     assert metrics["list_price"]["rmsle"] < baselines["list_price_brand_discount"]["rmsle"]
     assert 0.75 <= metrics["text"]["interval_coverage"] <= 0.85
-    # floor under today's held-out figure (rmsle 0.553), not the target of 0.50
-    assert metrics["text"]["rmsle"] <= 0.575
+    # floor under today's figure on products never seen (split by name and brand): rmsle 0.585,
+    # as main's recipe on the same rows (the row split's 0.553 kept twins of training rows)
+    assert metrics["text"]["rmsle"] <= 0.595
+    # a photo's rough price from its category path: a range, not a price (coverage 0.75, 5.6× wide)
+    assert metrics["photo"]["category"]["interval_coverage"] >= 0.7
 
 
 def test_neighbour_index_leaves_a_training_row_out_of_its_own_product() -> None:

@@ -49,19 +49,22 @@ def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)  # minutes on a shared 2-core machine
-def test_full_data_meets_the_floor(tmp_path: Path, bigbasket: Path) -> None:
+@pytest.mark.timeout(1800)  # about 13 minutes on a shared 2-core machine, most of it the baseline's type level
+def test_full_data_beats_the_in_run_baseline(tmp_path: Path, bigbasket: Path) -> None:
     vendor_cli.main(["train", "textcat", "--data", str(bigbasket), "--out", str(tmp_path / "m")])
     vendor_cli.main(
         ["evaluate", "textcat", "--model", str(tmp_path / "m"), "--data", str(bigbasket), "--out", str(tmp_path / "r")]
     )
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    # floors under today's held-out figures (0.936 / 0.840 / 0.773), not the targets
-    assert metrics["accuracy_by_level"]["category"] >= 0.92
-    assert metrics["accuracy_by_level"]["sub_category"] >= 0.825
+    # on products never seen (split by name and brand): above the plain baseline fitted in the
+    # same run at every level, and floors under today's figures (0.947 / 0.863 / 0.769)
+    assert all(margin > 0 for margin in metrics["model_minus_baseline"].values())
+    assert metrics["accuracy_by_level"]["category"] >= 0.935
+    assert metrics["accuracy_by_level"]["sub_category"] >= 0.85
     assert metrics["accuracy_by_level"]["type"] >= 0.755
-    # thresholds calibrated out of fold hold their precision on rows never seen
+    # thresholds fitted out of fold hold their precision on products never seen
     assert metrics["auto_accept_precision"] >= 0.97
+    assert metrics["auto_accept_rate"] >= 0.25
 
 
 def test_combined_leaf_probabilities_sum_to_one_and_follow_the_type_regression_alone() -> None:
