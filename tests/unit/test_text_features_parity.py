@@ -40,3 +40,22 @@ def test_product_keys_of_a_page_are_each_rows_key() -> None:
     keys = product_keys(texts)
 
     assert keys.tolist() == [product_key(name, brand) for name, brand, _ in texts]
+
+
+def test_ranked_by_row_orders_as_the_three_key_lexsort_ties_included() -> None:
+    from scipy import sparse
+
+    from catalogist.models.text_features import ranked_by_row
+
+    rng = np.random.default_rng(5)
+    dense = rng.choice(np.array([0, 0, 0, 0.25, 0.5, 0.5, 0.9, 1.0], np.float32), size=(40, 300))
+    dense[3] = 0  # a query sharing no word with any product
+    similarity = sparse.csr_matrix(dense)
+
+    row, product, value, rank = ranked_by_row(similarity)
+
+    rows, products = np.nonzero(dense)
+    order = np.lexsort((products, -dense[rows, products], rows))
+    assert np.array_equal(row, rows[order]) and np.array_equal(product, products[order])
+    assert np.array_equal(value, dense[rows, products][order])
+    assert np.array_equal(rank, np.arange(len(order)) - np.searchsorted(rows[order], rows[order]))

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from catalogist.models.text_features import ranked_by_row
+
 GROUPS = ("type", "sub_category", "category", "brand", "brand_type")
 BASE_FEATURES = (
     "ridge_log_price",
@@ -111,15 +113,10 @@ class NeighbourIndex:
         `own_group` (per query), a query does not see its own group: training rows do not
         see their own product, as a new product has none to see."""
         similarity = (queries @ self.by_feature).tocsr()
-        row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
-        product, value = similarity.indices, similarity.data
-        keep = value > 0
-        if group is not None and own_group is not None:
-            keep &= group[product] != own_group[row]
-        row, product, value = row[keep], product[keep], value[keep]
-        order = np.lexsort((product, -value, row))
-        row, product, value = row[order], product[order], value[order]
-        rank = np.arange(len(row)) - np.searchsorted(row, row)
+        if group is not None and own_group is not None:  # zeroed entries are dropped as no similarity
+            row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
+            similarity.data[group[similarity.indices] == own_group[row]] = 0.0
+        row, product, value, rank = ranked_by_row(similarity)
         top = rank < NEIGHBOURS
         positions = np.full((queries.shape[0], NEIGHBOURS), -1, np.int64)
         similarities = np.zeros((queries.shape[0], NEIGHBOURS), np.float64)

@@ -40,6 +40,7 @@ from catalogist.models.text_features import (
     N_FEATURES,
     pack_sparse,
     product_keys,
+    ranked_by_row,
     term_counts,
     tfidf,
     unpack_idf,
@@ -89,13 +90,8 @@ class NameNeighbours:
     def nearest(self, queries: sparse.csr_matrix, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The up to `k` most similar products of each query row, as flat arrays (row, product,
         similarity) ordered by row, then similarity (highest first), then product."""
-        similarity = (queries @ self.by_feature).tocsr()
-        row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
-        product, value = similarity.indices, similarity.data
-        order = np.lexsort((product, -value, row))
-        row, product, value = row[order], product[order], value[order]
-        rank = np.arange(len(row)) - np.searchsorted(row, row)  # place within its row
-        keep = (rank < k) & (value > 0)
+        row, product, value, rank = ranked_by_row((queries @ self.by_feature).tocsr())
+        keep = rank < k
         return row[keep], product[keep], value[keep]
 
     def votes(self, queries: sparse.csr_matrix, leaves: int) -> np.ndarray:
