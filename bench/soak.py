@@ -74,7 +74,9 @@ def main() -> None:
     from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client
     from tests.conftest import GROCERY
 
-    missing = [kind for kind in ("classifier", "textcat", "price") if not (args.models / kind / "manifest.json").exists()]
+    missing = [
+        kind for kind in ("classifier", "textcat", "price") if not (args.models / kind / "manifest.json").exists()
+    ]
     if missing:
         raise SystemExit(f"no {', '.join(missing)} release in {args.models}: run `make models` or pass --models")
     sources = sorted((GROCERY / "val").rglob("*.jpg"))
