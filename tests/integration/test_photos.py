@@ -80,6 +80,11 @@ def test_a_photo_of_a_vendor_never_seen_before_becomes_a_categorized_product(upl
     assert category["model_version"] == json.loads((reference_classifier / "manifest.json").read_text())["version"]
     assert product["category"]["source"] == "image"
     assert product["needs_review"] == category["needs_review"]
+    # no price list has priced it: a rough range from the image category, found by its words
+    price = product["price"]
+    assert (price["rough"], price["mode"], price["currency"]) == (True, "category_text", "INR")
+    assert 0 < price["low"] <= price["predicted"] <= price["high"]
+    assert price["from_path_text"] == category["path_text"]
     photo_entry = product["photos"]["SKU-100_jpg"]
     assert photo_entry["object"]["generation"] == str(blob.generation)
     with Image.open(banana) as original:
