@@ -346,7 +346,10 @@ class Stack:
             "processes": {name: p.pid for name, p in self._processes.items()},
         }
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.config.state_file.write_text(json.dumps(state, indent=2))
+        # written aside and renamed: `dev down` (or a test) reading it mid-write saw an empty file
+        partial = self.config.state_file.with_suffix(".json.partial")
+        partial.write_text(json.dumps(state, indent=2))
+        partial.replace(self.config.state_file)
 
 
 def _panel_secret(data_dir: Path) -> str:
