@@ -1,10 +1,11 @@
 """Product documents: `products/{vendor}:{sku}`, where photos, file rows and admins meet.
 
-Each source writes its own part (`image_category` from photos, `text_category`, name, brand and
-prices from vendor files, `human_category` and `human_price` from an admin in the review panel,
-fields no pipeline writes) and `summary_fields` derives what the shop and the panel read: the
-category (a human's word first, then a confident image or text decision, else the image or text
-guess with `needs_review`) and the review queue's keys. Every writer writes the summary computed
+Each source writes its own part (`image_category` and a rough `photo_price` from photos,
+`text_category`, name, brand and prices from vendor files, `human_category` and `human_price`
+from an admin in the review panel, fields no pipeline writes) and `summary_fields` derives what
+the shop and the panel read: the category (a human's word first, then a confident image or text
+decision, else the image or text guess with `needs_review`) and the review queue's keys; the
+price shown is the row's, else the photo's (`shown_price`). Every writer writes the summary computed
 from what it read and settles it again after its write, so whichever lands last leaves it right.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +55,13 @@ def effective_category(product: dict[str, Any]) -> dict[str, Any] | None:
         source, decision = candidates[0]
         return {**decision, "source": source}
     return None
+
+
+def shown_price(product: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The suggested price the shop sees: the price-list row's (`price`) when there is one,
+    else the rough one from the product's photos (`photo_price`). Each writer owns its field,
+    so neither can overwrite the other whatever order they land in."""
+    return product.get("price") or product.get("photo_price")
 
 
 def kind_of(product: dict[str, Any]) -> str:

@@ -81,7 +81,8 @@ def test_a_photo_of_a_vendor_never_seen_before_becomes_a_categorized_product(upl
     assert product["category"]["source"] == "image"
     assert product["needs_review"] == category["needs_review"]
     # no price list has priced it: a rough range from the image category, found by its words
-    price = product["price"]
+    price = product["photo_price"]
+    assert "price" not in product, "only a price-list row writes the price"
     assert (price["rough"], price["mode"], price["currency"]) == (True, "category_text", "INR")
     assert 0 < price["low"] <= price["predicted"] <= price["high"]
     assert price["from_path_text"] == category["path_text"]

@@ -1,10 +1,11 @@
 """A product known only from its photos gets a rough price from its image category; a
-price-list row for the same SKU replaces it, and a photo never replaces a row's price."""
+price-list row's price for the same SKU is the one shown, whichever of the two lands last."""
 
 import math
 
 from catalogist.models.price_model import CategoryPrices
 from catalogist.photos.pipeline import price_from_photos
+from catalogist.products import shown_price
 from tests.unit.fakes import MemoryDocuments
 from tests.unit.test_imports import run
 
@@ -50,34 +51,37 @@ def test_a_photo_only_product_gets_a_rough_range_from_its_image_category() -> No
 
     written = price_from_photos(documents, product_id, APPLE, ShopPrices())
 
-    price = documents.get("products", product_id)["price"]
-    assert price == written
+    product = documents.get("products", product_id)
+    price = product["photo_price"]
+    assert price == written == shown_price(product)
     # the photo classifier's path "Fruit/Apple" is found by its words among the shop's types
     assert (price["mode"], price["rough"], price["currency"]) == ("category_text", True, "INR")
     assert (price["low"], price["predicted"], price["high"]) == (80.0, 150.0, 260.0)
-    assert documents.get("products", product_id)["model_versions"] == {"price": "price-1"}
+    assert product["model_versions"] == {"photo_price": "price-1"}
 
 
-def test_a_price_list_row_replaces_the_photos_price() -> None:
+def test_a_price_list_row_is_shown_instead_of_the_photos_price() -> None:
     documents = MemoryDocuments()
     product_id = photo_product(documents)
     price_from_photos(documents, product_id, APPLE, ShopPrices())
 
     run("SKU;Name;Brand;Price\nR-1;Basmati rice 1 kg;India Gate;250,00\n", documents)
 
-    price = documents.get("products", product_id)["price"]
-    assert price["mode"] == "list_price" and "rough" not in price
+    shown = shown_price(documents.get("products", product_id))
+    assert shown["mode"] == "list_price" and "rough" not in shown
 
 
-def test_a_photo_never_replaces_the_price_of_a_row() -> None:
+def test_a_photo_landing_after_the_row_leaves_the_rows_price_shown() -> None:
+    # no read-then-write: an import landing between a photo's read and its write cannot lose
     documents = MemoryDocuments()
     run("SKU;Name;Brand;Price\nR-1;Basmati rice 1 kg;India Gate;250,00\n", documents)
     before = documents.get("products", "acme:R-1")["price"]
 
-    written = price_from_photos(documents, "acme:R-1", APPLE, ShopPrices())
+    price_from_photos(documents, "acme:R-1", APPLE, ShopPrices())
 
-    assert written is None
-    assert documents.get("products", "acme:R-1")["price"] == before
+    product = documents.get("products", "acme:R-1")
+    assert product["price"] == before and shown_price(product) == before
+    assert product["photo_price"]["rough"]
 
 
 def test_a_category_the_price_model_cannot_read_leaves_the_product_unpriced() -> None:
@@ -86,4 +90,4 @@ def test_a_category_the_price_model_cannot_read_leaves_the_product_unpriced() ->
     unknown = {"path": ["Zzz"], "path_text": "Zzz"}
 
     assert price_from_photos(documents, product_id, unknown, ShopPrices()) is None
-    assert "price" not in documents.get("products", product_id)
+    assert shown_price(documents.get("products", product_id)) is None

@@ -28,6 +28,7 @@ from catalogist.panel.auth import CSRF_HEADER, DEV_COOKIE, DevSignIn, SignIn, Si
 from catalogist.photos.imaging import DecodeBudget, decode_photo
 from catalogist.ports import BlobReader, DocumentStore, Filter, ObjectCopier, Write
 from catalogist.products import COLLECTION as PRODUCTS
+from catalogist.products import shown_price
 from catalogist.settings import Settings
 
 log = logging.getLogger("catalogist.panel")
@@ -383,6 +384,7 @@ def _card(product_id: str, product: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": product_id,
         "product": product,
+        "price": shown_price(product),
         "row": _row(product),
         "alternatives": alternatives,
         "photos": photos,

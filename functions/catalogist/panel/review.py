@@ -83,7 +83,8 @@ def decide(
     if choice.action == "price":
         if choice.price is None or not choice.price > 0:
             raise ReviewError("a price must be a positive number")
-        currency = (product.get("price") or {}).get("currency") or (product.get("vendor_price") or {}).get("currency")
+        suggested = products.shown_price(product) or product.get("vendor_price") or {}
+        currency = suggested.get("currency")
         human["human_price"] = {"amount": round(float(choice.price), 2), "currency": currency or ""}
     else:
         path, tree = model_guess(product) if choice.action == "accept" else (tuple(choice.category_path), choice.tree)
@@ -170,7 +171,7 @@ def review_record(
             "category": automatic,
             "image_category": _decision(product.get("image_category")),
             "text_category": _decision(product.get("text_category")),
-            "price": product.get("price"),
+            "price": products.shown_price(product),
             "versions": product.get("model_versions", {}),
         },
         "photos": {key: photo.get("object") for key, photo in (product.get("photos") or {}).items()},

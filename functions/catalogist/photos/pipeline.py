@@ -5,9 +5,9 @@ product, or any name with metadata `sku`) is decoded, classified, and its leaf p
 kept on the product; the product's image decision averages all its photos scored by the same
 model release, so a second photo can settle what the first left unsure.
 
-A product no price list has priced yet gets a rough price from its image category (the price
-model's `suggest_for_category`, its `mode` saying where it came from); a price-list row for the
-same SKU writes its own `price` over it, and a photo never replaces a row's price.
+Every photo also gives its product a rough price from its image category (`photo_price`: the
+price model's `suggest_for_category`, its `mode` saying where it came from); a price-list row's
+`price` for the same SKU is shown instead whenever there is one (`products.shown_price`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from catalogist.ports import SERVER_TIME, BlobReader, DocumentStore, Write
 log = logging.getLogger("catalogist.photos")
 
 MAX_DECISION_ROUNDS = 10
-# the price modes of `PriceModel.suggest_for_category`: a price a later photo may replace
-PHOTO_PRICE_MODES = ("category", "category_text", "category_vendor")
 _EXTRA_PHOTO = re.compile(r"^(?P<sku>.+)_(?P<n>\d{1,3})$")
 
 
@@ -154,12 +152,13 @@ def decide_product(
 def price_from_photos(
     documents: DocumentStore, product_id: str, image_category: dict[str, Any], pricer: CategoryPricer
 ) -> dict[str, Any] | None:
-    """Write a rough price from the image category when no price-list row has priced the
-    product; the price written, or None (a row's price stands, or the category says nothing
-    the price model knows). The vendor's own prices in the category are not used yet."""
-    current = (documents.get(products.COLLECTION, product_id) or {}).get("price")
-    if current and current.get("mode") not in PHOTO_PRICE_MODES:
-        return None
+    """Write a rough price from the image category into `photo_price`; the price written, or
+    None (the category says nothing the price model knows). The vendor's own prices in the
+    category are not used yet.
+
+    Its own field, as `image_category` is: a price-list row writes `price`, and whichever of the
+    two lands last, the row's price is the one shown (`products.shown_price`). Checking `price`
+    before writing it would lose to an import landing between the read and the write."""
     suggestion = pricer.suggest_for_category(image_category["path"])
     if suggestion is None:
         return None
@@ -178,8 +177,8 @@ def price_from_photos(
             Write(
                 products.COLLECTION,
                 product_id,
-                {"price": price, "model_versions": {"price": pricer.version}},
-                paths=(("price",), ("model_versions", "price")),
+                {"photo_price": price, "model_versions": {"photo_price": pricer.version}},
+                paths=(("photo_price",), ("model_versions", "photo_price")),
             )
         ]
     )
