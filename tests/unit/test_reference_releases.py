@@ -17,9 +17,19 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 KINDS = {"classifier": "image-classifier", "textcat": "textcat", "price": "price"}
 BUDGET_BYTES = 20 * 1024 * 1024  # all three together, in the repository
 
+# The function bundle does not install the training libraries (functions/requirements.txt);
+# this venv does, and lightgbm imports scikit-learn whenever it can. So the child process is
+# made to lack them, as the bundle does, and must still load and answer.
 SERVE = """
-import json, sys
+import importlib.abc, json, sys
 from pathlib import Path
+TRAINING = ("tensorflow", "keras", "sklearn", "torch")
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in TRAINING:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Absent())
 kind, folder, photo = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 if kind == "classifier":
     from catalogist.models.classifier import PhotoClassifier
@@ -34,7 +44,7 @@ else:
     path = ("Foodgrains, Oil & Masala", "Rice & Rice Products", "Basmati Rice")
     suggestion = PriceModel.open(folder).suggest([PriceInput("Basmati Rice 1 kg", "India Gate", path)])[0]
     answer = f"{suggestion.low} {suggestion.price} {suggestion.high}"
-training = sorted(m for m in ("tensorflow", "keras", "sklearn", "torch") if m in sys.modules)
+training = sorted(m for m in TRAINING if m in sys.modules)
 print(json.dumps({"answer": answer, "training_modules": training}))
 """
 
