@@ -35,7 +35,7 @@ COLUMNS = (
     ("its 95% lower bound", "val_auto_bound", 3),
     ("unseen-half rate", "crossfit_rate", 3),
     ("unseen-half precision", "crossfit_precision", 3),
-    ("int8 − float (points)", "gap_points", 2),
+    ("float − int8 (points lost)", "gap_points", 2),
     ("holdout fine (sanity)", "holdout_fine", 3),
     ("train minutes", "train_minutes", 0),
 )
