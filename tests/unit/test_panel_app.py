@@ -165,3 +165,13 @@ def test_the_overview_shows_the_backlog_and_the_measured_precision(panel):
 
     assert "Review backlog" in page and ">3<" in page.replace(" ", "").replace("\n", "")
     assert "No audits reviewed yet." in page
+
+
+def test_an_undecided_photo_is_not_called_decided(panel):
+    client, _, sign_in = panel
+    signed_in(client, sign_in)
+
+    card = client.get("/card/acme:H-3").get_data(as_text=True)
+
+    assert "for a human to decide" in card
+    assert "decided to" not in card
