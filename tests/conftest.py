@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from catalogist_infra.stack import Stack, StackConfig, finished_uploads, firestore_client, storage_client, wait_until
+from catalogist_infra.stack import (
+    Stack,
+    StackConfig,
+    finished_uploads,
+    firestore_client,
+    free_port,
+    storage_client,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "datasets"
@@ -53,26 +59,12 @@ def reference_classifier() -> Path:
 
 
 @pytest.fixture(scope="session")
-def row_models(tmp_path_factory: pytest.TempPathFactory, bigbasket: Path) -> dict[str, Path]:
-    """Text categorizer and price releases trained once per session on 3,000 BigBasket rows
-    (`catalogist train textcat|price --limit 3000`), by kind."""
-    out = tmp_path_factory.mktemp("row-models")
-    releases = {}
-    for kind in ("textcat", "price"):
-        command = [
-            str(Path(sys.executable).parent / "catalogist"),
-            "train",
-            kind,
-            "--data",
-            str(BIGBASKET),
-            "--out",
-            str(out / kind),
-            "--limit",
-            "3000",
-        ]
-        trained = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-        assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
-        releases[kind] = out / kind
+def row_models() -> dict[str, Path]:
+    """The text categorizer and price releases committed in models/ (what `make demo` serves),
+    by kind: the stack's tests start without training, as with the classifier."""
+    releases = {kind: REPO / "models" / kind for kind in ("textcat", "price")}
+    for kind, release in releases.items():
+        assert (release / "manifest.json").exists(), f"the reference {kind} release is missing from {release}"
     return releases
 
 
@@ -89,6 +81,25 @@ def final_ledger_entry(firestore, bucket: str, blob, timeout: float = 60.0) -> d
     entries = wait_until(lambda: finished_uploads(firestore, bucket, [blob]), timeout, interval=0.2)
     assert entries is not None, f"{blob.name} was not processed within {timeout:.0f} s"
     return entries[blob.name]
+
+
+DEV_UP_PORTS = (
+    "--storage-port",
+    "--firestore-port",
+    "--firestore-admin-port",
+    "--functions-port",
+    "--bridge-port",
+    "--panel-port",
+)
+
+
+def dev_up_ports(flags: tuple[str, ...] = DEV_UP_PORTS) -> dict[str, int]:
+    """A free port for each of `catalogist dev up`'s port flags, for a stack of its own."""
+    return {flag: free_port() for flag in flags}
+
+
+def as_flags(ports: dict[str, int]) -> list[str]:
+    return [str(x) for pair in ports.items() for x in pair]
 
 
 def stack_config(data_dir: Path, **overrides) -> StackConfig:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from catalogist_infra.processes import group_alive
-from catalogist_infra.stack import free_port
+from tests.conftest import as_flags, dev_up_ports
 
 
 def port_is_free(port: int) -> bool:
@@ -28,18 +28,8 @@ def catalogist(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_dev_up_detached_then_down_leaves_no_process_and_frees_the_ports(tmp_path, request):
-    ports = {
-        flag: free_port()
-        for flag in (
-            "--storage-port",
-            "--firestore-port",
-            "--firestore-admin-port",
-            "--functions-port",
-            "--bridge-port",
-            "--panel-port",
-        )
-    }
-    flags = ["--data-dir", str(tmp_path)] + [str(x) for pair in ports.items() for x in pair]
+    ports = dev_up_ports()
+    flags = ["--data-dir", str(tmp_path), *as_flags(ports)]
 
     up = catalogist("dev", "up", "--detach", *flags)
     request.addfinalizer(lambda: catalogist("dev", "down", "--data-dir", str(tmp_path)))
@@ -65,20 +55,9 @@ def test_dev_up_detached_then_down_leaves_no_process_and_frees_the_ports(tmp_pat
 
 
 def test_uploads_survive_a_restart(tmp_path):
-    ports = [
-        str(x)
-        for flag in (
-            "--storage-port",
-            "--firestore-port",
-            "--firestore-admin-port",
-            "--functions-port",
-            "--bridge-port",
-            "--panel-port",
-        )
-        for x in (flag, free_port())
-    ]
-    flags = ["--data-dir", str(tmp_path), *ports]
-    storage_port = int(ports[1])
+    ports = dev_up_ports()
+    flags = ["--data-dir", str(tmp_path), *as_flags(ports)]
+    storage_port = ports["--storage-port"]
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
@@ -103,11 +82,7 @@ def test_uploads_survive_a_restart(tmp_path):
 
 
 def test_a_firestore_emulator_already_running_is_used_instead_of_starting_one(stack, firestore, tmp_path):
-    ports = [
-        str(x)
-        for flag in ("--storage-port", "--functions-port", "--bridge-port", "--panel-port")
-        for x in (flag, free_port())
-    ]
+    ports = dev_up_ports(("--storage-port", "--functions-port", "--bridge-port", "--panel-port"))
     import os
 
     from catalogist.intake.ledger import upload_id
@@ -125,14 +100,14 @@ def test_a_firestore_emulator_already_running_is_used_instead_of_starting_one(st
         "external-fs-uploads",
         "--project",
         stack.config.project,
-        *ports,
+        *as_flags(ports),
     ]
     up = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, check=False)
     try:
         assert up.returncode == 0, up.stderr
         state = json.loads((tmp_path / "stack.json").read_text())
         assert sorted(state["processes"]) == ["bridge", "functions", "panel", "storage"]
-        config = StackConfig(storage_port=int(ports[1]), project=stack.config.project)
+        config = StackConfig(storage_port=ports["--storage-port"], project=stack.config.project)
         blob = storage_client(config).bucket("external-fs-uploads").blob("acme/list.csv")
         blob.upload_from_string("SKU,Name\nA-1,Apples\n", content_type="text/csv")
         document_id = upload_id("external-fs-uploads", blob.name, str(blob.generation))

@@ -57,24 +57,14 @@ def test_dev_up_starts_a_killed_function_again_and_says_so(tmp_path):
         StackConfig,
         finished_uploads,
         firestore_client,
-        free_port,
         storage_client,
         wait_until,
     )
+    from tests.conftest import as_flags, dev_up_ports
     from tests.reliability.faults import kill_group
 
-    flags = ["--data-dir", str(tmp_path)]
-    ports = {}
-    for flag in (
-        "--storage-port",
-        "--firestore-port",
-        "--firestore-admin-port",
-        "--functions-port",
-        "--bridge-port",
-        "--panel-port",
-    ):
-        ports[flag] = free_port()
-        flags += [flag, str(ports[flag])]
+    ports = dev_up_ports()
+    flags = ["--data-dir", str(tmp_path), *as_flags(ports)]
     supervisor = subprocess.Popen(
         [str(Path(sys.executable).parent / "catalogist"), "dev", "up", *flags],
         stdout=subprocess.PIPE,
