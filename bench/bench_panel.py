@@ -15,6 +15,7 @@ Targets (issue 14): p95 under 300 ms for a page, under 150 ms for a decision rou
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -105,7 +106,7 @@ def http_figures(config, session: requests.Session, csrf: str, rounds: int) -> N
                 session,
                 "POST",
                 f"{base}/api/decide",
-                json={"product_id": pid, "action": "accept", "request_id": f"bench-{pid}"},
+                json={"product_id": pid, "action": "accept", "request_id": f"bench-{pid}", "revision": 0},
                 headers={"X-CSRF-Token": csrf},
             )
         )
@@ -165,7 +166,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from catalogist.models.taxonomy import Taxonomy
-    from catalogist.panel.auth import DEV_COOKIE, DevSignIn, csrf_token
+    from catalogist.panel.auth import DEV_COOKIE, DevSignIn
     from catalogist_infra.stack import Stack, StackConfig, _panel_secret
 
     taxonomy = Taxonomy.load(args.classifier / "taxonomy.json")
@@ -180,7 +181,9 @@ def main() -> None:
             secret = _panel_secret(config.data_dir)
             session = requests.Session()
             session.cookies.set(DEV_COOKIE, DevSignIn(frozenset({reviewer}), secret).cookie_for(reviewer))
-            http_figures(config, session, csrf_token(secret, reviewer), args.rounds)
+            page = session.get(f"{config.panel_url}/queue", timeout=30).text  # the session's own CSRF token
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+            http_figures(config, session, csrf, args.rounds)
             browser_session(config, args.decisions)
         finally:
             stack.stop()

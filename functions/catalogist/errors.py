@@ -46,3 +46,8 @@ class Superseded(CatalogistError):
 class UploadInProgress(CatalogistError):
     """Another delivery is still processing this object version (or an older one): transient,
     so the event comes again and finds the work finished."""
+
+
+class ShortRead(CatalogistError):
+    """An object's bytes ended before the size its event announced: transient, so the attempt
+    fails and the upload is read again."""

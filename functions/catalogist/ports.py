@@ -6,9 +6,8 @@ clients; unit tests pass small in-memory fakes instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 
@@ -40,29 +39,37 @@ class ReleaseFiles(Protocol):
     def download_to(self, bucket: str, name: str, path: str) -> None: ...
 
 
-class _ServerTime:
-    def __repr__(self) -> str:
-        return "SERVER_TIME"
-
-
-SERVER_TIME = _ServerTime()
-"""A top-level field value the store replaces with its own clock when the write is applied."""
-
-
 @dataclass(frozen=True)
 class Write:
     """One document write. With `merge`, each field path in `paths` (by default every top-level
     field given) is replaced whole and the document's other fields are kept; without it the
-    document becomes `fields`."""
+    document becomes `fields`. With `create` the document must not exist yet (the whole commit
+    fails with the store's "already exists" otherwise); `delete` removes it."""
 
     collection: str
     document_id: str
     fields: Mapping[str, Any]
     merge: bool = True
     paths: tuple[tuple[str, ...], ...] = ()
+    create: bool = False
+    delete: bool = False
 
 
 Filter = tuple[str, str, Any]  # (top-level field, one of == < <= > >= in, value)
+# A read-modify-write step: (document id, its stored fields or None when it does not exist) ->
+# the top-level fields to set (each replaced whole), or None to leave the document as it is. It
+# may be called again for the same document when another writer got there first, so it computes
+# from what it is given and nothing else; an exception it raises stops the whole `modify`.
+Change = Callable[[str, dict[str, Any] | None], Mapping[str, Any] | None]
+REVISION = "revision"
+"""Set by `modify` on every document it writes: how many times `modify` has changed it. A reader
+that shows a document and later acts on it (a reviewer's card) compares it to detect a change."""
+
+
+class ModifyConflict(Exception):
+    """A document kept changing under `modify` for all its attempts (transient: retried later)."""
+
+
 Order = tuple[str, str]  # (top-level field, "asc" or "desc")
 
 
@@ -85,16 +92,21 @@ class DocumentStore(Protocol):
         """Apply the writes atomically (at most 500, Firestore's batch limit)."""
         ...
 
-    def server_time(self) -> datetime:
-        """The store's clock now: what `SERVER_TIME` fields written from here on will be at least."""
+    def modify(
+        self,
+        collection: str,
+        document_ids: Sequence[str],
+        change: Change,
+        known: Mapping[str, dict[str, Any] | None] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Change each document from what is stored, safe against concurrent writers: a document
+        is written only if nothing else wrote it since it was read (else it is read and changed
+        again), with `REVISION` one above the stored one. `known` (fields by id, as a read just
+        returned them) saves the first read. At most 500 ids. The fields written, by id."""
         ...
 
     def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:
         """The documents whose top-level `field` equals `value` (at most `limit`), by id."""
-        ...
-
-    def changed_since(self, collection: str, field: str, since: datetime) -> set[str]:
-        """Ids of the documents whose timestamp `field` is at or after `since`."""
         ...
 
     def query(

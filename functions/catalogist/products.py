@@ -5,15 +5,18 @@ Each source writes its own part (`image_category` and a rough `photo_price` from
 from an admin in the review panel, fields no pipeline writes) and `summary_fields` derives what
 the shop and the panel read: the category (a human's word first, then a confident image or text
 decision, else the image or text guess with `needs_review`) and the review queue's keys; the
-price shown is the row's, else the photo's (`shown_price`). Every writer writes the summary computed
-from what it read and settles it again after its write, so whichever lands last leaves it right.
+price shown is the row's, else the photo's (`shown_price`).
+
+Every writer goes through `update`: it reads the product, applies the writer's change and the
+summary that follows from the result, and writes both unless another writer got there first
+(the store's `modify`), so the summary always follows from the sources it is stored with.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +24,6 @@ from catalogist.errors import PermanentError
 from catalogist.ports import DocumentStore
 
 COLLECTION = "products"
-# The store's clock at the last image or human decision written. A file import settles the
-# summaries of the products it finds here changed after its own read (`imports.pages`).
-DECIDED_AT = "decided_at"
 # Share of automatically decided products routed to the review queue as an audit, so the
 # precision of automatic decisions is measured on live data (`CATALOGIST_AUDIT_RATE`).
 DEFAULT_AUDIT_RATE = 0.02
@@ -118,22 +118,29 @@ def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RA
     }
 
 
-def settle_summaries(
-    documents: DocumentStore, product_ids: Sequence[str], audit_rate: float = DEFAULT_AUDIT_RATE
-) -> int:
-    """Rewrite the summary of each product whose stored one no longer follows from its sources.
+# What a source changes on one product: (product id, the product as stored or None) -> the
+# fields it sets, or None to leave the product alone. Called again if another writer wins the race.
+SourceChange = Callable[[str, dict[str, Any] | None], Mapping[str, Any] | None]
 
-    Photos and file rows of one product are written by different invocations, each computing
-    the summary from what it read before writing; without isolating transactions (the local
-    emulator has none) the later write can carry a stale summary. Each writer calls this after
-    its own write, so whichever finishes last leaves the summary right. (A file import only needs
-    this for products a photo or a human decided after the import read them: `DECIDED_AT`.)
-    Returns how many it fixed.
-    """
-    fixed = 0
-    for product_id, product in documents.get_many(COLLECTION, list(product_ids)).items():
-        wanted = summary_fields(product, audit_rate)
-        if wanted and any(product.get(name) != value for name, value in wanted.items()):
-            documents.update(COLLECTION, product_id, wanted)
-            fixed += 1
-    return fixed
+
+def update(
+    documents: DocumentStore,
+    product_ids: Sequence[str],
+    change: SourceChange,
+    by: str,
+    now: datetime,
+    audit_rate: float = DEFAULT_AUDIT_RATE,
+    known: Mapping[str, dict[str, Any] | None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Apply a source's `change` to each product, with the summary that follows and who changed
+    it (`by`, shown to a reviewer whose decision the change made stale) and when. The fields
+    written, by product id."""
+
+    def with_summary(product_id: str, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        fields = change(product_id, stored)
+        if fields is None:
+            return None
+        changed = {**(stored or {}), **fields}
+        return {**fields, **summary_fields(changed, audit_rate), "changed_by": by, "changed_at": now}
+
+    return documents.modify(COLLECTION, product_ids, with_summary, known)

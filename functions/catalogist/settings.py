@@ -55,6 +55,9 @@ class Settings:
     # How long a duplicate delivery waits for the one doing the work before asking to be redelivered.
     busy_wait_seconds: float = 10.0
     firestore_database: str = "(default)"
+    # Set when the store is a local emulator (the client reads the same variable to connect);
+    # its transactions do not isolate, so writes are made safe another way (adapters/firestore.py).
+    firestore_emulator_host: str = ""
     log_level: str = "INFO"
     # The review panel: who signs in and how (iap deployed, dev on a developer's machine only).
     panel_auth: str = "iap"
@@ -90,6 +93,7 @@ class Settings:
             max_attempts=_positive_int(env, "CATALOGIST_MAX_ATTEMPTS", cls.max_attempts),
             busy_wait_seconds=_positive_float(env, "CATALOGIST_BUSY_WAIT_SECONDS", cls.busy_wait_seconds),
             firestore_database=env.get("CATALOGIST_FIRESTORE_DATABASE") or "(default)",
+            firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST", "").strip(),
             log_level=(env.get("CATALOGIST_LOG_LEVEL") or "INFO").upper(),
             panel_auth=_choice(env, "CATALOGIST_PANEL_AUTH", "iap", ("iap", "dev")),
             reviewers=frozenset(

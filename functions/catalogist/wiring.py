@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from catalogist.adapters.firestore import FirestoreDocuments
+from catalogist.adapters.firestore import EmulatorDocuments, FirestoreDocuments
 from catalogist.adapters.storage import StorageBlobs
 from catalogist.errors import ModelError
 from catalogist.imports.pipeline import FilePipeline, RowModels
 from catalogist.intake.uploads import Pipeline
 from catalogist.models.releases import MANIFEST, LoadedOnce, Release
-from catalogist.photos.imaging import DecodeBudget
+from catalogist.photos.imaging import DecodeBudget, return_freed_pixels_to_the_system
 from catalogist.photos.pipeline import PhotoPipeline
 from catalogist.ports import ReleaseFiles
 from catalogist.settings import Settings
@@ -171,9 +171,33 @@ class _ReleaseInfo:
         return {"kind": self.kind, "version": release.version, "location": self.location, "figures": figures}
 
 
+def document_store(settings: Settings) -> FirestoreDocuments:
+    """Firestore, or the local emulator with the writes it cannot isolate made safe by claims."""
+    return documents_for(settings.project, settings.firestore_emulator_host, settings.firestore_database)
+
+
+def documents_for(project: str, emulator_host: str, database: str = "(default)") -> FirestoreDocuments:
+    store = EmulatorDocuments if emulator_host else FirestoreDocuments
+    return store(project, database)
+
+
+def check_local_releases(settings: Settings) -> None:
+    """A release given as a local folder must be one now, at start-up: found missing by the
+    first upload, it would fail every upload instead (a gs:// release is fetched on first use)."""
+    for name in ("classifier_release", "textcat_release", "price_release"):
+        location = getattr(settings, name)
+        if location and not location.startswith("gs://") and not (Path(location) / MANIFEST).is_file():
+            raise ModelError(
+                f"CATALOGIST_{name.upper()} is {location!r}, which holds no model release "
+                f"(no {MANIFEST} at {Path(location).resolve()})"
+            )
+
+
 def build(settings: Settings) -> tuple[StorageBlobs, FirestoreDocuments, dict[str, Pipeline]]:
+    check_local_releases(settings)
+    return_freed_pixels_to_the_system()  # the decode budget bounds what is in use, this what is held
     blobs = StorageBlobs(settings.project)
-    documents = FirestoreDocuments(settings.project, settings.firestore_database)
+    documents = document_store(settings)
     cache = Path(settings.model_cache_dir)
     classifiers = LoadedOnce(settings.classifier_release, classifier_opener(settings), blobs, cache)
     price = price_model(settings, blobs, cache)  # files and photo-only products both get prices

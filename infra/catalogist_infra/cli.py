@@ -88,10 +88,19 @@ def add_release_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def release_env(args: argparse.Namespace) -> dict[str, str]:
-    """The release locations to hand the function: given ones, else the trained ones in artifacts/."""
+    """The release locations to hand the function: given ones, else the trained ones in artifacts/.
+
+    A folder is resolved here, against the directory the command was run from (the function
+    runs in `functions/`, where a relative path would name another folder), and refused now,
+    with its path, when it holds no release, rather than by every upload failing later."""
     env = {}
     for kind, default in RELEASE_DEFAULTS.items():
         given = getattr(args, f"{kind}_release", None)
+        if given and not given.startswith("gs://"):
+            folder = Path(given).expanduser().resolve()
+            if not (folder / "manifest.json").is_file():
+                raise StackError(f"no {kind} release at {folder} (given as {given!r}): it has no manifest.json")
+            given = str(folder)
         if given or (default / "manifest.json").exists():
             env[f"CATALOGIST_{kind.upper()}_RELEASE"] = given or str(default)
     return env

@@ -5,14 +5,18 @@
     DIR/photos/images/...             each reviewed product's photos, fetched from Storage at the
                                       generation the review was made on
     DIR/rows.csv                      products.csv columns (plus vendor, sku, split) that
-                                      `train textcat` / `train price` read (`--extra`)
+                                      `train textcat` / `train price` read (`--extra`), the
+                                      values exactly as they are
+    DIR/rows-for-spreadsheets.csv     the same rows for people: a cell a spreadsheet would run
+                                      as a formula starts with an apostrophe
     DIR/export.json                   what was exported, from when, and how many
 
 A product's latest human decision counts (undone ones do not). Photos go where their category
 is a leaf of the image tree, rows where it is a leaf of the catalogue tree; one product never
-sits in both train and validation: the split is a hash of `vendor:sku`. Vendor text is escaped
-for spreadsheets (`escape_for_export`): `=HYPERLINK(…)` in a product name stays text when the
-CSV is opened.
+sits in both train and validation: the split is a hash of `vendor:sku`. Training reads the
+values as they are (a product named `-2+3` must still match its catalogue twin); the copy for
+people escapes vendor text (`escape_for_export`), so `=HYPERLINK(…)` in a product name stays
+text when that CSV is opened in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,16 +103,16 @@ def export(documents: Any, blobs: Any, out: Path, since: datetime, image_depth: 
             rows.append(
                 {
                     "index": f"review:{product_id}",
-                    "product": escape_for_export(product.get("name", "")),
+                    "product": product.get("name", ""),
                     "category": path[0],
                     "sub_category": path[1],
                     "type": path[2],
-                    "brand": escape_for_export(product.get("brand", "")),
+                    "brand": product.get("brand", ""),
                     "sale_price": "" if price is None else f"{price}",
                     "market_price": "",
-                    "description": escape_for_export(product.get("description", "")),
-                    "vendor": escape_for_export(review.get("vendor", "")),
-                    "sku": escape_for_export(review.get("sku", "")),
+                    "description": product.get("description", ""),
+                    "vendor": review.get("vendor", ""),
+                    "sku": review.get("sku", ""),
                     "split": "validation" if split == "val" else "train",
                 }
             )
@@ -120,6 +125,10 @@ def export(documents: Any, blobs: Any, out: Path, since: datetime, image_depth: 
         table = csv.DictWriter(stream, fieldnames=ROW_COLUMNS)
         table.writeheader()
         table.writerows(rows)
+    with (out / "rows-for-spreadsheets.csv").open("w", newline="", encoding="utf-8") as stream:
+        table = csv.DictWriter(stream, fieldnames=ROW_COLUMNS)
+        table.writeheader()
+        table.writerows({name: escape_for_export(value) for name, value in row.items()} for row in rows)
     summary = {
         "since": since.isoformat(),
         "exported_at": datetime.now(UTC).isoformat(),
@@ -136,11 +145,16 @@ def _safe(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from catalogist.adapters.firestore import FirestoreDocuments
     from catalogist.adapters.storage import StorageBlobs
+    from catalogist.wiring import documents_for
 
     since = datetime.fromisoformat(args.since).replace(tzinfo=UTC) if args.since else datetime(1970, 1, 1, tzinfo=UTC)
-    summary = export(FirestoreDocuments(args.project), StorageBlobs(args.project), Path(args.out), since)
+    summary = export(
+        documents_for(args.project, os.environ.get("FIRESTORE_EMULATOR_HOST", "")),
+        StorageBlobs(args.project),
+        Path(args.out),
+        since,
+    )
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -21,12 +21,11 @@ from catalogist_infra.flags import add_flag
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from catalogist.adapters.firestore import FirestoreDocuments
     from catalogist.adapters.storage import StorageBlobs
     from catalogist.imports.pipeline import FileSource, import_file
     from catalogist.models.releases import LoadedOnce
     from catalogist.settings import Settings
-    from catalogist.wiring import RowModelsOnce, open_price, open_textcat
+    from catalogist.wiring import RowModelsOnce, documents_for, open_price, open_textcat
 
     path = Path(args.file).resolve()
     if not path.is_file():
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         LoadedOnce(args.textcat_release, open_textcat, blobs, cache),
         LoadedOnce(args.price_release, lambda folder: open_price(folder, Settings.currency), blobs, cache),
     )
-    documents = FirestoreDocuments(args.project)
+    documents = documents_for(args.project, os.environ.get("FIRESTORE_EMULATOR_HOST", ""))
     with path.open("rb") as stream:
         content_hash = hashlib.file_digest(stream, "sha256").hexdigest()[:20]
     source = FileSource("local", str(path), content_hash, args.vendor)

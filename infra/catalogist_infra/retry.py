@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 from datetime import UTC, datetime, timedelta
 
 from catalogist_infra.flags import add_flag
 
 
 def run(args: argparse.Namespace) -> int:
-    from catalogist.adapters.firestore import FirestoreDocuments
     from catalogist.adapters.storage import StorageBlobs
     from catalogist.intake.retry import RetryRefused, retry_upload
     from catalogist.settings import Settings
+    from catalogist.wiring import documents_for
 
     who = f"{getpass.getuser()} (catalogist retry)"
     try:
         generation = retry_upload(
-            FirestoreDocuments(args.project),
+            documents_for(args.project, os.environ.get("FIRESTORE_EMULATOR_HOST", "")),
             StorageBlobs(args.project),
             args.upload_id,
             who,

@@ -18,20 +18,34 @@ from catalogist.photos.pipeline import decision_fields
 from tests.conftest import final_ledger_entry, vendor
 
 ADMIN = "admin@catalogist.local"
+REVIEWER = "reviewer@catalogist.local"
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">Dates'
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture
-def page(chromium, stack):
+def signed_in_page(chromium, stack, reviewer: str):
+    """A browser session of its own (its own cookies), signed in as `reviewer`."""
     context = chromium.new_context(base_url=stack.config.panel_url)
     page = context.new_page()
     page.goto("/signin")
-    page.get_by_role("button", name=ADMIN).click()
+    page.get_by_role("button", name=reviewer).click()
     page.wait_for_url("**/queue*")
+    return page
+
+
+@pytest.fixture
+def page(chromium, stack):
+    page = signed_in_page(chromium, stack, ADMIN)
     yield page
-    context.close()
+    page.context.close()
+
+
+@pytest.fixture
+def second_reviewer(chromium, stack):
+    page = signed_in_page(chromium, stack, REVIEWER)
+    yield page
+    page.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -94,17 +108,20 @@ def test_the_first_card_is_the_least_confident(page, firestore, taxonomy):
     assert page.locator("#queue-list li").count() == 3
 
 
-def test_enter_files_the_product_under_the_best_guess_with_one_audit_record(page, firestore, taxonomy):
+def test_enter_files_what_the_card_says_with_one_audit_record(page, firestore, taxonomy):
     seller = vendor()
     (first,) = seed(firestore, taxonomy, seller, [0.30])
-    guess = product(firestore, first)["image_category"]["alternatives"][0]["path_text"]
+    shown = product(firestore, first)["category"]["path_text"]  # sure of the top level only
     open_queue(page, seller)
 
+    said = page.locator("article.card .enter-files").inner_text()
     page.keyboard.press("Enter")
     page.wait_for_selector("#done:not([hidden])")
 
     decided = product(firestore, first)
-    assert (decided["human_category"]["path_text"], decided["human_category"]["reviewed_by"]) == (guess, ADMIN)
+    assert said.startswith(f"Enter files it under {shown} (only the top level")
+    assert (decided["human_category"]["path_text"], decided["human_category"]["reviewed_by"]) == (shown, ADMIN)
+    assert decided["human_category"]["path_text"] != decided["image_category"]["alternatives"][0]["path_text"]
     assert (decided["category"]["source"], decided["needs_review"]) == ("human", False)
     (record,) = reviews_of(firestore, first)
     assert (record["action"], record["reviewer"], record["model"]["image_category"]["model_version"]) == (
@@ -250,3 +267,86 @@ def test_an_unsigned_request_and_a_non_reviewer_are_refused(chromium, stack):
     answer = page.request.post(f"{stack.config.panel_url}/signin", form={"email": "mallory@elsewhere.example"})
     assert answer.status == 403
     context.close()
+
+
+def test_two_reviewers_on_one_card_the_second_is_refused_and_undo_keeps_the_other_s_work(
+    page, second_reviewer, firestore, taxonomy
+):
+    seller = vendor()
+    (card,) = seed(firestore, taxonomy, seller, [0.30])
+    second = product(firestore, card)["image_category"]["alternatives"][1]["path_text"]
+    open_queue(page, seller)
+    open_queue(second_reviewer, seller)  # both see the card as it is now
+
+    page.keyboard.press("2")
+    page.wait_for_selector("#done:not([hidden])")
+    second_reviewer.keyboard.press("Enter")
+    second_reviewer.wait_for_function("document.querySelector('#status').classList.contains('error')")
+
+    told = second_reviewer.locator("#status").inner_text()
+    assert told.startswith("Not saved: the product changed after this card was shown: " + ADMIN), told
+    second_reviewer.wait_for_selector("article.card .human-category")  # the card reloaded: it shows the admin's
+    assert ADMIN in second_reviewer.locator("article.card .human-category").inner_text()
+    decided = product(firestore, card)
+    assert (decided["human_category"]["path_text"], decided["human_category"]["reviewed_by"]) == (second, ADMIN)
+    records = {r["reviewer"]: r for r in reviews_of(firestore, card)}
+    assert records[REVIEWER]["refused"] and ADMIN in records[REVIEWER]["refusal"]
+    assert not records[ADMIN]["refused"]
+
+    # the reviewer, now on the current card, files it elsewhere; the admin's undo is refused
+    second_reviewer.keyboard.press("Enter")
+    second_reviewer.wait_for_selector("#done:not([hidden])")
+    page.keyboard.press("u")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Not undone')")
+
+    final = product(firestore, card)
+    assert final["human_category"]["reviewed_by"] == REVIEWER
+    assert not final["review_rank"], "still decided: nobody's undo put it back in the queue"
+    records = {(r["reviewer"], r["refused"]): r for r in reviews_of(firestore, card)}
+    assert records[(ADMIN, False)]["undone"] is False and records[(ADMIN, False)]["undo_refused"]["by"] == ADMIN
+    assert records[(REVIEWER, False)]["undone"] is False
+
+
+def test_a_price_with_a_decimal_comma_is_saved_as_written(page, firestore, taxonomy):
+    seller = vendor()
+    (card,) = seed(firestore, taxonomy, seller, [0.30])
+    firestore.collection("products").document(card).update(
+        {"photo_price": {"predicted": 11.0, "low": 8.0, "high": 16.0, "currency": "INR", "mode": "category"}}
+    )
+    open_queue(page, seller)
+
+    page.keyboard.press("p")
+    page.locator("#price-input").fill("12,50")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Price saved')")
+
+    assert product(firestore, card)["human_price"] == {
+        **product(firestore, card)["human_price"],
+        "amount": 12.5,
+        "currency": "INR",
+    }
+
+
+def test_a_price_far_from_the_vendor_s_asks_before_it_is_saved(page, firestore, taxonomy):
+    seller = vendor()
+    (card,) = seed(firestore, taxonomy, seller, [0.30])
+    firestore.collection("products").document(card).update(
+        {
+            "price": {"predicted": 450.0, "low": 400.0, "high": 490.0, "currency": "INR", "mode": "list_price"},
+            "vendor_price": {"amount": 495.0, "currency": "INR"},
+        }
+    )
+    open_queue(page, seller)
+
+    page.keyboard.press("p")
+    page.locator("#price-input").fill("100,000")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#price-question:not([hidden])")
+    question = page.locator("#price-question").inner_text()
+    assert "above the suggested P90 of 490.00" in question and "202.0× the vendor's price" in question
+    assert "human_price" not in product(firestore, card)
+
+    page.keyboard.press("Enter")  # the same amount again: confirmed
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Price saved')")
+
+    assert product(firestore, card)["human_price"]["amount"] == 100_000.0

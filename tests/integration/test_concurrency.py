@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from catalogist import wiring
-from catalogist.adapters.firestore import FirestoreDocuments
 from catalogist.imports.pipeline import FilePipeline
 from catalogist.intake.events import FINALIZED, parse_storage_event
 from catalogist.intake.ledger import upload_id
@@ -130,9 +130,9 @@ def in_process(stack, reference_classifier, row_models, monkeypatch, tmp_path):
     """The function's core and real pipelines in this process, on the stack's Firestore emulator,
     reading objects from a generation-true blob reader."""
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", stack.config.firestore_host)
-    documents = FirestoreDocuments(stack.config.project)
     blobs = MemoryBlobs()
     settings = replace(Settings.from_env(stack.config.client_env()), busy_wait_seconds=60.0)
+    documents = wiring.document_store(settings)  # the emulator's, as the function's own wiring picks
     cache = tmp_path / "cache"
     settings = replace(
         settings,
@@ -201,6 +201,27 @@ def test_two_price_list_versions_processed_at_once_end_with_the_newer(in_process
 
     assert statuses == ("superseded", "done")
     assert vendor_prices(firestore, seller) == EXPECTED
+
+
+def test_an_older_file_delivered_last_never_overwrites_what_a_newer_file_said(in_process, firestore):
+    """prices.csv (102) then b.csv (300) with the same row, then a.csv (250, older, delivered
+    last) with another price: the product keeps b.csv's, traced to b.csv."""
+    seller = vendor()
+    juice = {"APL-002": ("Apple juice 1 l", 250)}
+
+    assert in_process(f"{seller}/prices.csv", 102, price_list(juice), "text/csv") == "done"
+    assert in_process(f"{seller}/b.csv", 300, price_list(juice), "text/csv") == "done"
+    assert in_process(f"{seller}/a.csv", 250, price_list({"APL-002": ("Apple juice 1 l", 189)}), "text/csv") == "done"
+
+    product = firestore.collection("products").document(f"{seller}:APL-002").get().to_dict()
+    assert product["vendor_price"]["amount"] == 250.0
+    assert (product["source_file"]["name"], product["source_file"]["generation"]) == (f"{seller}/b.csv", "300")
+    reports = {
+        doc.get("object")["name"].rsplit("/", 1)[1]: doc.to_dict()
+        for doc in firestore.collection("imports").where(filter=FieldFilter("vendor", "==", seller)).stream()
+    }
+    assert (reports["b.csv"]["unchanged"], reports["b.csv"]["refreshed"]) == (1, 1)
+    assert reports["a.csv"]["superseded"] == 1
 
 
 def two_photos(reference_classifier: Path) -> tuple[bytes, bytes]:

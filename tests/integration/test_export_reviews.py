@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from catalogist.adapters.firestore import FirestoreDocuments
+from catalogist.adapters.firestore import EmulatorDocuments
 from catalogist.adapters.storage import StorageBlobs
 from catalogist.panel.review import Choice, decide, review_id, undo
 from catalogist_infra.export_reviews import export, split_of
@@ -27,7 +27,7 @@ def test_reviewed_photos_become_a_dataset_a_classifier_trains_on(
 ):
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", stack.config.firestore_host)
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", stack.config.storage_url)
-    documents = FirestoreDocuments(stack.config.project)
+    documents = EmulatorDocuments(stack.config.project)
     seller = vendor()
     photos = dataset_photos(reference_classifier, 24, per_category=6)  # 4 categories: a smoke run takes 4
     truths = {}

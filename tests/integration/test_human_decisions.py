@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from catalogist.adapters.firestore import FirestoreDocuments
+from catalogist.adapters.firestore import EmulatorDocuments
 from catalogist.panel.review import Choice, decide
 from tests.conftest import final_ledger_entry, vendor
 from tests.integration.test_photos import upload
@@ -19,7 +19,7 @@ BANANA = Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg"
 
 def test_a_human_category_survives_a_new_price_list_and_a_new_photo(stack, uploads, firestore, monkeypatch):
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", stack.config.firestore_host)
-    documents = FirestoreDocuments(stack.config.project)
+    documents = EmulatorDocuments(stack.config.project)
     seller = vendor()
     first = upload(
         uploads, f"{seller}/prices.csv", b"SKU,Name,Brand,Price\nR-1,Robusta banana 1 kg,Fresho,45\n", "text/csv"

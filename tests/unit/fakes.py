@@ -5,11 +5,22 @@ import functools
 import io
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from catalogist.errors import PermanentError
-from catalogist.ports import SERVER_TIME, Write
+from catalogist.ports import REVISION, ModifyConflict, Write
+
+
+@dataclass(frozen=True)
+class Expecting(Write):
+    """A write of `MemoryDocuments.modify`, made only if the document is still at `revision`."""
+
+    revision: int = 0
+
+
+class AlreadyExists(Exception):
+    """A commit created a document that exists (the store's own error in the adapters)."""
 
 
 class MemoryBlobs:
@@ -87,8 +98,6 @@ class MemoryDocuments:
 
     def __init__(self) -> None:
         self.collections: dict[str, dict[str, dict[str, Any]]] = {}
-        self._clock = datetime(2026, 1, 1, tzinfo=UTC)
-        self._clock_lock = threading.Lock()
         self._lock = threading.RLock()
 
     @_atomic
@@ -112,18 +121,8 @@ class MemoryDocuments:
         found = [(i, d) for i, d in documents.items() if d.get(field) == value][:limit]
         return {i: copy.deepcopy(d) for i, d in found}
 
-    def server_time(self) -> datetime:
-        with self._clock_lock:
-            self._clock += timedelta(microseconds=1)
-            return self._clock
-
-    @_atomic
-    def changed_since(self, collection: str, field: str, since: datetime) -> set[str]:
-        documents = self.collections.get(collection, {})
-        return {i for i, d in documents.items() if isinstance(d.get(field), datetime) and d[field] >= since}
-
     def _stamped(self, fields) -> dict[str, Any]:
-        return {k: self.server_time() if v is SERVER_TIME else copy.deepcopy(v) for k, v in dict(fields).items()}
+        return copy.deepcopy(dict(fields))
 
     @_atomic
     def get(self, collection: str, document_id: str) -> dict[str, Any] | None:
@@ -147,10 +146,51 @@ class MemoryDocuments:
         found = {i: self.get(collection, i) for i in document_ids}
         return {i: document for i, document in found.items() if document is not None}
 
+    def modify(self, collection, document_ids, change, known=None) -> dict[str, dict[str, Any]]:
+        """Optimistic, as the emulator adapter's claims are: each document is written only if its
+        revision is still the one it was changed from, else read and changed again. Reads and
+        commits go through `get_many` and `commit`, so a test that slows or races them sees it."""
+        pending = list(dict.fromkeys(document_ids))
+        stored = None if known is None else {i: copy.deepcopy(known.get(i)) for i in pending}
+        written: dict[str, dict[str, Any]] = {}
+        for _ in range(10):
+            if stored is None:
+                found = self.get_many(collection, pending)
+                stored = {i: found.get(i) for i in pending}
+            writes = []
+            for document_id in pending:
+                fields = change(document_id, copy.deepcopy(stored[document_id]))
+                if fields is not None:
+                    revision = int((stored[document_id] or {}).get(REVISION) or 0)
+                    writes.append(
+                        Expecting(collection, document_id, {**fields, REVISION: revision + 1}, revision=revision)
+                    )
+            lost = set(self.commit(writes) or ()) if writes else set()
+            written.update((w.document_id, dict(w.fields)) for w in writes if w.document_id not in lost)
+            if not lost:
+                return copy.deepcopy(written)
+            pending, stored = [i for i in pending if i in lost], None
+        raise ModifyConflict(f"{collection}: {pending[0]} kept changing")
+
     @_atomic
-    def commit(self, writes: list[Write]) -> None:
+    def commit(self, writes: list[Write]) -> list[str]:
+        """The ids of `Expecting` writes left out because their document changed meanwhile."""
+        for write in writes:  # creates first: a commit that fails writes nothing
+            if write.create and write.document_id in self.collections.get(write.collection, {}):
+                raise AlreadyExists(f"{write.collection}/{write.document_id} exists")
+        lost = [
+            w.document_id
+            for w in writes
+            if isinstance(w, Expecting)
+            and int((self.collections.get(w.collection, {}).get(w.document_id) or {}).get(REVISION) or 0) != w.revision
+        ]
         for write in writes:
+            if isinstance(write, Expecting) and write.document_id in lost:
+                continue
             documents = self.collections.setdefault(write.collection, {})
+            if write.delete:
+                documents.pop(write.document_id, None)
+                continue
             fields = self._stamped(write.fields)
             if not write.merge:
                 documents[write.document_id] = fields
@@ -164,3 +204,4 @@ class MemoryDocuments:
                 for part in path[:-1]:
                     target = target.setdefault(part, {})
                 target[path[-1]] = copy.deepcopy(value)
+        return lost

@@ -265,6 +265,22 @@ def xlsx_with_more_rows_than_excel() -> Callable[[], dict[str, Any]]:
     return vendor_bytes("acme/prices.xlsx", zipped(parts), max_xlsx_member_ratio=10**9)
 
 
+def xlsx_of_a_million_empty_rows() -> Callable[[], dict[str, Any]]:
+    """A sheet formatted down to Excel's last row and nothing in it: 1,048,576 empty `<row>`
+    elements, each a numbered one as Excel writes them. openpyxl parses every one (24 s) before
+    the reader could say the sheet has no rows."""
+    rows = b"".join(b'<row r="%d"/>' % n for n in range(1, 1_048_577))
+    sheet = sheet_xml([]).replace(b"<sheetData></sheetData>", b"<sheetData>" + rows + b"</sheetData>")
+    return vendor_bytes("acme/prices.xlsx", zipped(dict(workbook_parts(sheet))), max_xlsx_member_ratio=10**9)
+
+
+def xlsx_of_products_then_a_million_empty_rows() -> Callable[[], dict[str, Any]]:
+    """Two products, then empty rows down to Excel's last: the products are read, fast."""
+    empty = b"".join(b'<row r="%d"/>' % n for n in range(len(PRICE_ROWS[:3]) + 1, 1_048_577))
+    sheet = sheet_xml(PRICE_ROWS[:3]).replace(b"</sheetData>", empty + b"</sheetData>")
+    return vendor_bytes("acme/prices.xlsx", zipped(dict(workbook_parts(sheet))), max_xlsx_member_ratio=10**9)
+
+
 def xlsx_with_200001_shared_strings() -> Callable[[], dict[str, Any]]:
     """One string more than the limit (lowered to 200,000 here to keep the test quick; the rule is
     the same at the default million). openpyxl holds every string: 155 MB per million."""

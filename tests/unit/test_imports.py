@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from catalogist import products
 from catalogist.errors import BadFile, Superseded
-from catalogist.imports.pipeline import PAGE_ROWS, FileSource, RowModels, import_file
+from catalogist.imports.pipeline import CHECK_EVERY_ROWS, PAGE_ROWS, FileSource, RowModels, import_file
 from catalogist.intake.formats import detect_kind
 from catalogist.intake.ledger import upload_id
 from catalogist.models.taxonomy import Taxonomy
-from catalogist.ports import SERVER_TIME, Write
-from catalogist.products import DECIDED_AT, summary_fields
-from tests.unit.fakes import MemoryDocuments
+from catalogist.ports import REVISION
+from tests.unit.fakes import Expecting, MemoryDocuments
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TAXONOMY = Taxonomy.from_paths(
@@ -100,7 +100,7 @@ def test_rows_become_categorized_priced_products():
     assert rice["source_file"]["row"] == 2
     assert documents.get("products", "acme:T-1")["price"]["mode"] == "text"
     assert summary["format"] == "csv" and summary["column_mapping"]
-    assert set(summary["seconds"]) == {"parse", "read", "models", "write", "commit", "settle", "total"}
+    assert set(summary["seconds"]) == {"parse", "read", "models", "write", "commit", "total"}
 
 
 def test_the_same_file_version_twice_changes_nothing():
@@ -196,11 +196,8 @@ BANANA_PHOTO = {
 }
 
 
-def test_a_stale_summary_written_by_a_racing_import_is_settled():
-    from catalogist.products import settle_summaries
-
+def test_the_summary_follows_the_sources_whichever_writer_lands_last():
     documents = MemoryDocuments()
-    image = BANANA_PHOTO
     text = {
         "path": ["Fruits & Vegetables"],
         "path_text": "Fruits & Vegetables",
@@ -208,27 +205,27 @@ def test_a_stale_summary_written_by_a_racing_import_is_settled():
         "decided_level": "category",
         "confidence": {"category": 0.9},
     }
-    # The import read the product before the photo landed, so it wrote the text category as the summary.
-    documents.create(
-        "products",
-        "acme:B-1",
-        {
-            "image_category": image,
-            "text_category": text,
-            "category": {**text, "source": "text"},
-            "category_path": "Fruits & Vegetables",
-            "needs_review": True,
-        },
-    )
+    products.update(documents, ["acme:B-1"], lambda pid, stored: {"text_category": text}, "import", NOW)
+    stale = documents.get("products", "acme:B-1")  # what a photo read before the import's write below
+    products.update(documents, ["acme:B-1"], lambda pid, stored: {"image_category": BANANA_PHOTO}, "photo", NOW)
 
-    assert settle_summaries(documents, ["acme:B-1"]) == 1
+    # a writer that read `stale` is made to read again: its change sees the photo's decision
+    seen = []
+
+    def rewrite_text(pid, stored):
+        seen.append(stored)
+        return {"text_category": text}
+
+    products.update(documents, ["acme:B-1"], rewrite_text, "import", NOW, known={"acme:B-1": stale})
+
     product = documents.get("products", "acme:B-1")
     assert (product["category_path"], product["category"]["source"], product["needs_review"]) == (
         "Fruit/Banana",
         "image",
         False,
     )
-    assert settle_summaries(documents, ["acme:B-1"]) == 0
+    assert [bool(s.get("image_category")) for s in seen] == [False, True], "changed again after the photo"
+    assert product[REVISION] == 3
 
 
 class SlowCommits(MemoryDocuments):
@@ -245,7 +242,7 @@ class SlowCommits(MemoryDocuments):
             time.sleep(0.2)
             if self.commits == self.fail_on_commit:
                 raise RuntimeError("commit refused")
-        super().commit(writes)
+        return super().commit(writes)
 
 
 def test_a_sku_on_two_pages_ends_as_its_last_row_while_pages_are_written_in_the_background():
@@ -284,13 +281,15 @@ class PhotoDuringCommit(MemoryDocuments):
         self.ids_read += [i for i in document_ids if collection == "products"]
         return super().get_many(collection, document_ids)
 
-    def commit(self, writes) -> None:
+    def commit(self, writes):
         if not self.raced and any(w.document_id == self.product_id for w in writes):
             self.raced = True
-            product = {**(self.get("products", self.product_id) or {}), "image_category": BANANA_PHOTO}
-            fields = {"image_category": BANANA_PHOTO, DECIDED_AT: SERVER_TIME, **summary_fields(product)}
-            super().commit([Write("products", self.product_id, fields)])
-        super().commit(writes)
+            product = self.get("products", self.product_id) or {}
+            revision = int(product.get(REVISION) or 0)
+            fields = {"image_category": BANANA_PHOTO, REVISION: revision + 1}
+            fields.update(products.summary_fields({**product, **fields}))
+            super().commit([Expecting("products", self.product_id, fields, revision=revision)])
+        return super().commit(writes)
 
 
 def test_a_photo_deciding_a_product_during_the_import_keeps_its_summary_and_only_that_one_is_reread():
@@ -301,7 +300,7 @@ def test_a_photo_deciding_a_product_during_the_import_keeps_its_summary_and_only
     product = documents.get("products", "acme:R-1")
     assert product["text_category"]["path_text"] == "Foodgrains/Rice/Basmati"  # the import's write landed
     assert (product["category_path"], product["category"]["source"]) == ("Fruit/Banana", "image")
-    assert summary["summaries_settled"] == 1
+    assert summary["written"] == 2
     assert documents.ids_read == ["acme:R-1", "acme:T-1", "acme:R-1"]  # the page, then the raced product
 
 
@@ -310,7 +309,7 @@ def test_without_photos_an_import_reads_each_product_once():
 
     summary = run(CSV, documents)
 
-    assert summary["summaries_settled"] == 0
+    assert summary["written"] == 2
     assert documents.ids_read == ["acme:R-1", "acme:T-1"]
 
 
@@ -335,7 +334,7 @@ class CommitsWaitingForTheNextRead(MemoryDocuments):
             page = self.first_skus.index(firsts.pop())
             if page + 1 < len(self.first_skus):
                 self.read_while_writing.append(self.reads[self.first_skus[page + 1]].wait(timeout=5))
-        super().commit(writes)
+        return super().commit(writes)
 
 
 def test_the_next_page_is_read_while_the_last_one_is_still_being_written():
@@ -396,3 +395,79 @@ def test_the_import_reads_the_format_the_ledger_decided():
 
     assert (verdict.format, summary["format"], summary["written"]) == ("json", "json", 1)
     assert source.import_id == upload_id("uploads", "acme/list.txt", "1")
+
+
+def test_the_newest_upload_wins_across_files_even_when_a_newer_file_repeats_the_row():
+    """The issue's sequence: prices.csv (generation 102) sets APL-002 at 250; b.csv (300) carries
+    the same row; a.csv (250, delivered last) says 189. The product keeps 250, traced to b.csv."""
+    documents = MemoryDocuments()
+    row = "SKU;Name;Brand;Price\nAPL-002;Apple juice 1 l;Tropicana;{}\n"
+    run(row.format("250,00"), documents, generation="102", name="acme/prices.csv")
+    repeated = run(row.format("250,00"), documents, generation="300", name="acme/b.csv")
+    older = run(row.format("189,00"), documents, generation="250", name="acme/a.csv")
+
+    apple = documents.get("products", "acme:APL-002")
+    assert apple["vendor_price"]["amount"] == 250.0
+    assert (apple["source_file"]["name"], apple["source_file"]["generation"]) == ("acme/b.csv", "300")
+    assert (repeated["unchanged"], repeated["refreshed"], repeated["written"]) == (1, 1, 0)
+    assert (older["superseded"], older["written"]) == (1, 0)
+
+
+def test_an_older_file_landing_while_a_newer_one_repeats_the_row_is_fenced_out():
+    """a.csv (250) lands between b.csv's (300) read and its write: b.csv's refresh sees the
+    change, categorizes its row after all, and writes it; a.csv's price does not survive."""
+    row = "SKU;Name;Brand;Price\nAPL-002;Apple juice 1 l;Tropicana;{}\n"
+
+    class OlderFileDuringCommit(MemoryDocuments):
+        raced = False
+
+        def commit(self, writes):
+            if not self.raced and any(w.document_id == "acme:APL-002" for w in writes):
+                self.raced = True
+                run(row.format("189,00"), self, generation="250", name="acme/a.csv")
+            return super().commit(writes)
+
+    documents = OlderFileDuringCommit()
+    documents.raced = True
+    run(row.format("250,00"), documents, generation="102", name="acme/prices.csv")
+    documents.raced = False
+    run(row.format("250,00"), documents, generation="300", name="acme/b.csv")
+
+    apple = documents.get("products", "acme:APL-002")
+    assert (apple["vendor_price"]["amount"], apple["source_file"]["generation"]) == (250.0, "300")
+
+
+def test_an_import_whose_rows_are_all_rejected_shows_progress_and_stops_for_a_newer_version():
+    documents = MemoryDocuments()
+    rows = "".join(f"N-{i};;;1,00\n" for i in range(3 * CHECK_EVERY_ROWS))  # no names: every row rejected
+    checks, progress = [], []
+    source = FileSource("uploads", "acme/nameless.csv", "1", "acme")
+
+    def still_current() -> bool:
+        progress.append(documents.get("imports", source.import_id)["rows_seen"])
+        checks.append(True)
+        return len(checks) < 2  # a newer generation arrives after the first check
+
+    with pytest.raises(Superseded):
+        import_file(
+            io.BytesIO(("SKU;Name;Brand;Price\n" + rows).encode()), source, documents, Models(), NOW, None, still_current
+        )
+
+    assert progress == [CHECK_EVERY_ROWS, 2 * CHECK_EVERY_ROWS], "rows seen, though none was written"
+    report = documents.get("imports", source.import_id)
+    assert (report["status"], report["rows_seen"]) == ("superseded", 2 * CHECK_EVERY_ROWS)
+
+
+def test_a_file_read_shorter_than_its_object_fails_the_attempt():
+    from catalogist.errors import ShortRead
+    from catalogist.imports.pipeline import SizedStream
+
+    documents = MemoryDocuments()
+    data = CSV.encode()
+    source = FileSource("uploads", "acme/prices.csv", "1", "acme")
+
+    with pytest.raises(ShortRead, match=f"ended after {len(data) - 20:,} of its {len(data):,} bytes"):
+        import_file(SizedStream(io.BytesIO(data[:-20]), len(data)), source, documents, Models(), NOW)
+    summary = import_file(SizedStream(io.BytesIO(data), len(data)), source, documents, Models(), NOW)
+
+    assert documents.get("imports", source.import_id)["status"] == summary["status"] == "done"

@@ -2,6 +2,8 @@
 sign-in, every POST with its CSRF token, vendor text inert, photos pinned to their generation."""
 
 import io
+import re
+import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -10,8 +12,7 @@ from PIL import Image
 
 from catalogist import products
 from catalogist.panel.app import create_app
-from catalogist.panel.auth import DEV_COOKIE, DevSignIn, csrf_token
-from catalogist.ports import Write
+from catalogist.panel.auth import DEV_COOKIE, DevSignIn
 from catalogist.settings import Settings
 from tests.unit.fakes import MemoryBlobs, MemoryDocuments
 from tests.unit.test_review import TREE, image_decision
@@ -45,8 +46,8 @@ def panel():
                 "H-1_jpg": {"object": {"bucket": "uploads", "name": "acme/H-1.jpg", "generation": "42"}, "image": {}}
             },
         }
-        product.update(products.summary_fields(product, 0.0))
-        documents.commit([Write("products", f"acme:H-{i + 1}", product)])
+        products.update(documents, [f"acme:H-{i + 1}"], lambda _, stored, product=product: product, "seed", NOW, 0.0)
+    documents.create("uploads", "upload-1", {"vendor": "acme", "status": "done", "received_at": NOW})
     sign_in = DevSignIn(REVIEWERS, SETTINGS.panel_secret)
     app = create_app(SETTINGS, documents, blobs, sign_in, {"image": lambda: TREE}, clock=lambda: NOW)
     client = app.test_client()
@@ -61,6 +62,12 @@ def signed_in(client, sign_in, email="ana@shop.example"):
         else DevSignIn(frozenset({email}), SETTINGS.panel_secret).cookie_for(email),
     )
     return client
+
+
+def page_token(client) -> str:
+    """The CSRF token as the browser gets it: from a page of the panel, for this session."""
+    page = client.get("/queue").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
 
 def test_nothing_is_served_before_sign_in(panel):
@@ -95,11 +102,11 @@ def test_vendor_text_is_shown_as_text_never_run(panel):
 def test_a_decision_needs_the_page_csrf_token(panel):
     client, documents, sign_in = panel
     signed_in(client, sign_in)
-    body = {"product_id": "acme:H-3", "action": "accept", "request_id": "r-1"}
+    body = {"product_id": "acme:H-3", "action": "accept", "request_id": "r-1", "revision": 1}
 
     refused = client.post("/api/decide", json=body)
     assert refused.status_code == 403 and "human_category" not in documents.get("products", "acme:H-3")
-    accepted = client.post("/api/decide", json=body, headers={"X-CSRF-Token": csrf_token("s3cret", "ana@shop.example")})
+    accepted = client.post("/api/decide", json=body, headers={"X-CSRF-Token": page_token(client)})
 
     assert accepted.status_code == 200
     assert documents.get("products", "acme:H-3")["human_category"]["reviewed_by"] == "ana@shop.example"
@@ -108,9 +115,9 @@ def test_a_decision_needs_the_page_csrf_token(panel):
 def test_a_category_outside_the_store_s_trees_is_refused(panel):
     client, _, sign_in = panel
     signed_in(client, sign_in)
-    body = {"product_id": "acme:H-3", "action": "search", "path": "Fruit/Durian", "request_id": "r-1"}
+    body = {"product_id": "acme:H-3", "action": "search", "path": "Fruit/Durian", "request_id": "r-1", "revision": 1}
 
-    answer = client.post("/api/decide", json=body, headers={"X-CSRF-Token": csrf_token("s3cret", "ana@shop.example")})
+    answer = client.post("/api/decide", json=body, headers={"X-CSRF-Token": page_token(client)})
 
     assert answer.status_code == 400 and "not a category" in answer.get_json()["error"]
 
@@ -142,7 +149,7 @@ def test_a_corrected_column_mapping_reads_the_vendor_s_next_file(panel):
 
     client, documents, sign_in = panel
     signed_in(client, sign_in)
-    token = csrf_token("s3cret", "ana@shop.example")
+    token = page_token(client)
     odd_file = "Code;Bezeichnung X;Hersteller Y\nR-1;Basmati rice 1 kg;India Gate\n"  # no column a guess would map
 
     saved = client.post(
@@ -175,3 +182,93 @@ def test_an_undecided_photo_is_not_called_decided(panel):
 
     assert "for a human to decide" in card
     assert "decided to" not in card
+
+
+@pytest.mark.parametrize(
+    "method, url, body",
+    [
+        ("GET", "/photo/acme:H-1/H-1_jpg?side=abc", None),
+        ("GET", "/photo/acme:H-1/H-1_jpg?side=1e9", None),
+        ("GET", "/photo/acme:H-1/H-1_jpg?side=-5", None),
+        ("GET", "/photo/acme:x/..%2F..", None),
+        ("GET", "/card/acme:x%2F..", None),
+        ("POST", "/api/decide", {"product_id": "products/x", "action": "accept", "revision": 0}),
+        ("POST", "/api/decide", {"product_id": "acme:H-1", "action": "accept"}),  # no revision
+        ("POST", "/api/decide", {"product_id": "acme:H-1", "action": "accept", "revision": "1"}),
+        ("POST", "/api/decide", ["not", "an", "object"]),
+        ("POST", "/api/decide", {"product_id": "acme:H-1", "action": "drop-table", "revision": 1}),
+        ("POST", "/api/undo", {"review_id": "../x", "revision": 1}),
+        ("POST", "/vendors/" + "v" * 2000 + "/mapping", {"sku": "Code", "name": "Name"}),
+        ("POST", "/vendors/a vendor with spaces/mapping", {"sku": "Code", "name": "Name"}),
+        ("GET", "/imports/..", None),
+    ],
+)
+def test_a_hostile_request_gets_a_reason_never_a_crash(panel, method, url, body):
+    client, documents, sign_in = panel
+    signed_in(client, sign_in)
+    headers = {"X-CSRF-Token": page_token(client)}
+
+    if method == "GET":
+        answer = client.get(url)
+    elif url.startswith("/api/"):
+        answer = client.post(url, json=body, headers=headers)
+    else:
+        answer = client.post(url, data={**body, "csrf": headers["X-CSRF-Token"]})
+
+    assert answer.status_code in (400, 404), answer.get_data(as_text=True)[:300]
+    assert "vendors" not in documents.collections
+
+
+def test_a_mapping_is_written_only_for_a_vendor_that_exists(panel):
+    client, documents, sign_in = panel
+    signed_in(client, sign_in)
+    token = page_token(client)
+
+    unknown = client.post("/vendors/nobody-uploaded/mapping", data={"csrf": token, "sku": "Code", "name": "Name"})
+    known = client.post("/vendors/acme/mapping", data={"csrf": token, "sku": "Code", "name": "Name"})
+
+    assert unknown.status_code == 404 and documents.get("vendors", "nobody-uploaded") is None
+    assert known.status_code == 302 and documents.get("vendors", "acme")["column_mapping"]["sku"] == "Code"
+
+
+def test_a_csrf_token_is_good_for_one_session_and_a_new_sign_in_changes_it(panel):
+    client, _, sign_in = panel
+    signed_in(client, sign_in)
+    first = page_token(client)
+    body = {"product_id": "acme:H-3", "action": "accept", "request_id": "r-1", "revision": 1}
+
+    client.post("/signin", data={"email": "ana@shop.example"})  # signs in again: a new session
+    second = page_token(client)
+    stale = client.post("/api/decide", json=body, headers={"X-CSRF-Token": first})
+    fresh = client.post("/api/decide", json=body, headers={"X-CSRF-Token": second})
+
+    assert first != second
+    assert stale.status_code == 403 and fresh.status_code == 200
+
+
+def test_the_sign_in_and_session_cookies_expire(panel):
+    client, _, _ = panel
+
+    answer = client.post("/signin", data={"email": "ana@shop.example"})
+
+    cookies = answer.headers.getlist("Set-Cookie")
+    assert len(cookies) == 2 and all("Max-Age=43200" in c and "HttpOnly" in c for c in cookies)
+
+
+def test_a_sign_in_older_than_a_working_day_is_refused(panel, monkeypatch):
+    client, _, sign_in = panel
+    signed_in(client, sign_in)
+    assert client.get("/queue").status_code == 200
+
+    later = time.time() + 13 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    assert client.get("/api/queue").status_code == 401
+
+
+def test_the_sign_in_page_is_styled_before_sign_in(panel):
+    client, _, _ = panel
+
+    for asset in ("/assets/panel.css", "/assets/panel.js"):
+        with client.get(asset) as answer:
+            assert answer.status_code == 200

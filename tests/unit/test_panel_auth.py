@@ -111,10 +111,12 @@ def test_the_dev_sign_in_takes_only_its_own_signed_cookie_of_a_listed_reviewer()
     assert refused.value.status == 403
 
 
-def test_a_csrf_token_belongs_to_one_reviewer_and_one_secret():
-    token = csrf_token("secret", "ana@shop.example")
+def test_a_csrf_token_belongs_to_one_reviewer_one_session_and_one_secret():
+    token = csrf_token("secret", "ana@shop.example", "session-1")
 
-    assert csrf_ok("secret", "ana@shop.example", token)
-    assert not csrf_ok("secret", "bo@shop.example", token)
-    assert not csrf_ok("other", "ana@shop.example", token)
-    assert not csrf_ok("secret", "ana@shop.example", None)
+    assert csrf_ok("secret", "ana@shop.example", "session-1", token)
+    assert not csrf_ok("secret", "bo@shop.example", "session-1", token)
+    assert not csrf_ok("secret", "ana@shop.example", "session-2", token)
+    assert not csrf_ok("other", "ana@shop.example", "session-1", token)
+    assert not csrf_ok("secret", "ana@shop.example", "session-1", None)
+    assert not csrf_ok("secret", "ana@shop.example", "", csrf_token("secret", "ana@shop.example", ""))

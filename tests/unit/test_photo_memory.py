@@ -76,3 +76,42 @@ def test_photos_decoded_at_once_stay_within_the_instance_budget(worst_photo):
     growth = peak_growth(worst_photo, threads=8, budget=budget)
 
     assert growth < budget * 1.25, f"{growth / MIB:.0f} MB with a budget of {budget / MIB:.0f} MB"
+
+
+WORKER = """
+import json, resource, sys, threading
+from pathlib import Path
+import numpy as np
+from catalogist.models.classifier import PhotoClassifier
+from catalogist.photos.imaging import DecodeBudget, photo_pixels, return_freed_pixels_to_the_system
+data = open(sys.argv[1], "rb").read()
+threads, budget = int(sys.argv[2]), DecodeBudget(int(sys.argv[3]))
+return_freed_pixels_to_the_system()  # as the function's wiring does at start-up
+classifier = PhotoClassifier.open(Path(sys.argv[4]), max_interpreters=4)
+classifier.probabilities(np.zeros((classifier.image_size,) * 2 + (3,), np.uint8))
+statm = open("/proc/self/statm")
+before = int(statm.read().split()[1]) * 4096
+def classify(): classifier.probabilities(photo_pixels(data, classifier.image_size, budget))
+workers = [threading.Thread(target=classify) for _ in range(threads)]
+for worker in workers: worker.start()
+for worker in workers: worker.join()
+print(json.dumps({"before": before, "after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def test_eight_worst_photos_through_the_classifier_stay_within_the_decode_budget(worst_photo, reference_classifier):
+    """The function's own path with its default budget (CATALOGIST_DECODE_MEMORY_MB=512): the
+    worker grew by 810 MB when the reduced copies and the model input were outside the budget
+    and freed frames stayed in the threads' heaps."""
+    budget = 512 * MIB
+    finished = subprocess.run(
+        [sys.executable, "-c", WORKER, str(worst_photo), "8", str(budget), str(reference_classifier)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    measured = json.loads(finished.stdout.strip().splitlines()[-1])
+
+    growth = measured["after"] - measured["before"]
+    assert growth < budget, f"{growth / MIB:.0f} MB with a budget of {budget / MIB:.0f} MB"

@@ -2,9 +2,11 @@
 price-list row's price for the same SKU is the one shown, whichever of the two lands last."""
 
 import math
+from datetime import UTC, datetime
 
+from catalogist import products
 from catalogist.models.price_model import CategoryPrices
-from catalogist.photos.pipeline import price_from_photos
+from catalogist.photos.pipeline import photo_price
 from catalogist.products import shown_price
 from tests.unit.fakes import MemoryDocuments
 from tests.unit.test_imports import run
@@ -38,6 +40,17 @@ class ShopPrices:
 
     def suggest_for_category(self, category_path, vendor_prices=()):
         return self.categories.suggest(tuple(category_path), vendor_prices)
+
+
+def price_from_photos(documents: MemoryDocuments, product_id: str, image_category: dict, pricer: ShopPrices):
+    """What the photo path writes of the price (`photo_price`, its own field), as it writes it."""
+
+    def priced(_: str, stored: dict | None) -> dict | None:
+        price = photo_price(image_category, pricer)
+        return None if price is None else {"photo_price": price, "model_versions": {"photo_price": pricer.version}}
+
+    written = products.update(documents, [product_id], priced, "photo", datetime(2026, 12, 1, tzinfo=UTC))
+    return written[product_id]["photo_price"] if written else None
 
 
 def photo_product(documents: MemoryDocuments, sku: str = "R-1") -> str:

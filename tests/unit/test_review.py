@@ -10,9 +10,9 @@ from catalogist import products
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel import trust
 from catalogist.panel.app import _queue_page
-from catalogist.panel.review import Choice, ReviewError, decide, undo
+from catalogist.panel.review import Choice, NeedsConfirmation, ReviewError, StaleDecision, decide, review_id, undo
 from catalogist.photos.pipeline import decision_fields
-from catalogist.ports import Write
+from catalogist.ports import REVISION, Write
 from tests.unit.fakes import MemoryDocuments
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -39,8 +39,7 @@ def put(documents: MemoryDocuments, sku: str, probabilities: list[float], seen: 
         "updated_at": seen,
         **extra,
     }
-    product.update(products.summary_fields(product, audit_rate=0.0))
-    documents.commit([Write(products.COLLECTION, f"acme:{sku}", product)])
+    products.update(documents, [f"acme:{sku}"], lambda _, stored: product, "seed", seen, audit_rate=0.0)
     return f"acme:{sku}"
 
 
@@ -98,7 +97,8 @@ def test_a_retried_request_is_applied_once():
 
     assert first["id"] == again["id"]
     assert len(documents.collections["reviews"]) == 1
-    assert documents.get("products", pid)["human_category"]["path_text"] == "Fruit/Banana/Banana", "the best guess"
+    # what the card shows (only the top level was sure), never the leaf the model guessed at 40%
+    assert documents.get("products", pid)["human_category"]["path_text"] == "Fruit"
 
 
 def test_undo_restores_what_was_there_before():
@@ -123,13 +123,11 @@ def test_a_pipeline_writing_after_a_human_decision_never_undoes_it():
     stale = documents.get("products", pid)  # a photo read the product before the admin decided
     decide(documents, pid, Choice("accept"), "ana@shop", "r-1", NOW)
 
-    stale["image_category"] = image_decision([0.30, 0.28, 0.22, 0.20])
-    documents.commit(
-        [Write(products.COLLECTION, pid, {"image_category": stale["image_category"], **products.summary_fields(stale)})]
-    )
-    products.settle_summaries(documents, [pid])
+    unsure = image_decision([0.30, 0.28, 0.22, 0.20])
+    products.update(documents, [pid], lambda _, stored: {"image_category": unsure}, "photo", NOW, known={pid: stale})
 
     product = documents.get("products", pid)
+    assert product["image_category"] == unsure, "the photo's own field is written"
     assert (product["category"]["source"], product["needs_review"], product["review_rank"]) == ("human", False, None)
 
 
@@ -137,13 +135,109 @@ def test_a_price_needs_a_positive_number_and_keeps_the_card_in_the_queue():
     documents = MemoryDocuments()
     pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05], price={"predicted": 120.0, "currency": "INR"})
 
+    with pytest.raises(ReviewError, match="negative"):
+        decide(documents, pid, Choice("price", price="-3"), "ana@shop", "r-0", NOW)
     with pytest.raises(ReviewError, match="positive"):
-        decide(documents, pid, Choice("price", price=-3), "ana@shop", "r-0", NOW)
-    decide(documents, pid, Choice("price", price=99.5), "ana@shop", "r-1", NOW)
+        decide(documents, pid, Choice("price", price="0"), "ana@shop", "r-0", NOW)
+    decide(documents, pid, Choice("price", price="99.5"), "ana@shop", "r-1", NOW)
 
     product = documents.get("products", pid)
     assert product["human_price"]["amount"] == 99.5 and product["human_price"]["currency"] == "INR"
     assert product["review_rank"], "still to be categorized"
+
+
+@pytest.mark.parametrize("typed, saved", [("12,50", 12.5), ("12.50", 12.5), ("1 299,00", 1299.0), ("₹ 14", 14.0)])
+def test_a_price_is_read_as_vendor_files_are(typed, saved):
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05], price={"predicted": 20.0, "currency": "INR"})
+
+    decide(documents, pid, Choice("price", price=typed, confirmed=True), "ana@shop", "r-1", NOW)
+
+    assert documents.get("products", pid)["human_price"]["amount"] == saved
+
+
+def test_a_price_far_from_the_suggestion_or_the_vendor_s_is_saved_only_when_confirmed():
+    documents = MemoryDocuments()
+    suggestion = {"predicted": 450.0, "low": 400.0, "high": 490.0, "currency": "INR"}
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05], price=suggestion, vendor_price={"amount": 495.0})
+
+    with pytest.raises(NeedsConfirmation, match=r"above the suggested P90 of 490\.00 and 202\.0× the vendor's"):
+        decide(documents, pid, Choice("price", price="100,000"), "ana@shop", "r-1", NOW)
+    assert "human_price" not in documents.get("products", pid)
+    decide(documents, pid, Choice("price", price="100,000", confirmed=True), "ana@shop", "r-2", NOW)
+    decide(documents, pid, Choice("price", price="450"), "ana@shop", "r-3", NOW)  # inside P10–P90: no question
+
+    assert documents.get("products", pid)["human_price"]["amount"] == 450.0
+
+
+def test_enter_files_what_the_card_shows_never_a_leaf_the_model_was_not_sure_of():
+    documents = MemoryDocuments()
+    # sure of nothing below the top level: the card says "Fruit", its first alternative is a 6% leaf
+    pid = put(documents, "A-1", [0.34, 0.33, 0.33, 0.0])
+
+    decide(documents, pid, Choice("accept"), "ana@shop", "r-1", NOW)
+
+    human = documents.get("products", pid)["human_category"]
+    assert (human["path_text"], human["tree"]) == ("Fruit", "image")
+
+
+def test_a_second_reviewer_deciding_a_card_the_first_just_decided_is_refused_and_told_who():
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05])
+    seen = documents.get("products", pid)[REVISION]  # both opened the card at this revision
+
+    decide(
+        documents, pid, Choice("alternative", ("Fruit", "Banana", "Banana")), "admin@shop", "a-1", NOW, revision=seen
+    )
+    with pytest.raises(StaleDecision, match="admin@shop changed it at 2026-11-30 09:00:00"):
+        decide(documents, pid, Choice("accept"), "reviewer@shop", "b-1", NOW, revision=seen)
+
+    product = documents.get("products", pid)
+    assert product["human_category"]["reviewed_by"] == "admin@shop"
+    refused = documents.get("reviews", review_id(pid, "b-1"))
+    assert refused["refused"] and "admin@shop" in refused["refusal"] and refused["human"] == {}
+
+
+def test_undo_reverts_only_a_decision_that_is_still_the_product_s():
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05])
+    seen = documents.get("products", pid)[REVISION]
+    admins = decide(
+        documents, pid, Choice("alternative", ("Fruit", "Banana", "Banana")), "admin@shop", "a", NOW, revision=seen
+    )
+    # the reviewer reloaded the card and filed it elsewhere
+    reviewers = decide(
+        documents,
+        pid,
+        Choice("search", ("Vegetables", "Leek", "Leek")),
+        "rev@shop",
+        "b",
+        NOW,
+        revision=admins["revision"],
+    )
+
+    with pytest.raises(StaleDecision, match="rev@shop changed its category"):
+        undo(documents, admins["id"], "admin@shop", NOW, revision=admins["revision"])
+
+    product = documents.get("products", pid)
+    assert product["human_category"]["path_text"] == "Vegetables/Leek/Leek" and not product["review_rank"]
+    assert documents.get("reviews", reviewers["id"])["undone"] is False
+    assert documents.get("reviews", admins["id"])["undone"] is False
+    assert "rev@shop" in documents.get("reviews", admins["id"])["undo_refused"]["reason"]
+
+
+def test_undo_of_a_product_changed_since_the_decision_is_refused():
+    documents = MemoryDocuments()
+    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05])
+    record = decide(
+        documents, pid, Choice("accept"), "ana@shop", "r-1", NOW, revision=documents.get("products", pid)[REVISION]
+    )
+    unsure = image_decision([0.30, 0.28, 0.22, 0.20])
+    products.update(documents, [pid], lambda _, stored: {"image_category": unsure}, "photo acme/A-1_2.jpg", NOW)
+
+    with pytest.raises(StaleDecision, match=r"photo acme/A-1_2\.jpg changed it"):
+        undo(documents, record["id"], "ana@shop", NOW, revision=record["revision"])
+    assert documents.get("products", pid)["human_category"]["review_id"] == record["id"]
 
 
 def test_the_audit_sample_is_the_configured_share_of_automatic_decisions():

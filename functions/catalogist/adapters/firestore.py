@@ -10,7 +10,13 @@ merges, sentinels, references) goes through the client's `set`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import hashlib
+import random
+import threading
+import time
+import uuid
 from collections.abc import Mapping, Sequence
 from functools import cache, cached_property
 from typing import Any
@@ -25,9 +31,14 @@ from google.cloud.firestore_v1.types import document as document_types
 from google.cloud.firestore_v1.types import write as write_types
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from catalogist.ports import SERVER_TIME, Filter, Order, Write
+from catalogist.ports import REVISION, Change, Filter, ModifyConflict, Order, Write
 
 BATCH_LIMIT = 500  # Firestore's limit on writes per commit
+MODIFY_ATTEMPTS = 10  # a document that changed under every one of them is left to a redelivery
+# Optimistic claims are not queued as Firestore's locks are: N processes writing one document
+# lose up to N-1 rounds each (with random back-off), so the emulator's writers get more attempts.
+EMULATOR_ATTEMPTS = 30
+LOCAL_TURNS = 64  # locks shared by the documents this process writes, by hash
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
 _WritePb = write_types.Write.pb()
@@ -36,6 +47,7 @@ _ValuePb = document_types.Value.pb()
 _MapValuePb = document_types.MapValue.pb()
 _ArrayValuePb = document_types.ArrayValue.pb()
 _MaskPb = common_types.DocumentMask.pb()
+_PreconditionPb = common_types.Precondition.pb()
 
 
 class FirestoreDocuments:
@@ -76,27 +88,51 @@ class FirestoreDocuments:
                 batch._add_write_pbs([write_types.Write.wrap(encoded)])  # what `set` itself does
                 continue
             reference = self.client.collection(write.collection).document(write.document_id)
-            if not write.merge:
+            if write.delete:
+                batch.delete(reference)
+            elif write.create:
+                batch.create(reference, _client_fields(write.fields))
+            elif not write.merge:
                 batch.set(reference, _client_fields(write.fields))
-                continue
-            paths = write.paths or tuple((name,) for name in write.fields)
-            batch.set(reference, _client_fields(write.fields), merge=[FieldPath(*path) for path in paths])
+            else:
+                paths = write.paths or tuple((name,) for name in write.fields)
+                batch.set(reference, _client_fields(write.fields), merge=[FieldPath(*path) for path in paths])
         batch.commit()
 
-    def server_time(self) -> datetime.datetime:
-        # A read of a document that does not exist: one round trip, answered with the read time.
-        read_time = self.client.collection("_catalogist").document("clock").get().read_time
-        if read_time is None:
-            raise RuntimeError("Firestore answered a read without its read time")
-        return read_time
+    def modify(
+        self,
+        collection: str,
+        document_ids: Sequence[str],
+        change: Change,
+        known: Mapping[str, dict[str, Any] | None] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """In a Firestore transaction: its reads lock the documents until the commit, and the
+        client runs it again when the commit loses to another writer. (`known` cannot be used:
+        the documents must be read inside the transaction.)"""
+        references = {i: self.client.collection(collection).document(i) for i in dict.fromkeys(document_ids)}
+        written: dict[str, dict[str, Any]] = {}
+
+        @firestore.transactional
+        def apply(transaction: firestore.Transaction) -> None:
+            written.clear()
+            stored = {s.id: s.to_dict() for s in transaction.get_all(list(references.values())) if s.exists}
+            for document_id, reference in references.items():
+                fields = _changed(document_id, stored.get(document_id), change)
+                if fields is not None:
+                    transaction.set(reference, _client_fields(fields), merge=[FieldPath(name) for name in fields])
+                    written[document_id] = fields
+
+        try:
+            apply(self.client.transaction(max_attempts=MODIFY_ATTEMPTS))
+        except ValueError as error:  # what the client raises when every attempt lost
+            if not isinstance(error.__cause__, gexc.Aborted):
+                raise
+            raise ModifyConflict(f"{collection}: {error}") from error
+        return written
 
     def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:
         query = self.client.collection(collection).where(filter=FieldFilter(field, "==", value)).limit(limit)
         return {snapshot.id: snapshot.to_dict() or {} for snapshot in query.stream()}
-
-    def changed_since(self, collection: str, field: str, since: datetime.datetime) -> set[str]:
-        query = self.client.collection(collection).where(filter=FieldFilter(field, ">=", since))
-        return {snapshot.id for snapshot in query.select([]).stream()}  # ids only
 
     def query(
         self, collection: str, filters: Sequence[Filter], order: Sequence[Order], limit: int
@@ -123,15 +159,141 @@ class FirestoreDocuments:
         except _NotPlain:
             return None
         name = f"projects/{self._project}/databases/{self._database}/documents/{write.collection}/{write.document_id}"
+        if write.delete:
+            return _WritePb(delete=name)
         document = _DocumentPb(name=name, fields=fields)
+        if write.create:
+            return _WritePb(update=document, current_document=_PreconditionPb(exists=False))
         if not write.merge:
             return _WritePb(update=document)
         return _WritePb(update=document, update_mask=_MaskPb(field_paths=_mask(tuple(write.fields))))
 
 
+class EmulatorDocuments(FirestoreDocuments):
+    """The same store against the local npm Firestore emulator, whose transactions do not
+    isolate (two read the same document and both commit) and which ignores `update_time`
+    preconditions. `modify` is built on what it does honour, create-if-absent, as the upload
+    ledger's claims are: writing revision n+1 of a document first creates the claim document
+    `_revisions/{key}-{n+1}` in the same commit, so of two writers that read revision n, one
+    commit fails on the claim and that writer reads again. The emulator applies a commit's
+    writes in order and stops at the first that fails, so a claim and its write land together
+    or not at all. Claims are kept while a writer may still hold an older read (`_sweep_claims`).
+    """
+
+    def __init__(self, project: str, database: str = "(default)") -> None:
+        super().__init__(project, database)
+        # Writers of one document in this process take turns (Firestore's own locks queue
+        # them; optimistic claims alone make N threads lose N-1 rounds each); the claims are
+        # what keeps other processes out.
+        self._turns = [threading.Lock() for _ in range(LOCAL_TURNS)]
+        self._claimed = 0  # claims written since the last sweep of old ones
+
+    def modify(
+        self,
+        collection: str,
+        document_ids: Sequence[str],
+        change: Change,
+        known: Mapping[str, dict[str, Any] | None] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(document_ids))
+        turns = sorted({hash((collection, i)) % LOCAL_TURNS for i in ids})  # in order: no deadlock
+        with contextlib.ExitStack() as held:
+            for turn in turns:
+                held.enter_context(self._turns[turn])
+            return self._modify(collection, ids, change, known)
+
+    def _modify(
+        self,
+        collection: str,
+        document_ids: list[str],
+        change: Change,
+        known: Mapping[str, dict[str, Any] | None] | None,
+    ) -> dict[str, dict[str, Any]]:
+        pending = document_ids
+        stored = {i: (known or {}).get(i) for i in pending} if known is not None else None
+        written: dict[str, dict[str, Any]] = {}
+        for attempt in range(EMULATOR_ATTEMPTS):
+            if attempt:  # lost to another process: step aside for a random moment, longer each time
+                time.sleep(random.uniform(0, min(0.02, 0.002 * 2**attempt)))  # noqa: S311 - not a secret
+            if stored is None:
+                found = self.get_many(collection, pending)
+                stored = {i: found.get(i) for i in pending}
+            planned = {}
+            for document_id in pending:
+                fields = _changed(document_id, stored[document_id], change)
+                if fields is not None:
+                    planned[document_id] = fields
+            lost = self._commit_claimed(collection, planned)
+            written.update((i, fields) for i, fields in planned.items() if i not in lost)
+            if not lost:
+                return written
+            pending, stored = lost, None
+        raise ModifyConflict(f"{collection}: {len(pending)} documents kept changing, e.g. {pending[0]}")
+
+    def _commit_claimed(self, collection: str, planned: Mapping[str, dict[str, Any]]) -> list[str]:
+        """Write each document with its revision claim; the ids another writer claimed first."""
+        lost: list[str] = []
+        waiting = list(planned)
+        while waiting:
+            chunk, waiting = waiting[:CLAIMED_PER_COMMIT], waiting[CLAIMED_PER_COMMIT:]
+            token = uuid.uuid4().hex
+            now = datetime.datetime.now(datetime.UTC)
+            claims = {i: claim_id(collection, i, planned[i][REVISION]) for i in chunk}
+            writes = []
+            for document_id in chunk:
+                writes += [
+                    Write(REVISION_CLAIMS, claims[document_id], {"token": token, "at": now}, create=True),
+                    Write(collection, document_id, planned[document_id]),
+                ]
+            try:
+                self.commit(writes)
+            except gexc.AlreadyExists:
+                # Applied in order up to the claim another writer holds; after it, nothing was
+                # tried, and those go again as they are.
+                found = self.get_many(REVISION_CLAIMS, list(claims.values()))
+                lost += [i for i in chunk if claims[i] in found and found[claims[i]].get("token") != token]
+                waiting = [i for i in chunk if claims[i] not in found] + waiting
+            self._claimed += len(chunk)
+        if self._claimed >= SWEEP_EVERY_CLAIMS:
+            self._claimed = 0
+            self._sweep_claims()
+        return lost
+
+    def _sweep_claims(self) -> None:
+        """Delete claims older than `CLAIMS_KEPT`. A claim must outlive every writer that read its
+        document before it was made (deleted, a writer holding such an old read could claim that
+        revision again and write over newer data): a read is minutes old at most, and the emulator
+        holds everything in memory, so claims are not kept forever."""
+        before = datetime.datetime.now(datetime.UTC) - CLAIMS_KEPT
+        while True:
+            old = self.query(REVISION_CLAIMS, [("at", "<", before)], [], BATCH_LIMIT)
+            if old:
+                self.commit([Write(REVISION_CLAIMS, name, {}, delete=True) for name, _ in old])
+            if len(old) < BATCH_LIMIT:
+                return
+
+
+REVISION_CLAIMS = "_revisions"
+CLAIMED_PER_COMMIT = BATCH_LIMIT // 2  # a claim and the document's write each
+CLAIMS_KEPT = datetime.timedelta(minutes=10)
+SWEEP_EVERY_CLAIMS = 5_000
+
+
+def claim_id(collection: str, document_id: str, revision: int) -> str:
+    """The claim of one revision of one document (hashed: a document id may be 1,500 bytes)."""
+    return f"{hashlib.sha256(f'{collection}/{document_id}'.encode()).hexdigest()[:32]}-{revision}"
+
+
+def _changed(document_id: str, stored: dict[str, Any] | None, change: Change) -> dict[str, Any] | None:
+    """`change`'s fields for the document, with its next revision; None when it writes nothing."""
+    fields = change(document_id, stored)
+    if fields is None:
+        return None
+    return {**fields, REVISION: int((stored or {}).get(REVISION) or 0) + 1}
+
+
 def _client_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields as the client takes them: our `SERVER_TIME` becomes its sentinel."""
-    return {name: firestore.SERVER_TIMESTAMP if value is SERVER_TIME else value for name, value in fields.items()}
+    return dict(fields)
 
 
 class _NotPlain(Exception):

@@ -2,52 +2,47 @@
 is categorized, and written on a background thread while the next is read.
 
 The Google clients release the GIL while a request is on the wire, so the importing thread
-reads and categorizes the next page meanwhile. After a page's commit, one query finds its
-products that a photo decided after the page was read, and only their summaries are settled
-again.
+reads and categorizes the next page meanwhile. A page is written with `products.update`, which
+starts from the products read ahead and reads again only those another writer changed since.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from catalogist import products
-from catalogist.ports import DocumentStore, Write
+from catalogist.ports import DocumentStore
 from catalogist.vendorfiles import ProductRow
+
+Stored = dict[str, dict[str, Any] | None]
 
 
 @dataclass
 class Counts:
     rows_seen: int = 0
     written: int = 0
-    unchanged: int = 0
+    unchanged: int = 0  # the product holds this row already (from this upload or an older one)
+    refreshed: int = 0  # of those unchanged, rows an older upload had written: now traced to this one
     rejected: int = 0
     superseded: int = 0  # rows whose product a newer upload already wrote
-    settled: int = 0  # summaries fixed after a photo decided the product between our read and write
     problems: list[dict[str, Any]] = field(default_factory=list)
-    # parse, read and models on the importing thread; commit and settle on the writer thread,
-    # overlapping them
-    seconds: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(("parse", "read", "models", "commit", "settle"), 0.0)
-    )
+    # parse, read and models on the importing thread; commit on the writer thread, overlapping them
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("parse", "read", "models", "commit"), 0.0))
 
 
 class PageWriter:
     """Writes one page at a time on a background thread; the next page waits for the last one.
 
-    The Google clients release the GIL while a request is on the wire, so the importing thread
-    reads and categorizes the next page meanwhile. An error in a write surfaces on the next
-    `write` or at the end of the `with` block, and stops the import.
+    An error in a write surfaces on the next `write` or at the end of the `with` block, and
+    stops the import.
     """
 
-    def __init__(self, documents: DocumentStore, counts: Counts, audit_rate: float) -> None:
-        self._documents = documents
+    def __init__(self, counts: Counts) -> None:
         self._counts = counts
-        self._audit_rate = audit_rate
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-writer")
         self._pending: Future[None] | None = None
         self._pending_ids: frozenset[str] = frozenset()
@@ -74,24 +69,16 @@ class PageWriter:
         if self.is_writing_any(product_ids):
             self.wait()
 
-    def write(self, writes: list[Write], read_since: datetime) -> None:
-        """Commit `writes`, computed from products read at or after the store time `read_since`."""
+    def write(self, product_ids: list[str], write_page: Callable[[], None]) -> None:
+        """Run `write_page` (which writes `product_ids`) once the page before is written."""
         self.wait()
-        self._pending_ids = frozenset(w.document_id for w in writes)
-        self._pending = self._pool.submit(self._write, writes, read_since)
+        self._pending_ids = frozenset(product_ids)
+        self._pending = self._pool.submit(self._timed, write_page)
 
-    def _write(self, writes: list[Write], read_since: datetime) -> None:
+    def _timed(self, write_page: Callable[[], None]) -> None:
         started = time.perf_counter()
-        self._documents.commit(writes)
-        committed = time.perf_counter()
-        # Only a photo decided after our read can have left a summary stale; one query finds them.
-        changed = self._documents.changed_since(products.COLLECTION, products.DECIDED_AT, read_since)
-        racing = sorted(changed.intersection(w.document_id for w in writes))
-        if racing:
-            self._counts.settled += products.settle_summaries(self._documents, racing, self._audit_rate)
-        settled = time.perf_counter()
-        self._counts.seconds["commit"] += committed - started
-        self._counts.seconds["settle"] += settled - committed
+        write_page()
+        self._counts.seconds["commit"] += time.perf_counter() - started
 
 
 @dataclass
@@ -105,7 +92,7 @@ class PageRead:
 
     rows: list[ProductRow]
     ids: list[str]
-    started: Future[tuple[datetime, dict[str, dict[str, Any]]]] | None
+    started: Future[Stored] | None
 
     @classmethod
     def start(
@@ -124,14 +111,14 @@ class PageRead:
         started = None if clash else reader.submit(_read_products, documents, ids)
         return cls(rows, ids, started)
 
-    def result(self, documents: DocumentStore, writer: PageWriter) -> tuple[datetime, dict[str, dict[str, Any]]]:
-        """(the store's time before the read, the stored products by id)."""
+    def result(self, documents: DocumentStore, writer: PageWriter) -> Stored:
+        """The stored products by id (None for a product not stored yet)."""
         if self.started is not None:
             return self.started.result()
         writer.wait_if_writing(self.ids)
         return _read_products(documents, self.ids)
 
 
-def _read_products(documents: DocumentStore, ids: list[str]) -> tuple[datetime, dict[str, dict[str, Any]]]:
-    read_since = documents.server_time()
-    return read_since, documents.get_many(products.COLLECTION, ids)
+def _read_products(documents: DocumentStore, ids: list[str]) -> Stored:
+    found = documents.get_many(products.COLLECTION, ids)
+    return {i: found.get(i) for i in ids}

@@ -1,34 +1,38 @@
 """The vendor-file path of `on_upload` (and of `catalogist import`): rows in, products out.
 
 A price list is streamed row by row: each page of rows is categorized by its text, priced, and
-written to `products/{vendor}:{sku}` in one batched commit, merged with what photos already set.
+written to `products/{vendor}:{sku}` with `products.update`, merged with what photos already set.
+The newest upload wins per product across all of a vendor's files (`row_outcome`).
 Pages overlap: one is written while the next is categorized and the one after is read
-(`pages.py`). `imports/{import_id}` shows progress while it runs and, at the end, what was seen, written,
-left unchanged and rejected (the first rejected rows with row number, field and reason), the
-format, encoding and column mapping used, and timings. The vendor's mapping is remembered for
-their next file. Re-running the same file version changes nothing; a new version rewrites only
-the products whose row changed.
+(`pages.py`). `imports/{import_id}` shows the rows seen while it runs (`Cadence`) and, at the
+end, what was seen, written, left unchanged and rejected (the first rejected rows with row
+number, field and reason), the format, encoding and column mapping used, and timings. The
+vendor's mapping is remembered for their next file. Re-running the same file version changes
+nothing; a new version rewrites only the products whose row changed.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
+import io
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 from catalogist import products
-from catalogist.errors import PermanentError, Superseded
+from catalogist.errors import PermanentError, ShortRead, Superseded
 from catalogist.imports.pages import Counts, PageRead, PageWriter
 from catalogist.intake.events import StorageObject
 from catalogist.intake.ledger import upload_id
 from catalogist.models.taxonomy import Decision
-from catalogist.ports import BlobReader, DocumentStore, Write
+from catalogist.ports import BlobReader, DocumentStore, ModifyConflict, Write
 from catalogist.vendorfiles import ColumnMapping, ProductRow, RowProblem, parse_vendor_file
 
 if TYPE_CHECKING:  # the module pulls in SciPy; photos should not pay for it at cold start
@@ -40,7 +44,10 @@ IMPORTS = "imports"
 VENDORS = "vendors"
 PAGE_ROWS = 400  # rows per batched commit (Firestore allows 500 writes)
 FIRST_PROBLEMS = 50  # rejected rows listed on the import document
-PROGRESS_EVERY_PAGES = 5
+# The import document's progress and the check for a newer generation, whichever comes first.
+CHECK_EVERY_ROWS = 20_000
+CHECK_EVERY_SECONDS = 5.0
+WRITE_ROUNDS = 5  # a page whose products keep changing under it is left to a redelivery
 
 
 class TextCategorizer(Protocol):
@@ -102,8 +109,9 @@ def import_file(
     """Import one vendor file; the final import document. `BadFile` when the file is unreadable.
 
     `file_format` is the one the upload ledger decided (decided here the same way when not
-    given). `still_current` is asked before each page is written; when it says no (a newer generation
-    of the file was uploaded), the import stops with `Superseded` and leaves the rest to it.
+    given). `still_current` is asked before each page is written and on the rows' cadence
+    (`Cadence`); when it says no (a newer generation of the file was uploaded), the import
+    stops with `Superseded` and leaves the rest to it.
     """
     now = now or datetime.now(UTC)
     started = time.perf_counter()
@@ -160,8 +168,11 @@ def import_file(
     )
 
     counts = Counts()
+    cadence = Cadence(documents, source.import_id, counts, still_current, progress)
     try:
-        _import_rows(parsed.rows, source, documents, models, now, counts, progress, still_current, audit_rate)
+        _import_rows(parsed.rows, source, documents, models, now, counts, cadence, audit_rate)
+        if isinstance(stream, SizedStream):
+            stream.check_complete()
     except Superseded as superseded:
         update = {"status": "superseded", "reason": str(superseded), "finished_at": datetime.now(UTC)}
         documents.update(IMPORTS, source.import_id, {**update, "rows_seen": counts.rows_seen})
@@ -179,16 +190,16 @@ def import_file(
         "rows_seen": counts.rows_seen,
         "written": counts.written,
         "unchanged": counts.unchanged,
+        "refreshed": counts.refreshed,
         "superseded": counts.superseded,
         "rejected": counts.rejected,
         "first_rejected": counts.problems,
-        "summaries_settled": counts.settled,
         "duplicate_skus": len(duplicates),
         "duplicates": [{"sku": sku, "rows": rows, "kept_row": rows[-1]} for sku, rows in list(duplicates.items())[:20]],
         "finished_at": finished,
         "seconds": {
             **{k: round(v, 3) for k, v in counts.seconds.items()},
-            "write": round(counts.seconds["commit"] + counts.seconds["settle"], 3),
+            "write": round(counts.seconds["commit"], 3),
             "total": round(time.perf_counter() - started, 3),
         },
     }
@@ -221,41 +232,75 @@ def _import_rows(
     models: RowModelsSource,
     now: datetime,
     counts: Counts,
-    progress: Callable[[int], None] | None,
-    still_current: Callable[[], bool] | None,
+    cadence: Cadence,
     audit_rate: float,
 ) -> None:
     with (
-        PageWriter(documents, counts, audit_rate) as writer,
+        PageWriter(counts) as writer,
         ThreadPoolExecutor(1, thread_name_prefix="page-reader") as reader,
     ):
         ahead: PageRead | None = None  # the next page, its stored products already being read
-        for page_number, page in enumerate(_pages(rows, counts), start=1):
+        for page in _pages(rows, counts, cadence):
             read = PageRead.start(page, source.vendor, documents, reader, writer, ahead)
             if ahead:
-                _stop_if_superseded(still_current)
+                cadence.stop_if_superseded()
                 _import_page(ahead, source, documents, models, now, counts, writer, audit_rate)
             ahead = read
-            if progress:
-                progress(counts.rows_seen)
-            if page_number % PROGRESS_EVERY_PAGES == 0:
-                documents.update(IMPORTS, source.import_id, {"rows_seen": counts.rows_seen, "written": counts.written})
         if ahead:
-            _stop_if_superseded(still_current)
+            cadence.stop_if_superseded()
             _import_page(ahead, source, documents, models, now, counts, writer, audit_rate)
 
 
-def _stop_if_superseded(still_current: Callable[[], bool] | None) -> None:
-    if still_current is not None and not still_current():
-        raise Superseded("a newer generation of this file was uploaded; the import stopped for it")
+class Cadence:
+    """Every `every_rows` rows or `every_seconds` seconds, whichever comes first, whatever the
+    rows' fate: the import document shows the rows seen so far, and the import stops if a newer
+    generation of its file was uploaded. A file whose rows are all rejected is still watched."""
+
+    def __init__(
+        self,
+        documents: DocumentStore,
+        import_id: str,
+        counts: Counts,
+        still_current: Callable[[], bool] | None,
+        progress: Callable[[int], None] | None,
+        every_rows: int = CHECK_EVERY_ROWS,
+        every_seconds: float = CHECK_EVERY_SECONDS,
+    ) -> None:
+        self._documents, self._import_id, self._counts = documents, import_id, counts
+        self._still_current, self._progress = still_current, progress
+        self._every_rows, self._every_seconds = every_rows, every_seconds
+        self._next_rows = every_rows
+        self._next_time = time.monotonic() + every_seconds
+
+    def row_seen(self) -> None:
+        if self._counts.rows_seen >= self._next_rows or time.monotonic() >= self._next_time:
+            self._next_rows = self._counts.rows_seen + self._every_rows
+            self._next_time = time.monotonic() + self._every_seconds
+            if self._progress:
+                self._progress(self._counts.rows_seen)
+            self._documents.update(
+                IMPORTS,
+                self._import_id,
+                {
+                    "rows_seen": self._counts.rows_seen,
+                    "rejected": self._counts.rejected,
+                    "written": self._counts.written,
+                },
+            )
+            self.stop_if_superseded()
+
+    def stop_if_superseded(self) -> None:
+        if self._still_current is not None and not self._still_current():
+            raise Superseded("a newer generation of this file was uploaded; the import stopped for it")
 
 
-def _pages(rows: Iterator[ProductRow | RowProblem], counts: Counts) -> Iterator[list[ProductRow]]:
+def _pages(rows: Iterator[ProductRow | RowProblem], counts: Counts, cadence: Cadence) -> Iterator[list[ProductRow]]:
     """Good rows in pages; problems counted and the first of them kept for the admin."""
     page: list[ProductRow] = []
     clock = time.perf_counter()
     for row in rows:
         counts.rows_seen += 1
+        cadence.row_seen()
         if isinstance(row, RowProblem):
             counts.rejected += 1
             if len(counts.problems) < FIRST_PROBLEMS:
@@ -272,6 +317,28 @@ def _pages(rows: Iterator[ProductRow | RowProblem], counts: Counts) -> Iterator[
         yield page
 
 
+class RowOutcome(enum.StrEnum):
+    WRITTEN = "written"  # the row differs from what the product holds: categorized, priced, written
+    UNCHANGED = "unchanged"  # the product holds this row from this upload or a newer one
+    REFRESHED = "refreshed"  # the product holds this row from an older upload: now traced to this one
+    SUPERSEDED = "superseded"  # a newer upload wrote the product: this row is older news
+
+
+def row_outcome(stored: dict[str, Any] | None, row: ProductRow, source: FileSource) -> RowOutcome:
+    """What a row of `source` means for the product as stored: the newest upload wins, across
+    every file of the vendor, whatever order the events come in."""
+    stored = stored or {}
+    if from_newer_upload(stored, source):
+        return RowOutcome.SUPERSEDED
+    if stored.get("source_row_hash") != row_hash(row):
+        return RowOutcome.WRITTEN
+    stored_generation = str((stored.get("source_file") or {}).get("generation", ""))
+    older = (
+        stored_generation.isdigit() and source.generation.isdigit() and int(stored_generation) < int(source.generation)
+    )
+    return RowOutcome.REFRESHED if older else RowOutcome.UNCHANGED
+
+
 def _import_page(
     page: PageRead,
     source: FileSource,
@@ -283,38 +350,75 @@ def _import_page(
     audit_rate: float,
 ) -> None:
     clock = time.perf_counter()
-    read_since, current = page.result(documents, writer)
-    changed = []
-    for pid, row in zip(page.ids, page.rows, strict=True):
-        stored = current.get(pid) or {}
-        if from_newer_upload(stored, source):
-            counts.superseded += 1
-        elif stored.get("source_row_hash") == row_hash(row):
-            counts.unchanged += 1
-        else:
-            changed.append((pid, row))
-    counts.written += len(changed)
+    stored = page.result(documents, writer)
+    rows = dict(zip(page.ids, page.rows, strict=True))
+    outcomes = {pid: row_outcome(stored[pid], row, source) for pid, row in rows.items()}
     counts.seconds["read"] += time.perf_counter() - clock
-    if not changed:
+    to_write = [pid for pid, outcome in outcomes.items() if outcome in (RowOutcome.WRITTEN, RowOutcome.REFRESHED)]
+    skipped = Counter(outcome for pid, outcome in outcomes.items() if pid not in to_write)
+    counts.unchanged += skipped[RowOutcome.UNCHANGED]
+    counts.superseded += skipped[RowOutcome.SUPERSEDED]
+    if not to_write:
         return
-
     clock = time.perf_counter()
-    release = models.get()
-    decisions = release.textcat.decide_many([(r.name, r.brand, r.vendor_category) for _, r in changed])
-    suggestions = release.price.suggest(
-        [
-            price_input(row, decision, release.price.currency)
-            for (_, row), decision in zip(changed, decisions, strict=True)
-        ]
-    )
+    fields = _row_fields([rows[pid] for pid in to_write if outcomes[pid] is RowOutcome.WRITTEN], source, models, now)
     counts.seconds["models"] += time.perf_counter() - clock
+    writer.write(
+        to_write,
+        lambda: _write_page(
+            {pid: rows[pid] for pid in to_write}, fields, stored, source, documents, models, now, counts, audit_rate
+        ),
+    )
 
-    writes = []
-    for (pid, row), decision, suggestion in zip(changed, decisions, suggestions, strict=True):
-        fields = product_fields(row, source, decision, suggestion, release, now)
-        fields.update(products.summary_fields({**(current.get(pid) or {}), **fields}, audit_rate))
-        writes.append(Write(products.COLLECTION, pid, fields))
-    writer.write(writes, read_since)
+
+def _row_fields(
+    rows: list[ProductRow], source: FileSource, models: RowModelsSource, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """The product fields of each row, categorized and priced, by product id."""
+    if not rows:
+        return {}
+    release = models.get()
+    decisions = release.textcat.decide_many([(r.name, r.brand, r.vendor_category) for r in rows])
+    suggestions = release.price.suggest(
+        [price_input(row, decision, release.price.currency) for row, decision in zip(rows, decisions, strict=True)]
+    )
+    return {
+        products.product_id(source.vendor, row.sku): product_fields(row, source, decision, suggestion, release, now)
+        for row, decision, suggestion in zip(rows, decisions, suggestions, strict=True)
+    }
+
+
+def _write_page(
+    rows: dict[str, ProductRow],
+    fields: dict[str, dict[str, Any]],
+    stored: dict[str, dict[str, Any] | None],
+    source: FileSource,
+    documents: DocumentStore,
+    models: RowModelsSource,
+    now: datetime,
+    counts: Counts,
+    audit_rate: float,
+) -> None:
+    """Write the page's rows, each decided again against the product as it is when written: a
+    product another upload changed since the page was read may now need a row that was not
+    categorized (then it is, and written in another round) or none at all."""
+    known: dict[str, dict[str, Any] | None] | None = stored
+    for _ in range(WRITE_ROUNDS):
+        final: dict[str, RowOutcome] = {}
+        needs_models: set[str] = set()
+        change = _page_change(rows, fields, source, now, final, needs_models)
+        products.update(documents, list(rows), change, f"import of {source.name}", now, audit_rate, known)
+        tally = Counter(outcome for pid, outcome in final.items() if pid not in needs_models)
+        counts.written += tally[RowOutcome.WRITTEN]
+        counts.unchanged += tally[RowOutcome.UNCHANGED] + tally[RowOutcome.REFRESHED]
+        counts.refreshed += tally[RowOutcome.REFRESHED]
+        counts.superseded += tally[RowOutcome.SUPERSEDED]
+        if not needs_models:
+            return
+        rows = {pid: rows[pid] for pid in needs_models}
+        fields = _row_fields(list(rows.values()), source, models, now)
+        known = None
+    raise ModifyConflict(f"{len(rows)} products of {source.name} kept changing while the import wrote them")
 
 
 def from_newer_upload(product: dict[str, Any], source: FileSource) -> bool:
@@ -323,6 +427,16 @@ def from_newer_upload(product: dict[str, Any], source: FileSource) -> bool:
     events come in. Files imported from disk carry a content hash instead and are not ordered."""
     stored = str((product.get("source_file") or {}).get("generation", ""))
     return stored.isdigit() and source.generation.isdigit() and int(stored) > int(source.generation)
+
+
+def source_file(row: ProductRow, source: FileSource) -> dict[str, Any]:
+    return {
+        "bucket": source.bucket,
+        "name": source.name,
+        "generation": source.generation,
+        "row": row.row_number,
+        "sheet": row.sheet,
+    }
 
 
 def row_hash(row: ProductRow) -> str:
@@ -372,13 +486,7 @@ def product_fields(
         "pack": {"count": row.pack_count, "quantity": row.pack_quantity, "unit": row.pack_unit},
         "attributes": dict(row.attributes),
         "row_notes": list(row.notes),
-        "source_file": {
-            "bucket": source.bucket,
-            "name": source.name,
-            "generation": source.generation,
-            "row": row.row_number,
-            "sheet": row.sheet,
-        },
+        "source_file": source_file(row, source),
         "source_row_hash": row_hash(row),
         "text_category": decision_fields(decision, release.textcat.version, 0),
         "price": {
@@ -413,10 +521,10 @@ class FilePipeline:
         self, obj: StorageObject, file_format: str, now: datetime, still_current: Callable[[], bool]
     ) -> dict[str, Any]:
         source = FileSource(obj.bucket, obj.name, obj.generation, obj.vendor, obj.content_type)
-        stream = self._blobs.open_stream(obj.bucket, obj.name, obj.generation)
+        stream = SizedStream(self._blobs.open_stream(obj.bucket, obj.name, obj.generation), obj.size)
         with stream:
             summary = import_file(
-                stream,
+                cast(BinaryIO, stream),
                 source,
                 self._documents,
                 self._models,
@@ -431,3 +539,72 @@ class FilePipeline:
             "rows_written": summary["written"],
             "rows_rejected": summary["rejected"],
         }
+
+
+def _page_change(
+    rows: dict[str, ProductRow],
+    fields: dict[str, dict[str, Any]],
+    source: FileSource,
+    now: datetime,
+    final: dict[str, RowOutcome],
+    needs_models: set[str],
+) -> products.SourceChange:
+    """What a page's row changes of its product, decided on the product as it is when written;
+    each row's outcome lands in `final`, and a row that needs categorizing after all (another
+    upload changed its product since the page was read) in `needs_models`."""
+
+    def change(pid: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
+        outcome = final[pid] = row_outcome(current, rows[pid], source)
+        needs_models.discard(pid)  # decided again when another writer won the race
+        if outcome is RowOutcome.REFRESHED:
+            return {"source_file": source_file(rows[pid], source), "updated_at": now}
+        if outcome is RowOutcome.WRITTEN and pid not in fields:
+            needs_models.add(pid)
+            return None
+        return fields[pid] if outcome is RowOutcome.WRITTEN else None
+
+    return change
+
+
+class SizedStream(io.RawIOBase):
+    """The object's bytes, counted: a stream that ends before the size the event announced was
+    cut short (a dropped connection), and the import must not end `done` on part of the file.
+    Checked once the rows are read (`check_complete`), so the readers see an ordinary stream."""
+
+    def __init__(self, inner: BinaryIO, size: int) -> None:
+        super().__init__()
+        self._inner, self.size = inner, size
+        self._position = 0
+        self.ended_at: int | None = None  # where a read first found the end
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._inner.seekable()
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        if not data and len(buffer) and self.ended_at is None:
+            self.ended_at = self._position
+        self._position += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._position = self._inner.seek(offset, whence)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+    def check_complete(self) -> None:
+        if self.ended_at is not None and self.ended_at < self.size:
+            raise ShortRead(
+                f"the file ended after {self.ended_at:,} of its {self.size:,} bytes (the read was cut short); "
+                "the import is tried again"
+            )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,11 +23,24 @@ from werkzeug.exceptions import HTTPException
 
 from catalogist.errors import PermanentError
 from catalogist.intake import ledger
+from catalogist.intake.events import VENDOR_ID
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel import queries, review, trust
-from catalogist.panel.auth import CSRF_HEADER, DEV_COOKIE, DevSignIn, SignIn, SignInError, csrf_ok, csrf_token
+from catalogist.panel.auth import (
+    CSRF_HEADER,
+    DEV_COOKIE,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    DevSignIn,
+    SignIn,
+    SignInError,
+    csrf_ok,
+    csrf_token,
+    new_session,
+    session_of,
+)
 from catalogist.photos.imaging import DecodeBudget, decode_photo
-from catalogist.ports import BlobReader, DocumentStore, Filter, ObjectCopier, Write
+from catalogist.ports import REVISION, BlobReader, DocumentStore, Filter, ObjectCopier, Write
 from catalogist.products import COLLECTION as PRODUCTS
 from catalogist.products import shown_price
 from catalogist.settings import Settings
@@ -63,10 +77,11 @@ def create_app(
     secret = settings.panel_secret
     page_size = settings.panel_page_size
     budget = DecodeBudget(settings.decode_memory_bytes)  # thumbnails decode within the instance's bound
+    secure = not isinstance(sign_in, DevSignIn)  # behind IAP the panel is only ever served over HTTPS
 
     @app.before_request
     def signed_in() -> Any:
-        if flask.request.endpoint in ("signin", "health"):
+        if flask.request.endpoint in ("signin", "health", "static"):  # the sign-in page's own style too
             return None
         try:
             headers = {name.lower(): value for name, value in flask.request.headers.items()}
@@ -76,19 +91,37 @@ def create_app(
             if refused.status == 401 and isinstance(sign_in, DevSignIn) and page:
                 return flask.redirect(flask.url_for("signin", next=flask.request.full_path))
             return _refusal(refused.status, refused.reason)
+        flask.g.session_id = session_of(secret, flask.request.cookies.get(SESSION_COOKIE, ""))
         if flask.request.method == "POST":
             presented = flask.request.headers.get(CSRF_HEADER) or flask.request.form.get("csrf")
-            if not csrf_ok(secret, flask.g.reviewer, presented):
+            if not csrf_ok(secret, flask.g.reviewer, flask.g.session_id, presented):
                 return _refusal(403, "the form is stale or came from another site: reload the page")
+        elif not flask.g.session_id:
+            flask.g.session_id, flask.g.new_session_cookie = new_session(secret)
         return None
+
+    @app.after_request
+    def session_cookie(response: flask.Response) -> flask.Response:
+        cookie = getattr(flask.g, "new_session_cookie", "")
+        if cookie:
+            response.set_cookie(
+                SESSION_COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="Strict", secure=secure
+            )
+        return response
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
         reviewer = getattr(flask.g, "reviewer", "")
-        return {"reviewer": reviewer, "csrf": csrf_token(secret, reviewer) if reviewer else "", "kinds": KIND_NAMES}
+        session_id = getattr(flask.g, "session_id", "")
+        csrf = csrf_token(secret, reviewer, session_id) if reviewer and session_id else ""
+        return {"reviewer": reviewer, "csrf": csrf, "kinds": KIND_NAMES}
 
     @app.errorhandler(PermanentError)
     def bad_request(error: PermanentError) -> Any:
+        if isinstance(error, review.StaleDecision | review.NeedsConfirmation):
+            # 409: the request was fine, the product or the amount asks for another look
+            extra = {"stale": True} if isinstance(error, review.StaleDecision) else {"confirm": True}
+            return _refusal(409, error.reason, extra)
         return _refusal(400, error.reason)
 
     @app.errorhandler(HTTPException)
@@ -109,7 +142,10 @@ def create_app(
                 return _refusal(refused.status, refused.reason)
             target = flask.request.form.get("next") or "/"
             response = flask.redirect(target if target.startswith("/") and not target.startswith("//") else "/")
-            response.set_cookie(DEV_COOKIE, cookie, httponly=True, samesite="Strict")
+            response.set_cookie(DEV_COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="Strict")
+            # a new session at every sign-in: a CSRF token of the one before is worth nothing now
+            _, session = new_session(secret)
+            response.set_cookie(SESSION_COOKIE, session, max_age=SESSION_SECONDS, httponly=True, samesite="Strict")
             return response
         return flask.render_template(
             "signin.html", reviewers=sorted(sign_in.reviewers), next=flask.request.args.get("next", "/")
@@ -146,39 +182,47 @@ def create_app(
 
     @app.get("/card/<path:product_id>")
     def card(product_id: str) -> Any:
-        product = documents.get(PRODUCTS, product_id)
+        product = documents.get(PRODUCTS, _document_id(product_id, "product id"))
         if product is None:
             flask.abort(404, f"no product {product_id}")
         return flask.render_template("card.html", card=_card(product_id, product))
 
     @app.post("/api/decide")
     def decide() -> Any:
-        body = flask.request.get_json(silent=True) or {}
+        body = _json_body()
+        product_id = _document_id(body.get("product_id"), "product_id")
         path = tuple(str(body.get("path", "")).split("/")) if body.get("path") else ()
         choice = review.Choice(
             action=str(body.get("action", "")),
             category_path=path,
             tree=_tree_of(path, str(body.get("tree", ""))) if path else "",
-            price=_number(body.get("price")),
+            price=str(body.get("price") or ""),
+            confirmed=body.get("confirmed") is True,
         )
-        if choice.action not in ("accept", "alternative", "search", "price"):
-            raise review.ReviewError(f"unknown action {choice.action!r}")
         record = review.decide(
             documents,
-            str(body.get("product_id", "")),
+            product_id,
             choice,
             flask.g.reviewer,
             str(body.get("request_id") or uuid.uuid4().hex),
             clock(),
             settings.audit_rate,
+            revision=_revision(body),
         )
-        return {"review_id": record["id"], "product_id": record["product_id"], "action": choice.action}
+        return {
+            "review_id": record["id"],
+            "product_id": record["product_id"],
+            "action": choice.action,
+            "revision": record["revision"],
+            "filed": (record["human"].get("human_category") or {}).get("path_text", ""),
+        }
 
     @app.post("/api/undo")
     def undo() -> Any:
-        body = flask.request.get_json(silent=True) or {}
-        record = review.undo(documents, str(body.get("review_id", "")), flask.g.reviewer, clock(), settings.audit_rate)
-        return {"product_id": record["product_id"], "undone": True}
+        body = _json_body()
+        review_id = _document_id(body.get("review_id"), "review_id")
+        record = review.undo(documents, review_id, flask.g.reviewer, clock(), settings.audit_rate, _revision(body))
+        return {"product_id": record["product_id"], "undone": True, "revision": record["revision"]}
 
     @app.get("/api/taxonomy")
     def taxonomy_search() -> Any:
@@ -199,11 +243,12 @@ def create_app(
 
     @app.get("/photo/<path:product_id>/<key>")
     def photo(product_id: str, key: str) -> Any:
-        product = documents.get(PRODUCTS, product_id) or {}
+        product = documents.get(PRODUCTS, _document_id(product_id, "product id")) or {}
         record = (product.get("photos") or {}).get(key)
         if not record:
             flask.abort(404, "no such photo")
-        side = next((s for s in PHOTO_SIDES if s >= int(flask.request.args.get("side", 360) or 360)), PHOTO_SIDES[-1])
+        asked = _whole_number(flask.request.args.get("side", "360"), "side", 1, PHOTO_SIDES[-1] * 4)
+        side = next((s for s in PHOTO_SIDES if s >= asked), PHOTO_SIDES[-1])
         source = record["object"]
         data = blobs.read_all(source["bucket"], source["name"], str(source["generation"]), PHOTO_MAX_BYTES)
         image = decode_photo(data, target_size=side, budget=budget)
@@ -230,7 +275,7 @@ def create_app(
 
     @app.get("/imports/<import_id>")
     def import_report(import_id: str) -> Any:
-        report = documents.get(queries.IMPORTS, import_id)
+        report = documents.get(queries.IMPORTS, _document_id(import_id, "import id"))
         if report is None:
             flask.abort(404, f"no import {import_id}")
         return flask.render_template("import.html", report=report, import_id=import_id)
@@ -269,7 +314,13 @@ def create_app(
     def mapping(vendor: str) -> Any:
         from catalogist.vendorfiles.mapping import FIELDS
 
-        record = documents.get("vendors", vendor) or {}
+        if not VENDOR_ID.fullmatch(vendor):
+            raise review.ReviewError(f"{vendor[:70]!r} is not a vendor id")
+        record = documents.get("vendors", vendor)
+        uploaded = documents.query(ledger.COLLECTION, [("vendor", "==", vendor)], [("received_at", "desc")], 1)
+        if record is None and not uploaded:
+            flask.abort(404, f"no vendor {vendor}: nothing was ever uploaded under that name")
+        record = record or {}
         current = dict(record.get("column_mapping") or {})
         if flask.request.method == "POST":
             changed = {name: flask.request.form.get(name, "").strip() for name in FIELDS}
@@ -396,17 +447,59 @@ def _card(product_id: str, product: Mapping[str, Any]) -> dict[str, Any]:
         "trees": [
             tree for tree, field in (("image", "image_category"), ("text", "text_category")) if product.get(field)
         ],
+        "enter_files": _enter_files(product),
         "data": json.dumps(
-            {"id": product_id, "alternatives": [{"path": a["path"], "tree": a["tree"]} for a in alternatives]}
+            {
+                "id": product_id,
+                "revision": int(product.get(REVISION) or 0),
+                "alternatives": [{"path": a["path"], "tree": a["tree"]} for a in alternatives],
+            }
         ),
     }
 
 
-def _number(raw: Any) -> float | None:
+def _enter_files(product: Mapping[str, Any]) -> str:
+    """The words the card shows beside Enter: exactly the category Enter files, at its level."""
     try:
-        return float(raw) if raw not in (None, "") else None
-    except (TypeError, ValueError):
-        raise review.ReviewError(f"{raw!r} is not a number") from None
+        path, _ = review.shown_category(product)
+    except review.ReviewError:
+        return ""
+    category = product.get("category") or {}
+    level = category.get("decided_level", "")
+    shallow = category.get("needs_review") and level != "human"
+    return "/".join(path) + (f" (only the {level} level: pick a deeper one with 1–5 or /)" if shallow else "")
+
+
+def _json_body() -> dict[str, Any]:
+    body = flask.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise review.ReviewError("the request body must be a JSON object")
+    return body
+
+
+_DOCUMENT_ID = re.compile(r"[^/\x00-\x1f]{1,1500}")
+
+
+def _document_id(raw: Any, what: str) -> str:
+    """A document id as the pipelines make them: no '/', no control characters, not '.' or
+    '..', not reserved; a bad one is the request's fault (400), never a crash."""
+    text = raw if isinstance(raw, str) else ""
+    if not _DOCUMENT_ID.fullmatch(text) or text in (".", "..") or (text.startswith("__") and text.endswith("__")):
+        raise review.ReviewError(f"{what} {str(raw)[:80]!r} is not an id this panel gives out")
+    return text
+
+
+def _revision(body: Mapping[str, Any]) -> int:
+    raw = body.get("revision")
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise review.ReviewError("the request must say which revision of the product it was made on (reload the page)")
+    return raw
+
+
+def _whole_number(raw: str, name: str, low: int, high: int) -> int:
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise review.ReviewError(f"{name} must be a whole number from {low} to {high}, got {raw[:20]!r}")
+    return int(raw)
 
 
 def _time_arg(name: str) -> datetime | None:
@@ -437,8 +530,8 @@ def _money(value: Any) -> str:
     return f"{amount:,.2f} {value.get('currency', '')}".strip() if isinstance(amount, int | float) else ""
 
 
-def _refusal(status: int, reason: str) -> Any:
+def _refusal(status: int, reason: str, extra: Mapping[str, Any] | None = None) -> Any:
     wants_json = flask.request.path.startswith("/api/") or flask.request.accept_mimetypes.best == "application/json"
     if wants_json:
-        return flask.jsonify({"error": reason}), status
+        return flask.jsonify({"error": reason, **(extra or {})}), status
     return flask.render_template("refused.html", status=status, reason=reason), status

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +27,7 @@ from typing import Any, Protocol
 import requests
 from google.auth import exceptions as google_exceptions
 from google.auth import jwt
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from catalogist.errors import SettingsError
 
@@ -34,6 +35,8 @@ IAP_HEADER = "x-goog-iap-jwt-assertion"
 IAP_CERTS_URL = "https://www.gstatic.com/iap/verify/public_key"
 IAP_ISSUER = "https://cloud.google.com/iap"
 DEV_COOKIE = "catalogist_reviewer"
+SESSION_COOKIE = "catalogist_session"
+SESSION_SECONDS = 12 * 3600  # a working day: the dev sign-in and the session (CSRF) cookies expire
 CSRF_HEADER = "x-csrf-token"
 CERTS_MAX_AGE_SECONDS = 3600.0
 
@@ -114,7 +117,9 @@ class DevSignIn:
         if not cookie:
             raise SignInError(401, "not signed in")
         try:
-            email = str(URLSafeSerializer(self.secret, salt="dev-sign-in").loads(cookie))
+            email = str(URLSafeTimedSerializer(self.secret, salt="dev-sign-in").loads(cookie, max_age=SESSION_SECONDS))
+        except SignatureExpired:
+            raise SignInError(401, "the sign-in has expired: sign in again") from None
         except BadSignature:
             raise SignInError(401, "the sign-in cookie is not valid") from None
         if email not in self.reviewers:
@@ -124,14 +129,34 @@ class DevSignIn:
     def cookie_for(self, email: str) -> str:
         if email not in self.reviewers:
             raise SignInError(403, f"{email} is not on the list of reviewers")
-        return URLSafeSerializer(self.secret, salt="dev-sign-in").dumps(email)
+        return URLSafeTimedSerializer(self.secret, salt="dev-sign-in").dumps(email)
 
 
-def csrf_token(secret: str, reviewer: str) -> str:
-    """Bound to the reviewer and the panel's secret: a page of the panel carries it, another
-    site cannot know it."""
-    return hmac.new(secret.encode(), f"csrf:{reviewer}".encode(), hashlib.sha256).hexdigest()
+def new_session(secret: str) -> tuple[str, str]:
+    """A fresh browser session: (its id, the signed cookie that carries it)."""
+    session_id = secrets.token_urlsafe(24)
+    return session_id, URLSafeTimedSerializer(secret, salt="panel-session").dumps(session_id)
 
 
-def csrf_ok(secret: str, reviewer: str, presented: Any) -> bool:
-    return isinstance(presented, str) and hmac.compare_digest(presented, csrf_token(secret, reviewer))
+def session_of(secret: str, cookie: str) -> str:
+    """The session id a cookie carries; "" when there is none, it is forged, or it expired."""
+    if not cookie:
+        return ""
+    try:
+        return str(URLSafeTimedSerializer(secret, salt="panel-session").loads(cookie, max_age=SESSION_SECONDS))
+    except BadSignature:  # SignatureExpired is one too
+        return ""
+
+
+def csrf_token(secret: str, reviewer: str, session_id: str) -> str:
+    """Bound to the reviewer, the browser session and the panel's secret: a page of the panel
+    carries it, another site cannot know it, and a new sign-in (a new session) changes it."""
+    return hmac.new(secret.encode(), f"csrf:{reviewer}:{session_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(secret: str, reviewer: str, session_id: str, presented: Any) -> bool:
+    return (
+        bool(session_id)
+        and isinstance(presented, str)
+        and hmac.compare_digest(presented, csrf_token(secret, reviewer, session_id))
+    )

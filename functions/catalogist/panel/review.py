@@ -1,36 +1,50 @@
-"""Human decisions on products: written apart from every model's fields, audited, undoable.
+"""Human decisions on products: written apart from every model's fields, audited, undoable, and
+never over a change the reviewer did not see.
 
 A decision sets `human_category` (and `human_price` when the admin priced the product), fields
 no pipeline writes, so re-imports, new photos and new model releases never undo it, and
 `products.summary_fields` shows it first. Each decision appends `reviews/{id}`: what the models
 said, what the human chose, who, when, the model versions and the photo generations or source
 row it was made on. Its id comes from the product and the browser's request id, so a retried
-POST is applied once. Undo restores the product's human fields from before the decision and
-marks the review undone (kept, for the audit trail).
+POST is applied once.
 
-The local emulator's transactions do not isolate, so, like the pipelines, a decision writes
-its fields with the summary it computed and then settles the summary again (`DECIDED_AT`
-tells a running import to do the same).
+A decision carries the product's `revision` as the card showed it; if the product changed since
+(another reviewer decided it, a photo or a price list arrived) it is refused, saying who changed
+it and when, and the refusal is recorded too. Undo carries the revision the decision left and
+restores the product's human fields from before it, only while that decision is still the
+product's current one.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from catalogist import products
 from catalogist.errors import PermanentError
-from catalogist.ports import SERVER_TIME, DocumentStore, Write
+from catalogist.ports import REVISION, DocumentStore
+from catalogist.vendorfiles.prices import PriceError, parse_price
 
 REVIEWS = "reviews"
 SEPARATOR = "/"
+# A typed price this far from the vendor's own (either way) is asked about before it is saved.
+PRICE_RATIO_TO_CONFIRM = 3.0
 
 
 class ReviewError(PermanentError):
     """The decision cannot be applied as asked: the message says why (shown to the admin)."""
+
+
+class StaleDecision(ReviewError):
+    """The product changed after the card was shown: the message says who changed it and when."""
+
+
+class NeedsConfirmation(ReviewError):
+    """A price far from the suggestion or the vendor's: saved only when the admin confirms it."""
 
 
 @dataclass(frozen=True)
@@ -40,21 +54,25 @@ class Choice:
     action: str  # accept | alternative | search | price
     category_path: tuple[str, ...] = ()  # for alternative and search
     tree: str = ""  # the tree the path is from: image (the classifier's) or text (the catalogue's)
-    price: float | None = None  # for price
+    price: str = ""  # for price: as typed ("12,50", "1 299.00", "₹ 120")
+    confirmed: bool = False  # a price the panel asked about, confirmed
+
+
+ACTIONS = ("accept", "alternative", "search", "price")
 
 
 def review_id(product_id: str, request_id: str) -> str:
     return hashlib.sha256(f"{product_id}\n{request_id}".encode()).hexdigest()[:32]
 
 
-def model_guess(product: dict[str, Any]) -> tuple[tuple[str, ...], str]:
-    """The models' best leaf and its tree: what Enter accepts (the image decision's first, else
-    the text's)."""
-    for source, tree in (("image_category", "image"), ("text_category", "text")):
-        decision = product.get(source) or {}
-        if decision.get("alternatives"):
-            return tuple(decision["alternatives"][0]["path_text"].split(SEPARATOR)), tree
-    raise ReviewError("the product has no model decision to accept")
+def shown_category(product: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
+    """What the card says Enter files: the category the product is shown under, at the level the
+    models decided (a top level alone when nothing deeper was sure), and its tree."""
+    category = product.get("category") or {}
+    path = tuple(category.get("path") or ())
+    if not path:
+        raise ReviewError("the product has no model decision to accept: choose a category with 1–5 or /")
+    return path, {"image": "image", "text": "text"}.get(category.get("source", ""), "")
 
 
 def decide(
@@ -65,29 +83,108 @@ def decide(
     request_id: str,
     now: datetime,
     audit_rate: float = products.DEFAULT_AUDIT_RATE,
+    revision: int | None = None,
 ) -> dict[str, Any]:
-    """Apply `choice` to the product; the review record (the earlier one if this request was
-    applied already)."""
+    """Apply `choice` to the product as it was at `revision` (None: as it is now); the review
+    record (the earlier one if this request was applied already). `StaleDecision` if the
+    product changed since, `NeedsConfirmation` for a price to confirm."""
+    if choice.action not in ACTIONS:
+        raise ReviewError(f"unknown action {choice.action!r}: one of {', '.join(ACTIONS)}")
     identifier = review_id(product_id, request_id)
     earlier = documents.get(REVIEWS, identifier)
-    product = documents.get(products.COLLECTION, product_id)
-    if product is None:
-        raise ReviewError(f"no product {product_id}")
-    if earlier is not None:
-        # Retried: the review was recorded; finish the product's write if it did not land.
-        landed = any((product.get(name) or {}).get("review_id") == identifier for name in earlier["changed"])
-        if not landed and not earlier.get("undone"):
-            _write_human(documents, product_id, product, earlier["human"], now, audit_rate)
+    if earlier is not None and not earlier.get("refused"):
         return earlier
+    before: dict[str, Any] = {}
+
+    def apply(_: str, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        if stored is None:
+            raise ReviewError(f"no product {product_id}")
+        before.clear()
+        before.update(stored)
+        if any((stored.get(name) or {}).get("review_id") == identifier for name in HUMAN_FIELDS):
+            return None  # this request's decision landed; only its record is missing
+        _check_revision(stored, revision)
+        return _human_fields(stored, choice, reviewer, now, identifier)
+
+    try:
+        written = products.update(documents, [product_id], apply, reviewer, now, audit_rate)
+    except StaleDecision as stale:
+        _record_refusal(documents, identifier, product_id, before, choice, reviewer, now, stale.reason)
+        raise
+    human = {name: value for name, value in written.get(product_id, {}).items() if name in HUMAN_FIELDS}
+    if not human:  # landed before: the product holds it
+        human = {name: before[name] for name in HUMAN_FIELDS if (before.get(name) or {}).get("review_id") == identifier}
+    record = review_record(identifier, product_id, before, choice, human, reviewer, now)
+    record["revision"] = (written.get(product_id) or before).get(REVISION, 0)
+    if not documents.create(REVIEWS, identifier, record):
+        documents.update(REVIEWS, identifier, record)  # a refused attempt of the same request, now applied
+    return record
+
+
+def undo(
+    documents: DocumentStore,
+    identifier: str,
+    reviewer: str,
+    now: datetime,
+    audit_rate: float = products.DEFAULT_AUDIT_RATE,
+    revision: int | None = None,
+) -> dict[str, Any]:
+    """Put the product's human fields back as they were before the review, if the product is as
+    the decision left it (`revision`, None: not checked) and the decision is still its current
+    one; the review, undone."""
+    review = documents.get(REVIEWS, identifier)
+    if review is None:
+        raise ReviewError(f"no review {identifier}")
+    if review.get("refused"):
+        raise ReviewError("that decision was refused, so there is nothing to undo")
+    if review.get("undone"):
+        return review
+    product_id = review["product_id"]
+
+    def revert(_: str, stored: dict[str, Any] | None) -> dict[str, Any]:
+        if stored is None:
+            raise ReviewError(f"no product {product_id}")
+        for name in review["changed"]:
+            current = stored.get(name) or {}
+            if current.get("review_id") != identifier:
+                who = current.get("reviewed_by") or stored.get("changed_by") or "someone"
+                raise StaleDecision(
+                    f"this decision is no longer the product's: {who} changed its {name.removeprefix('human_')} "
+                    f"at {_when(current.get('reviewed_at') or stored.get('changed_at'))}; nothing was undone"
+                )
+        _check_revision(stored, revision)
+        return {name: review["previous"].get(name) for name in review["changed"]}
+
+    try:
+        written = products.update(documents, [product_id], revert, reviewer, now, audit_rate)
+    except StaleDecision as stale:
+        documents.update(REVIEWS, identifier, {"undo_refused": {"by": reviewer, "at": now, "reason": stale.reason}})
+        raise
+    undone = {"undone": True, "undone_by": reviewer, "undone_at": now}
+    documents.update(REVIEWS, identifier, undone)
+    return {**review, **undone, "revision": written[product_id][REVISION]}
+
+
+HUMAN_FIELDS = ("human_category", "human_price")
+
+
+def _check_revision(stored: Mapping[str, Any], revision: int | None) -> None:
+    current = int(stored.get(REVISION) or 0)
+    if revision is not None and current != revision:
+        raise StaleDecision(
+            f"the product changed after this card was shown: {stored.get('changed_by') or 'someone'} changed it "
+            f"at {_when(stored.get('changed_at'))}; the card shows it as it is now"
+        )
+
+
+def _human_fields(
+    product: dict[str, Any], choice: Choice, reviewer: str, now: datetime, identifier: str
+) -> dict[str, Any]:
     human: dict[str, Any] = {}
     if choice.action == "price":
-        if choice.price is None or not choice.price > 0:
-            raise ReviewError("a price must be a positive number")
-        suggested = products.shown_price(product) or product.get("vendor_price") or {}
-        currency = suggested.get("currency")
-        human["human_price"] = {"amount": round(float(choice.price), 2), "currency": currency or ""}
+        human["human_price"] = _human_price(product, choice)
     else:
-        path, tree = model_guess(product) if choice.action == "accept" else (tuple(choice.category_path), choice.tree)
+        path, tree = shown_category(product) if choice.action == "accept" else (choice.category_path, choice.tree)
         if not path or any(not part for part in path):
             raise ReviewError("choose a category")
         human["human_category"] = {
@@ -99,47 +196,64 @@ def decide(
         }
     for fields in human.values():
         fields.update(reviewed_by=reviewer, reviewed_at=now, review_id=identifier)
-
-    review = review_record(identifier, product_id, product, choice, human, reviewer, now)
-    if not documents.create(REVIEWS, identifier, review):
-        return documents.get(REVIEWS, identifier) or review
-    _write_human(documents, product_id, product, human, now, audit_rate)
-    return review
+    return human
 
 
-def undo(
+def _human_price(product: Mapping[str, Any], choice: Choice) -> dict[str, Any]:
+    """The typed price read as vendor files are (a decimal comma or point, grouping, a currency
+    sign), in the suggestion's currency; far from the suggestion's P10–P90 or 3× from the
+    vendor's price, only once confirmed."""
+    suggested = products.shown_price(product) or {}
+    vendor = product.get("vendor_price") or {}
+    currency = suggested.get("currency") or vendor.get("currency") or ""
+    try:
+        price = parse_price(str(choice.price), currency)
+    except PriceError as error:
+        raise ReviewError(f"not a price: {error}") from None
+    if not price.amount > 0:
+        raise ReviewError("a price must be a positive number")
+    if currency and price.currency and price.currency != currency:
+        raise ReviewError(f"the price is in {price.currency}; this product is priced in {currency}")
+    amount = float(price.amount.quantize(Decimal("0.01")))
+    if not choice.confirmed:
+        doubts = _price_doubts(amount, suggested, vendor)
+        if doubts:
+            raise NeedsConfirmation(f"{amount:,.2f} {currency} is {' and '.join(doubts)}: confirm to save it")
+    return {"amount": amount, "currency": currency}
+
+
+def _price_doubts(amount: float, suggested: Mapping[str, Any], vendor: Mapping[str, Any]) -> list[str]:
+    doubts = []
+    low, high = suggested.get("low"), suggested.get("high")
+    if isinstance(low, int | float) and amount < low:
+        doubts.append(f"below the suggested P10 of {low:,.2f}")
+    if isinstance(high, int | float) and amount > high:
+        doubts.append(f"above the suggested P90 of {high:,.2f}")
+    theirs = vendor.get("amount")
+    if isinstance(theirs, int | float) and theirs > 0:
+        ratio = amount / theirs
+        if ratio >= PRICE_RATIO_TO_CONFIRM or ratio <= 1 / PRICE_RATIO_TO_CONFIRM:
+            doubts.append(f"{ratio:,.1f}× the vendor's price of {theirs:,.2f}")
+    return doubts
+
+
+def _record_refusal(
     documents: DocumentStore,
     identifier: str,
-    reviewer: str,
-    now: datetime,
-    audit_rate: float = products.DEFAULT_AUDIT_RATE,
-) -> dict[str, Any]:
-    """Put the product's human fields back as they were before the review; the review, undone."""
-    review = documents.get(REVIEWS, identifier)
-    if review is None:
-        raise ReviewError(f"no review {identifier}")
-    if review.get("undone"):
-        return review
-    product_id = review["product_id"]
-    product = documents.get(products.COLLECTION, product_id) or {}
-    restored = {name: review["previous"].get(name) for name in review["changed"]}
-    documents.update(REVIEWS, identifier, {"undone": True, "undone_by": reviewer, "undone_at": now})
-    _write_human(documents, product_id, product, restored, now, audit_rate)
-    return {**review, "undone": True}
-
-
-def _write_human(
-    documents: DocumentStore,
     product_id: str,
     product: dict[str, Any],
-    human: dict[str, Any],
+    choice: Choice,
+    reviewer: str,
     now: datetime,
-    audit_rate: float,
+    reason: str,
 ) -> None:
-    updated = {**product, **human}
-    fields = {**human, products.DECIDED_AT: SERVER_TIME, **products.summary_fields(updated, audit_rate)}
-    documents.commit([Write(products.COLLECTION, product_id, fields)])
-    products.settle_summaries(documents, [product_id], audit_rate)
+    """A refused decision is kept as a review that changed nothing (never counted as an audit or
+    exported), so the audit trail shows who tried what, and why it was not applied."""
+    record = review_record(identifier, product_id, product, choice, {}, reviewer, now)
+    record.update(refused=True, refusal=reason, revision=int(product.get(REVISION) or 0))
+    if choice.category_path:
+        record["asked"] = {"path_text": SEPARATOR.join(choice.category_path), "tree": choice.tree}
+    documents.create(REVIEWS, identifier, record)
 
 
 def review_record(
@@ -178,6 +292,7 @@ def review_record(
         "source_file": product.get("source_file"),
         "audit": audit,
         "undone": False,
+        "refused": False,
     }
     if audit:
         decided = list(automatic.get("path", []))
@@ -185,7 +300,7 @@ def review_record(
         record["audit_level"] = automatic.get("decided_level", "")
         record["audit_correct"] = human_path[: len(decided)] == decided
     if "human_category" in human:
-        record["model_guess_correct"] = list(_safe_guess(product)) == human_path
+        record["model_guess_correct"] = list(_best_leaf(product)) == human_path
     return record
 
 
@@ -196,8 +311,15 @@ def _decision(decision: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: decision.get(key) for key in keep}
 
 
-def _safe_guess(product: dict[str, Any]) -> Sequence[str]:
-    try:
-        return model_guess(product)[0]
-    except ReviewError:
-        return ()
+def _best_leaf(product: Mapping[str, Any]) -> tuple[str, ...]:
+    """The models' most likely leaf (the first alternative of the image decision, else the
+    text's): what `model_guess_correct` compares the human's choice with."""
+    for source in ("image_category", "text_category"):
+        alternatives = (product.get(source) or {}).get("alternatives")
+        if alternatives:
+            return tuple(alternatives[0]["path_text"].split(SEPARATOR))
+    return ()
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(value, datetime) else "an unknown time"

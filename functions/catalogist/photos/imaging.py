@@ -5,12 +5,13 @@ never sees pixels prepared differently from the ones it was trained on. Bad inpu
 `BadPhoto` with a reason an admin can act on; it never crashes the function.
 """
 
+import ctypes
 import io
 import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -127,6 +128,24 @@ def _rgb_shrunk(image: Image.Image, target_size: int | None) -> Image.Image:
     return shrunk
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def return_freed_pixels_to_the_system() -> bool:
+    """Make every allocation of 1 MB or more (pixel buffers, in Pillow's 16 MB blocks) its own
+    mapping, given back to the system when freed. glibc otherwise raises that threshold past
+    16 MB after the first such free, and a decoded frame's blocks then come from the request
+    thread's heap and stay there: eight threads of worst-case photos held 810 MB where the
+    decode budget let 380 MB be in use at once (docs/pipelines.md). Called once at start-up;
+    False where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+
+
 class DecodeBudget:
     """Bounds the memory of the photos being decoded at once in one instance.
 
@@ -160,6 +179,11 @@ class Decoded:
 
     image: Image.Image
     facts: dict[str, Any]
+    reservation: AbstractContextManager[None] = field(default_factory=nullcontext)
+
+    def release(self) -> None:
+        """Give the decode budget back (the pixels are no longer needed)."""
+        self.reservation.__exit__(None, None, None)
 
 
 def decode_photo(data: bytes, target_size: int | None = None, budget: DecodeBudget | None = None) -> Image.Image:
@@ -173,9 +197,33 @@ def decode_photo(data: bytes, target_size: int | None = None, budget: DecodeBudg
     return decode_photo_with_facts(data, target_size, budget).image
 
 
-def decode_photo_with_facts(data: bytes, target_size: int | None = None, budget: DecodeBudget | None = None) -> Decoded:
+def footprint(image: Image.Image, target_size: int | None) -> int:
+    """Every pixel buffer a photo's decode and preprocessing hold at their peak, in bytes: the
+    decoded frame; converting a frame that is not RGB (strip by strip when it is reduced, two
+    whole copies when it is not); the reduced frame and its upright turn; the model input and
+    its array. Known from the header before any pixel is decoded, so a `DecodeBudget` can bound
+    the worst photos decoded at once, not only their frames."""
+    width, height = image.size
+    frame = decoded_bytes(image)
+    factors = _shrink_factors(image.size, target_size) if target_size else (1, 1)
+    if image.mode == "RGB":
+        converting = 0
+    elif factors == (1, 1):
+        converting = 2 * width * height * 4  # RGBA and the flattened RGB, whole
+    else:
+        strip = factors[1] * max(1, STRIP_ROWS // factors[1])
+        converting = 3 * width * min(strip, height) * 4  # the strip cropped, converted, flattened
+    shrunk = -(-width // factors[0]) * -(-height // factors[1]) * 4
+    model_input = (target_size or 0) ** 2 * (4 + 3)
+    return frame + converting + 2 * shrunk + model_input
+
+
+def decode_photo_with_facts(
+    data: bytes, target_size: int | None = None, budget: DecodeBudget | None = None, keep: bool = False
+) -> Decoded:
     """`decode_photo`, and the file's format, size, mode, frames and EXIF orientation, from the
-    same one decode."""
+    same one decode. With `keep` and a budget, the reservation is the caller's to release
+    (`Decoded.release`), once it is done with the pixels (`photo_pixels_with_facts`)."""
     if not data:
         raise BadPhoto("the photo file is empty")
     image = _open(data)
@@ -196,14 +244,22 @@ def decode_photo_with_facts(data: bytes, target_size: int | None = None, budget:
         }
         if target_size and image.format in ("JPEG", "MPO"):
             image.draft("RGB", (target_size, target_size))
-        with budget.reserve(decoded_bytes(image)) if budget else nullcontext():
+        reservation = budget.reserve(footprint(image, target_size)) if budget else nullcontext()
+        reservation.__enter__()
+        try:
             image.load()
             # after load: a PNG's getexif() loads the whole frame itself to find its eXIf chunk
             orientation = int(image.getexif().get(ORIENTATION, 1))
             image = _rgb_shrunk(image, target_size)
-        method = UPRIGHT.get(orientation)
-        upright = image.transpose(method) if method is not None else image
-        return Decoded(upright, {**facts, "exif_orientation": orientation})
+            method = UPRIGHT.get(orientation)
+            upright = image.transpose(method) if method is not None else image
+        except BaseException:
+            reservation.__exit__(None, None, None)
+            raise
+        if not keep:
+            reservation.__exit__(None, None, None)
+            reservation = nullcontext()
+        return Decoded(upright, {**facts, "exif_orientation": orientation}, reservation)
     except BadPhoto:
         raise
     except Exception as error:  # Pillow raises OSError, ValueError, SyntaxError... for bad data
@@ -226,11 +282,15 @@ def preprocess(image: Image.Image, size: int) -> np.ndarray:
 
 def photo_pixels(data: bytes, size: int, budget: DecodeBudget | None = None) -> np.ndarray:
     """Bytes to model input in one call: what the functions and the evaluation use."""
-    return preprocess(decode_photo(data, target_size=size, budget=budget), size)
+    return photo_pixels_with_facts(data, size, budget)[0]
 
 
 def photo_pixels_with_facts(
     data: bytes, size: int, budget: DecodeBudget | None = None
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    decoded = decode_photo_with_facts(data, target_size=size, budget=budget)
-    return preprocess(decoded.image, size), decoded.facts
+    """The model input and the file's facts; the budget is held until the input is made."""
+    decoded = decode_photo_with_facts(data, target_size=size, budget=budget, keep=True)
+    try:
+        return preprocess(decoded.image, size), decoded.facts
+    finally:
+        decoded.release()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -28,11 +28,10 @@ from catalogist.errors import BadPhoto, ModelError
 from catalogist.intake.events import StorageObject
 from catalogist.models.taxonomy import SEPARATOR, Decision, Taxonomy
 from catalogist.photos.imaging import DecodeBudget, photo_pixels_with_facts
-from catalogist.ports import SERVER_TIME, BlobReader, DocumentStore, Write
+from catalogist.ports import BlobReader, DocumentStore
 
 log = logging.getLogger("catalogist.photos")
 
-MAX_DECISION_ROUNDS = 10
 _EXTRA_PHOTO = re.compile(r"^(?P<sku>.+)_(?P<n>\d{1,3})$")
 
 
@@ -113,56 +112,35 @@ def decision_fields(decision: Decision, model_version: str, photos_used: int) ->
     }
 
 
-def decide_product(
-    documents: DocumentStore,
-    product_id: str,
-    taxonomy: Taxonomy,
-    version: str,
-    now: datetime,
-    audit_rate: float = products.DEFAULT_AUDIT_RATE,
+def image_fields(
+    product: Mapping[str, Any], taxonomy: Taxonomy, version: str, pricer: CategoryPricer | None
 ) -> dict[str, Any]:
-    """Write the image decision over every photo the release has scored; the decision written.
+    """The image decision over every photo of the product the release has scored, and the rough
+    price it leads to (`photo_price`, when the price model knows the category).
 
-    Firestore transactions would serialize concurrent photos, but the local emulator's do not
-    isolate, so instead each writer checks afterwards that the stored decision covers every
-    photo then on the product, and decides again if another photo slipped in meanwhile.
-    """
-    for _ in range(MAX_DECISION_ROUNDS):
-        product = documents.get(products.COLLECTION, product_id) or {}
-        scored = {k: p for k, p in product.get("photos", {}).items() if p["model_version"] == version}
-        decision = taxonomy.decide(np.mean([p["probabilities"] for p in scored.values()], axis=0))
-        image_category = {**decision_fields(decision, version, len(scored)), "photo_keys": sorted(scored)}
-        product.update(image_category=image_category, updated_at=now)
-        fields = {
-            "image_category": image_category,
-            "model_versions": {**product.get("model_versions", {}), "classifier": version},
-            "updated_at": now,
-            products.DECIDED_AT: SERVER_TIME,
-            **products.summary_fields(product, audit_rate),
-        }
-        documents.update(products.COLLECTION, product_id, fields)
-        after = documents.get(products.COLLECTION, product_id) or {}
-        latest = sorted(k for k, p in after.get("photos", {}).items() if p["model_version"] == version)
-        if after.get("image_category", {}).get("photo_keys") == latest:
-            products.settle_summaries(documents, [product_id], audit_rate)
-            return image_category
-    raise RuntimeError(f"the decision of {product_id} kept changing under concurrent photos; retrying")
+    The price has its own field, as `image_category` has: a price-list row writes `price`, and
+    whichever lands last, the row's price is the one shown (`products.shown_price`)."""
+    scored = {k: p for k, p in (product.get("photos") or {}).items() if p["model_version"] == version}
+    decision = taxonomy.decide(np.mean([p["probabilities"] for p in scored.values()], axis=0))
+    image_category = {**decision_fields(decision, version, len(scored)), "photo_keys": sorted(scored)}
+    fields: dict[str, Any] = {
+        "image_category": image_category,
+        "model_versions": {**(product.get("model_versions") or {}), "classifier": version},
+    }
+    price = photo_price(image_category, pricer) if pricer is not None else None
+    if price is not None:
+        fields["photo_price"] = price
+        fields["model_versions"]["photo_price"] = price["model_version"]
+    return fields
 
 
-def price_from_photos(
-    documents: DocumentStore, product_id: str, image_category: dict[str, Any], pricer: CategoryPricer
-) -> dict[str, Any] | None:
-    """Write a rough price from the image category into `photo_price`; the price written, or
-    None (the category says nothing the price model knows). The vendor's own prices in the
-    category are not used yet.
-
-    Its own field, as `image_category` is: a price-list row writes `price`, and whichever of the
-    two lands last, the row's price is the one shown (`products.shown_price`). Checking `price`
-    before writing it would lose to an import landing between the read and the write."""
+def photo_price(image_category: Mapping[str, Any], pricer: CategoryPricer) -> dict[str, Any] | None:
+    """A rough price from the image category; None when the price model knows nothing of it.
+    The vendor's own prices in the category are not used yet."""
     suggestion = pricer.suggest_for_category(image_category["path"])
     if suggestion is None:
         return None
-    price = {
+    return {
         "predicted": suggestion.price,
         "low": suggestion.low,
         "high": suggestion.high,
@@ -172,17 +150,6 @@ def price_from_photos(
         "model_version": pricer.version,
         "from_path_text": image_category["path_text"],
     }
-    documents.commit(
-        [
-            Write(
-                products.COLLECTION,
-                product_id,
-                {"photo_price": price, "model_versions": {"photo_price": pricer.version}},
-                paths=(("photo_price",), ("model_versions", "photo_price")),
-            )
-        ]
-    )
-    return price
 
 
 def categorize_photo(
@@ -218,26 +185,22 @@ def categorize_photo(
         "model_version": version,
         "classified_at": now,
     }
-    # The photo first, merged into its own map entry so concurrent photos never overwrite
-    # each other; then the product's decision over all its photos.
-    documents.commit(
-        [
-            Write(
-                products.COLLECTION,
-                product_id,
-                {"vendor": obj.vendor, "sku": sku, "photos": {key: this_photo}},
-                paths=(("vendor",), ("sku",), ("photos", key)),
-            )
-        ]
-    )
-    image_category = decide_product(documents, product_id, classifier.taxonomy, version, now, audit_rate)
-    written = time.perf_counter()
-    price = None
+    pricer = None
     if pricers is not None:
         try:
-            price = price_from_photos(documents, product_id, image_category, pricers.get())
+            pricer = pricers.get()
         except ModelError as error:  # the category stands; a photo is not retried for a price
             log.warning("no price for the photo: the price release is unusable", extra={"error": str(error)})
+
+    def add_photo(product_id: str, stored: dict[str, Any] | None) -> dict[str, Any]:
+        product = stored or {}
+        photos = {**(product.get("photos") or {}), key: this_photo}
+        fields = {"vendor": obj.vendor, "sku": sku, "photos": photos, "updated_at": now}
+        return {**fields, **image_fields({**product, **fields}, classifier.taxonomy, version, pricer)}
+
+    written = products.update(documents, [product_id], add_photo, f"photo {obj.name}", now, audit_rate)[product_id]
+    image_category, price = written["image_category"], written.get("photo_price")
+    priced = time.perf_counter()
     priced = time.perf_counter()
     return PhotoOutcome(
         product_id,
@@ -245,8 +208,7 @@ def categorize_photo(
         {
             "fetch": round((fetched - started) * 1000, 1),
             "classify": round((classified - fetched) * 1000, 1),
-            "write": round((written - classified) * 1000, 1),
-            "price": round((priced - written) * 1000, 1),
+            "write": round((priced - classified) * 1000, 1),
         },
         price,
     )

@@ -124,8 +124,8 @@ def _decided_format(head: bytes, object_name: str, content_type: str) -> str:
 
 
 def _xlsx(source: IO[bytes], object_name: str, known: ColumnMapping | None, limits: Limits) -> ParsedFile:
-    check_zip(source, object_name, limits)
-    headers, source_rows = read_workbook(source, object_name, limits)
+    last_rows = check_zip(source, object_name, limits)
+    headers, source_rows = read_workbook(source, object_name, limits, last_rows)
     return _finish(object_name, "xlsx", "", headers, source_rows, known, limits)
 
 

@@ -33,11 +33,12 @@ def seekable_copy(stream: BinaryIO) -> IO[bytes]:
     return spool
 
 
-def check_zip(stream: IO[bytes], object_name: str, limits: Limits) -> None:
+def check_zip(stream: IO[bytes], object_name: str, limits: Limits) -> dict[str, int]:
+    """Refuse a workbook openpyxl must not be given; the last row with a cell of each sheet part."""
     try:
         with zipfile.ZipFile(stream) as archive:
             _check_sizes(archive.infolist(), object_name, limits)
-            check_parts(archive, object_name, limits)
+            return check_parts(archive, object_name, limits)
     except ZIP_ERRORS as error:
         raise BadFile(f"{object_name} looks like an Excel file but the archive is broken: {error}") from None
     finally:
@@ -65,9 +66,10 @@ def _check_sizes(members: list[zipfile.ZipInfo], object_name: str, limits: Limit
 
 
 def read_workbook(
-    stream: IO[bytes], object_name: str, limits: Limits
+    stream: IO[bytes], object_name: str, limits: Limits, last_rows: dict[str, int] | None = None
 ) -> tuple[list[str], Iterator[SourceRow | RowProblem]]:
-    """The first product sheet's header, and the rows of every product sheet in order."""
+    """The first product sheet's header, and the rows of every product sheet in order, each sheet
+    read up to its last row with a cell (`last_rows` by part name, from `check_zip`)."""
     from openpyxl import load_workbook  # heavy; only paid for by Excel uploads
 
     with warnings.catch_warnings():
@@ -82,8 +84,9 @@ def read_workbook(
         # The <dimension> a file declares is only a hint, and openpyxl pads every row to its width
         # and every gap to its height: A1:XFD1048576 made a 5 KB file take hours.
         sheet.reset_dimensions()
+        last_row = (last_rows or {}).get(getattr(sheet, "_worksheet_path", ""))
         try:
-            headers, rows = named_rows(_sheet_lines(sheet, limits, where), limits, where)
+            headers, rows = named_rows(_sheet_lines(sheet, limits, where, last_row), limits, where)
         except NoHeader as error:
             skipped.append(error.reason)  # a cover sheet, notes, a chart: not a price list
             continue
@@ -102,8 +105,10 @@ def read_workbook(
     return sheets[0][0], all_rows()
 
 
-def _sheet_lines(sheet: Any, limits: Limits, where: str) -> Iterator[TableLine | RowProblem]:
+def _sheet_lines(sheet: Any, limits: Limits, where: str, last_row: int | None) -> Iterator[TableLine | RowProblem]:
     for number, values in _sheet_rows(sheet, where):
+        if last_row is not None and number > last_row:
+            return  # empty rows to the end of the sheet: nothing more to read
         cells = list(values)
         while cells and cells[-1] is None:
             cells.pop()

@@ -107,6 +107,14 @@
     return (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random();
   }
 
+  class Refused extends Error {
+    constructor(answer, status) {
+      super(answer.error || String(status));
+      this.stale = Boolean(answer.stale);
+      this.confirm = Boolean(answer.confirm);
+    }
+  }
+
   async function post(url, body) {
     const response = await fetch(url, {
       method: "POST",
@@ -114,33 +122,43 @@
       body: JSON.stringify(body),
     });
     const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(answer.error || response.statusText);
+    if (!response.ok) throw new Refused(answer, response.statusText);
     return answer;
+  }
+
+  // The card as it is now, after a refusal said it changed under the reviewer.
+  async function reload(id) {
+    cards.delete(id);
+    if (currentCard() && currentCard().id === id) cardBox.innerHTML = await fetchCard(id);
   }
 
   async function decide(action, extra) {
     const card = currentCard();
-    if (!card || busy) return;
+    if (!card || busy) return null;
     busy = true;
     try {
-      const answer = await post("/api/decide", { product_id: card.id, action, request_id: requestId(), ...extra });
+      const body = { product_id: card.id, revision: card.revision, action, request_id: requestId(), ...extra };
+      const answer = await post("/api/decide", body);
       if (action === "price") {
-        cards.delete(card.id);
-        cardBox.innerHTML = await fetchCard(card.id);
-        say("Price saved for " + card.id + ". Enter files it under the suggestion.");
-        undoStack.push({ reviewId: answer.review_id, productId: card.id, stay: true });
-        return;
+        await reload(card.id);
+        say("Price saved for " + card.id + ". Enter files the category shown.");
+        undoStack.push({ reviewId: answer.review_id, productId: card.id, revision: answer.revision, stay: true });
+        return answer;
       }
       decided += 1;
-      undoStack.push({ reviewId: answer.review_id, productId: card.id });
+      undoStack.push({ reviewId: answer.review_id, productId: card.id, revision: answer.revision });
       const li = listBox.querySelector('li[data-id="' + CSS.escape(card.id) + '"]');
       if (li) li.classList.add("decided");
       queue.splice(position, 1);
       cards.delete(card.id);
-      say(decided + " decided. Last: " + card.id + " (" + (extra.path || "accepted") + ")");
+      say(decided + " decided. Last: " + card.id + " filed under " + (answer.filed || extra.path || "the category shown"));
       await show(position);
+      return answer;
     } catch (error) {
+      if (error.confirm) throw error; // the price box asks the question
       say("Not saved: " + error.message, true);
+      if (error.stale) await reload(card.id);
+      return null;
     } finally {
       busy = false;
     }
@@ -151,7 +169,7 @@
     if (!last || busy) return;
     busy = true;
     try {
-      await post("/api/undo", { review_id: last.reviewId });
+      await post("/api/undo", { review_id: last.reviewId, revision: last.revision });
       cards.delete(last.productId);
       if (!last.stay) {
         decided -= 1;
@@ -162,8 +180,8 @@
       say("Undone: " + last.productId);
       await show(position);
     } catch (error) {
-      say("Undo failed: " + error.message, true);
-      undoStack.push(last);
+      say("Not undone: " + error.message, true);
+      if (!error.stale) undoStack.push(last); // a decision someone else replaced stays theirs
     } finally {
       busy = false;
     }
@@ -245,21 +263,41 @@
 
   // -- price ---------------------------------------------------------------------------------
 
+  const priceQuestion = document.getElementById("price-question");
+  let priceToConfirm = null; // the amount the server asked about; Enter again on it confirms
+
   function openPrice() {
     if (!currentCard()) return;
     priceBox.hidden = false;
-    const suggested = cardBox.querySelector(".suggested");
-    priceInput.value = suggested ? parseFloat(suggested.textContent.replace(/,/g, "")) || "" : "";
+    priceQuestion.hidden = true;
+    priceToConfirm = null;
+    const suggested = cardBox.querySelector(".suggested .amount");
+    priceInput.value = suggested ? suggested.dataset.amount : ""; // the server reads it as typed
     priceInput.focus();
     priceInput.select();
   }
 
+  async function savePrice() {
+    const price = priceInput.value.trim();
+    const confirmed = priceToConfirm !== null && priceToConfirm === price;
+    try {
+      const answer = await decide("price", { price, confirmed });
+      if (answer) closeOverlays();
+    } catch (error) {
+      priceToConfirm = price;
+      priceQuestion.textContent = error.message + " (Enter again saves it, Esc cancels)";
+      priceQuestion.hidden = false;
+    }
+  }
+
+  priceInput.addEventListener("input", () => {
+    priceToConfirm = null;
+    priceQuestion.hidden = true;
+  });
+
   priceInput.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      const price = priceInput.value;
-      closeOverlays();
-      decide("price", { price });
-    } else if (event.key === "Escape") closeOverlays();
+    if (event.key === "Enter") savePrice();
+    else if (event.key === "Escape") closeOverlays();
     else return;
     event.preventDefault();
     event.stopPropagation();
