@@ -54,6 +54,20 @@ class Settings:
     max_attempts: int = 5
     # How long a duplicate delivery waits for the one doing the work before asking to be redelivered.
     busy_wait_seconds: float = 10.0
+    # The vendors allowed to upload, by id (their folders' names): an object in any other folder
+    # is refused with the reason. Empty (the local stack): any vendor folder is accepted.
+    vendors: frozenset[str] = frozenset()
+    # Vendor files above this size are imported by a batch job (`import_jobs`), not in the
+    # delivery, which has to answer within the push deadline.
+    big_file_bytes: int = 64 * MIB
+    # Where big files' import jobs run: "" (none: every file is imported in the function), "local"
+    # (the Beam pipeline on the local runner, in a process of its own) or "dataflow" (the Flex
+    # Template at `import_job_template`, on Dataflow workers).
+    import_jobs: str = ""
+    import_job_template: str = ""  # gs://…/import.json, the Flex Template spec
+    dataflow_region: str = ""
+    dataflow_service_account: str = ""  # the workers' identity
+    dataflow_temp_location: str = ""  # gs://…/tmp
     firestore_database: str = "(default)"
     # Set when the store is a local emulator (the client reads the same variable to connect);
     # its transactions do not isolate, so writes are made safe another way (adapters/firestore.py).
@@ -92,6 +106,13 @@ class Settings:
             lease_seconds=_positive_float(env, "CATALOGIST_LEASE_SECONDS", cls.lease_seconds),
             max_attempts=_positive_int(env, "CATALOGIST_MAX_ATTEMPTS", cls.max_attempts),
             busy_wait_seconds=_positive_float(env, "CATALOGIST_BUSY_WAIT_SECONDS", cls.busy_wait_seconds),
+            vendors=frozenset(v.strip() for v in env.get("CATALOGIST_VENDORS", "").split(",") if v.strip()),
+            big_file_bytes=_positive_int(env, "CATALOGIST_BIG_FILE_BYTES", cls.big_file_bytes),
+            import_jobs=_choice(env, "CATALOGIST_IMPORT_JOBS", "", ("", "local", "dataflow")),
+            import_job_template=env.get("CATALOGIST_IMPORT_JOB_TEMPLATE", "").strip(),
+            dataflow_region=env.get("CATALOGIST_DATAFLOW_REGION", "").strip(),
+            dataflow_service_account=env.get("CATALOGIST_DATAFLOW_SERVICE_ACCOUNT", "").strip(),
+            dataflow_temp_location=env.get("CATALOGIST_DATAFLOW_TEMP_LOCATION", "").strip(),
             firestore_database=env.get("CATALOGIST_FIRESTORE_DATABASE") or "(default)",
             firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST", "").strip(),
             log_level=(env.get("CATALOGIST_LOG_LEVEL") or "INFO").upper(),
