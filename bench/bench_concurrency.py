@@ -35,7 +35,7 @@ import json, resource, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from catalogist.models.classifier import PhotoClassifier
-from catalogist.photos.imaging import DecodeBudget, photo_pixels_with_facts
+from catalogist.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.settings import Settings
 threads, release, folder = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 photos = [p.read_bytes() for p in sorted(folder.iterdir())]

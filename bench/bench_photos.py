@@ -117,8 +117,8 @@ def per_photo(release: Path, photos: list[bytes]) -> None:
     import numpy as np
     from PIL import Image
 
+    from catalogist.imaging import preprocess
     from catalogist.models.classifier import PhotoClassifier
-    from catalogist.photos.imaging import preprocess
 
     classifier = PhotoClassifier(release, num_threads=1)
     size = classifier.info.image_size

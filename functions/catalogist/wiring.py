@@ -15,10 +15,10 @@ from typing import Any, Generic, TypeVar
 from catalogist.adapters.firestore import EmulatorDocuments, FirestoreDocuments
 from catalogist.adapters.storage import StorageBlobs
 from catalogist.errors import ModelError
+from catalogist.imaging import DecodeBudget, return_freed_pixels_to_the_system
 from catalogist.imports.pipeline import FilePipeline, RowModels
 from catalogist.intake.uploads import Pipeline
 from catalogist.models.releases import MANIFEST, LoadedOnce, Release
-from catalogist.photos.imaging import DecodeBudget, return_freed_pixels_to_the_system
 from catalogist.photos.pipeline import PhotoPipeline
 from catalogist.ports import ReleaseFiles
 from catalogist.settings import Settings

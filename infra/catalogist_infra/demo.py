@@ -66,7 +66,7 @@ class Release:
 
 
 def run(args: argparse.Namespace) -> int:
-    from catalogist_infra.cli import print_parts, stack_config
+    from catalogist_infra.dev import print_parts, stack_config
     from catalogist_infra.release import publish
 
     grocery = _grocery_data(args)
@@ -326,7 +326,7 @@ def _train(arguments: list[str], message: str) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from catalogist_infra.flags import add_flag
+    from catalogist.flags import add_flag
 
     flags: list[tuple[str, str, Any, str]] = [
         (

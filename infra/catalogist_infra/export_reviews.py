@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from catalogist.flags import add_flag
 from catalogist.vendorfiles import escape_for_export
-from catalogist_infra.flags import add_flag
 
 VALIDATION_PERCENT = 15
 PAGE = 500

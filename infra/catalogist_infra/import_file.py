@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from catalogist.errors import PermanentError
-from catalogist_infra.flags import add_flag
+from catalogist.flags import add_flag
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from google.api_core import exceptions as gexc
 
 from catalogist.errors import ModelError
+from catalogist.flags import add_flag
 from catalogist.models.releases import MANIFEST, Release
-from catalogist_infra.flags import add_flag
 
 # The destination's kind -> the manifest's kind (catalogist.wiring.RELEASES).
 KINDS = {"classifier": "image-classifier", "textcat": "textcat", "price": "price"}

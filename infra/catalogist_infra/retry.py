@@ -13,7 +13,7 @@ import getpass
 import os
 from datetime import UTC, datetime, timedelta
 
-from catalogist_infra.flags import add_flag
+from catalogist.flags import add_flag
 
 
 def run(args: argparse.Namespace) -> int:

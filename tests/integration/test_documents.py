@@ -3,7 +3,6 @@ writer, however the store isolates (Firestore's transactions; claims where the e
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from datetime import timedelta
 
 import pytest
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catalogist.photos.imaging import photo_pixels
+from catalogist.imaging import photo_pixels
 from tests.conftest import GROCERY
 
 BANANA = 954

@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from catalogist.photos.imaging import photo_pixels_with_facts
+from catalogist.imaging import photo_pixels_with_facts
 from catalogist.vendorfiles import Limits, ProductRow, RowProblem, parse_vendor_file
 from tests.unit.test_vendorfiles_bad_input import LazyStream
 

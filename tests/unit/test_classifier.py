@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from catalogist.errors import BadPhoto, ModelError
+from catalogist.imaging import photo_pixels
 from catalogist.models.classifier import PhotoClassifier, tta_views
-from catalogist.photos.imaging import photo_pixels
 
 RELEASE = Path(__file__).parents[1] / "fixtures" / "classifier-release"
 

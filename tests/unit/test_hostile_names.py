@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalogist.intake.events import MAX_FILE_NAME_CHARS, VENDOR_ID, object_name_problem
-from catalogist.intake.formats import Kind, detect_kind
+from catalogist.vendorfiles.formats import Kind, detect_kind
 
 PROPERTY = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

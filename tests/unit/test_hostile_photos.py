@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from catalogist.errors import BadPhoto
-from catalogist.photos.imaging import MAX_PIXELS, photo_pixels
+from catalogist.imaging import MAX_PIXELS, photo_pixels
 from tests.unit.hostile_inputs import gif_of_frames, png_chunk, png_of_zeros
 from tests.unit.hostile_measure import MB, measure
 from tests.unit.hostile_mutations import mutated

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from catalogist.errors import BadPhoto, PermanentError
-from catalogist.photos.imaging import MAX_PIXELS, decode_photo, decode_photo_with_facts, photo_pixels, preprocess
+from catalogist.imaging import MAX_PIXELS, decode_photo, decode_photo_with_facts, photo_pixels, preprocess
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:

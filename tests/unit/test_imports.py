@@ -12,10 +12,10 @@ import pytest
 from catalogist import products
 from catalogist.errors import BadFile, Superseded
 from catalogist.imports.pipeline import CHECK_EVERY_ROWS, PAGE_ROWS, FileSource, RowModels, import_file
-from catalogist.intake.formats import detect_kind
 from catalogist.intake.ledger import upload_id
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.ports import REVISION
+from catalogist.vendorfiles.formats import detect_kind
 from tests.unit.fakes import Expecting, MemoryDocuments
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -450,7 +450,13 @@ def test_an_import_whose_rows_are_all_rejected_shows_progress_and_stops_for_a_ne
 
     with pytest.raises(Superseded):
         import_file(
-            io.BytesIO(("SKU;Name;Brand;Price\n" + rows).encode()), source, documents, Models(), NOW, None, still_current
+            io.BytesIO(("SKU;Name;Brand;Price\n" + rows).encode()),
+            source,
+            documents,
+            Models(),
+            NOW,
+            None,
+            still_current,
         )
 
     assert progress == [CHECK_EVERY_ROWS, 2 * CHECK_EVERY_ROWS], "rows seen, though none was written"

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from PIL import Image
 
-from catalogist.intake.formats import Kind, Verdict, detect_kind
+from catalogist.vendorfiles.formats import Kind, Verdict, detect_kind
 
 
 def image_bytes(image_format: str) -> bytes:

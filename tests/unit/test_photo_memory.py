@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalogist.photos.imaging import MAX_PIXELS
+from catalogist.imaging import MAX_PIXELS
 
 SIDE = 6300  # 39.7 megapixels: just under the limit
 MIB = 1024 * 1024
 DECODED = SIDE * SIDE * 4  # RGBA, as Pillow holds it
 CHILD = """
 import json, resource, sys, threading
-from catalogist.photos.imaging import DecodeBudget, photo_pixels
+from catalogist.imaging import DecodeBudget, photo_pixels
 data = open(sys.argv[1], "rb").read()
 threads, budget_bytes = int(sys.argv[2]), int(sys.argv[3])
 budget = DecodeBudget(budget_bytes) if budget_bytes else None
@@ -83,7 +83,7 @@ import json, resource, sys, threading
 from pathlib import Path
 import numpy as np
 from catalogist.models.classifier import PhotoClassifier
-from catalogist.photos.imaging import DecodeBudget, photo_pixels, return_freed_pixels_to_the_system
+from catalogist.imaging import DecodeBudget, photo_pixels, return_freed_pixels_to_the_system
 data = open(sys.argv[1], "rb").read()
 threads, budget = int(sys.argv[2]), DecodeBudget(int(sys.argv[3]))
 return_freed_pixels_to_the_system()  # as the function's wiring does at start-up

@@ -9,7 +9,7 @@ import pytest
 from catalogist.errors import ModelError
 from catalogist.settings import Settings
 from catalogist.wiring import check_local_releases
-from catalogist_infra.cli import release_env
+from catalogist_infra.dev import release_env
 from catalogist_infra.processes import StackError
 from tests.conftest import REPO
 
@@ -44,5 +44,5 @@ def test_the_function_refuses_to_start_on_a_local_folder_without_a_release(tmp_p
         {"GOOGLE_CLOUD_PROJECT": "p", "CATALOGIST_MODELS_BUCKET": "m", "CATALOGIST_CLASSIFIER_RELEASE": str(tmp_path)}
     )
 
-    with pytest.raises(ModelError, match="CATALOGIST_CLASSIFIER_RELEASE .* holds no model release"):
+    with pytest.raises(ModelError, match=r"CATALOGIST_CLASSIFIER_RELEASE .* holds no model release"):
         check_local_releases(settings)

@@ -134,7 +134,7 @@ def build_imagenet_classifier(image_size: int = 224, variant: str = "lite0") -> 
 
 
 if __name__ == "__main__":
-    from catalogist.photos.imaging import decode_photo, preprocess
+    from catalogist.imaging import decode_photo, preprocess
 
     model = build_imagenet_classifier(224)
     for photo in sys.argv[1:]:

@@ -164,8 +164,8 @@ def recalibrate_release(
 ) -> dict:
     """Thresholds of `release` set again on `splits`; rewrites taxonomy.json and the manifest,
     returns the manifest's calibration record."""
+    from catalogist.imaging import photo_pixels
     from catalogist.models.classifier import TAXONOMY_FILE, PhotoClassifier
-    from catalogist.photos.imaging import photo_pixels
     from catalogist_training.datasets import load_split
     from catalogist_training.prepare import labels
     from catalogist_training.release_manifest import rewrite_manifest

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from catalogist_infra.flags import add_flag
+from catalogist.flags import add_flag
 from catalogist_training.release_manifest import record_command
 
 log = logging.getLogger("catalogist.training")

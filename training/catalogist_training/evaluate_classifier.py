@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from catalogist.imaging import decode_photo, preprocess
 from catalogist.models.classifier import MODEL_FILE, PhotoClassifier
-from catalogist.photos.imaging import decode_photo, preprocess
 from catalogist_training.calibrate import decision_precision
 from catalogist_training.corruptions import CORRUPTIONS
 from catalogist_training.datasets import LabelledPhoto

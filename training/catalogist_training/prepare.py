@@ -15,8 +15,8 @@ import numpy as np
 from tqdm import tqdm
 
 from catalogist.errors import BadPhoto
+from catalogist.imaging import photo_pixels
 from catalogist.models.taxonomy import Taxonomy
-from catalogist.photos.imaging import photo_pixels
 from catalogist_training.config import TrainConfig
 from catalogist_training.datasets import LabelledPhoto, load_grocery_store_iconic, load_split
 

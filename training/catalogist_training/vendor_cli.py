@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from catalogist_infra.flags import add_flag
+from catalogist.flags import add_flag
 from catalogist_training.release_manifest import record_command
 
 

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from catalogist.intake.events import StorageEvent, object_name_problem
-from catalogist.intake.formats import Kind, Verdict
 from catalogist.ports import DocumentStore
+from catalogist.vendorfiles.formats import Kind, Verdict
 
 COLLECTION = "uploads"
 ATTEMPTS = "upload_attempts"

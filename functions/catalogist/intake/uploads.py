@@ -26,9 +26,9 @@ from typing import Any, Protocol
 from catalogist.errors import PermanentError, Superseded, UploadInProgress
 from catalogist.intake import ledger
 from catalogist.intake.events import FINALIZED, StorageEvent, StorageObject, object_name_problem
-from catalogist.intake.formats import HEAD_BYTES, Kind, Verdict, detect_kind
 from catalogist.ports import BlobReader, DocumentStore
 from catalogist.settings import Settings
+from catalogist.vendorfiles.formats import HEAD_BYTES, Kind, Verdict, detect_kind
 
 log = logging.getLogger("catalogist.intake.uploads")
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from catalogist.imaging import photo_pixels
 from catalogist.models.releases import Release
 from catalogist.models.taxonomy import Decision, Taxonomy
-from catalogist.photos.imaging import photo_pixels
 
 KIND = "image-classifier"
 MODEL_FILE = "model.tflite"

@@ -22,6 +22,7 @@ import flask
 from werkzeug.exceptions import HTTPException
 
 from catalogist.errors import PermanentError
+from catalogist.imaging import DecodeBudget, decode_photo
 from catalogist.intake import ledger
 from catalogist.intake.events import VENDOR_ID
 from catalogist.models.taxonomy import Taxonomy
@@ -39,7 +40,6 @@ from catalogist.panel.auth import (
     new_session,
     session_of,
 )
-from catalogist.photos.imaging import DecodeBudget, decode_photo
 from catalogist.ports import REVISION, BlobReader, DocumentStore, Filter, ObjectCopier, Write
 from catalogist.products import COLLECTION as PRODUCTS
 from catalogist.products import shown_price

@@ -25,9 +25,9 @@ import numpy as np
 
 from catalogist import products
 from catalogist.errors import BadPhoto, ModelError
+from catalogist.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.intake.events import StorageObject
 from catalogist.models.taxonomy import SEPARATOR, Decision, Taxonomy
-from catalogist.photos.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.ports import BlobReader, DocumentStore
 
 log = logging.getLogger("catalogist.photos")

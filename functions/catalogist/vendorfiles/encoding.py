@@ -10,7 +10,7 @@ import codecs
 from charset_normalizer import from_bytes
 
 from catalogist.errors import BadFile
-from catalogist.intake.formats import utf16_without_bom
+from catalogist.vendorfiles.formats import utf16_without_bom
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),

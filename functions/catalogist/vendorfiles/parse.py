@@ -19,9 +19,9 @@ from typing import IO, BinaryIO, cast
 import numpy as np
 
 from catalogist.errors import BadFile
-from catalogist.intake.formats import HEAD_BYTES, Kind, detect_kind
 from catalogist.vendorfiles.delimited import read_delimited, sniff_delimiter
 from catalogist.vendorfiles.encoding import check_text_sample, detect_encoding
+from catalogist.vendorfiles.formats import HEAD_BYTES, Kind, detect_kind
 from catalogist.vendorfiles.jsonfeed import read_json, read_json_lines
 from catalogist.vendorfiles.limits import DEFAULT_LIMITS, Limits
 from catalogist.vendorfiles.mapping import ColumnMapping, guess_mapping
