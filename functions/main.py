@@ -10,14 +10,15 @@ from catalogist import logs, wiring
 from catalogist.errors import BadEvent, UploadInProgress
 from catalogist.intake.events import parse_storage_event
 from catalogist.intake.uploads import handle_upload, reject_unreadable_event
-from catalogist.settings import Settings
+from catalogist.models.releases import Lazy
+from catalogist.settings import PanelSettings, Settings
 
 SETTINGS = Settings.from_env()
 logs.configure(SETTINGS.log_level)
 # Built once per instance; clients connect and models load lazily, on first use.
 BLOBS, DOCUMENTS, PIPELINES = wiring.build(SETTINGS)
 # The panel is built on its first request, so on_upload's deployment needs none of its settings.
-PANEL = wiring.Lazy(lambda: wiring.build_panel(SETTINGS, BLOBS, DOCUMENTS))
+PANEL = Lazy(lambda: wiring.build_panel(SETTINGS, PanelSettings.from_env(), BLOBS, DOCUMENTS))
 
 
 @functions_framework.cloud_event

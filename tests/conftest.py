@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from catalogist.models.kinds import CLASSIFIER, KINDS
+from catalogist.settings import BY_FIELD
 from catalogist_infra.stack import (
     Stack,
     StackConfig,
@@ -50,22 +52,25 @@ def bigbasket() -> Path:
 
 
 @pytest.fixture(scope="session")
-def reference_classifier() -> Path:
-    """The classifier release committed in models/ (the one `make demo` serves): a real int8
-    model of all 81 Grocery Store categories, so the stack's tests start without training."""
-    release = REPO / "models" / "classifier"
-    assert (release / "manifest.json").exists(), f"the reference classifier release is missing from {release}"
-    return release
+def reference_releases() -> dict[str, Path]:
+    """The releases committed in models/ (what `make demo` serves), by kind: real models (the
+    int8 classifier of all 81 Grocery Store categories, the text and price models of BigBasket),
+    so the stack's tests start without training."""
+    releases = {kind.name: REPO / "models" / kind.name for kind in KINDS}
+    for name, release in releases.items():
+        assert (release / "manifest.json").exists(), f"the reference {name} release is missing from {release}"
+    return releases
 
 
 @pytest.fixture(scope="session")
-def row_models() -> dict[str, Path]:
-    """The text categorizer and price releases committed in models/ (what `make demo` serves),
-    by kind: the stack's tests start without training, as with the classifier."""
-    releases = {kind: REPO / "models" / kind for kind in ("textcat", "price")}
-    for kind, release in releases.items():
-        assert (release / "manifest.json").exists(), f"the reference {kind} release is missing from {release}"
-    return releases
+def reference_classifier(reference_releases: dict[str, Path]) -> Path:
+    return reference_releases[CLASSIFIER.name]
+
+
+@pytest.fixture(scope="session")
+def row_models(reference_releases: dict[str, Path]) -> dict[str, Path]:
+    """The text categorizer and price releases, by kind."""
+    return {name: release for name, release in reference_releases.items() if name != CLASSIFIER.name}
 
 
 # -- the local stack, one per session, shared by the integration and browser tests ---------------
@@ -107,14 +112,12 @@ def stack_config(data_dir: Path, **overrides) -> StackConfig:
 
 
 @pytest.fixture(scope="session")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, reference_classifier: Path, row_models: dict[str, Path]
-) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, reference_releases: dict[str, Path]) -> Iterator[Stack]:
     """The stack, serving the session's releases from the models bucket as a deployment would."""
     config = stack_config(tmp_path_factory.mktemp("stack"))
-    releases = {"classifier": reference_classifier, **row_models}
-    for kind in releases:
-        config.function_env[f"CATALOGIST_{kind.upper()}_RELEASE"] = f"gs://{config.models_bucket}/{kind}/test"
+    releases = reference_releases
+    for kind in KINDS:
+        config.function_env[BY_FIELD[kind.setting].env] = f"gs://{config.models_bucket}/{kind.name}/test"
     running = Stack(config)
     running.start()
     models = storage_client(config).bucket(config.models_bucket)

@@ -30,7 +30,7 @@ def add_flag(
         parser.add_argument(flag, action="store_true", default=on, help=f"{help} (env {env})")
         return
     value = type(raw) if raw else default
-    shown = f"; default {default}" if default is not None else ""
+    shown = f"; default {default}" if default not in (None, "") else ""
     parser.add_argument(
         flag,
         type=type,

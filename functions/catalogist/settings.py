@@ -1,173 +1,64 @@
-"""The one place that reads the environment: a frozen `Settings` value built at start-up.
+"""The one place that reads the environment: every setting declared once in a table (its field,
+environment name, default, how its text is read, what it is for), and the frozen `Settings`
+and `PanelSettings` values built from it at start-up.
 
-Terraform sets the same variable names on the deployed functions; `catalogist dev up` sets them
-for the local stack. A missing required name fails fast and says which one.
+Terraform sets the same names on the deployed functions (tests/terraform checks them against
+this table); `catalogist dev up` sets them for the local stack; the CLIs' flags that stand for
+a setting are made from its row (`add_setting_flags`), with the same variable as their twin;
+docs/settings.md is this table in words (`python -m catalogist.settings`). A missing required
+name fails fast and says which one.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, fields
+from typing import Any
 
 from catalogist.errors import SettingsError
+from catalogist.flags import add_flag
 
 MIB = 1024 * 1024
-Number = TypeVar("Number", int, float)
+Reader = Callable[[str, str], Any]  # (setting's environment name, its text) -> value, or SettingsError
 
 
 @dataclass(frozen=True)
-class Settings:
-    project: str
-    models_bucket: str
-    # A local folder or gs://bucket/prefix holding the model releases (classifier/, textcat/, …).
-    model_location: str
-    # The classifier release to serve: a local folder or gs://bucket/path of a release folder.
-    # Pointing this at a new release is how a new model goes live; no code changes.
-    classifier_release: str = ""
-    textcat_release: str = ""
-    price_release: str = ""
-    # Test-time augmentation for photos: none | flip | flip_crops (see bench/ before changing).
-    # Share of automatic decisions sampled into the review queue to measure their precision.
-    audit_rate: float = 0.02
-    # The store's currency: prices are suggested in it, and a price release in another is refused.
-    currency: str = "INR"
-    photo_tta: str = "none"
-    model_threads: int = 1
-    # Cloud Functions can write only under the temporary folder (kept in memory).
-    model_cache_dir: str = os.path.join(tempfile.gettempdir(), "catalogist-models")
-    max_photo_bytes: int = 25 * MIB
-    # Files are streamed, so they may be far larger than photos (a million rows is ~100 MB).
-    max_file_bytes: int = 2048 * MIB
-    # Older events are acknowledged and logged, not processed (a backlog after an outage).
-    max_event_age_seconds: float = 24 * 3600.0
-    # Request threads per instance: functions-framework reads the same variable (THREADS) for
-    # gunicorn, and the classifier keeps at most this many interpreters (see bench/bench_photos.py).
-    threads: int = 4
-    # Memory all photos being decoded at once may take; larger photos wait for one another.
-    decode_memory_bytes: int = 512 * MIB
-    # A claimed upload is another delivery's to take over once its lease runs out unrenewed.
-    lease_seconds: float = 60.0
-    # Deliveries that fail transiently before the upload ends `failed` (a poison event).
-    max_attempts: int = 5
-    # How long a duplicate delivery waits for the one doing the work before asking to be redelivered.
-    busy_wait_seconds: float = 10.0
-    # The vendors allowed to upload, by id (their folders' names): an object in any other folder
-    # is refused with the reason. Empty (the local stack): any vendor folder is accepted.
-    vendors: frozenset[str] = frozenset()
-    # Vendor files above this size are imported by a batch job (`import_jobs`), not in the
-    # delivery, which has to answer within the push deadline.
-    big_file_bytes: int = 64 * MIB
-    # Where big files' import jobs run: "" (none: every file is imported in the function), "local"
-    # (the Beam pipeline on the local runner, in a process of its own) or "dataflow" (the Flex
-    # Template at `import_job_template`, on Dataflow workers).
-    import_jobs: str = ""
-    import_job_template: str = ""  # gs://…/import.json, the Flex Template spec
-    dataflow_region: str = ""
-    dataflow_service_account: str = ""  # the workers' identity
-    dataflow_temp_location: str = ""  # gs://…/tmp
-    firestore_database: str = "(default)"
-    # Set when the store is a local emulator (the client reads the same variable to connect);
-    # its transactions do not isolate, so writes are made safe another way (adapters/firestore.py).
-    firestore_emulator_host: str = ""
-    log_level: str = "INFO"
-    # The review panel: who signs in and how (iap deployed, dev on a developer's machine only).
-    panel_auth: str = "iap"
-    reviewers: frozenset[str] = frozenset()
-    iap_audience: str = ""
-    panel_secret: str = ""  # signs the dev sign-in cookie and the CSRF tokens
-    on_cloud_run: bool = False  # K_SERVICE is set: the dev sign-in refuses to start
-    panel_page_size: int = 25
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        models_bucket = _required(env, "CATALOGIST_MODELS_BUCKET")
-        model_location = (env.get("CATALOGIST_MODEL_LOCATION") or f"gs://{models_bucket}").rstrip("/")
-        return cls(
-            project=_required(env, "GOOGLE_CLOUD_PROJECT"),
-            models_bucket=models_bucket,
-            model_location=model_location,
-            classifier_release=env.get("CATALOGIST_CLASSIFIER_RELEASE") or f"{model_location}/classifier",
-            textcat_release=env.get("CATALOGIST_TEXTCAT_RELEASE") or f"{model_location}/textcat",
-            price_release=env.get("CATALOGIST_PRICE_RELEASE") or f"{model_location}/price",
-            audit_rate=_share(env, "CATALOGIST_AUDIT_RATE", cls.audit_rate),
-            currency=(env.get("CATALOGIST_CURRENCY") or cls.currency).strip().upper(),
-            photo_tta=_choice(env, "CATALOGIST_PHOTO_TTA", "none", ("none", "flip", "flip_crops")),
-            model_threads=_positive_int(env, "CATALOGIST_MODEL_THREADS", 1),
-            model_cache_dir=env.get("CATALOGIST_MODEL_CACHE_DIR") or cls.model_cache_dir,
-            max_photo_bytes=_positive_int(env, "CATALOGIST_MAX_PHOTO_BYTES", 25 * MIB),
-            max_file_bytes=_positive_int(env, "CATALOGIST_MAX_FILE_BYTES", 2048 * MIB),
-            max_event_age_seconds=_positive_float(env, "CATALOGIST_MAX_EVENT_AGE_SECONDS", 24 * 3600.0),
-            threads=_positive_int(env, "THREADS", cls.threads),
-            decode_memory_bytes=_positive_int(env, "CATALOGIST_DECODE_MEMORY_MB", cls.decode_memory_bytes // MIB) * MIB,
-            lease_seconds=_positive_float(env, "CATALOGIST_LEASE_SECONDS", cls.lease_seconds),
-            max_attempts=_positive_int(env, "CATALOGIST_MAX_ATTEMPTS", cls.max_attempts),
-            busy_wait_seconds=_positive_float(env, "CATALOGIST_BUSY_WAIT_SECONDS", cls.busy_wait_seconds),
-            vendors=frozenset(v.strip() for v in env.get("CATALOGIST_VENDORS", "").split(",") if v.strip()),
-            big_file_bytes=_positive_int(env, "CATALOGIST_BIG_FILE_BYTES", cls.big_file_bytes),
-            import_jobs=_choice(env, "CATALOGIST_IMPORT_JOBS", "", ("", "local", "dataflow")),
-            import_job_template=env.get("CATALOGIST_IMPORT_JOB_TEMPLATE", "").strip(),
-            dataflow_region=env.get("CATALOGIST_DATAFLOW_REGION", "").strip(),
-            dataflow_service_account=env.get("CATALOGIST_DATAFLOW_SERVICE_ACCOUNT", "").strip(),
-            dataflow_temp_location=env.get("CATALOGIST_DATAFLOW_TEMP_LOCATION", "").strip(),
-            firestore_database=env.get("CATALOGIST_FIRESTORE_DATABASE") or "(default)",
-            firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST", "").strip(),
-            log_level=(env.get("CATALOGIST_LOG_LEVEL") or "INFO").upper(),
-            panel_auth=_choice(env, "CATALOGIST_PANEL_AUTH", "iap", ("iap", "dev")),
-            reviewers=frozenset(
-                email.strip().lower() for email in env.get("CATALOGIST_REVIEWERS", "").split(",") if email.strip()
-            ),
-            iap_audience=env.get("CATALOGIST_IAP_AUDIENCE", "").strip(),
-            panel_secret=env.get("CATALOGIST_PANEL_SECRET", "").strip(),
-            on_cloud_run=bool(env.get("K_SERVICE", "").strip()),
-            panel_page_size=_positive_int(env, "CATALOGIST_PANEL_PAGE_SIZE", cls.panel_page_size),
-        )
-
-    def require_panel(self) -> None:
-        """The panel's own settings, checked when the panel is built (`on_upload` needs none)."""
-        if not self.reviewers:
-            raise SettingsError("missing setting CATALOGIST_REVIEWERS: the reviewers' emails, comma-separated")
-        if not self.panel_secret:
-            raise SettingsError("missing setting CATALOGIST_PANEL_SECRET: a random secret for CSRF tokens")
-        if self.panel_auth == "iap" and not self.iap_audience:
-            raise SettingsError("missing setting CATALOGIST_IAP_AUDIENCE: the audience of the IAP assertions")
+class Setting:
+    field: str
+    env: str
+    help: str
+    default: Any = ""  # a value, or a function of the settings read before it (derived defaults)
+    read: Reader = lambda _, text: text
+    required: bool = False  # start-up fails without it
+    panel: bool = False  # the review panel's own (`PanelSettings`)
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise SettingsError(f"missing setting {name}: set the environment variable {name}")
-    return value
+def text(_: str, raw: str) -> str:
+    return raw
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    return _positive(env, name, default, int, "a whole number")
+def upper(_: str, raw: str) -> str:
+    return raw.upper()
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    return _positive(env, name, default, float, "a number")
+def positive(kind: Callable[[str], Any], what: str) -> Reader:
+    def read(name: str, raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise SettingsError(f"setting {name} must be {what}, got {raw!r}") from None
+        if not value > 0:
+            raise SettingsError(f"setting {name} must be positive, got {value}")
+        return value
+
+    return read
 
 
-def _positive(env: Mapping[str, str], name: str, default: Number, kind: Callable[[str], Number], what: str) -> Number:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"setting {name} must be {what}, got {raw!r}") from None
-    if not value > 0:
-        raise SettingsError(f"setting {name} must be positive, got {value}")
-    return value
-
-
-def _share(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def share(name: str, raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
@@ -177,8 +68,375 @@ def _share(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env.get(name, "").strip() or default
-    if value not in choices:
-        raise SettingsError(f"setting {name} must be one of {', '.join(choices)}, got {value!r}")
-    return value
+def choice(*choices: str) -> Reader:
+    def read(name: str, raw: str) -> str:
+        if raw not in choices:
+            raise SettingsError(f"setting {name} must be one of {', '.join(choices)}, got {raw!r}")
+        return raw
+
+    return read
+
+
+def comma_set(lower: bool = False) -> Reader:
+    def read(_: str, raw: str) -> frozenset[str]:
+        return frozenset((item.strip().lower() if lower else item.strip()) for item in raw.split(",") if item.strip())
+
+    return read
+
+
+def megabytes(name: str, raw: str) -> int:
+    return int(positive(int, "a whole number of megabytes")(name, raw)) * MIB
+
+
+def present(_: str, raw: str) -> bool:
+    return bool(raw)
+
+
+def _in_location(values: Mapping[str, Any], kind: str) -> str:
+    return f"{values['model_location']}/{kind}" if values["model_location"] else ""
+
+
+whole = positive(int, "a whole number")
+number = positive(float, "a number")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("project", "GOOGLE_CLOUD_PROJECT", "the Google Cloud project", required=True),
+    Setting(
+        "models_bucket",
+        "CATALOGIST_MODELS_BUCKET",
+        "the bucket model releases are published to (needed unless every release below is named)",
+    ),
+    Setting(
+        "model_location",
+        "CATALOGIST_MODEL_LOCATION",
+        "a folder or gs://bucket/prefix holding the releases (classifier/, textcat/, price/)",
+        default=lambda s: f"gs://{s['models_bucket']}" if s["models_bucket"] else "",
+        read=lambda _, raw: raw.rstrip("/"),
+    ),
+    # Pointing one of these at a new release is how a new model goes live; no code changes.
+    Setting(
+        "classifier_release",
+        "CATALOGIST_CLASSIFIER_RELEASE",
+        "the photo classifier release served: a folder or gs:// path",
+        default=lambda s: _in_location(s, "classifier"),
+    ),
+    Setting(
+        "textcat_release",
+        "CATALOGIST_TEXTCAT_RELEASE",
+        "the text categorizer release served: a folder or gs:// path",
+        default=lambda s: _in_location(s, "textcat"),
+    ),
+    Setting(
+        "price_release",
+        "CATALOGIST_PRICE_RELEASE",
+        "the price model release served: a folder or gs:// path",
+        default=lambda s: _in_location(s, "price"),
+    ),
+    Setting(
+        "audit_rate",
+        "CATALOGIST_AUDIT_RATE",
+        "share of automatic decisions sampled into the review queue to measure their precision",
+        0.02,
+        share,
+    ),
+    Setting(
+        "currency",
+        "CATALOGIST_CURRENCY",
+        "the store's currency: prices are suggested in it, a price release in another is refused",
+        "INR",
+        upper,
+    ),
+    Setting(
+        "photo_tta",
+        "CATALOGIST_PHOTO_TTA",
+        "test-time augmentation of photos: none, flip or flip_crops (see bench/ before changing)",
+        "none",
+        choice("none", "flip", "flip_crops"),
+    ),
+    Setting("model_threads", "CATALOGIST_MODEL_THREADS", "threads of each LiteRT interpreter", 1, whole),
+    Setting(
+        "model_cache_dir",
+        "CATALOGIST_MODEL_CACHE_DIR",
+        "where gs:// releases are downloaded (Cloud Functions can write only under the temporary folder)",
+        os.path.join(tempfile.gettempdir(), "catalogist-models"),
+    ),
+    Setting("max_photo_bytes", "CATALOGIST_MAX_PHOTO_BYTES", "largest photo accepted, in bytes", 25 * MIB, whole),
+    Setting(
+        "max_file_bytes",
+        "CATALOGIST_MAX_FILE_BYTES",
+        "largest vendor file accepted, in bytes (files are streamed: a million rows is ~100 MB)",
+        2048 * MIB,
+        whole,
+    ),
+    Setting(
+        "max_event_age_seconds",
+        "CATALOGIST_MAX_EVENT_AGE_SECONDS",
+        "older events are acknowledged and logged, not processed (a backlog after an outage)",
+        24 * 3600.0,
+        number,
+    ),
+    Setting(
+        "threads",
+        "THREADS",
+        "request threads per instance (functions-framework reads the same variable); the classifier keeps "
+        "at most this many interpreters",
+        4,
+        whole,
+    ),
+    Setting(
+        "decode_memory_bytes",
+        "CATALOGIST_DECODE_MEMORY_MB",
+        "megabytes all photos being decoded at once may take; larger photos wait for one another",
+        512 * MIB,
+        megabytes,
+    ),
+    Setting(
+        "lease_seconds",
+        "CATALOGIST_LEASE_SECONDS",
+        "a claimed upload is another delivery's to take over once its lease runs out unrenewed",
+        60.0,
+        number,
+    ),
+    Setting(
+        "max_attempts",
+        "CATALOGIST_MAX_ATTEMPTS",
+        "deliveries that fail transiently before the upload ends failed (a poison event)",
+        5,
+        whole,
+    ),
+    Setting(
+        "busy_wait_seconds",
+        "CATALOGIST_BUSY_WAIT_SECONDS",
+        "how long a duplicate delivery waits for the one doing the work before asking to be redelivered",
+        10.0,
+        number,
+    ),
+    Setting(
+        "vendors",
+        "CATALOGIST_VENDORS",
+        "the vendor ids allowed to upload (their folders), comma-separated; empty: any vendor folder",
+        frozenset(),
+        comma_set(),
+    ),
+    Setting(
+        "big_file_bytes",
+        "CATALOGIST_BIG_FILE_BYTES",
+        "vendor files above this size are imported by a batch job, not in the delivery",
+        64 * MIB,
+        whole,
+    ),
+    Setting(
+        "import_jobs",
+        "CATALOGIST_IMPORT_JOBS",
+        'where big files\' import jobs run: "" (none: every file in the function), local or dataflow',
+        "",
+        choice("", "local", "dataflow"),
+    ),
+    Setting("import_job_template", "CATALOGIST_IMPORT_JOB_TEMPLATE", "gs://…/import.json, the Flex Template spec"),
+    Setting("dataflow_region", "CATALOGIST_DATAFLOW_REGION", "the region Dataflow import jobs run in"),
+    Setting("dataflow_service_account", "CATALOGIST_DATAFLOW_SERVICE_ACCOUNT", "the Dataflow workers' service account"),
+    Setting("dataflow_temp_location", "CATALOGIST_DATAFLOW_TEMP_LOCATION", "gs://…/tmp for Dataflow jobs"),
+    Setting("firestore_database", "CATALOGIST_FIRESTORE_DATABASE", "the Firestore database", "(default)", read=text),
+    Setting(
+        "firestore_emulator_host",
+        "FIRESTORE_EMULATOR_HOST",
+        "host:port of a local Firestore emulator (the client reads it too); writes it cannot isolate are made "
+        "safe another way",
+    ),
+    Setting("log_level", "CATALOGIST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO", upper),
+    # The review panel's own; checked when the panel is built (`on_upload` needs none of them).
+    Setting(
+        "panel_auth",
+        "CATALOGIST_PANEL_AUTH",
+        "how reviewers sign in: iap (deployed) or dev (a developer's machine only)",
+        "iap",
+        choice("iap", "dev"),
+        panel=True,
+    ),
+    Setting(
+        "reviewers",
+        "CATALOGIST_REVIEWERS",
+        "the reviewers' emails, comma-separated",
+        frozenset(),
+        comma_set(lower=True),
+        required=True,
+        panel=True,
+    ),
+    Setting("iap_audience", "CATALOGIST_IAP_AUDIENCE", "the audience of the IAP assertions", panel=True),
+    Setting(
+        "panel_secret",
+        "CATALOGIST_PANEL_SECRET",
+        "a random secret that signs the sign-in and session cookies and the CSRF tokens",
+        required=True,
+        panel=True,
+    ),
+    Setting(
+        "on_cloud_run",
+        "K_SERVICE",
+        "set by Cloud Run itself: the dev sign-in refuses to start there",
+        False,
+        present,
+        panel=True,
+    ),
+    Setting(
+        "panel_page_size", "CATALOGIST_PANEL_PAGE_SIZE", "cards the queue fetches at a time", 25, whole, panel=True
+    ),
+)
+BY_FIELD = {setting.field: setting for setting in SETTINGS}
+# Set on the platform's side, never by a deployment (tests/terraform).
+PLATFORM_NAMES = frozenset({"K_SERVICE"})
+
+
+def _default(name: str) -> Any:
+    default = BY_FIELD[name].default
+    return None if callable(default) else default
+
+
+def _values(environ: Mapping[str, str] | None, panel: bool) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.panel != panel and not (panel and setting.field == "project"):
+            continue
+        raw = str(env.get(setting.env, "") or "").strip()
+        if raw:
+            values[setting.field] = setting.read(setting.env, raw)
+        elif setting.required and not panel:
+            raise SettingsError(f"missing setting {setting.env}: set the environment variable {setting.env}")
+        elif callable(setting.default):
+            values[setting.field] = setting.default(values)
+        else:
+            values[setting.field] = setting.default
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the functions read at start-up. Defaults live in `SETTINGS`, stated once."""
+
+    project: str
+    models_bucket: str = ""
+    model_location: str = ""
+    classifier_release: str = ""
+    textcat_release: str = ""
+    price_release: str = ""
+    audit_rate: float = _default("audit_rate")
+    currency: str = _default("currency")
+    photo_tta: str = _default("photo_tta")
+    model_threads: int = _default("model_threads")
+    model_cache_dir: str = _default("model_cache_dir")
+    max_photo_bytes: int = _default("max_photo_bytes")
+    max_file_bytes: int = _default("max_file_bytes")
+    max_event_age_seconds: float = _default("max_event_age_seconds")
+    threads: int = _default("threads")
+    decode_memory_bytes: int = _default("decode_memory_bytes")
+    lease_seconds: float = _default("lease_seconds")
+    max_attempts: int = _default("max_attempts")
+    busy_wait_seconds: float = _default("busy_wait_seconds")
+    vendors: frozenset[str] = _default("vendors")
+    big_file_bytes: int = _default("big_file_bytes")
+    import_jobs: str = _default("import_jobs")
+    import_job_template: str = _default("import_job_template")
+    dataflow_region: str = _default("dataflow_region")
+    dataflow_service_account: str = _default("dataflow_service_account")
+    dataflow_temp_location: str = _default("dataflow_temp_location")
+    firestore_database: str = _default("firestore_database")
+    firestore_emulator_host: str = _default("firestore_emulator_host")
+    log_level: str = _default("log_level")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        settings = cls(**_values(environ, panel=False))
+        if not all((settings.classifier_release, settings.textcat_release, settings.price_release)):
+            raise SettingsError(
+                "missing setting CATALOGIST_MODELS_BUCKET: the bucket model releases are published to (or "
+                "CATALOGIST_MODEL_LOCATION, or each of CATALOGIST_CLASSIFIER_RELEASE, _TEXTCAT_RELEASE, _PRICE_RELEASE)"
+            )
+        if settings.import_jobs == "dataflow":
+            for name in ("import_job_template", "dataflow_region", "dataflow_temp_location"):
+                if not getattr(settings, name):
+                    env = BY_FIELD[name].env
+                    raise SettingsError(f"missing setting {env}: CATALOGIST_IMPORT_JOBS=dataflow needs it")
+        return settings
+
+
+@dataclass(frozen=True)
+class PanelSettings:
+    """The review panel's own settings (`panel=True` rows), read when the panel is built."""
+
+    project: str = ""
+    panel_auth: str = _default("panel_auth")
+    reviewers: frozenset[str] = _default("reviewers")
+    iap_audience: str = _default("iap_audience")
+    panel_secret: str = _default("panel_secret")
+    on_cloud_run: bool = _default("on_cloud_run")
+    panel_page_size: int = _default("panel_page_size")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PanelSettings:
+        panel = cls(**_values(environ, panel=True))
+        for setting in SETTINGS:
+            if setting.panel and setting.required and not getattr(panel, setting.field):
+                raise SettingsError(f"missing setting {setting.env}: {setting.help}")
+        if panel.panel_auth == "iap" and not panel.iap_audience:
+            raise SettingsError("missing setting CATALOGIST_IAP_AUDIENCE: the audience of the IAP assertions")
+        return panel
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, *names: str, **defaults: Any) -> None:
+    """A flag for each named setting (`--textcat-release` for textcat_release), its twin the
+    setting's own variable; `defaults` replace the table's where a command has a better one."""
+    for name in names:
+        setting = BY_FIELD[name]
+        default = defaults.get(name, None if callable(setting.default) else setting.default)
+        kind = type(default) if isinstance(default, int | float) and not isinstance(default, bool) else str
+        add_flag(parser, "--" + name.replace("_", "-"), setting.env, setting.help, type=kind, default=default)
+
+
+def from_flags(args: argparse.Namespace, *names: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings a command runs with: the environment, with the command's setting flags
+    (`add_setting_flags`) in place of their variables where given."""
+    env = dict(os.environ if environ is None else environ)
+    for name in names:
+        value = getattr(args, name, None)
+        if value not in (None, ""):
+            env[BY_FIELD[name].env] = ",".join(sorted(value)) if isinstance(value, frozenset) else str(value)
+    return Settings.from_env(env)
+
+
+def markdown() -> str:
+    """The settings as docs/settings.md shows them."""
+    lines = [
+        "# Settings",
+        "",
+        "Every setting the functions read, generated from `functions/catalogist/settings.py`",
+        "(`python -m catalogist.settings > docs/settings.md`). Terraform sets them on the deployed",
+        "functions; `catalogist dev up` on the local stack.",
+        "",
+        "| variable | what it is | default |",
+        "|---|---|---|",
+    ]
+    for setting in SETTINGS:
+        default = setting.default
+        if callable(default):
+            shown = "derived (see what it is)"
+        elif setting.required:
+            shown = "required"
+        elif isinstance(default, frozenset):
+            shown = "empty"
+        elif setting.field.endswith("_bytes") and isinstance(default, int):
+            shown = f"{default // MIB} MiB" if setting.read is not megabytes else str(default // MIB)
+        else:
+            shown = f"`{default}`" if default != "" else "empty"
+        where = " (panel)" if setting.panel else ""
+        lines.append(f"| `{setting.env}` | {setting.help}{where} | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
+def field_names(value: type) -> set[str]:
+    return {f.name for f in fields(value)}
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

@@ -30,6 +30,8 @@ from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from catalogist.models.kinds import MANIFEST, ReleaseKind, by_name
+from catalogist.settings import BY_FIELD
 from catalogist_infra.stack import (
     REPO,
     Stack,
@@ -79,7 +81,6 @@ def run(args: argparse.Namespace) -> int:
             "No classifier release committed or given: training a quick stand-in (128 px, 3 epochs; "
             "the real recipe is `catalogist train classifier`)",
         ),
-        subfolder="release",
     )
     products_csv = Path(args.products)
     row_models: list[Release] = []
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     # Each demo starts from an empty bucket, so earlier runs' uploads are not replayed.
     shutil.rmtree(config.data_dir / "storage", ignore_errors=True)
     for release in (classifier, *row_models):
-        config.function_env[f"CATALOGIST_{release.kind.upper()}_RELEASE"] = (
+        config.function_env[BY_FIELD[by_name(release.kind).setting].env] = (
             f"gs://{config.models_bucket}/{release.prefix}"
         )
     stop_at_end = args.stop or bool(args.screenshots)
@@ -300,21 +301,19 @@ def _grocery_data(args: argparse.Namespace) -> Path:
     return resolve_data(None, Path(args.download_to))
 
 
-def _release(kind: str, given: str | None, args: argparse.Namespace, train: Any, subfolder: str = "") -> Release:
-    candidates = (
-        [Path(given)]
-        if given
-        else [MODELS / kind, REPO / "artifacts" / kind / subfolder, Path(args.models_dir) / kind / subfolder]
-    )
-    for folder in candidates:
-        if (folder / "manifest.json").exists():
+def _release(kind: str, given: str | None, args: argparse.Namespace, train: Any) -> Release:
+    """The release named, else the committed one, else one trained here before, else a new one."""
+    trained = Path(args.models_dir) / kind
+    candidates = [Path(given)] if given else [MODELS / kind, REPO / "artifacts" / kind, trained]
+    for folder in (ReleaseKind.release_in(c) for c in candidates):
+        if (folder / MANIFEST).exists():
             break
     else:
         if given:
             raise SystemExit(f"no {kind} release at {given}")
-        folder = candidates[-1]
-        train(folder.parent if subfolder else folder)
-    manifest = json.loads((folder / "manifest.json").read_text())
+        train(trained)
+        folder = ReleaseKind.release_in(trained)
+    manifest = json.loads((folder / MANIFEST).read_text())
     print(f"{kind}: release {manifest['version']} from {folder}")
     return Release(kind, folder, str(manifest["version"]))
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from catalogist.flags import add_flag
+from catalogist.models.kinds import KINDS, MANIFEST, ReleaseKind
+from catalogist.settings import BY_FIELD
 from catalogist_infra.processes import StackError
 from catalogist_infra.stack import REPO, RESTARTABLE, Stack, StackConfig, stop_recorded
 
@@ -67,39 +69,43 @@ def add_stack_flags(parser: argparse.ArgumentParser, data_dir: Path) -> None:
     )
 
 
-RELEASE_DEFAULTS = {
-    "classifier": REPO / "artifacts" / "classifier" / "release",
-    "textcat": REPO / "artifacts" / "textcat",
-    "price": REPO / "artifacts" / "price",
-}
+def default_release(kind: ReleaseKind) -> Path | None:
+    """What dev up serves when no release is named: one trained here (artifacts/<kind>), else
+    the reference release committed in models/."""
+    for folder in (kind.release_in(REPO / "artifacts" / kind.name), REPO / "models" / kind.name):
+        if (folder / MANIFEST).is_file():
+            return folder
+    return None
 
 
 def add_release_flags(parser: argparse.ArgumentParser) -> None:
-    for kind, default in RELEASE_DEFAULTS.items():
+    for kind in KINDS:
+        setting = BY_FIELD[kind.setting]
         add_flag(
             parser,
-            f"--{kind}-release",
-            f"CATALOGIST_{kind.upper()}_RELEASE",
-            f"{kind} release the function serves: a folder or gs:// path (when unset: {default}, if it exists)",
+            f"--{kind.name}-release",
+            setting.env,
+            f"{setting.help} (when unset: artifacts/{kind.name} if trained, else models/{kind.name})",
         )
 
 
 def release_env(args: argparse.Namespace) -> dict[str, str]:
-    """The release locations to hand the function: given ones, else the trained ones in artifacts/.
+    """The release locations to hand the function: given ones, else `default_release`.
 
     A folder is resolved here, against the directory the command was run from (the function
     runs in `functions/`, where a relative path would name another folder), and refused now,
     with its path, when it holds no release, rather than by every upload failing later."""
     env = {}
-    for kind, default in RELEASE_DEFAULTS.items():
-        given = getattr(args, f"{kind}_release", None)
+    for kind in KINDS:
+        given = getattr(args, f"{kind.name}_release", None)
         if given and not given.startswith("gs://"):
-            folder = Path(given).expanduser().resolve()
-            if not (folder / "manifest.json").is_file():
-                raise StackError(f"no {kind} release at {folder} (given as {given!r}): it has no manifest.json")
+            folder = kind.release_in(Path(given).expanduser().resolve())
+            if not (folder / MANIFEST).is_file():
+                raise StackError(f"no {kind.name} release at {folder} (given as {given!r}): it has no {MANIFEST}")
             given = str(folder)
-        if given or (default / "manifest.json").exists():
-            env[f"CATALOGIST_{kind.upper()}_RELEASE"] = given or str(default)
+        location = given or default_release(kind)
+        if location:
+            env[BY_FIELD[kind.setting].env] = str(location)
     return env
 
 

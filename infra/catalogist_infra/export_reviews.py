@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 from catalogist.flags import add_flag
 from catalogist.vendorfiles import escape_for_export
+from catalogist_infra.command_settings import add_store_flags, command_settings
 
 VALIDATION_PERCENT = 15
 PAGE = 500
@@ -146,12 +146,13 @@ def _safe(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from catalogist.adapters.storage import StorageBlobs
-    from catalogist.wiring import documents_for
+    from catalogist.wiring import document_store
 
+    settings = command_settings(args)
     since = datetime.fromisoformat(args.since).replace(tzinfo=UTC) if args.since else datetime(1970, 1, 1, tzinfo=UTC)
     summary = export(
-        documents_for(args.project, os.environ.get("FIRESTORE_EMULATOR_HOST", "")),
-        StorageBlobs(args.project),
+        document_store(settings),
+        StorageBlobs(settings.project),
         Path(args.out),
         since,
     )
@@ -170,5 +171,5 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     add_flag(parser, "--out", "CATALOGIST_EXPORT_OUT", "folder to write the training data to", required=True)
     add_flag(parser, "--since", "CATALOGIST_EXPORT_SINCE", "only decisions made on or after this date (YYYY-MM-DD)")
-    add_flag(parser, "--project", "GOOGLE_CLOUD_PROJECT", "the Firestore project", default="catalogist-local")
+    add_store_flags(parser)
     parser.set_defaults(func=run)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from catalogist.errors import PermanentError
-from catalogist.flags import add_flag
+from catalogist_infra.command_settings import add_store_flags, command_settings
+from catalogist_infra.stack import REPO
+
+# The releases it serves: the committed reference ones unless named (a folder or gs:// path).
+RELEASES = ("textcat_release", "price_release", "currency", "model_cache_dir", "audit_rate")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,27 +26,30 @@ def run(args: argparse.Namespace) -> int:
 
     from catalogist.adapters.storage import StorageBlobs
     from catalogist.imports.pipeline import FileSource, import_file
-    from catalogist.models.releases import LoadedOnce
-    from catalogist.settings import Settings
-    from catalogist.wiring import RowModelsOnce, documents_for, open_price, open_textcat
+    from catalogist.models.kinds import PRICE, TEXTCAT
+    from catalogist.wiring import RowModelsOnce, document_store, models_in_service
 
     path = Path(args.file).resolve()
     if not path.is_file():
         print(f"catalogist import: no file at {path}")
         return 2
-    blobs = StorageBlobs(args.project)  # only used when a release location is gs://
-    cache = Path(args.model_cache_dir)
-    models = RowModelsOnce(
-        LoadedOnce(args.textcat_release, open_textcat, blobs, cache),
-        LoadedOnce(args.price_release, lambda folder: open_price(folder, Settings.currency), blobs, cache),
-    )
-    documents = documents_for(args.project, os.environ.get("FIRESTORE_EMULATOR_HOST", ""))
+    settings = command_settings(args, *RELEASES)
+    blobs = StorageBlobs(settings.project)  # only used when a release location is gs://
+    models = models_in_service(settings, blobs)  # the function's own: nothing loads until asked
+    documents = document_store(settings)
     with path.open("rb") as stream:
         content_hash = hashlib.file_digest(stream, "sha256").hexdigest()[:20]
     source = FileSource("local", str(path), content_hash, args.vendor)
     with path.open("rb") as stream, tqdm(desc=f"importing {path.name}", unit=" rows") as bar:
         try:
-            summary = import_file(stream, source, documents, models, progress=lambda seen: bar.update(seen - bar.n))
+            summary = import_file(
+                stream,
+                source,
+                documents,
+                RowModelsOnce(models[TEXTCAT.name], models[PRICE.name]),
+                progress=lambda seen: bar.update(seen - bar.n),
+                audit_rate=settings.audit_rate,
+            )
         except PermanentError as error:
             print(f"rejected: {error.reason}")
             return 1
@@ -78,17 +84,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", help="the price list: .csv, .tsv, .xlsx, .json, .jsonl or .xml")
     parser.add_argument("--vendor", required=True, help="the vendor the rows belong to")
-    models = os.environ.get("CATALOGIST_MODEL_LOCATION", "artifacts")
-    for flag, name, fallback, text in (
-        ("--project", "GOOGLE_CLOUD_PROJECT", "catalogist-local", "Firestore project"),
-        ("--textcat-release", "CATALOGIST_TEXTCAT_RELEASE", f"{models}/textcat", "text categorizer release"),
-        ("--price-release", "CATALOGIST_PRICE_RELEASE", f"{models}/price", "price model release"),
-        (
-            "--model-cache-dir",
-            "CATALOGIST_MODEL_CACHE_DIR",
-            ".catalogist/model-cache",
-            "where gs:// releases are downloaded",
-        ),
-    ):
-        add_flag(parser, flag, name, text, default=fallback)
+    add_store_flags(
+        parser,
+        *RELEASES,
+        textcat_release=str(REPO / "models" / "textcat"),
+        price_release=str(REPO / "models" / "price"),
+    )
     parser.set_defaults(func=run)

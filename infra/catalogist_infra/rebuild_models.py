@@ -4,8 +4,8 @@
 
 Each committed manifest records the exact `catalogist train …` command that built it. This runs
 that command (the classifier takes about 40 minutes on a 2-core machine, the row models a few),
-then replaces models/KIND with the release it wrote (`<out>/release` for the classifier, `<out>`
-for the others). A command whose release is refused (the int8 gate) leaves models/ as it was.
+then replaces models/KIND with the release it wrote (`<out>/release`). A command whose release
+is refused (the int8 gate) leaves models/ as it was.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from catalogist.models.kinds import KINDS, ReleaseKind
+
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
-KINDS = ("classifier", "textcat", "price")
 
 
 def rebuild(kind: str) -> None:
@@ -29,7 +30,7 @@ def rebuild(kind: str) -> None:
     out = out if out.is_absolute() else REPO / out
     print(f"{kind}: {manifest['command']}", flush=True)
     subprocess.run([str(Path(sys.executable).parent / command[0]), *command[1:]], cwd=REPO, check=True)
-    release = out / "release" if kind == "classifier" else out
+    release = ReleaseKind.release_in(out)
     shutil.rmtree(MODELS / kind)
     shutil.copytree(release, MODELS / kind, ignore=shutil.ignore_patterns("*.html", "*.png"))
     print(
@@ -39,7 +40,7 @@ def rebuild(kind: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     kinds = (argv if argv is not None else sys.argv[1:]) or [
-        k for k in KINDS if (MODELS / k / "manifest.json").exists()
+        k.name for k in KINDS if (MODELS / k.name / "manifest.json").exists()
     ]
     for kind in kinds:
         rebuild(kind)

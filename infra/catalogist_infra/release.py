@@ -23,10 +23,9 @@ from google.api_core import exceptions as gexc
 
 from catalogist.errors import ModelError
 from catalogist.flags import add_flag
-from catalogist.models.releases import MANIFEST, Release
+from catalogist.models.kinds import KINDS, MANIFEST, ReleaseKind, by_name
+from catalogist.models.releases import Release
 
-# The destination's kind -> the manifest's kind (catalogist.wiring.RELEASES).
-KINDS = {"classifier": "image-classifier", "textcat": "textcat", "price": "price"}
 _DESTINATION = re.compile(r"gs://([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/([a-z]+)/([A-Za-z0-9._-]+)/?")
 
 
@@ -49,17 +48,17 @@ def parse_destination(destination: str) -> tuple[str, str, str]:
     if not match:
         raise PublishError(f"the destination must be gs://BUCKET/KIND/VERSION, got {destination!r}")
     bucket, kind, version = match.groups()
-    if kind not in KINDS:
-        raise PublishError(f"the destination's kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind not in {k.name for k in KINDS}:
+        raise PublishError(f"the destination's kind must be one of {', '.join(k.name for k in KINDS)}, got {kind!r}")
     return bucket, kind, version
 
 
 def publish(folder: Path, destination: str, storage_client: StorageClient) -> list[str]:
     """Upload the release in `folder` to `destination`; the object names written, manifest last."""
     bucket_name, kind, version = parse_destination(destination)
-    folder = Path(folder)
+    folder = ReleaseKind.release_in(Path(folder))
     try:
-        release = Release.open(folder, KINDS[kind])
+        release = Release.open(folder, by_name(kind).manifest_kind, by_name(kind).files)
     except ModelError as error:
         raise PublishError(f"{folder} is not a {kind} release that can be published: {error}") from None
     if release.version != version:

@@ -10,27 +10,26 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 from datetime import UTC, datetime, timedelta
 
-from catalogist.flags import add_flag
+from catalogist_infra.command_settings import add_store_flags, command_settings
 
 
 def run(args: argparse.Namespace) -> int:
     from catalogist.adapters.storage import StorageBlobs
     from catalogist.intake.retry import RetryRefused, retry_upload
-    from catalogist.settings import Settings
-    from catalogist.wiring import documents_for
+    from catalogist.wiring import document_store
 
+    settings = command_settings(args, "lease_seconds")
     who = f"{getpass.getuser()} (catalogist retry)"
     try:
         generation = retry_upload(
-            documents_for(args.project, os.environ.get("FIRESTORE_EMULATOR_HOST", "")),
-            StorageBlobs(args.project),
+            document_store(settings),
+            StorageBlobs(settings.project),
             args.upload_id,
             who,
             datetime.now(UTC),
-            timedelta(seconds=Settings.lease_seconds),
+            timedelta(seconds=settings.lease_seconds),
         )
     except RetryRefused as refused:
         print(f"catalogist retry: {refused.reason}")
@@ -47,5 +46,5 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("upload_id", help="the upload's id (uploads/{id} in Firestore, shown in the panel)")
-    add_flag(parser, "--project", "GOOGLE_CLOUD_PROJECT", "the project", default="catalogist-local")
+    add_store_flags(parser, "lease_seconds")
     parser.set_defaults(func=run)

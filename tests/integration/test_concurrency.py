@@ -22,12 +22,10 @@ import requests
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from catalogist import wiring
-from catalogist.imports.pipeline import FilePipeline
 from catalogist.intake.events import FINALIZED, parse_storage_event
 from catalogist.intake.ledger import upload_id
 from catalogist.intake.uploads import handle_upload
-from catalogist.models.releases import LoadedOnce
-from catalogist.photos.pipeline import PhotoPipeline
+from catalogist.models.kinds import KINDS
 from catalogist.settings import Settings
 from catalogist_infra.cloudevents import binary_event, object_resource
 from tests.integration.conftest import final_ledger_entry, vendor
@@ -125,27 +123,19 @@ def event_for(bucket: str, name: str, generation: int, data: bytes, content_type
 
 
 @pytest.fixture
-def in_process(stack, reference_classifier, row_models, monkeypatch, tmp_path):
-    releases = row_models
-    """The function's core and real pipelines in this process, on the stack's Firestore emulator,
-    reading objects from a generation-true blob reader."""
+def in_process(stack, reference_releases, monkeypatch, tmp_path):
+    """The function's core and real pipelines (its own wiring) in this process, on the stack's
+    Firestore emulator, reading objects from a generation-true blob reader."""
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", stack.config.firestore_host)
     blobs = MemoryBlobs()
-    settings = replace(Settings.from_env(stack.config.client_env()), busy_wait_seconds=60.0)
-    documents = wiring.document_store(settings)  # the emulator's, as the function's own wiring picks
-    cache = tmp_path / "cache"
     settings = replace(
-        settings,
-        classifier_release=str(reference_classifier),
-        textcat_release=str(releases["textcat"]),
-        price_release=str(releases["price"]),
+        Settings.from_env(stack.config.client_env()),
+        busy_wait_seconds=60.0,
+        model_cache_dir=str(tmp_path / "cache"),
+        **{kind.setting: str(reference_releases[kind.name]) for kind in KINDS},
     )
-    row = wiring.row_models(settings, blobs, cache)
-    classifiers = LoadedOnce(settings.classifier_release, wiring.classifier_opener(settings), blobs, cache)
-    pipelines = {
-        "photo": PhotoPipeline(blobs, documents, classifiers, settings.max_photo_bytes),
-        "vendor_file": FilePipeline(blobs, documents, row),
-    }
+    documents = wiring.document_store(settings)  # the emulator's, as the function's own wiring picks
+    pipelines = wiring.pipelines(settings, blobs, documents)
 
     def deliver(name: str, generation: int, data: bytes, content_type: str) -> str:
         blobs.objects[("uploads", name, str(generation))] = data

@@ -3,7 +3,6 @@ an existing version. A fake client stands in for Cloud Storage (create-only writ
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from catalogist_infra.cli import build_parser
-from catalogist_infra.release import KINDS, PublishError, parse_destination, publish
+from catalogist_infra.release import PublishError, parse_destination, publish
 from tests.terraform.hcl import REPO
 
 FIXTURE = REPO / "tests" / "fixtures" / "classifier-release"
@@ -132,12 +131,10 @@ def test_a_destination_that_is_not_bucket_kind_version_is_refused(destination: s
         parse_destination(destination)
 
 
-def test_kinds_are_the_ones_the_function_loads() -> None:
-    from catalogist.wiring import RELEASES
-
-    manifest_kinds = {kind for _, kind in RELEASES.values()}
-    assert set(KINDS.values()) == manifest_kinds
-    assert json.loads((FIXTURE / "manifest.json").read_text())["kind"] == KINDS["classifier"]
+@pytest.mark.parametrize("kind", ["textcat", "price"])
+def test_a_release_published_as_another_kind_is_refused(kind: str) -> None:
+    with pytest.raises(PublishError, match=f"not a {kind} release"):
+        publish(FIXTURE, f"gs://shop-models/{kind}/{VERSION}", FakeStorage())
 
 
 def test_the_command_is_registered() -> None:

@@ -1,68 +1,42 @@
 """The environment Terraform sets on each deployed function is the one the code reads.
 
-The names come from the code itself: `ast` reads `Settings.from_env` and `Settings.require_panel`
-in functions/catalogist/settings.py (the only reader of the environment), and a recording
-environment checks that reading against what `from_env` really asks for, so neither can drift.
+The names come from the code's own table of settings (`catalogist.settings.SETTINGS`, the only
+reader of the environment), and a recording environment checks that `Settings.from_env` really
+asks for exactly the function's names, so neither can drift.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator, Mapping
 
 import pytest
 
 from catalogist.errors import SettingsError
-from catalogist.settings import Settings
-from tests.terraform.hcl import REPO, Workload, attr, expr, load, workloads
+from catalogist.settings import PLATFORM_NAMES, SETTINGS, PanelSettings, Settings
+from tests.terraform.hcl import Workload, attr, expr, load, workloads
 
-SETTINGS_PY = REPO / "functions" / "catalogist" / "settings.py"
-ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]+")
-# Set by Cloud Run on every instance; a deployment that set it would make the dev sign-in think
-# it is (or is not) on Cloud Run, so Terraform must leave it alone.
-PLATFORM_NAMES = {"K_SERVICE"}
 # The entry point that builds the review panel (main.py: PANEL -> wiring.build_panel ->
-# Settings.require_panel), so it needs the panel's names as well.
+# PanelSettings.from_env), so it needs the panel's names as well.
 PANEL_ENTRY_POINT = "panel"
 
 
-def _method(name: str) -> ast.FunctionDef:
-    tree = ast.parse(SETTINGS_PY.read_text())
-    settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
-    return next(n for n in settings.body if isinstance(n, ast.FunctionDef) and n.name == name)
-
-
-def _name_arguments(function: ast.FunctionDef) -> Iterator[tuple[ast.Call, str]]:
-    for node in ast.walk(function):
-        if isinstance(node, ast.Call):
-            for argument in node.args:
-                name = argument.value if isinstance(argument, ast.Constant) else None
-                if isinstance(name, str) and ENV_NAME.fullmatch(name):
-                    yield node, name
-
-
 def names_read() -> set[str]:
-    """Every environment variable name `from_env` passes to a reader (env.get, _required, …)."""
-    return {name for _, name in _name_arguments(_method("from_env"))}
+    """Every environment variable name the functions read (the function's and the panel's)."""
+    return {setting.env for setting in SETTINGS}
 
 
 def names_required() -> set[str]:
-    """The names `from_env` reads with `_required`: no default, start-up fails without them."""
-    return {
-        name
-        for call, name in _name_arguments(_method("from_env"))
-        if isinstance(call.func, ast.Name) and call.func.id == "_required"
+    """The names `Settings.from_env` cannot start without (the models bucket: unless every release
+    is named, which a deployment does not do)."""
+    return {setting.env for setting in SETTINGS if setting.required and not setting.panel} | {
+        "CATALOGIST_MODELS_BUCKET"
     }
 
 
 def names_the_panel_requires() -> set[str]:
-    """The names `require_panel` refuses to start the panel without ("missing setting NAME")."""
-    found = set()
-    for node in ast.walk(_method("require_panel")):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            found.update(re.findall(r"missing setting ([A-Z][A-Z0-9_]+)", node.value))
-    return found
+    """The names the panel refuses to start without (the audience, as it signs in through IAP)."""
+    return {setting.env for setting in SETTINGS if setting.required and setting.panel} | {"CATALOGIST_IAP_AUDIENCE"}
 
 
 class RecordingEnvironment(Mapping[str, str]):
@@ -89,12 +63,16 @@ def _minimal_environment() -> dict[str, str]:
     return {name: "x" for name in names_required()}
 
 
-def test_the_reading_of_settings_py_matches_what_from_env_asks_for() -> None:
+def test_from_env_reads_exactly_the_table_s_names() -> None:
     recording = RecordingEnvironment(_minimal_environment())
+    panel = RecordingEnvironment({})
 
     Settings.from_env(recording)
+    with pytest.raises(SettingsError):
+        PanelSettings.from_env(panel)
 
-    assert recording.asked == names_read()
+    assert recording.asked == {s.env for s in SETTINGS if not s.panel}
+    assert panel.asked == {s.env for s in SETTINGS if s.panel} | {"GOOGLE_CLOUD_PROJECT"}
     assert names_required() and names_required() < names_read()
 
 
@@ -117,7 +95,7 @@ def test_each_panel_name_is_really_required_by_the_panel(missing: str) -> None:
     environment = {**_minimal_environment(), **{k: v for k, v in panel.items() if k != missing}}
 
     with pytest.raises(SettingsError, match=missing):
-        Settings.from_env(environment).require_panel()
+        PanelSettings.from_env(environment)
 
 
 def _deployed() -> dict[str, Workload]:
@@ -147,7 +125,7 @@ def test_no_name_is_set_that_the_code_never_reads(entry_point: str) -> None:
 
     unread = workload.names - (names_read() - PLATFORM_NAMES)
 
-    assert not unread, f"{entry_point} sets {sorted(unread)}, which settings.py never reads (or the platform owns)"
+    assert not unread, f"{entry_point} sets {sorted(unread)}, which no setting reads (or the platform owns)"
 
 
 @pytest.mark.parametrize("entry_point", sorted(_deployed()))

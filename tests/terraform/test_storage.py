@@ -7,11 +7,10 @@ import re
 
 import pytest
 
-from catalogist.settings import Settings
-from catalogist_infra.release import KINDS, parse_destination
+from catalogist.models.kinds import KINDS
+from catalogist.settings import BY_FIELD
+from catalogist_infra.release import parse_destination
 from tests.terraform.hcl import attr, block, blocks, expr, load, workloads
-
-RELEASE_SETTING = "CATALOGIST_{}_RELEASE"
 
 
 def _bucket(name: str) -> dict:
@@ -33,13 +32,9 @@ def test_buckets_are_named_by_their_variables() -> None:
 @pytest.mark.parametrize("entry_point", ["on_upload", "panel"])
 def test_every_release_the_code_loads_is_set_from_the_releases_variable(entry_point: str) -> None:
     environment = workloads(load())[entry_point].environment
-    release_settings = {name for name in Settings.__dataclass_fields__ if name.endswith("_release")}
 
-    # settings.py reads CATALOGIST_<KIND>_RELEASE for each <kind>_release field.
-    kinds = {name.removesuffix("_release") for name in release_settings}
-    assert kinds == set(KINDS), "the publish command and the settings know different kinds"
-    for kind in kinds:
-        assert environment[RELEASE_SETTING.format(kind.upper())] == f"var.releases.{kind}"
+    for kind in KINDS:
+        assert environment[BY_FIELD[kind.setting].env] == f"var.releases.{kind.name}"
 
 
 def test_the_releases_variable_admits_what_publish_writes_and_nothing_outside_the_models_bucket() -> None:
@@ -53,7 +48,7 @@ def test_the_releases_variable_admits_what_publish_writes_and_nothing_outside_th
         regex = pattern.replace("${var.models_bucket}", models_bucket).replace("${kind}", kind)
         return re.fullmatch(regex, location) is not None
 
-    for kind in KINDS:
+    for kind in (k.name for k in KINDS):
         published = f"gs://shop-models/{kind}/20260115-093000"
         assert parse_destination(published) == ("shop-models", kind, "20260115-093000")
         assert admitted(published, kind)

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
+from catalogist.models.bounds import lower_bound
 from catalogist.models.taxonomy import Taxonomy
 from catalogist_training.calibrate import (
     NEVER,
     calibrate,
     decision_precision,
     level_threshold,
-    precision_lower_bound,
 )
 
 TARGET, CONFIDENCE = 0.98, 0.95
@@ -25,12 +25,12 @@ def ramp(photos: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_the_lower_bound_is_below_the_point_estimate_and_tightens_with_more_photos():
-    few = precision_lower_bound(99, 100, CONFIDENCE)
-    many = precision_lower_bound(990, 1000, CONFIDENCE)
+    few = lower_bound(99, 100, CONFIDENCE)
+    many = lower_bound(990, 1000, CONFIDENCE)
 
     assert few < many < 0.99
-    assert precision_lower_bound(0, 10, CONFIDENCE) == 0.0
-    assert precision_lower_bound(0, 0, CONFIDENCE) == 0.0
+    assert lower_bound(0, 10, CONFIDENCE) == 0.0
+    assert lower_bound(0, 0, CONFIDENCE) == 0.0
 
 
 def test_a_bound_that_cannot_reach_the_target_decides_nothing():
@@ -59,7 +59,7 @@ def test_the_bound_asks_for_a_higher_threshold_than_the_point_estimate():
 
     decided = confidence >= bounded
     assert point < bounded < NEVER
-    assert precision_lower_bound(correct[decided].sum(), decided.sum(), CONFIDENCE) >= TARGET
+    assert lower_bound(correct[decided].sum(), decided.sum(), CONFIDENCE) >= TARGET
 
 
 def test_the_scan_stops_at_the_first_threshold_that_fails():
@@ -69,7 +69,7 @@ def test_the_scan_stops_at_the_first_threshold_that_fails():
     correct = np.ones(2200, bool)
     correct[[10, 20]] = False
 
-    assert precision_lower_bound(2198, 2200, CONFIDENCE) >= TARGET
+    assert lower_bound(2198, 2200, CONFIDENCE) >= TARGET
     assert level_threshold(confidence, correct, TARGET, CONFIDENCE) == NEVER
 
 

@@ -64,11 +64,13 @@ def test_the_function_loads_row_models_with_one_blas_thread(tmp_path: Path) -> N
     from threadpoolctl import ThreadpoolController
 
     from catalogist import wiring
+    from catalogist.models.kinds import PRICE, ReleaseKind
+    from catalogist.settings import Settings
 
     model_dir = tmp_path / "model"
     assert vendor_cli.main(["train", "price", "--data", str(small_csv(tmp_path, 400)), "--out", str(model_dir)]) == 0
     with ThreadpoolController().limit(limits=2, user_api="blas"):  # as on a 2-core instance; undone after
-        wiring.open_price(model_dir, "INR")
+        wiring.opener(PRICE, Settings(project="p", currency="INR"))(ReleaseKind.release_in(model_dir))
         pools = ThreadpoolController().select(user_api="blas").info()
         assert pools and all(pool["num_threads"] == 1 for pool in pools)
 
@@ -95,6 +97,7 @@ def test_full_data_beats_the_baselines(tmp_path: Path, bigbasket: Path) -> None:
 def test_neighbour_index_leaves_a_training_row_out_of_its_own_product() -> None:
     import numpy as np
 
+    from catalogist.models.neighbours import WordNeighbours
     from catalogist.models.price_features import (
         KNN_FEATURES,
         NEIGHBOURS,
@@ -111,7 +114,7 @@ def test_neighbour_index_leaves_a_training_row_out_of_its_own_product() -> None:
     counts = term_counts(texts)
     matrix = tfidf(counts, fit_idf(counts))
     index = NeighbourIndex(
-        matrix.T.tocsr(),
+        WordNeighbours(matrix.T.tocsr()),
         np.log([100.0, 220.0, 150.0]),
         np.log([100.0, 250.0, 1000.0]),
         np.array(["g", "g", "g"]),
@@ -133,6 +136,7 @@ def test_neighbour_index_leaves_a_training_row_out_of_its_own_product() -> None:
 def test_nearest_neighbours_are_the_most_similar_products_on_the_uncommon_words() -> None:
     import numpy as np
 
+    from catalogist.models.neighbours import WordNeighbours, drop_common
     from catalogist.models.price_features import NEIGHBOURS, NeighbourIndex
     from catalogist.models.text_features import fit_idf, term_counts, tfidf
 
@@ -141,9 +145,9 @@ def test_nearest_neighbours_are_the_most_similar_products_on_the_uncommon_words(
     texts = [(" ".join(rng.choice(words, 3)) + f" {rng.integers(1, 9)} kg", "", "") for _ in range(60)]
     counts = term_counts(texts)
     matrix = tfidf(counts, fit_idf(counts))
-    kept = NeighbourIndex.drop_common(matrix, common=20)
+    kept = drop_common(matrix, common=20)
     labels = np.array([""] * 60)
-    index = NeighbourIndex(kept.T.tocsr(), np.zeros(60), np.zeros(60), labels, labels, labels)
+    index = NeighbourIndex(WordNeighbours(kept.T.tocsr()), np.zeros(60), np.zeros(60), labels, labels, labels)
 
     positions, similarity = index.nearest(matrix[:20])
 

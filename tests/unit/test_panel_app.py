@@ -13,12 +13,15 @@ from PIL import Image
 from catalogist import products
 from catalogist.panel.app import create_app
 from catalogist.panel.auth import DEV_COOKIE, DevSignIn
-from catalogist.settings import Settings
+from catalogist.settings import PanelSettings, Settings
 from tests.unit.fakes import MemoryBlobs, MemoryDocuments
 from tests.unit.test_review import TREE, image_decision
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-SETTINGS = Settings(project="p", models_bucket="m", model_location="gs://m", panel_secret="s3cret", panel_page_size=3)
+SETTINGS = Settings(project="p", models_bucket="m", model_location="gs://m")
+PANEL = PanelSettings(
+    panel_auth="dev", reviewers=frozenset({"ana@shop.example"}), panel_secret="s3cret", panel_page_size=3
+)
 REVIEWERS = frozenset({"ana@shop.example"})
 HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
 
@@ -48,8 +51,8 @@ def panel():
         }
         products.update(documents, [f"acme:H-{i + 1}"], lambda _, stored, product=product: product, "seed", NOW, 0.0)
     documents.create("uploads", "upload-1", {"vendor": "acme", "status": "done", "received_at": NOW})
-    sign_in = DevSignIn(REVIEWERS, SETTINGS.panel_secret)
-    app = create_app(SETTINGS, documents, blobs, sign_in, {"image": lambda: TREE}, clock=lambda: NOW)
+    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
+    app = create_app(SETTINGS, PANEL, documents, blobs, sign_in, {"image": lambda: TREE}, clock=lambda: NOW)
     client = app.test_client()
     return client, documents, sign_in
 
@@ -59,7 +62,7 @@ def signed_in(client, sign_in, email="ana@shop.example"):
         DEV_COOKIE,
         sign_in.cookie_for(email)
         if email in REVIEWERS
-        else DevSignIn(frozenset({email}), SETTINGS.panel_secret).cookie_for(email),
+        else DevSignIn(frozenset({email}), PANEL.panel_secret).cookie_for(email),
     )
     return client
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from catalogist import products
+from catalogist.models.bounds import clopper_pearson
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel import trust
 from catalogist.panel.app import _queue_page
@@ -265,5 +266,5 @@ def test_audited_decisions_measure_the_precision_of_automatic_ones():
     (row,) = trust.audit_precision(documents)
     assert (row.source, row.level, row.right, row.reviewed) == ("image", "fine", 9, 12)
     assert row.low < 0.75 < row.high
-    low, high = trust.clopper_pearson(9, 12)
+    low, high = clopper_pearson(9, 12)
     assert (round(low, 3), round(high, 3)) == (0.428, 0.945)

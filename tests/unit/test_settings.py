@@ -1,7 +1,10 @@
+import argparse
+
 import pytest
 
 from catalogist.errors import SettingsError
-from catalogist.settings import MIB, Settings
+from catalogist.settings import MIB, SETTINGS, PanelSettings, Settings, add_setting_flags, field_names, markdown
+from tests.conftest import REPO
 
 REQUIRED = {
     "GOOGLE_CLOUD_PROJECT": "shop-prod",
@@ -59,3 +62,49 @@ def test_a_release_is_chosen_by_configuration():
 def test_an_unknown_tta_mode_is_refused():
     with pytest.raises(SettingsError, match="CATALOGIST_PHOTO_TTA must be one of none, flip, flip_crops"):
         Settings.from_env({**REQUIRED, "CATALOGIST_PHOTO_TTA": "all"})
+
+
+def test_every_setting_is_a_field_of_its_value_and_every_field_a_setting():
+    assert field_names(Settings) == {s.field for s in SETTINGS if not s.panel}
+    assert field_names(PanelSettings) == {s.field for s in SETTINGS if s.panel} | {"project"}
+    assert len({s.env for s in SETTINGS}) == len(SETTINGS), "one variable per setting"
+
+
+def test_the_panel_needs_its_reviewers_secret_and_audience():
+    with pytest.raises(SettingsError, match="CATALOGIST_REVIEWERS"):
+        PanelSettings.from_env({"CATALOGIST_PANEL_SECRET": "s"})
+
+    panel = PanelSettings.from_env(
+        {
+            "CATALOGIST_REVIEWERS": "Ana@Shop.example, bo@shop.example",
+            "CATALOGIST_PANEL_SECRET": "s",
+            "CATALOGIST_PANEL_AUTH": "dev",
+        }
+    )
+    assert (panel.reviewers, panel.panel_auth, panel.on_cloud_run) == (
+        frozenset({"ana@shop.example", "bo@shop.example"}),
+        "dev",
+        False,
+    )
+
+
+def test_dataflow_import_jobs_need_their_template_region_and_temp_location():
+    with pytest.raises(SettingsError, match="CATALOGIST_IMPORT_JOB_TEMPLATE"):
+        Settings.from_env({**REQUIRED, "CATALOGIST_IMPORT_JOBS": "dataflow"})
+
+
+def test_a_setting_s_flag_has_the_setting_s_variable_as_its_twin(monkeypatch):
+    monkeypatch.setenv("CATALOGIST_TEXTCAT_RELEASE", "gs://shop-models/textcat/v3")
+    parser = argparse.ArgumentParser()
+
+    add_setting_flags(parser, "textcat_release", "max_attempts")
+
+    args = parser.parse_args([])
+    assert (args.textcat_release, args.max_attempts) == ("gs://shop-models/textcat/v3", 5)
+    assert "CATALOGIST_TEXTCAT_RELEASE" in parser.format_help()
+
+
+def test_docs_list_every_setting_as_the_table_says():
+    assert (REPO / "docs" / "settings.md").read_text() == markdown(), (
+        "run: python -m catalogist.settings > docs/settings.md"
+    )

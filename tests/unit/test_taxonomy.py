@@ -137,3 +137,53 @@ def test_calibrate_sets_one_threshold_per_level():
 
     assert len(calibrated.thresholds) == 3
     assert calibrated.thresholds[2] > 0.7  # the 0.7 guess for Pink-Lady was wrong
+
+
+def reference_decision(taxonomy: Taxonomy, leaf_probabilities: np.ndarray, alternatives: int = 5):
+    """The decision rule written plainly, one row and one level at a time: the specification
+    `Taxonomy.decide_many`'s vectorized form must match exactly."""
+    p = np.asarray(leaf_probabilities, dtype=np.float64)
+    p = p / max(p.sum(), 1e-12)
+    levels = taxonomy.levels
+    best = []
+    for level in levels:
+        nodes = taxonomy.level_probabilities(p, level)
+        best.append((taxonomy.nodes(level)[int(nodes.argmax())], float(nodes.max())))
+    decided = next((d for d in range(len(levels) - 1, -1, -1) if best[d][1] >= taxonomy.thresholds[d]), 0)
+    path = best[decided][0]
+    confidence = {}
+    for d in range(decided + 1):
+        nodes = taxonomy.nodes(levels[d])
+        confidence[levels[d]] = float(taxonomy.level_probabilities(p, levels[d])[nodes.index(path[: d + 1])])
+    order = sorted(range(len(p)), key=lambda j: (-p[j], j))[:alternatives]
+    accept = levels.index(taxonomy.accept_level)
+    needs_review = decided < accept or (decided == 0 and best[0][1] < taxonomy.thresholds[0])
+    return path, levels[decided], confidence, [(taxonomy.leaves[j], float(p[j])) for j in order], needs_review
+
+
+def test_the_vectorized_rule_decides_as_the_plain_one_on_every_row():
+    paths = [(f"top{t}", f"coarse{c}", f"fine{f}") for t in range(3) for c in range(5) for f in range(6)]
+    rng = np.random.default_rng(7)
+    for thresholds in [(0.5, 0.7, 0.9), (1.01, 1.01, 0.8), (0.36, 1.01, 0.5), (0.0, 0.0, 0.0)]:
+        taxonomy = Taxonomy.from_paths(paths).with_thresholds(thresholds)
+        grid = rng.integers(0, 120, (200, len(taxonomy.leaves))) / 256  # ties and threshold-exact sums
+        rows = np.vstack([grid, rng.dirichlet(np.ones(len(taxonomy.leaves)) * 0.2, 200)])
+
+        for row, decision in zip(rows, taxonomy.decide_many(rows), strict=True):
+            path, level, confidence, alternatives, needs_review = reference_decision(taxonomy, row)
+            assert (decision.category_path, decision.decided_level, decision.needs_review) == (
+                path,
+                level,
+                needs_review,
+            )
+            assert decision.confidence == pytest.approx(confidence, abs=1e-12)
+            assert [(a.category_path, a.confidence) for a in decision.alternatives] == alternatives
+            assert (decision.review_reason is not None) == needs_review
+
+
+def test_a_level_no_threshold_can_keep_its_promise_says_so():
+    never = tree(thresholds=(NEVER, NEVER, 0.7))
+
+    decision = never.decide(probabilities(Granny_Smith=0.6, Pink_Lady=0.4))
+
+    assert decision.review_reason.endswith("this level is always reviewed")

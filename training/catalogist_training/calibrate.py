@@ -29,21 +29,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import beta
 
+from catalogist.models.bounds import lower_bound
 from catalogist.models.taxonomy import Taxonomy
 
 NEVER = 1.01
-
-
-def precision_lower_bound(right, decided, confidence: float):
-    """One-sided Clopper–Pearson lower bound of a success rate, `right` of `decided` (arrays
-    broadcast); 0 where nothing was right or nothing decided."""
-    right = np.asarray(right, dtype=float)
-    decided = np.asarray(decided, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        bound = beta.ppf(1 - confidence, right, decided - right + 1)
-    return np.where((right > 0) & (decided > 0), np.nan_to_num(bound), 0.0)
 
 
 def level_threshold(
@@ -64,9 +54,9 @@ def level_threshold(
         ok = np.nonzero((right / decided >= target) & group_end)[0]
         return float(sorted_confidence[ok[-1]]) if len(ok) else NEVER
     candidates = np.nonzero(group_end)[0]
-    reachable = precision_lower_bound(decided[candidates], decided[candidates], bound_confidence) >= target
+    reachable = lower_bound(decided[candidates], decided[candidates], bound_confidence) >= target
     tested = candidates[reachable]
-    passed = precision_lower_bound(right[tested], decided[tested], bound_confidence) >= target
+    passed = lower_bound(right[tested], decided[tested], bound_confidence) >= target
     if not len(passed) or not passed[0]:
         return NEVER
     last_pass = len(passed) - 1 if passed.all() else int(np.argmin(passed)) - 1
@@ -103,7 +93,7 @@ def _precision(right: int, decided: int, bound_confidence: float) -> dict:
     return {
         "decided": decided,
         "precision": right / decided if decided else None,
-        "precision_lower_bound": float(precision_lower_bound(right, decided, bound_confidence)),
+        "precision_lower_bound": float(lower_bound(right, decided, bound_confidence)),
     }
 
 

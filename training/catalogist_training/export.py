@@ -21,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from catalogist.models.classifier import FILES, KIND, MODEL_FILE, TAXONOMY_FILE, TFLiteModel
+from catalogist.models.classifier import MODEL_FILE, TAXONOMY_FILE, TFLiteModel
+from catalogist.models.kinds import CLASSIFIER
 from catalogist.models.releases import MANIFEST, sha256_of
 from catalogist.models.taxonomy import Taxonomy
 from catalogist_training.calibrate import calibrate, calibration_record
@@ -140,8 +141,7 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
 
     manifest = write_manifest(
         release,
-        KIND,
-        list(FILES),
+        CLASSIFIER,
         float_model={"path": f"../float/{FLOAT_FILE}", "sha256": sha256_of(float_dir / FLOAT_FILE)},
         model_bytes=len(int8_bytes),
         image_size=config.image_size,

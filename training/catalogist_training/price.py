@@ -34,8 +34,11 @@ import numpy as np
 from sklearn.linear_model import Ridge
 from tqdm import tqdm
 
+from catalogist.models.kinds import PRICE, ReleaseKind
+from catalogist.models.neighbours import WordNeighbours
 from catalogist.models.price_features import (
     BASE_FEATURES,
+    COMMON_WORDS,
     GROUPS,
     KNN_FEATURES,
     LIST_FEATURES,
@@ -150,7 +153,7 @@ def _words(rows: list[Product], idf: np.ndarray) -> Any:
 def _neighbour_index(rows: list[Product], idf: np.ndarray) -> NeighbourIndex:
     inputs = [price_input(p, False) for p in rows]
     return NeighbourIndex(
-        NeighbourIndex.drop_common(_words(rows, idf)).T.tocsr(),
+        WordNeighbours.build(_words(rows, idf), COMMON_WORDS),
         np.log([p.sale_price for p in rows]),
         np.array([pack_log_quantity(r) for r in inputs]),
         np.array([r.pack_unit for r in inputs], dtype=object),
@@ -241,6 +244,7 @@ def train(
     fit the same number of trees again on train + validation: the served model knows 18% more
     products, its neighbours above all. The test split is never used."""
     started = time.time()
+    out = Path(out) / "release"  # the release; a trainer's --out may hold more beside it
     extras = list(extras or [])
     found = training_rows(data, extras)
     train_rows = [p for p in found.train if p.sale_price]
@@ -315,11 +319,9 @@ def train(
     }
     (out / "price.json").write_text(json.dumps(config, indent=2) + "\n")
     write_trained_on(out, final_rows)
-    boosters = [f"{mode}_{quantile}.txt.xz" for mode in MODES for quantile in QUANTILES]
     write_manifest(
         out,
-        "price",
-        ["neighbours.npz", "ridge.npz", "price_tables.json", "price.json", "trained_on.json", *boosters],
+        PRICE,
         metrics={"validation": validation_metrics},
         config=config,
     )
@@ -421,6 +423,7 @@ def _suggestion_metrics(log_truth: np.ndarray, found: list[PriceSuggestion]) -> 
 
 
 def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
+    model_dir = ReleaseKind.release_in(model_dir)
     model = PriceModel.open(model_dir)
     config = json.loads((model_dir / "price.json").read_text())
     seen = trained_on(model_dir)

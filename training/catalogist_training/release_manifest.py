@@ -15,7 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from catalogist.models.releases import MANIFEST, sha256_of
+from catalogist.models.kinds import KINDS, MANIFEST, ReleaseKind
+from catalogist.models.releases import sha256_of
 
 _COMMAND: list[str] = []  # the `catalogist` arguments of this run, set by the CLI that parsed them
 
@@ -38,13 +39,13 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return found
 
 
-def write_manifest(folder: Path, kind: str, files: list[str], **extra: Any) -> dict[str, Any]:
-    """Hash `files` (names inside `folder`) and write `folder/manifest.json` under a new version;
-    the manifest. `extra` adds the release's own facts (metrics, config, thresholds…)."""
+def write_manifest(folder: Path, kind: ReleaseKind, **extra: Any) -> dict[str, Any]:
+    """Hash the kind's files (inside `folder`) and write `folder/manifest.json` under a new
+    version; the manifest. `extra` adds the release's own facts (metrics, config, thresholds…)."""
     manifest = {
-        "kind": kind,
+        "kind": kind.manifest_kind,
         "version": time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
-        "files": {name: sha256_of(folder / name) for name in sorted(files)},
+        "files": {name: sha256_of(folder / name) for name in sorted(kind.files)},
         "versions": package_versions(),
         "command": " ".join(shlex.quote(arg) for arg in ["catalogist", *(_COMMAND or sys.argv[1:])]),
         **extra,
@@ -58,4 +59,5 @@ def rewrite_manifest(folder: Path, **changes: Any) -> dict[str, Any]:
     for a release whose files were changed after it was made (thresholds calibrated again)."""
     old = json.loads((folder / MANIFEST).read_text())
     kept = {key: value for key, value in old.items() if key not in ("kind", "version", "files", "versions", "command")}
-    return write_manifest(folder, old["kind"], list(old["files"]), **{**kept, **changes})
+    kind = next(k for k in KINDS if k.manifest_kind == old["kind"])
+    return write_manifest(folder, kind, **{**kept, **changes})

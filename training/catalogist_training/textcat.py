@@ -37,6 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
+from catalogist.models.kinds import TEXTCAT, ReleaseKind
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.models.text_features import (
     N_FEATURES,
@@ -56,7 +57,6 @@ from catalogist.models.textcat import (
     TextCategorizer,
     Twins,
     combine,
-    decisions,
     expert_summary,
     level_answers,
     softmax,
@@ -81,7 +81,6 @@ BATCH = 256
 PARENT_LOSS = 0.5
 MAX_CLASSES = 0  # weight of the category and sub-category losses in the type regression
 INITIAL = Combination((0.3, 0.3, 0.3), (0.3, 0.3, 0.3), (0.7, 0.3), (0.3, 0.3, 1.0))
-FILES = ["taxonomy.json", "textcat.npz", "textcat.json", "trained_on.json"]
 
 
 # -- the regression -----------------------------------------------------------------------------
@@ -282,6 +281,7 @@ def train(
     folds: int = FOLDS,
 ) -> dict[str, Any]:
     started = time.time()
+    out = Path(out) / "release"  # the release; a trainer's --out may hold more beside it
     extras = list(extras or [])
     found = training_rows(data, extras)
     rows = found.all  # the test split is never touched here
@@ -326,7 +326,7 @@ def train(
     }
     (out / "textcat.json").write_text(json.dumps(config, indent=2) + "\n")
     write_trained_on(out, rows)
-    write_manifest(out, "textcat", FILES, metrics={"out_of_fold": config["out_of_fold"]}, config=config)
+    write_manifest(out, TEXTCAT, metrics={"out_of_fold": config["out_of_fold"]}, config=config)
     return config
 
 
@@ -360,6 +360,7 @@ def training_rows_of(model_dir: Path, config: dict[str, Any]) -> tuple[list[Prod
 
 
 def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
+    model_dir = ReleaseKind.release_in(model_dir)
     model = TextCategorizer.open(model_dir)
     config = json.loads((model_dir / "textcat.json").read_text())
     seen = trained_on(model_dir)
@@ -407,7 +408,7 @@ def metrics_of(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarra
         result["macro_f1_by_level"][level] = float(
             f1_score(["/".join(t) for t in truth], ["/".join(t) for t in predicted], average="macro", zero_division=0)
         )
-    found = decisions(taxonomy, probabilities)
+    found = taxonomy.decide_many(probabilities)
     leaf = [d.decided_level == LEVELS[-1] for d in found]
     right = [d.category_path == p.category_path for d, p in zip(found, rows, strict=True)]
     accepted = [r for r, is_leaf in zip(right, leaf, strict=True) if is_leaf]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 from catalogist import products
 from catalogist.errors import PermanentError, ShortRead, Superseded
 from catalogist.imports.pages import Counts, PageRead, PageWriter
-from catalogist.intake.events import StorageObject
+from catalogist.intake.events import StorageObject, is_newer
 from catalogist.intake.ledger import upload_id
 from catalogist.models.taxonomy import Decision
 from catalogist.ports import BlobReader, DocumentStore, ModifyConflict, Write
@@ -333,10 +333,7 @@ def row_outcome(stored: dict[str, Any] | None, row: ProductRow, source: FileSour
     if stored.get("source_row_hash") != row_hash(row):
         return RowOutcome.WRITTEN
     stored_generation = str((stored.get("source_file") or {}).get("generation", ""))
-    older = (
-        stored_generation.isdigit() and source.generation.isdigit() and int(stored_generation) < int(source.generation)
-    )
-    return RowOutcome.REFRESHED if older else RowOutcome.UNCHANGED
+    return RowOutcome.REFRESHED if is_newer(source.generation, stored_generation) else RowOutcome.UNCHANGED
 
 
 def _import_page(
@@ -422,11 +419,9 @@ def _write_page(
 
 
 def from_newer_upload(product: dict[str, Any], source: FileSource) -> bool:
-    """Whether the product's row fields came from an upload newer than `source` (Cloud Storage
-    generations grow with time across objects): the newest price list wins, whatever order the
-    events come in. Files imported from disk carry a content hash instead and are not ordered."""
-    stored = str((product.get("source_file") or {}).get("generation", ""))
-    return stored.isdigit() and source.generation.isdigit() and int(stored) > int(source.generation)
+    """Whether the product's row fields came from an upload newer than `source`: the newest
+    price list wins, whatever order the events come in (`is_newer`)."""
+    return is_newer(str((product.get("source_file") or {}).get("generation", "")), source.generation)
 
 
 def source_file(row: ProductRow, source: FileSource) -> dict[str, Any]:

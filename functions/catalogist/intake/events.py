@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,6 +77,20 @@ def object_name_problem(name: str) -> str:
     if len(segments[-1]) > MAX_FILE_NAME_CHARS:
         return f"the file name is {len(segments[-1]):,} characters long; at most {MAX_FILE_NAME_CHARS} are accepted"
     return ""
+
+
+def is_newer(generation: str, than: str) -> bool:
+    """Whether object generation `generation` was uploaded after `than`. Cloud Storage
+    generations grow with time across all objects of a bucket, so this orders versions of one
+    object and uploads of different files alike. A file imported from disk carries its content
+    hash instead, which is neither newer nor older than anything."""
+    return generation.isdigit() and than.isdigit() and int(generation) > int(than)
+
+
+def newest(versions: Iterable[Mapping[str, Any]], than: str) -> str:
+    """The newest generation among `versions` (ledger entries) above `than`, or ""."""
+    newer = [str(v["generation"]) for v in versions if is_newer(str(v["generation"]), than)]
+    return max(newer, key=int) if newer else ""
 
 
 @dataclass(frozen=True)

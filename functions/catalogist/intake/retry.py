@@ -15,6 +15,7 @@ from typing import Any
 
 from catalogist.errors import PermanentError
 from catalogist.intake import ledger
+from catalogist.intake.events import newest
 from catalogist.ports import ObjectCopier
 
 
@@ -30,14 +31,9 @@ def retry_upload(documents: Any, blobs: ObjectCopier, upload_id: str, who: str, 
     stuck = entry["status"] == ledger.Status.RECEIVED and not ledger.is_running(documents, entry, upload_id, now, lease)
     if entry["status"] != ledger.Status.FAILED and not stuck:
         raise RetryRefused(f"only failed or stuck uploads are retried; this one is {entry['status']}")
-    newer = [
-        other["generation"]
-        for other in ledger.other_versions(documents, entry).values()
-        if int(other["generation"]) > int(entry["generation"])
-    ]
-    if newer:
-        newest = max(newer, key=int)
-        raise RetryRefused(f"generation {newest} of this object was uploaded since; it is the one that counts")
+    later = newest(ledger.other_versions(documents, entry).values(), str(entry["generation"]))
+    if later:
+        raise RetryRefused(f"generation {later} of this object was uploaded since; it is the one that counts")
     generation = blobs.copy_to_new_generation(entry["bucket"], entry["name"], entry["generation"])
     documents.update(ledger.COLLECTION, upload_id, {"retried_as": generation, "retried_by": who, "retried_at": now})
     return generation

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from catalogist.errors import PermanentError, Superseded, UploadInProgress
 from catalogist.intake import ledger
-from catalogist.intake.events import FINALIZED, StorageEvent, StorageObject, object_name_problem
+from catalogist.intake.events import FINALIZED, StorageEvent, StorageObject, is_newer, newest, object_name_problem
 from catalogist.ports import BlobReader, DocumentStore
 from catalogist.settings import Settings
 from catalogist.vendorfiles.formats import HEAD_BYTES, Kind, Verdict, detect_kind
@@ -223,12 +223,7 @@ def _wait_until_finished(
 
 def _newer_version(documents: DocumentStore, upload_id: str, entry: Mapping[str, Any]) -> str:
     """The newest generation of the object above this entry's, or "" when this is the newest."""
-    newer = [
-        int(other["generation"])
-        for other in ledger.other_versions(documents, entry).values()
-        if int(other["generation"]) > int(entry["generation"])
-    ]
-    return str(max(newer)) if newer else ""
+    return newest(ledger.other_versions(documents, entry).values(), str(entry["generation"]))
 
 
 def _wait_for_older_versions(
@@ -248,7 +243,7 @@ def _wait_for_older_versions(
         running = [
             other["generation"]
             for other_id, other in ledger.other_versions(documents, entry).items()
-            if int(other["generation"]) < int(entry["generation"])
+            if is_newer(str(entry["generation"]), str(other["generation"]))
             and ledger.is_running(documents, other, other_id, now + timedelta(seconds=waited), lease)
         ]
         if not running:

@@ -17,13 +17,12 @@ import numpy as np
 from PIL import Image
 
 from catalogist.imaging import photo_pixels
+from catalogist.models.kinds import CLASSIFIER
 from catalogist.models.releases import Release
 from catalogist.models.taxonomy import Decision, Taxonomy
 
-KIND = "image-classifier"
 MODEL_FILE = "model.tflite"
 TAXONOMY_FILE = "taxonomy.json"
-FILES = (MODEL_FILE, TAXONOMY_FILE)
 TTA_VIEWS = ("none", "flip", "flip_crops")
 CROP_SHARE = 0.875  # the zoomed-in views of `flip_crops` keep the central 87.5 % of each side
 
@@ -144,7 +143,7 @@ class PhotoClassifier:
     @classmethod
     def open(cls, folder: Path, **options: Any) -> PhotoClassifier:
         """The release in a local folder (evaluation, tests); the functions load through `LoadedOnce`."""
-        return cls(Release.open(folder, KIND, FILES), **options)
+        return cls(Release.open(folder, CLASSIFIER.manifest_kind, CLASSIFIER.files), **options)
 
     @property
     def version(self) -> str:

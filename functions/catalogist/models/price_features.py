@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from catalogist.models.text_features import ranked_by_row
+from catalogist.models.neighbours import WordNeighbours
 
 GROUPS = ("type", "sub_category", "category", "brand", "brand_type")
 BASE_FEATURES = (
@@ -77,52 +77,25 @@ def pack_log_quantity(row: PriceInput) -> float:
 
 @dataclass(frozen=True)
 class NeighbourIndex:
-    """The training products as word vectors (name, brand and category words, L2-normalized,
-    then the words of more than COMMON_WORDS products dropped) and what the features need.
+    """The training products' word vectors (`WordNeighbours`, name, brand and category words)
+    and what the neighbour features need of each product."""
 
-    Similarity is one sparse product per page, whose cost is each query word times the
-    products holding it: the dropped words (`g`, `pack`, a big brand, a category word) made
-    most of it, and a dense search over every product cost 0.5 ms a row. What is left still
-    finds the product in its other pack sizes and its close siblings."""
-
-    by_feature: sparse.csr_matrix  # hashed word features × products
+    words: WordNeighbours
     log_price: np.ndarray
     log_quantity: np.ndarray  # NaN when the name states no pack size
     unit: np.ndarray  # "g", "ml", "pcs" or ""
     brand: np.ndarray  # casefolded
     type_key: np.ndarray  # group_keys(...)["type"]
 
-    @staticmethod
-    def drop_common(vectors: sparse.csr_matrix, common: int = COMMON_WORDS) -> sparse.csr_matrix:
-        vectors = vectors.tocsr().copy()
-        frequency = np.bincount(vectors.indices, minlength=vectors.shape[1])
-        vectors.data[frequency[vectors.indices] > common] = 0.0
-        vectors.eliminate_zeros()
-        return vectors
-
     @property
     def products(self) -> int:
-        return self.by_feature.shape[1]
+        return self.words.products
 
     def nearest(
         self, queries: sparse.csr_matrix, group: np.ndarray | None = None, own_group: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per query row, its up to NEIGHBOURS most similar products, best first (ties: the
-        lower position): (positions, similarities), each (queries, NEIGHBOURS), padded with
-        -1 and 0 where fewer products share a word. With `group` (per product) and
-        `own_group` (per query), a query does not see its own group: training rows do not
-        see their own product, as a new product has none to see."""
-        similarity = (queries @ self.by_feature).tocsr()
-        if group is not None and own_group is not None:  # zeroed entries are dropped as no similarity
-            row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
-            similarity.data[group[similarity.indices] == own_group[row]] = 0.0
-        row, product, value, rank = ranked_by_row(similarity)
-        top = rank < NEIGHBOURS
-        positions = np.full((queries.shape[0], NEIGHBOURS), -1, np.int64)
-        similarities = np.zeros((queries.shape[0], NEIGHBOURS), np.float64)
-        positions[row[top], rank[top]] = product[top]
-        similarities[row[top], rank[top]] = value[top]
-        return positions, similarities
+        """Per query row, its up to NEIGHBOURS most similar products (`WordNeighbours.nearest`)."""
+        return self.words.nearest(queries, NEIGHBOURS, group, own_group)
 
 
 def _masked_median(values: np.ndarray) -> np.ndarray:

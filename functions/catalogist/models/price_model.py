@@ -37,6 +37,8 @@ import numpy as np
 from scipy import sparse
 
 from catalogist.errors import ModelError
+from catalogist.models.kinds import PRICE
+from catalogist.models.neighbours import WordNeighbours
 from catalogist.models.price_features import (
     BASE_FEATURES,
     LIST_FEATURES,
@@ -59,13 +61,6 @@ from catalogist.models.text_features import (
 
 QUANTILES = ("p50", "p10", "p90")
 MODES = ("text", "list")
-KIND = "price"
-FILES = (
-    "neighbours.npz",
-    "ridge.npz",
-    "price_tables.json",
-    *(f"{mode}_{q}.txt.xz" for mode in MODES for q in QUANTILES),
-)
 CATEGORY_LEVELS = ("type", "sub_category", "category")
 MIN_CATEGORY_PRODUCTS = 5  # fewer priced products than this in a type: its parent's spread is used
 
@@ -92,7 +87,7 @@ class PriceModel:
 
     @classmethod
     def open(cls, folder: Path) -> "PriceModel":
-        return cls.load(Release.open(folder, KIND, FILES))
+        return cls.load(Release.open(folder, PRICE.manifest_kind, PRICE.files))
 
     @property
     def version(self) -> str:
@@ -272,7 +267,7 @@ class CategoryPrices:
 
 def save_neighbours(path: Path, index: NeighbourIndex) -> None:
     arrays: dict[str, Any] = {
-        **pack_sparse("words", index.by_feature.T),  # by product: each product's words compress together
+        **pack_sparse("words", index.words.by_feature.T),  # by product: each product's words compress together
         "log_price": index.log_price.astype(np.float32),
         "log_quantity": index.log_quantity.astype(np.float32),
         "unit": index.unit.astype(str),
@@ -286,7 +281,7 @@ def load_neighbours(path: Path) -> NeighbourIndex:
     with np.load(path) as stored:
         arrays = dict(stored)
     return NeighbourIndex(
-        unpack_sparse(arrays, "words").T.tocsr(),
+        WordNeighbours(unpack_sparse(arrays, "words").T.tocsr()),
         arrays["log_price"].astype(np.float64),
         arrays["log_quantity"].astype(np.float64),
         arrays["unit"].astype(object),

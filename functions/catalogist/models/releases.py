@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from catalogist.errors import ModelError
+from catalogist.models.kinds import MANIFEST
 from catalogist.ports import ReleaseFiles
 
 Model = TypeVar("Model")
-
-MANIFEST = "manifest.json"
 
 
 def sha256_of(path: Path) -> str:
@@ -111,30 +110,27 @@ def fetch_release(location: str, files: ReleaseFiles, cache_dir: Path, only: tup
     return folder
 
 
-class LoadedOnce(Generic[Model]):
-    """The model of one release location, fetched and loaded on first use, then kept for the
-    instance. `open` builds the model from the local folder (each model's `open`, which checks
-    the release with `Release.open`)."""
+class Lazy(Generic[Model]):
+    """A value built on first use, once, however many request threads ask at the same time
+    (functions-framework serves requests on several threads): a model release, the panel."""
 
-    def __init__(
-        self,
-        location: str,
-        open: Callable[[Path], Model],
-        files: ReleaseFiles,
-        cache_dir: Path,
-        only: tuple[str, ...] = (),
-    ) -> None:
-        self.location = location
-        self._open = open
-        self._only = only
-        self._files = files
-        self._cache_dir = cache_dir
-        self._model: Model | None = None
+    def __init__(self, build: Callable[[], Model]) -> None:
+        self._build = build
+        self._value: Model | None = None
         self._lock = threading.Lock()
 
     def get(self) -> Model:
-        if self._model is None:
-            with self._lock:  # functions-framework serves requests on several threads
-                if self._model is None:
-                    self._model = self._open(fetch_release(self.location, self._files, self._cache_dir, self._only))
-        return self._model
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
+
+
+def loaded_once(
+    location: str, open: Callable[[Path], Model], files: ReleaseFiles, cache_dir: Path, only: tuple[str, ...] = ()
+) -> Lazy[Model]:
+    """The model of one release location, fetched (`fetch_release`) and opened on first use,
+    then kept for the instance. `open` builds the model from the local folder (each model's
+    `open`, which checks the release with `Release.open`)."""
+    return Lazy(lambda: open(fetch_release(location, files, cache_dir, only)))

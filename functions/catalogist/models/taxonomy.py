@@ -17,6 +17,7 @@ import numpy as np
 
 DEFAULT_LEVEL_NAMES = {1: ("fine",), 2: ("coarse", "fine"), 3: ("top", "coarse", "fine")}
 SEPARATOR = "/"
+ALTERNATIVES = 5  # best leaves a decision lists: what a reviewer picks from with 1–5
 
 
 @dataclass(frozen=True)
@@ -116,48 +117,72 @@ class Taxonomy:
 
     # -- decisions ---------------------------------------------------------------------------
 
-    def decide(self, leaf_probabilities: np.ndarray, alternatives: int = 5) -> Decision:
+    def decide(self, leaf_probabilities: np.ndarray, alternatives: int = ALTERNATIVES) -> Decision:
         """The deepest confident category for one prediction (probabilities over the leaves)."""
         return self.decide_many(np.asarray(leaf_probabilities)[np.newaxis], alternatives)[0]
 
-    def decide_many(self, leaf_probabilities: np.ndarray, alternatives: int = 5) -> list[Decision]:
-        """`decide` for each row of a (rows, leaves) array, the same decisions as one at a time:
-        the level sums are taken for the whole batch, so a page of 400 file rows costs about
-        what a few single decisions did."""
+    def decide_many(self, leaf_probabilities: np.ndarray, alternatives: int = ALTERNATIVES) -> list[Decision]:
+        """The decision rule, for each row of a (rows, leaves) array: the deepest level whose best
+        node clears that level's threshold (else the top level), the path to it with each level's
+        confidence, the best leaves, and whether a human must decide (stopped above
+        `accept_level`, or unsure even of the top level). Photos, file rows, calibration and the
+        panel all decide with this. Everything but building the objects is done for the whole
+        page at once (a per-row loop cost twice what the text model did), and a row's decision
+        never depends on the rows batched with it (`level_probabilities`)."""
         probabilities = np.asarray(leaf_probabilities, dtype=np.float64)
         probabilities = probabilities / np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)
-        rows = np.arange(len(probabilities))
-        by_level = [self.level_probabilities(probabilities, level) for level in self.levels]
+        n = len(probabilities)
+        rows = np.arange(n)
+        levels = self.levels
+        last = len(levels) - 1
+        by_level = [self.level_probabilities(probabilities, level) for level in levels]
         best = [node_probs.argmax(axis=1) for node_probs in by_level]
         best_p = [node_probs[rows, b] for node_probs, b in zip(by_level, best, strict=True)]
-        top_leaves = np.argsort(-probabilities, axis=1)[:, :alternatives]
-        last = len(self.levels) - 1
-        accept = self.levels.index(self.accept_level)
-        decisions = []
-        for i in rows:
-            decided = next((d for d in range(last, -1, -1) if best_p[d][i] >= self.thresholds[d]), 0)
-            node = int(best[decided][i])
-            path = self._nodes[decided][node]
-            along = [node]  # the path's node at each level, from the decided one up
-            for depth in range(decided, 0, -1):
-                along.append(int(self._parent[depth][along[-1]]))
-            along.reverse()
-            confidence = {self.levels[d]: float(by_level[d][i, n]) for d, n in enumerate(along)}
-            options = tuple(Alternative(self.leaves[j], float(probabilities[i, j])) for j in top_leaves[i])
-            needs_review = decided < accept or (decided == 0 and best_p[0][i] < self.thresholds[0])
+        decided = np.zeros(n, np.int64)  # deepest level that clears its threshold, else the top one
+        for depth in range(last, -1, -1):
+            decided = np.where((decided == 0) & (best_p[depth] >= self.thresholds[depth]), depth, decided)
+        along = np.zeros((n, len(levels)), np.int64)  # the decided node and its ancestors
+        node = np.select([decided == d for d in range(len(levels))], best, default=best[0])
+        for depth in range(last, -1, -1):
+            here = decided == depth
+            along[here, depth] = node[here]
+            if depth < last:
+                below = decided > depth
+                along[below, depth] = self._parent[depth + 1][along[below, depth + 1]]
+        confidence = np.stack([by_level[d][rows, along[:, d]] for d in range(len(levels))], axis=1)
+        count = min(alternatives, probabilities.shape[1])
+        # the best leaves, most likely first; equal ones in leaf order (a stable sort)
+        top = np.argsort(-probabilities, axis=1, kind="stable")[:, :count]
+        top_p = np.take_along_axis(probabilities, top, axis=1)
+        accept = levels.index(self.accept_level)
+        needs_review = (decided < accept) | ((decided == 0) & (best_p[0] < self.thresholds[0]))
+        result = []
+        for i in range(n):
+            depth = int(decided[i])
             reason = None
-            if needs_review:
-                deeper = min(decided + 1, last)
-                guess, sure = self._nodes[deeper][best[deeper][i]], best_p[deeper][i]
-                needed = self.thresholds[deeper]
-                # above 1: calibration found no threshold that keeps the promise at this level
-                wanted = "this level is always reviewed" if needed > 1 else f"{needed:.0%} needed"
-                reason = (
-                    f"not sure enough of the {self.levels[deeper]} category: best guess "
-                    f"{SEPARATOR.join(guess)} at {sure:.0%}, {wanted}"
+            if needs_review[i]:
+                deeper = min(depth + 1, last)
+                reason = self._review_reason(deeper, self._nodes[deeper][best[deeper][i]], float(best_p[deeper][i]))
+            result.append(
+                Decision(
+                    self._nodes[depth][along[i, depth]],
+                    levels[depth],
+                    {levels[d]: float(confidence[i, d]) for d in range(depth + 1)},
+                    tuple(Alternative(self.leaves[j], float(p)) for j, p in zip(top[i], top_p[i], strict=True)),
+                    bool(needs_review[i]),
+                    reason,
                 )
-            decisions.append(Decision(path, self.levels[decided], confidence, options, needs_review, reason))
-        return decisions
+            )
+        return result
+
+    def _review_reason(self, level: int, guess: tuple[str, ...], sure: float) -> str:
+        needed = self.thresholds[level]
+        # above 1: calibration found no threshold that keeps the promise at this level
+        wanted = "this level is always reviewed" if needed > 1 else f"{needed:.0%} needed"
+        return (
+            f"not sure enough of the {self.levels[level]} category: best guess "
+            f"{SEPARATOR.join(guess)} at {sure:.0%}, {wanted}"
+        )
 
     # -- files -------------------------------------------------------------------------------
 

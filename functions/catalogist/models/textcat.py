@@ -26,7 +26,6 @@ Files, written by `catalogist train textcat`:
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +33,14 @@ import numpy as np
 from scipy import sparse
 
 from catalogist.errors import ModelError
+from catalogist.models.kinds import TEXTCAT
+from catalogist.models.neighbours import WordNeighbours
 from catalogist.models.releases import Release
-from catalogist.models.taxonomy import SEPARATOR, Alternative, Decision, Taxonomy
+from catalogist.models.taxonomy import Decision, Taxonomy
 from catalogist.models.text_features import (
     N_FEATURES,
     pack_sparse,
     product_keys,
-    ranked_by_row,
     term_counts,
     tfidf,
     unpack_idf,
@@ -49,8 +49,6 @@ from catalogist.models.text_features import (
 )
 
 FEATURE_VERSION = 4
-KIND = "textcat"
-FILES = ("taxonomy.json", "textcat.npz", "textcat.json")
 NEIGHBOURS = 20
 VOTE_POWER = 4  # a neighbour's vote is its similarity to this power: the closest few decide
 VOTE_FLOOR = 1e-4  # added to every type's votes, so no type is ruled out by the vote alone
@@ -65,41 +63,28 @@ class LevelWeights:
 
 @dataclass(frozen=True)
 class NameNeighbours:
-    """The training products as word vectors (name and brand words, L2-normalized, then the
-    words in more than `common` products dropped) and their types.
+    """The training products' word vectors (`WordNeighbours`) and their types: the closest
+    products vote for their types."""
 
-    Similarity is one sparse product per page; its cost is each query word times the products
-    holding it, which the dropped common words (`g`, `pack`, a big brand…) would have made
-    most of. What is left still finds the other pack sizes of a product and its siblings."""
-
-    by_feature: sparse.csr_matrix  # hashed word features × products
+    words: WordNeighbours
     leaf: np.ndarray  # products: leaf index of each
 
     @classmethod
     def build(cls, vectors: sparse.csr_matrix, leaf: np.ndarray, common: int) -> "NameNeighbours":
-        vectors = vectors.tocsr().copy()
-        frequency = np.bincount(vectors.indices, minlength=vectors.shape[1])
-        vectors.data[frequency[vectors.indices] > common] = 0.0
-        vectors.eliminate_zeros()
-        return cls(vectors.T.tocsr(), np.asarray(leaf))
+        return cls(WordNeighbours.build(vectors, common), np.asarray(leaf))
 
     @property
     def products(self) -> int:
-        return self.by_feature.shape[1]
-
-    def nearest(self, queries: sparse.csr_matrix, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The up to `k` most similar products of each query row, as flat arrays (row, product,
-        similarity) ordered by row, then similarity (highest first), then product."""
-        row, product, value, rank = ranked_by_row((queries @ self.by_feature).tocsr())
-        keep = rank < k
-        return row[keep], product[keep], value[keep]
+        return self.words.products
 
     def votes(self, queries: sparse.csr_matrix, leaves: int) -> np.ndarray:
-        """(rows, leaves): each type's share of the neighbours' similarity-weighted votes."""
-        row, product, similarity = self.nearest(queries)
+        """(rows, leaves): each type's share of the `NEIGHBOURS` closest products'
+        similarity-weighted votes."""
+        row, product, similarity, rank = self.words.ranked(queries)
+        near = rank < NEIGHBOURS
         votes = np.bincount(
-            row * leaves + self.leaf[product],
-            weights=similarity.astype(np.float64) ** VOTE_POWER,
+            row[near] * leaves + self.leaf[product[near]],
+            weights=similarity[near].astype(np.float64) ** VOTE_POWER,
             minlength=queries.shape[0] * leaves,
         ).reshape(queries.shape[0], leaves)
         floored = votes + VOTE_FLOOR
@@ -161,7 +146,7 @@ class TextCategorizer:
 
     @classmethod
     def open(cls, folder: Path) -> "TextCategorizer":
-        return cls.load(Release.open(folder, KIND, FILES))
+        return cls.load(Release.open(folder, TEXTCAT.manifest_kind, TEXTCAT.files))
 
     @property
     def version(self) -> str:
@@ -184,7 +169,8 @@ class TextCategorizer:
                 LevelWeights(unpack_sparse(arrays, f"level{i}"), arrays[f"bias{i}"].astype(np.float64))
                 for i in range(len(taxonomy.levels))
             )
-            neighbours = NameNeighbours(unpack_sparse(arrays, "neighbours").T.tocsr(), arrays["neighbour_leaf"])
+            words = WordNeighbours(unpack_sparse(arrays, "neighbours").T.tocsr())
+            neighbours = NameNeighbours(words, arrays["neighbour_leaf"])
             twins = Twins(arrays["twin_keys"], arrays["twin_leaf"], arrays["twin_weight"].astype(np.float64))
             combination = Combination.from_json(config["combination"])
         except (OSError, ValueError, KeyError) as error:
@@ -198,7 +184,7 @@ class TextCategorizer:
             arrays |= pack_sparse(f"level{i}", level.weights)
             arrays[f"bias{i}"] = level.bias.astype(np.float32)
         # stored by product (each product's words are near each other): it compresses better
-        arrays |= pack_sparse("neighbours", self.neighbours.by_feature.T)
+        arrays |= pack_sparse("neighbours", self.neighbours.words.by_feature.T)
         arrays["neighbour_leaf"] = self.neighbours.leaf.astype(np.int16)
         arrays["twin_keys"] = self.twins.keys.astype(np.uint64)
         arrays["twin_leaf"] = self.twins.leaf.astype(np.int16)
@@ -231,7 +217,7 @@ class TextCategorizer:
         """Batch form: a page of file rows in a few matrix products."""
         if not texts:
             return []
-        return decisions(self.taxonomy, self.leaf_probabilities(texts))
+        return self.taxonomy.decide_many(self.leaf_probabilities(texts))
 
 
 def level_scores(features: sparse.csr_matrix, level: LevelWeights) -> np.ndarray:
@@ -275,84 +261,11 @@ def combine(taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination
     return softmax(mixed)
 
 
-# -- decisions -----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4)
-def _parents(taxonomy: Taxonomy) -> tuple[np.ndarray, ...]:
-    """Per level, each node's parent's position one level up (the root level: itself)."""
-    result = [np.arange(len(taxonomy.nodes(taxonomy.levels[0])))]
-    for depth in range(1, len(taxonomy.levels)):
-        up = {node: i for i, node in enumerate(taxonomy.nodes(taxonomy.levels[depth - 1]))}
-        result.append(np.array([up[node[:depth]] for node in taxonomy.nodes(taxonomy.levels[depth])]))
-    return tuple(result)
-
-
-def decisions(taxonomy: Taxonomy, leaf_probabilities: np.ndarray, alternatives: int = 3) -> list[Decision]:
-    """`taxonomy.decide_many(leaf_probabilities)`, the same decisions (tests hold them equal),
-    with everything but building the objects done for the whole page at once: the per-row
-    loop there cost twice what the model did."""
-    probabilities = np.asarray(leaf_probabilities, dtype=np.float64)
-    probabilities = probabilities / np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)
-    n = len(probabilities)
-    rows = np.arange(n)
-    levels = taxonomy.levels
-    last = len(levels) - 1
-    by_level = [taxonomy.level_probabilities(probabilities, level) for level in levels]
-    best = [node_probs.argmax(axis=1) for node_probs in by_level]
-    best_p = [node_probs[rows, b] for node_probs, b in zip(by_level, best, strict=True)]
-    # deepest level that clears its threshold, else the top one
-    decided = np.zeros(n, np.int64)
-    for depth in range(last, -1, -1):
-        decided = np.where((decided == 0) & (best_p[depth] >= taxonomy.thresholds[depth]), depth, decided)
-    # the decided node and its ancestors, level by level from the decided one up
-    parents = _parents(taxonomy)
-    along = np.zeros((n, len(levels)), np.int64)
-    node = np.select([decided == d for d in range(len(levels))], best, default=best[0])
-    for depth in range(last, -1, -1):
-        here = decided == depth
-        along[here, depth] = node[here]
-        if depth < last:
-            below = decided > depth
-            along[below, depth] = parents[depth + 1][along[below, depth + 1]]
-    confidence = np.stack([by_level[d][rows, along[:, d]] for d in range(len(levels))], axis=1)
-    count = min(alternatives, probabilities.shape[1])
-    top = np.argpartition(-probabilities, count - 1, axis=1)[:, :count]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(probabilities, top, axis=1), axis=1), axis=1)
-    top_p = np.take_along_axis(probabilities, top, axis=1)
-    accept = levels.index(taxonomy.accept_level)
-    needs_review = (decided < accept) | ((decided == 0) & (best_p[0] < taxonomy.thresholds[0]))
-    nodes = [taxonomy.nodes(level) for level in levels]
-    leaves = taxonomy.leaves
-    result = []
-    for i in range(n):
-        depth = int(decided[i])
-        reason = None
-        if needs_review[i]:
-            deeper = min(depth + 1, last)
-            guess, sure = nodes[deeper][best[deeper][i]], best_p[deeper][i]
-            reason = (
-                f"not sure enough of the {levels[deeper]} category: best guess "
-                f"{SEPARATOR.join(guess)} at {sure:.0%}, {taxonomy.thresholds[deeper]:.0%} needed"
-            )
-        result.append(
-            Decision(
-                nodes[depth][along[i, depth]],
-                levels[depth],
-                {levels[d]: float(confidence[i, d]) for d in range(depth + 1)},
-                tuple(Alternative(leaves[j], float(p)) for j, p in zip(top[i], top_p[i], strict=True)),
-                bool(needs_review[i]),
-                reason,
-            )
-        )
-    return result
-
-
 def expert_summary(model: TextCategorizer) -> dict[str, Any]:
     """Sizes worth recording in a manifest."""
     return {
         "weights": [int(level.weights.nnz) for level in model.levels],
         "neighbour_products": model.neighbours.products,
-        "neighbour_words": int(model.neighbours.by_feature.nnz),
+        "neighbour_words": int(model.neighbours.words.by_feature.nnz),
         "twins": len(model.twins.keys),
     }

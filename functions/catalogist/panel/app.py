@@ -43,7 +43,7 @@ from catalogist.panel.auth import (
 from catalogist.ports import REVISION, BlobReader, DocumentStore, Filter, ObjectCopier, Write
 from catalogist.products import COLLECTION as PRODUCTS
 from catalogist.products import shown_price
-from catalogist.settings import Settings
+from catalogist.settings import PanelSettings, Settings
 
 log = logging.getLogger("catalogist.panel")
 
@@ -62,6 +62,7 @@ class PanelBlobs(BlobReader, ObjectCopier, Protocol):
 
 def create_app(
     settings: Settings,
+    panel: PanelSettings,
     documents: DocumentStore,
     blobs: PanelBlobs,
     sign_in: SignIn,
@@ -74,8 +75,8 @@ def create_app(
     # not /static: functions-framework's own app answers that path before ours sees it
     app = flask.Flask(__name__, static_url_path="/assets")
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    secret = settings.panel_secret
-    page_size = settings.panel_page_size
+    secret = panel.panel_secret
+    page_size = panel.panel_page_size
     budget = DecodeBudget(settings.decode_memory_bytes)  # thumbnails decode within the instance's bound
     secure = not isinstance(sign_in, DevSignIn)  # behind IAP the panel is only ever served over HTTPS
 

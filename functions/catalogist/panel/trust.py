@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from catalogist.intake import ledger
+from catalogist.models.bounds import clopper_pearson
 from catalogist.panel.review import REVIEWS
 from catalogist.ports import DocumentStore
 from catalogist.products import COLLECTION as PRODUCTS
@@ -31,19 +32,6 @@ class Precision:
     @property
     def point(self) -> float:
         return self.right / self.reviewed if self.reviewed else 0.0
-
-
-def clopper_pearson(right: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The exact binomial interval: it never claims more than the counts allow, which matters
-    for the few dozen audits a week brings."""
-    from scipy.special import betaincinv  # the function bundle has SciPy (LightGBM needs it)
-
-    if total == 0:
-        return 0.0, 1.0
-    alpha = 1 - confidence
-    low = 0.0 if right == 0 else float(betaincinv(right, total - right + 1, alpha / 2))
-    high = 1.0 if right == total else float(betaincinv(right + 1, total - right, 1 - alpha / 2))
-    return low, high
 
 
 def uploads_per_day(documents: DocumentStore, today: datetime, days: int = 7) -> list[tuple[str, int]]:
