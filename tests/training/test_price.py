@@ -35,8 +35,8 @@ def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
     assert {"category", "category_vendor", "category_text"} <= set(metrics["photo"])
     assert "NaN" not in (report / "metrics.json").read_text()
     # served: refitted on train + validation; evaluated: only the products neither touched
-    trained = set(json.loads((model_dir / "trained_on.json").read_text()))
-    config = json.loads((model_dir / "price.json").read_text())
+    trained = set(json.loads((model_dir / "release" / "trained_on.json").read_text()))
+    config = json.loads((model_dir / "release" / "price.json").read_text())
     assert len(model.neighbours.log_price) == config["final_rows"]
     priced = [p for p in load_products(data) if p.sale_price]
     assert metrics["rows"] == sum(product_digest(p) not in trained for p in priced) > 0

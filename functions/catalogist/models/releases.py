@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from catalogist.errors import ModelError
-from catalogist.models.kinds import MANIFEST
+from catalogist.models.kinds import MANIFEST, ReleaseKind
 from catalogist.ports import ReleaseFiles
 
 Model = TypeVar("Model")
@@ -51,8 +51,9 @@ class Release:
     @classmethod
     def open(cls, folder: Path, kind: str, required: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> Release:
         """Check the manifest names this `kind` and lists `required`, and every listed file (or
-        only those named in `only`, for a reader that needs no more) is present and unaltered."""
-        folder = Path(folder)
+        only those named in `only`, for a reader that needs no more) is present and unaltered.
+        `folder` is the release, or the folder a trainer wrote it into (`ReleaseKind.release_in`)."""
+        folder = ReleaseKind.release_in(Path(folder))
         path = folder / MANIFEST
         if not path.exists():
             raise ModelError(f"model release {folder} has no {MANIFEST}")
