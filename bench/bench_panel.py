@@ -39,9 +39,9 @@ def percentiles(values: list[float]) -> str:
 def seed(config, count: int, taxonomy) -> list[str]:
     import os
 
-    from catalogist import products
     from catalogist.adapters.firestore import FirestoreDocuments
-    from catalogist.photos.pipeline import decision_fields
+    from catalogist.documents import products
+    from catalogist.documents.values import CategoryDecision
     from catalogist.ports import Write
 
     os.environ["FIRESTORE_EMULATOR_HOST"] = config.firestore_host
@@ -54,7 +54,8 @@ def seed(config, count: int, taxonomy) -> list[str]:
     started = time.perf_counter()
     for i in range(count):
         concentration = 0.05 if rng.random() < 0.3 else 0.5  # 30% confident, the rest unsure
-        decision = decision_fields(taxonomy.decide(rng.dirichlet(np.full(leaves, concentration))), "bench", 1)
+        draw = rng.dirichlet(np.full(leaves, concentration))
+        decision = CategoryDecision.from_decision(taxonomy.decide(draw), "bench", 1).to_fields()
         vendor = vendors[i % len(vendors)]
         product = {
             "vendor": vendor,

@@ -30,6 +30,7 @@ from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from catalogist.documents.products import Product
 from catalogist.models.kinds import MANIFEST, ReleaseKind, by_name
 from catalogist.settings import BY_FIELD
 from catalogist_infra.stack import (
@@ -209,12 +210,12 @@ def _upload_and_report(
 
     if with_rows:
         _print_import(documents, entries[price_list.name])
-    joined = documents.collection("products").document(f"{VENDOR}:BAN-001").get().to_dict()
-    if joined.get("name"):
+    joined = _product(documents, f"{VENDOR}:BAN-001")
+    if joined.name and joined.image_category and joined.category:
         print(
-            f"\nproducts/{VENDOR}:BAN-001 joins the photo and the price-list row: name {joined.get('name')!r}, "
-            f"image category {joined['image_category']['path_text']}, "
-            f"shown under {joined['category']['path_text']} (source {joined['category']['source']})"
+            f"\nproducts/{joined.id} joins the photo and the price-list row: name {joined.name!r}, "
+            f"image category {joined.image_category.path_text}, "
+            f"shown under {joined.category.path_text} (source {joined.category_source})"
         )
     return 0
 
@@ -240,16 +241,21 @@ def _photo_result(documents: Any, name: str, truth: str, entry: dict[str, Any]) 
     photo = name.rsplit("/", 1)[-1]
     if entry["status"] != "done":
         return PhotoResult(photo, truth, f"rejected: {entry['reason']}", "", 0.0, True)
-    category = documents.collection("products").document(entry["product_id"]).get().to_dict()["image_category"]
+    category = _product(documents, entry["product_id"]).image_category
+    assert category is not None, f"{name} was done without an image decision"
     return PhotoResult(
         photo,
         truth,
-        category["path_text"],
-        category["alternatives"][0]["path_text"],
-        category["confidence"][category["decided_level"]],
-        category["needs_review"],
-        category["decided_level"],
+        category.path_text,
+        category.alternatives[0].path_text,
+        category.confidence[category.decided_level],
+        category.needs_review,
+        category.decided_level,
     )
+
+
+def _product(documents: Any, product_id: str) -> Product:
+    return Product.from_fields(product_id, documents.collection("products").document(product_id).get().to_dict() or {})
 
 
 def _print_import(documents: Any, entry: dict[str, Any]) -> None:
@@ -265,14 +271,14 @@ def _print_import(documents: Any, entry: dict[str, Any]) -> None:
         print(f"  rejected row {problem['row']}: {problem['field']}: {problem['reason']}")
     print(f"{'product':<30} {'text category':<52} {'review':<7} {'price (P10–P90)'}")
     for snapshot in documents.collection("products").where(filter=FieldFilter("vendor", "==", VENDOR)).stream():
-        product = snapshot.to_dict()
-        if "text_category" not in product:
+        product = Product.from_fields(snapshot.id, snapshot.to_dict() or {})
+        if product.text_category is None or product.price is None:
             continue
-        price = product["price"]
+        price = product.price
         print(
-            f"{product['name'][:29]:<30} {product['text_category']['path_text'][:51]:<52} "
-            f"{'REVIEW' if product['text_category']['needs_review'] else '':<7} "
-            f"{price['predicted']:>8.2f} ({price['low']:.0f}–{price['high']:.0f}) {price['currency']}"
+            f"{product.name[:29]:<30} {product.text_category.path_text[:51]:<52} "
+            f"{'REVIEW' if product.text_category.needs_review else '':<7} "
+            f"{price.predicted:>8.2f} ({price.low:.0f}–{price.high:.0f}) {price.currency}"
         )
 
 

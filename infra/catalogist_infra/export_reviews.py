@@ -29,6 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from catalogist.documents import products
+from catalogist.documents.products import Product
+from catalogist.documents.values import HumanPrice
 from catalogist.flags import add_flag
 from catalogist.vendorfiles import escape_for_export
 from catalogist_infra.command_settings import add_store_flags, command_settings
@@ -96,21 +99,21 @@ def export(documents: Any, blobs: Any, out: Path, since: datetime, image_depth: 
                 (photos_dir / relative).write_bytes(data)
                 manifests[split].append((str(relative), "/".join(path)))
         if in_text_tree:
-            product = documents.get("products", product_id) or {}
-            price = (
-                review["human"].get("human_price") or product.get("human_price") or product.get("vendor_price") or {}
-            ).get("amount")
+            product = Product.from_fields(product_id, documents.get(products.COLLECTION, product_id) or {})
+            reviewed = HumanPrice.from_fields(review["human"].get(products.HUMAN_PRICE)) or product.human_price
+            known = reviewed.price if reviewed else product.vendor_price
+            price = known.amount if known else None
             rows.append(
                 {
                     "index": f"review:{product_id}",
-                    "product": product.get("name", ""),
+                    "product": product.name,
                     "category": path[0],
                     "sub_category": path[1],
                     "type": path[2],
-                    "brand": product.get("brand", ""),
+                    "brand": product.brand,
                     "sale_price": "" if price is None else f"{price}",
                     "market_price": "",
-                    "description": product.get("description", ""),
+                    "description": product.description,
                     "vendor": review.get("vendor", ""),
                     "sku": review.get("sku", ""),
                     "split": "validation" if split == "val" else "train",

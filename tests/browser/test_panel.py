@@ -12,9 +12,9 @@ import pytest
 import requests
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from catalogist import products
+from catalogist.documents import products
+from catalogist.documents.values import CategoryDecision
 from catalogist.models.taxonomy import Taxonomy
-from catalogist.photos.pipeline import decision_fields
 from tests.conftest import final_ledger_entry, vendor
 
 ADMIN = "admin@catalogist.local"
@@ -66,7 +66,7 @@ def seed(
         rest = (1 - best) / (leaves - 1)
         probabilities = np.full(leaves, rest)
         probabilities[i % leaves] = best
-        decision = decision_fields(unsure.decide(probabilities), "seeded", 1)
+        decision = CategoryDecision.from_decision(unsure.decide(probabilities), "seeded", 1).to_fields()
         product = {
             "vendor": seller,
             "sku": f"S-{i:03d}",

@@ -85,7 +85,7 @@ def test_a_photo_of_a_vendor_never_seen_before_becomes_a_categorized_product(upl
     assert "price" not in product, "only a price-list row writes the price"
     assert (price["rough"], price["mode"], price["currency"]) == (True, "category_text", "INR")
     assert 0 < price["low"] <= price["predicted"] <= price["high"]
-    assert price["from_path_text"] == category["path_text"]
+    assert price["from_category"] == category["path_text"]
     photo_entry = product["photos"]["SKU-100_jpg"]
     assert photo_entry["object"]["generation"] == str(blob.generation)
     with Image.open(banana) as original:

@@ -288,7 +288,7 @@ class Harness:
 
 def _expected_path(product: dict[str, Any]) -> str | None:
     """The summary the product's own decisions call for (a confident one first, image first)."""
-    from catalogist.products import effective_category
+    from catalogist.documents.products import effective_category
 
     category = effective_category(product)
     return category["path_text"] if category else None

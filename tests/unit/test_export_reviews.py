@@ -4,7 +4,7 @@ people is the one escaped for spreadsheets, so a formula-like name still meets i
 import csv
 from datetime import UTC, datetime
 
-from catalogist import products
+from catalogist.documents import products
 from catalogist.panel.review import Choice, decide
 from catalogist_infra.export_reviews import export
 from catalogist_training.vendor_data import load_products, product_key

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from catalogist import products
+from catalogist.documents import products
 from catalogist.errors import BadFile, Superseded
 from catalogist.imports.pipeline import CHECK_EVERY_ROWS, PAGE_ROWS, FileSource, RowModels, import_file
 from catalogist.intake.ledger import upload_id
@@ -96,6 +96,8 @@ def test_rows_become_categorized_priced_products():
         "currency": "INR",
         "mode": "list_price",
         "model_version": "price-1",
+        "rough": False,
+        "from_category": "",
     }
     assert rice["source_file"]["row"] == 2
     assert documents.get("products", "acme:T-1")["price"]["mode"] == "text"

@@ -36,7 +36,7 @@ def imports() -> list[tuple[str, str, str, Path]]:
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                     for alias in node.names:
-                        # `from catalogist import products` imports the module catalogist.products
+                        # `from catalogist.documents import products` imports the module catalogist.documents.products
                         submodule = _module_file(f"{node.module}.{alias.name}")
                         found.append((module, submodule or node.module, "" if submodule else alias.name, path))
                 elif isinstance(node, ast.Import):

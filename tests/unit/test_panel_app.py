@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalogist import products
+from catalogist.documents import products
 from catalogist.panel.app import create_app
 from catalogist.panel.auth import DEV_COOKIE, DevSignIn
 from catalogist.settings import PanelSettings, Settings

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from catalogist import products
+from catalogist.documents import products
+from catalogist.documents.values import CategoryDecision
 from catalogist.models.bounds import clopper_pearson
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel import trust
-from catalogist.panel.app import _queue_page
+from catalogist.panel.queries import queue_page
 from catalogist.panel.review import Choice, NeedsConfirmation, ReviewError, StaleDecision, decide, review_id, undo
-from catalogist.photos.pipeline import decision_fields
 from catalogist.ports import REVISION, Write
 from tests.unit.fakes import MemoryDocuments
 
@@ -28,7 +28,7 @@ TREE = Taxonomy.from_paths(
 
 
 def image_decision(probabilities: list[float]) -> dict:
-    return decision_fields(TREE.decide(np.array(probabilities)), "clf-1", 1)
+    return CategoryDecision.from_decision(TREE.decide(np.array(probabilities)), "clf-1", 1).to_fields()
 
 
 def put(documents: MemoryDocuments, sku: str, probabilities: list[float], seen: datetime = NOW, **extra) -> str:
@@ -51,9 +51,9 @@ def test_the_queue_holds_the_unsure_least_confident_first_then_oldest():
     put(documents, "UNSURE-OLD", [0.25, 0.30, 0.40, 0.05], seen=NOW - timedelta(days=1))
     put(documents, "VERY-UNSURE", [0.30, 0.28, 0.22, 0.20])
 
-    page, _ = _queue_page(documents, {}, "", 10)
+    page, _ = queue_page(documents, {}, "", 10)
 
-    assert [pid for pid, _ in page] == ["acme:VERY-UNSURE", "acme:UNSURE-OLD", "acme:UNSURE-NEW"]
+    assert [product.id for product in page] == ["acme:VERY-UNSURE", "acme:UNSURE-OLD", "acme:UNSURE-NEW"]
 
 
 def test_paging_by_rank_shows_every_queued_product_exactly_once():
@@ -65,8 +65,8 @@ def test_paging_by_rank_shows_every_queued_product_exactly_once():
 
     seen, after = [], ""
     while True:
-        page, after = _queue_page(documents, {}, after, 10)
-        seen += [pid for pid, _ in page]
+        page, after = queue_page(documents, {}, after, 10)
+        seen += [product.id for product in page]
         if not after:
             break
 
@@ -134,7 +134,12 @@ def test_a_pipeline_writing_after_a_human_decision_never_undoes_it():
 
 def test_a_price_needs_a_positive_number_and_keeps_the_card_in_the_queue():
     documents = MemoryDocuments()
-    pid = put(documents, "A-1", [0.25, 0.30, 0.40, 0.05], price={"predicted": 120.0, "currency": "INR"})
+    pid = put(
+        documents,
+        "A-1",
+        [0.25, 0.30, 0.40, 0.05],
+        price={"predicted": 120.0, "low": 90.0, "high": 150.0, "currency": "INR"},
+    )
 
     with pytest.raises(ReviewError, match="negative"):
         decide(documents, pid, Choice("price", price="-3"), "ana@shop", "r-0", NOW)

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalogist import products
+from catalogist.documents import products
 from catalogist.ports import DocumentStore
 from catalogist.vendorfiles import ProductRow
 

@@ -26,22 +26,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
-from catalogist import products
+from catalogist.documents import imports as imports_documents
+from catalogist.documents import products, vendors
+from catalogist.documents.imports import ImportStatus
+from catalogist.documents.products import SourceFile
+from catalogist.documents.values import CategoryDecision, Money, ObjectVersion, PriceSuggestion
 from catalogist.errors import PermanentError, ShortRead, Superseded
 from catalogist.imports.pages import Counts, PageRead, PageWriter
 from catalogist.intake.events import StorageObject, is_newer
 from catalogist.intake.ledger import upload_id
 from catalogist.models.taxonomy import Decision
 from catalogist.ports import BlobReader, DocumentStore, ModifyConflict, Write
-from catalogist.vendorfiles import ColumnMapping, ProductRow, RowProblem, parse_vendor_file
+from catalogist.vendorfiles import ProductRow, RowProblem, parse_vendor_file
 
 if TYPE_CHECKING:  # the module pulls in SciPy; photos should not pay for it at cold start
     from catalogist.models.price_features import PriceInput
 
 log = logging.getLogger("catalogist.imports")
 
-IMPORTS = "imports"
-VENDORS = "vendors"
+IMPORTS = imports_documents.COLLECTION
 PAGE_ROWS = 400  # rows per batched commit (Firestore allows 500 writes)
 FIRST_PROBLEMS = 50  # rejected rows listed on the import document
 # The import document's progress and the check for a newer generation, whichever comes first.
@@ -116,12 +119,11 @@ def import_file(
     now = now or datetime.now(UTC)
     started = time.perf_counter()
     existing = documents.get(IMPORTS, source.import_id)
-    if existing and existing.get("status") == "done":
+    if existing and existing.get("status") == ImportStatus.DONE:
         log.info("file version already imported", extra={"import_id": source.import_id})
         return existing
 
-    vendor_doc = documents.get(VENDORS, source.vendor) or {}
-    known = vendor_doc.get("column_mapping")
+    vendor = vendors.load(documents, source.vendor)
     base = {
         "vendor": source.vendor,
         "object": {"bucket": source.bucket, "name": source.name, "generation": source.generation},
@@ -133,7 +135,7 @@ def import_file(
             source.name,
             source.content_type,
             file_format=file_format,
-            known_mapping=ColumnMapping.from_json(json.dumps(known)) if known else None,
+            known_mapping=vendor.column_mapping if vendor else None,
         )
     except PermanentError as error:
         documents.commit(
@@ -141,7 +143,12 @@ def import_file(
                 Write(
                     IMPORTS,
                     source.import_id,
-                    {**base, "status": "rejected", "reason": error.reason, "finished_at": datetime.now(UTC)},
+                    {
+                        **base,
+                        "status": ImportStatus.REJECTED.value,
+                        "reason": error.reason,
+                        "finished_at": datetime.now(UTC),
+                    },
                 )
             ]
         )
@@ -154,7 +161,7 @@ def import_file(
                 source.import_id,
                 {
                     **base,
-                    "status": "running",
+                    "status": ImportStatus.RUNNING.value,
                     "format": parsed.format,
                     "encoding": parsed.encoding,
                     "columns": list(parsed.columns),
@@ -174,7 +181,7 @@ def import_file(
         if isinstance(stream, SizedStream):
             stream.check_complete()
     except Superseded as superseded:
-        update = {"status": "superseded", "reason": str(superseded), "finished_at": datetime.now(UTC)}
+        update = {"status": ImportStatus.SUPERSEDED.value, "reason": str(superseded), "finished_at": datetime.now(UTC)}
         documents.update(IMPORTS, source.import_id, {**update, "rows_seen": counts.rows_seen})
         raise
 
@@ -182,7 +189,7 @@ def import_file(
     finished = datetime.now(UTC)
     summary = {
         **base,
-        "status": "done",
+        "status": ImportStatus.DONE.value,
         "format": parsed.format,
         "encoding": parsed.encoding,
         "columns": list(parsed.columns),
@@ -206,11 +213,7 @@ def import_file(
     documents.commit(
         [
             Write(IMPORTS, source.import_id, summary, merge=False),
-            Write(
-                VENDORS,
-                source.vendor,
-                {"column_mapping": mapping, "mapping_from": source.name, "updated_at": finished},
-            ),
+            vendors.write(vendors.Vendor(source.vendor, parsed.mapping, source.name, finished)),
         ]
     )
     log.info(
@@ -425,13 +428,9 @@ def from_newer_upload(product: dict[str, Any], source: FileSource) -> bool:
 
 
 def source_file(row: ProductRow, source: FileSource) -> dict[str, Any]:
-    return {
-        "bucket": source.bucket,
-        "name": source.name,
-        "generation": source.generation,
-        "row": row.row_number,
-        "sheet": row.sheet,
-    }
+    return SourceFile(
+        ObjectVersion(source.bucket, source.name, source.generation), row.row_number, row.sheet
+    ).to_fields()
 
 
 def row_hash(row: ProductRow) -> str:
@@ -464,10 +463,17 @@ def product_fields(
     release: RowModels,
     now: datetime,
 ) -> dict[str, Any]:
-    from catalogist.photos.pipeline import decision_fields
-
+    vendor_price = None if row.vendor_price is None else Money(float(row.vendor_price), row.currency)
+    price = PriceSuggestion(
+        suggestion.price,
+        suggestion.low,
+        suggestion.high,
+        release.price.currency,
+        suggestion.mode,
+        release.price.version,
+    )
     return {
-        "vendor": source.vendor,
+        products.VENDOR: source.vendor,
         "sku": row.sku,
         "name": row.name,
         "brand": row.brand,
@@ -475,25 +481,16 @@ def product_fields(
         "description": row.description,
         "image_link": row.image_link,
         "gtin": row.gtin,
-        "vendor_price": None
-        if row.vendor_price is None
-        else {"amount": float(row.vendor_price), "currency": row.currency},
+        "vendor_price": vendor_price.to_fields() if vendor_price else None,
         "pack": {"count": row.pack_count, "quantity": row.pack_quantity, "unit": row.pack_unit},
         "attributes": dict(row.attributes),
         "row_notes": list(row.notes),
         "source_file": source_file(row, source),
         "source_row_hash": row_hash(row),
-        "text_category": decision_fields(decision, release.textcat.version, 0),
-        "price": {
-            "predicted": suggestion.price,
-            "low": suggestion.low,
-            "high": suggestion.high,
-            "currency": release.price.currency,
-            "mode": suggestion.mode,
-            "model_version": release.price.version,
-        },
+        products.TEXT_CATEGORY: CategoryDecision.from_decision(decision, release.textcat.version).to_fields(),
+        products.PRICE: price.to_fields(),
         "model_versions": {"textcat": release.textcat.version, "price": release.price.version},
-        "updated_at": now,
+        products.UPDATED_AT: now,
     }
 
 

@@ -13,9 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import combinations
 
+from catalogist.documents import products
+from catalogist.documents.products import COLLECTION as PRODUCTS
+from catalogist.documents.products import Product
+from catalogist.documents.reviews import COLLECTION as REVIEWS
 from catalogist.intake import ledger
-from catalogist.panel.review import REVIEWS
-from catalogist.products import COLLECTION as PRODUCTS
+from catalogist.ports import DocumentStore, Filter
 
 IMPORTS = "imports"
 
@@ -117,6 +120,16 @@ def by_name(name: str) -> Query:
 def queue_query(filters: dict[str, str]) -> Query:
     fields = tuple(field for field in QUEUE_FILTERS if filters.get(field))
     return by_name("queue by " + " and ".join(fields)) if fields else by_name("queue")
+
+
+def queue_page(documents: DocumentStore, filters: dict[str, str], after: str, size: int) -> tuple[list[Product], str]:
+    """One page of the queue after the rank `after`, and the rank to ask the next page after."""
+    queue_query(filters)  # every shape asked here is one the deployment indexes
+    conditions: list[Filter] = [(name, "==", value) for name, value in filters.items()]
+    conditions.append((products.REVIEW_RANK, ">", after or ""))
+    found = documents.query(products.COLLECTION, conditions, [(products.REVIEW_RANK, "asc")], size)
+    page = [Product.from_fields(pid, fields) for pid, fields in found]
+    return page, (page[-1].review_rank or "") if len(page) == size else ""
 
 
 def composite_indexes() -> list[tuple[str, tuple[tuple[str, str], ...]]]:

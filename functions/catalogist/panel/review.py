@@ -24,27 +24,34 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from catalogist import products
-from catalogist.errors import PermanentError
+from catalogist.documents import products, reviews
+from catalogist.documents.products import Product
+from catalogist.documents.values import CategoryDecision, HumanPrice, Money, PriceSuggestion
+from catalogist.panel.errors import BadRequest, Conflict
 from catalogist.ports import REVISION, DocumentStore
 from catalogist.vendorfiles.prices import PriceError, parse_price
 
-REVIEWS = "reviews"
 SEPARATOR = "/"
 # A typed price this far from the vendor's own (either way) is asked about before it is saved.
 PRICE_RATIO_TO_CONFIRM = 3.0
 
 
-class ReviewError(PermanentError):
+class ReviewError(BadRequest):
     """The decision cannot be applied as asked: the message says why (shown to the admin)."""
 
 
-class StaleDecision(ReviewError):
+class StaleDecision(Conflict):
     """The product changed after the card was shown: the message says who changed it and when."""
 
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, stale=True)
 
-class NeedsConfirmation(ReviewError):
+
+class NeedsConfirmation(Conflict):
     """A price far from the suggestion or the vendor's: saved only when the admin confirms it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, confirm=True)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ def decide(
     if choice.action not in ACTIONS:
         raise ReviewError(f"unknown action {choice.action!r}: one of {', '.join(ACTIONS)}")
     identifier = review_id(product_id, request_id)
-    earlier = documents.get(REVIEWS, identifier)
+    earlier = documents.get(reviews.COLLECTION, identifier)
     if earlier is not None and not earlier.get("refused"):
         return earlier
     before: dict[str, Any] = {}
@@ -114,10 +121,10 @@ def decide(
     human = {name: value for name, value in written.get(product_id, {}).items() if name in HUMAN_FIELDS}
     if not human:  # landed before: the product holds it
         human = {name: before[name] for name in HUMAN_FIELDS if (before.get(name) or {}).get("review_id") == identifier}
-    record = review_record(identifier, product_id, before, choice, human, reviewer, now)
+    record = reviews.record(identifier, product_id, before, choice.action, human, reviewer, now)
     record["revision"] = (written.get(product_id) or before).get(REVISION, 0)
-    if not documents.create(REVIEWS, identifier, record):
-        documents.update(REVIEWS, identifier, record)  # a refused attempt of the same request, now applied
+    if not documents.create(reviews.COLLECTION, identifier, record):
+        documents.update(reviews.COLLECTION, identifier, record)  # a refused attempt of the same request, now applied
     return record
 
 
@@ -132,7 +139,7 @@ def undo(
     """Put the product's human fields back as they were before the review, if the product is as
     the decision left it (`revision`, None: not checked) and the decision is still its current
     one; the review, undone."""
-    review = documents.get(REVIEWS, identifier)
+    review = documents.get(reviews.COLLECTION, identifier)
     if review is None:
         raise ReviewError(f"no review {identifier}")
     if review.get("refused"):
@@ -158,14 +165,16 @@ def undo(
     try:
         written = products.update(documents, [product_id], revert, reviewer, now, audit_rate)
     except StaleDecision as stale:
-        documents.update(REVIEWS, identifier, {"undo_refused": {"by": reviewer, "at": now, "reason": stale.reason}})
+        documents.update(
+            reviews.COLLECTION, identifier, {"undo_refused": {"by": reviewer, "at": now, "reason": stale.reason}}
+        )
         raise
     undone = {"undone": True, "undone_by": reviewer, "undone_at": now}
-    documents.update(REVIEWS, identifier, undone)
+    documents.update(reviews.COLLECTION, identifier, undone)
     return {**review, **undone, "revision": written[product_id][REVISION]}
 
 
-HUMAN_FIELDS = ("human_category", "human_price")
+HUMAN_FIELDS = products.HUMAN_FIELDS
 
 
 def _check_revision(stored: Mapping[str, Any], revision: int | None) -> None:
@@ -180,32 +189,21 @@ def _check_revision(stored: Mapping[str, Any], revision: int | None) -> None:
 def _human_fields(
     product: dict[str, Any], choice: Choice, reviewer: str, now: datetime, identifier: str
 ) -> dict[str, Any]:
-    human: dict[str, Any] = {}
     if choice.action == "price":
-        human["human_price"] = _human_price(product, choice)
-    else:
-        path, tree = shown_category(product) if choice.action == "accept" else (choice.category_path, choice.tree)
-        if not path or any(not part for part in path):
-            raise ReviewError("choose a category")
-        human["human_category"] = {
-            "path": list(path),
-            "path_text": SEPARATOR.join(path),
-            "tree": tree,
-            "decided_level": "human",
-            "confidence": {},
-        }
-    for fields in human.values():
-        fields.update(reviewed_by=reviewer, reviewed_at=now, review_id=identifier)
-    return human
+        price = HumanPrice(_human_price(Product.from_fields("", product), choice), reviewer, now, identifier)
+        return {products.HUMAN_PRICE: price.to_fields()}
+    path, tree = shown_category(product) if choice.action == "accept" else (choice.category_path, choice.tree)
+    if not path or any(not part for part in path):
+        raise ReviewError("choose a category")
+    return {products.HUMAN_CATEGORY: CategoryDecision.by_human(path, tree, reviewer, now, identifier).to_fields()}
 
 
-def _human_price(product: Mapping[str, Any], choice: Choice) -> dict[str, Any]:
+def _human_price(product: Product, choice: Choice) -> Money:
     """The typed price read as vendor files are (a decimal comma or point, grouping, a currency
     sign), in the suggestion's currency; far from the suggestion's P10–P90 or 3× from the
     vendor's price, only once confirmed."""
-    suggested = products.shown_price(product) or {}
-    vendor = product.get("vendor_price") or {}
-    currency = suggested.get("currency") or vendor.get("currency") or ""
+    suggested, vendor = product.shown_price, product.vendor_price
+    currency = (suggested.currency if suggested else "") or (vendor.currency if vendor else "")
     try:
         price = parse_price(str(choice.price), currency)
     except PriceError as error:
@@ -219,21 +217,19 @@ def _human_price(product: Mapping[str, Any], choice: Choice) -> dict[str, Any]:
         doubts = _price_doubts(amount, suggested, vendor)
         if doubts:
             raise NeedsConfirmation(f"{amount:,.2f} {currency} is {' and '.join(doubts)}: confirm to save it")
-    return {"amount": amount, "currency": currency}
+    return Money(amount, currency)
 
 
-def _price_doubts(amount: float, suggested: Mapping[str, Any], vendor: Mapping[str, Any]) -> list[str]:
+def _price_doubts(amount: float, suggested: PriceSuggestion | None, vendor: Money | None) -> list[str]:
     doubts = []
-    low, high = suggested.get("low"), suggested.get("high")
-    if isinstance(low, int | float) and amount < low:
-        doubts.append(f"below the suggested P10 of {low:,.2f}")
-    if isinstance(high, int | float) and amount > high:
-        doubts.append(f"above the suggested P90 of {high:,.2f}")
-    theirs = vendor.get("amount")
-    if isinstance(theirs, int | float) and theirs > 0:
-        ratio = amount / theirs
+    if suggested and amount < suggested.low:
+        doubts.append(f"below the suggested P10 of {suggested.low:,.2f}")
+    if suggested and amount > suggested.high:
+        doubts.append(f"above the suggested P90 of {suggested.high:,.2f}")
+    if vendor and vendor.amount > 0:
+        ratio = amount / vendor.amount
         if ratio >= PRICE_RATIO_TO_CONFIRM or ratio <= 1 / PRICE_RATIO_TO_CONFIRM:
-            doubts.append(f"{ratio:,.1f}× the vendor's price of {theirs:,.2f}")
+            doubts.append(f"{ratio:,.1f}× the vendor's price of {vendor.amount:,.2f}")
     return doubts
 
 
@@ -249,76 +245,11 @@ def _record_refusal(
 ) -> None:
     """A refused decision is kept as a review that changed nothing (never counted as an audit or
     exported), so the audit trail shows who tried what, and why it was not applied."""
-    record = review_record(identifier, product_id, product, choice, {}, reviewer, now)
+    record = reviews.record(identifier, product_id, product, choice.action, {}, reviewer, now)
     record.update(refused=True, refusal=reason, revision=int(product.get(REVISION) or 0))
     if choice.category_path:
         record["asked"] = {"path_text": SEPARATOR.join(choice.category_path), "tree": choice.tree}
-    documents.create(REVIEWS, identifier, record)
-
-
-def review_record(
-    identifier: str,
-    product_id: str,
-    product: dict[str, Any],
-    choice: Choice,
-    human: dict[str, Any],
-    reviewer: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """The audit record: flat top-level fields where the panel counts and filters on them."""
-    automatic = product.get("category") or {}
-    audit = bool(product.get("audit")) and "human_category" in human
-    human_path = human.get("human_category", {}).get("path", [])
-    record: dict[str, Any] = {
-        "id": identifier,
-        "product_id": product_id,
-        "vendor": product.get("vendor", ""),
-        "sku": product.get("sku", ""),
-        "kind": product.get("kind", ""),
-        "action": choice.action,
-        "reviewer": reviewer,
-        "reviewed_at": now,
-        "changed": sorted(human),
-        "previous": {name: product.get(name) for name in human},
-        "human": human,
-        "model": {
-            "category": automatic,
-            "image_category": _decision(product.get("image_category")),
-            "text_category": _decision(product.get("text_category")),
-            "price": products.shown_price(product),
-            "versions": product.get("model_versions", {}),
-        },
-        "photos": {key: photo.get("object") for key, photo in (product.get("photos") or {}).items()},
-        "source_file": product.get("source_file"),
-        "audit": audit,
-        "undone": False,
-        "refused": False,
-    }
-    if audit:
-        decided = list(automatic.get("path", []))
-        record["audit_source"] = automatic.get("source", "")
-        record["audit_level"] = automatic.get("decided_level", "")
-        record["audit_correct"] = human_path[: len(decided)] == decided
-    if "human_category" in human:
-        record["model_guess_correct"] = list(_best_leaf(product)) == human_path
-    return record
-
-
-def _decision(decision: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not decision:
-        return None
-    keep = ("path_text", "decided_level", "confidence", "alternatives", "needs_review", "model_version")
-    return {key: decision.get(key) for key in keep}
-
-
-def _best_leaf(product: Mapping[str, Any]) -> tuple[str, ...]:
-    """The models' most likely leaf (the first alternative of the image decision, else the
-    text's): what `model_guess_correct` compares the human's choice with."""
-    for source in ("image_category", "text_category"):
-        alternatives = (product.get(source) or {}).get("alternatives")
-        if alternatives:
-            return tuple(alternatives[0]["path_text"].split(SEPARATOR))
-    return ()
+    documents.create(reviews.COLLECTION, identifier, record)
 
 
 def _when(value: Any) -> str:

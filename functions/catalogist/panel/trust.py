@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from catalogist.documents.products import COLLECTION as PRODUCTS
+from catalogist.documents.reviews import COLLECTION as REVIEWS
 from catalogist.intake import ledger
 from catalogist.models.bounds import clopper_pearson
-from catalogist.panel.review import REVIEWS
 from catalogist.ports import DocumentStore
-from catalogist.products import COLLECTION as PRODUCTS
 
 BACKLOG_CAP = 100_000
 LEVELS = {"image": ("top", "coarse", "fine"), "text": ("category", "sub_category", "type")}

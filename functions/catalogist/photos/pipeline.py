@@ -23,11 +23,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from catalogist import products
+from catalogist.documents import products
+from catalogist.documents.products import PhotoScore
+from catalogist.documents.values import CategoryDecision, ObjectVersion, PriceSuggestion
 from catalogist.errors import BadPhoto, ModelError
 from catalogist.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.intake.events import StorageObject
-from catalogist.models.taxonomy import SEPARATOR, Decision, Taxonomy
+from catalogist.models.taxonomy import Taxonomy
 from catalogist.ports import BlobReader, DocumentStore
 
 log = logging.getLogger("catalogist.photos")
@@ -70,9 +72,9 @@ class CategoryPricerSource(Protocol):
 @dataclass(frozen=True)
 class PhotoOutcome:
     product_id: str
-    decision: dict[str, Any]
+    decision: CategoryDecision | None
     timings_ms: dict[str, float]
-    price: dict[str, Any] | None = None
+    price: PriceSuggestion | None = None
 
 
 def sku_of(obj: StorageObject) -> str:
@@ -95,23 +97,6 @@ def photo_key(obj: StorageObject) -> str:
     return PurePosixPath(obj.name).name.replace(".", "_")
 
 
-def decision_fields(decision: Decision, model_version: str, photos_used: int) -> dict[str, Any]:
-    return {
-        "path": list(decision.category_path),
-        "path_text": SEPARATOR.join(decision.category_path),
-        "decided_level": decision.decided_level,
-        "confidence": {level: round(p, 4) for level, p in decision.confidence.items()},
-        "alternatives": [
-            {"path_text": SEPARATOR.join(option.category_path), "confidence": round(option.confidence, 4)}
-            for option in decision.alternatives
-        ],
-        "needs_review": decision.needs_review,
-        "review_reason": decision.review_reason,
-        "model_version": model_version,
-        "photos_used": photos_used,
-    }
-
-
 def image_fields(
     product: Mapping[str, Any], taxonomy: Taxonomy, version: str, pricer: CategoryPricer | None
 ) -> dict[str, Any]:
@@ -119,37 +104,38 @@ def image_fields(
     price it leads to (`photo_price`, when the price model knows the category).
 
     The price has its own field, as `image_category` has: a price-list row writes `price`, and
-    whichever lands last, the row's price is the one shown (`products.shown_price`)."""
-    scored = {k: p for k, p in (product.get("photos") or {}).items() if p["model_version"] == version}
-    decision = taxonomy.decide(np.mean([p["probabilities"] for p in scored.values()], axis=0))
-    image_category = {**decision_fields(decision, version, len(scored)), "photo_keys": sorted(scored)}
+    whichever lands last, the row's price is the one shown (`Product.shown_price`)."""
+    photos = {key: PhotoScore.from_fields(photo) for key, photo in (product.get("photos") or {}).items()}
+    scored = {key: photo for key, photo in photos.items() if photo.model_version == version}
+    decision = taxonomy.decide(np.mean([photo.probabilities for photo in scored.values()], axis=0))
+    image_category = CategoryDecision.from_decision(decision, version, len(scored), tuple(sorted(scored)))
     fields: dict[str, Any] = {
-        "image_category": image_category,
+        products.IMAGE_CATEGORY: image_category.to_fields(),
         "model_versions": {**(product.get("model_versions") or {}), "classifier": version},
     }
     price = photo_price(image_category, pricer) if pricer is not None else None
     if price is not None:
-        fields["photo_price"] = price
-        fields["model_versions"]["photo_price"] = price["model_version"]
+        fields[products.PHOTO_PRICE] = price.to_fields()
+        fields["model_versions"]["photo_price"] = price.model_version
     return fields
 
 
-def photo_price(image_category: Mapping[str, Any], pricer: CategoryPricer) -> dict[str, Any] | None:
+def photo_price(image_category: CategoryDecision, pricer: CategoryPricer) -> PriceSuggestion | None:
     """A rough price from the image category; None when the price model knows nothing of it.
     The vendor's own prices in the category are not used yet."""
-    suggestion = pricer.suggest_for_category(image_category["path"])
+    suggestion = pricer.suggest_for_category(image_category.path)
     if suggestion is None:
         return None
-    return {
-        "predicted": suggestion.price,
-        "low": suggestion.low,
-        "high": suggestion.high,
-        "currency": pricer.currency,
-        "mode": suggestion.mode,
-        "rough": True,
-        "model_version": pricer.version,
-        "from_path_text": image_category["path_text"],
-    }
+    return PriceSuggestion(
+        suggestion.price,
+        suggestion.low,
+        suggestion.high,
+        pricer.currency,
+        suggestion.mode,
+        pricer.version,
+        rough=True,
+        from_category=image_category.path_text,
+    )
 
 
 def categorize_photo(
@@ -176,15 +162,13 @@ def categorize_photo(
     classified = time.perf_counter()
     key = photo_key(obj)
     version = classifier.version
-    this_photo = {
-        "object": {"bucket": obj.bucket, "name": obj.name, "generation": obj.generation},
-        "image": facts,
-        # Unrounded: int8 outputs and calibrated thresholds share a 1/256 grid, so a confidence often
-        # sits exactly on its threshold, and rounding would flip decisions away from the evaluation's.
-        "probabilities": [float(p) for p in probabilities],
-        "model_version": version,
-        "classified_at": now,
-    }
+    this_photo = PhotoScore(
+        ObjectVersion(obj.bucket, obj.name, obj.generation),
+        facts,
+        tuple(float(p) for p in probabilities),
+        version,
+        now,
+    )
     pricer = None
     if pricers is not None:
         try:
@@ -194,13 +178,13 @@ def categorize_photo(
 
     def add_photo(product_id: str, stored: dict[str, Any] | None) -> dict[str, Any]:
         product = stored or {}
-        photos = {**(product.get("photos") or {}), key: this_photo}
+        photos = {**(product.get("photos") or {}), key: this_photo.to_fields()}
         fields = {"vendor": obj.vendor, "sku": sku, "photos": photos, "updated_at": now}
         return {**fields, **image_fields({**product, **fields}, classifier.taxonomy, version, pricer)}
 
     written = products.update(documents, [product_id], add_photo, f"photo {obj.name}", now, audit_rate)[product_id]
-    image_category, price = written["image_category"], written.get("photo_price")
-    priced = time.perf_counter()
+    image_category = CategoryDecision.from_fields(written[products.IMAGE_CATEGORY])
+    price = PriceSuggestion.from_fields(written.get(products.PHOTO_PRICE))
     priced = time.perf_counter()
     return PhotoOutcome(
         product_id,
@@ -251,11 +235,12 @@ class PhotoPipeline:
             self._audit_rate,
             self._pricers,
         )
+        decision = outcome.decision
         return {
             "product_id": outcome.product_id,
-            "category_path": outcome.decision["path_text"],
-            "needs_review": outcome.decision["needs_review"],
-            "model_version": outcome.decision["model_version"],
-            "price_mode": outcome.price["mode"] if outcome.price else None,
+            "category_path": decision.path_text if decision else "",
+            "needs_review": decision.needs_review if decision else True,
+            "model_version": decision.model_version if decision else "",
+            "price_mode": outcome.price.mode if outcome.price else None,
             "timings_ms": outcome.timings_ms,
         }

@@ -1,0 +1,290 @@
+"""Product documents: `products/{vendor}:{sku}`, where photos, file rows and admins meet.
+
+Each source writes its own part (`image_category` and a rough `photo_price` from photos,
+`text_category`, name, brand and prices from vendor files, `human_category` and `human_price`
+from an admin in the review panel, fields no pipeline writes) and `summary_fields` derives what
+the shop and the panel read: the category (a human's word first, then a confident image or text
+decision, else the image or text guess with `needs_review`) and the review queue's keys; the
+price shown is the row's, else the photo's (`shown_price`).
+
+Every writer goes through `update`: it reads the product, applies the writer's change and the
+summary that follows from the result, and writes both unless another writer got there first
+(the store's `modify`), so the summary always follows from the sources it is stored with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from catalogist.documents.values import CategoryDecision, HumanPrice, Money, ObjectVersion, PriceSuggestion
+from catalogist.errors import PermanentError
+from catalogist.ports import REVISION, DocumentStore
+
+COLLECTION = "products"
+# Fields the panel's queries filter and order on (top-level: the local emulator cannot filter
+# nested ones), named here once.
+VENDOR = "vendor"
+KIND = "kind"
+TOP_CATEGORY = "top_category"
+REVIEW_CODE = "review_code"
+REVIEW_RANK = "review_rank"
+NEEDS_REVIEW = "needs_review"
+UPDATED_AT = "updated_at"
+# The sources' own fields: each written by one source only.
+IMAGE_CATEGORY, TEXT_CATEGORY, HUMAN_CATEGORY = "image_category", "text_category", "human_category"
+PRICE, PHOTO_PRICE, HUMAN_PRICE = "price", "photo_price", "human_price"
+HUMAN_FIELDS = (HUMAN_CATEGORY, HUMAN_PRICE)
+# Share of automatically decided products routed to the review queue as an audit, so the
+# precision of automatic decisions is measured on live data (`CATALOGIST_AUDIT_RATE`).
+DEFAULT_AUDIT_RATE = 0.02
+_UNSAFE_ID = re.compile(r"[/\x00-\x1f]")
+
+
+def product_id(vendor: str, sku: str) -> str:
+    """Firestore-safe id; SKUs are vendor data, so `/` and control characters are replaced."""
+    if not vendor or not sku:
+        raise PermanentError("a product needs a vendor and a SKU")
+    identity = f"{vendor}:{sku}"
+    if len(identity.encode()) > 1500:  # Firestore's limit on document ids
+        raise PermanentError(f"the SKU {sku[:40]!r}… is too long")
+    return _UNSAFE_ID.sub("_", identity)
+
+
+@dataclass(frozen=True)
+class PhotoScore:
+    """One photo of a product as the classifier scored it."""
+
+    object: ObjectVersion
+    image: Mapping[str, Any]  # what the file said of itself: format, size, mode, frames, EXIF orientation
+    # Unrounded: int8 outputs and calibrated thresholds share a 1/256 grid, so a confidence often
+    # sits exactly on its threshold, and rounding would flip decisions away from the evaluation's.
+    probabilities: tuple[float, ...]
+    model_version: str
+    classified_at: datetime | None = None
+
+    def to_fields(self) -> dict[str, Any]:
+        return {
+            "object": self.object.to_fields(),
+            "image": dict(self.image),
+            "probabilities": list(self.probabilities),
+            "model_version": self.model_version,
+            "classified_at": self.classified_at,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> PhotoScore:
+        return cls(
+            ObjectVersion.from_fields(fields["object"]),
+            dict(fields.get("image") or {}),
+            tuple(float(p) for p in fields.get("probabilities") or ()),
+            str(fields.get("model_version", "")),
+            fields.get("classified_at"),
+        )
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """The row of a vendor file a product's row fields came from."""
+
+    object: ObjectVersion
+    row: int
+    sheet: str = ""
+
+    def to_fields(self) -> dict[str, Any]:
+        return {**self.object.to_fields(), "row": self.row, "sheet": self.sheet}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any] | None) -> SourceFile | None:
+        if not fields:
+            return None
+        return cls(ObjectVersion.from_fields(fields), int(fields.get("row") or 0), str(fields.get("sheet") or ""))
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product document as its readers (the panel, the export, the demo) see it."""
+
+    id: str
+    vendor: str = ""
+    sku: str = ""
+    name: str = ""
+    brand: str = ""
+    vendor_category: str = ""
+    description: str = ""
+    gtin: str = ""
+    vendor_price: Money | None = None
+    source_file: SourceFile | None = None
+    photos: Mapping[str, PhotoScore] = field(default_factory=dict)
+    image_category: CategoryDecision | None = None
+    text_category: CategoryDecision | None = None
+    human_category: CategoryDecision | None = None
+    price: PriceSuggestion | None = None  # a price-list row's
+    photo_price: PriceSuggestion | None = None  # rough, from the photos' category
+    human_price: HumanPrice | None = None
+    category: CategoryDecision | None = None  # the effective one (summary), from `category_source`
+    category_source: str = ""  # image | text | human
+    needs_review: bool = False
+    review_reason: str | None = None
+    review_code: str | None = None
+    audit: bool = False
+    review_rank: str | None = None
+    model_versions: Mapping[str, str] = field(default_factory=dict)
+    changed_by: str = ""
+    changed_at: datetime | None = None
+    revision: int = 0
+
+    @classmethod
+    def from_fields(cls, product_id: str, fields: Mapping[str, Any]) -> Product:
+        category = fields.get("category") or {}
+        return cls(
+            id=product_id,
+            vendor=str(fields.get(VENDOR, "")),
+            sku=str(fields.get("sku", "")),
+            name=str(fields.get("name") or ""),
+            brand=str(fields.get("brand") or ""),
+            vendor_category=str(fields.get("vendor_category") or ""),
+            description=str(fields.get("description") or ""),
+            gtin=str(fields.get("gtin") or ""),
+            vendor_price=Money.from_fields(fields.get("vendor_price")),
+            source_file=SourceFile.from_fields(fields.get("source_file")),
+            photos={key: PhotoScore.from_fields(photo) for key, photo in (fields.get("photos") or {}).items()},
+            image_category=CategoryDecision.from_fields(fields.get(IMAGE_CATEGORY)),
+            text_category=CategoryDecision.from_fields(fields.get(TEXT_CATEGORY)),
+            human_category=CategoryDecision.from_fields(fields.get(HUMAN_CATEGORY)),
+            price=PriceSuggestion.from_fields(fields.get(PRICE)),
+            photo_price=PriceSuggestion.from_fields(fields.get(PHOTO_PRICE)),
+            human_price=HumanPrice.from_fields(fields.get(HUMAN_PRICE)),
+            category=CategoryDecision.from_fields(category),
+            category_source=str(category.get("source", "")),
+            needs_review=bool(fields.get(NEEDS_REVIEW, False)),
+            review_reason=fields.get("review_reason"),
+            review_code=fields.get(REVIEW_CODE),
+            audit=bool(fields.get("audit", False)),
+            review_rank=fields.get(REVIEW_RANK),
+            model_versions=dict(fields.get("model_versions") or {}),
+            changed_by=str(fields.get("changed_by") or ""),
+            changed_at=fields.get("changed_at"),
+            revision=int(fields.get(REVISION) or 0),
+        )
+
+    @property
+    def shown_price(self) -> PriceSuggestion | None:
+        """The suggested price the shop sees: the price-list row's when there is one, else the
+        rough one from the photos. Each writer owns its field, so neither can overwrite the
+        other whatever order they land in."""
+        return self.price or self.photo_price
+
+    @property
+    def kind(self) -> str:
+        """Which sources describe the product: photo, row or both."""
+        photo, row = self.image_category is not None, self.text_category is not None
+        return "both" if photo and row else "photo" if photo else "row" if row else ""
+
+
+def effective_category(product: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The category the shop files the product under, with its source: a human's first, then
+    the first confident model decision (image, then text), else the first model guess."""
+    human = product.get(HUMAN_CATEGORY)
+    if human:
+        return {**human, "source": "human", "needs_review": False, "review_reason": None}
+    candidates: list[tuple[str, dict[str, Any]]] = [
+        (source, product[f"{source}_category"]) for source in ("image", "text") if product.get(f"{source}_category")
+    ]
+    for source, decision in candidates:
+        if not decision["needs_review"]:
+            return {**decision, "source": source}
+    if candidates:
+        source, decision = candidates[0]
+        return {**decision, "source": source}
+    return None
+
+
+def shown_price(product: Mapping[str, Any]) -> PriceSuggestion | None:
+    """`Product.shown_price` of the stored fields."""
+    return PriceSuggestion.from_fields(product.get(PRICE)) or PriceSuggestion.from_fields(product.get(PHOTO_PRICE))
+
+
+def kind_of(product: Mapping[str, Any]) -> str:
+    photo, row = bool(product.get(IMAGE_CATEGORY)), bool(product.get(TEXT_CATEGORY))
+    return "both" if photo and row else "photo" if photo else "row" if row else ""
+
+
+def audited(product_id: str, audit_rate: float) -> bool:
+    """Whether an automatic decision of this product is sampled for a human audit. A hash of the
+    id, so the sample is uniform over products and the same on every writer."""
+    bucket = int.from_bytes(hashlib.sha256(product_id.encode()).digest()[:4], "big") / 2**32
+    return bucket < audit_rate
+
+
+def review_rank(confidence: float, first_seen_at: datetime | None, product_id: str) -> str:
+    """The queue's sort key, a string so one range filter pages through it (`> last seen`):
+    least confident first, oldest first among equals, the id making every key unique."""
+    seen = first_seen_at.strftime("%Y%m%dT%H%M%S.%f") if first_seen_at else "0"
+    return f"{round(confidence * 10_000):05d}|{seen}|{product_id}"
+
+
+def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RATE) -> dict[str, Any]:
+    """Top-level copies of what the shop and the panel read, filter and sort on (the local
+    emulator cannot filter nested fields): the effective category, and the review queue's keys.
+
+    A product is in the queue (`review_rank` set) when a model was unsure of it, or when it was
+    decided automatically and falls in the audit sample; a human decision takes it out. Outside
+    the queue `review_rank` is None, which no string range filter matches.
+    """
+    category = effective_category(product)
+    if category is None:
+        return {}
+    product_id = f"{product.get('vendor', '')}:{product.get('sku', '')}"
+    needs_review = bool(category["needs_review"])
+    audit = category["source"] != "human" and not needs_review and audited(product_id, audit_rate)
+    best = (category.get("alternatives") or [{}])[0].get("confidence", category.get("confidence", {}).get("fine", 0.0))
+    first_seen_at = product.get("first_seen_at") or product.get("updated_at")
+    in_queue = needs_review or audit
+    return {
+        "category": category,
+        "category_path": category["path_text"],
+        "top_category": category["path"][0] if category.get("path") else category["path_text"].split("/")[0],
+        "needs_review": needs_review,
+        "review_reason": category.get("review_reason") if needs_review else ("audit" if audit else None),
+        # the reason in a word, to filter the queue by: how far the models got, or an audit
+        "review_code": f"{category['source']} to {category['decided_level']}"
+        if needs_review
+        else ("audit" if audit else None),
+        "kind": kind_of(product),
+        "audit": audit,
+        "first_seen_at": first_seen_at,
+        "review_rank": review_rank(float(best or 0.0), first_seen_at, product_id) if in_queue else None,
+    }
+
+
+# What a source changes on one product: (product id, the product as stored or None) -> the
+# fields it sets, or None to leave the product alone. Called again if another writer wins the race.
+SourceChange = Callable[[str, dict[str, Any] | None], Mapping[str, Any] | None]
+
+
+def update(
+    documents: DocumentStore,
+    product_ids: Sequence[str],
+    change: SourceChange,
+    by: str,
+    now: datetime,
+    audit_rate: float = DEFAULT_AUDIT_RATE,
+    known: Mapping[str, dict[str, Any] | None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Apply a source's `change` to each product, with the summary that follows and who changed
+    it (`by`, shown to a reviewer whose decision the change made stale) and when. The fields
+    written, by product id."""
+
+    def with_summary(product_id: str, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        fields = change(product_id, stored)
+        if fields is None:
+            return None
+        changed = {**(stored or {}), **fields}
+        return {**fields, **summary_fields(changed, audit_rate), "changed_by": by, "changed_at": now}
+
+    return documents.modify(COLLECTION, product_ids, with_summary, known)

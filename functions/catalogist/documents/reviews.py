@@ -1,0 +1,90 @@
+"""Review records: `reviews/{id}`, one per human decision, refusal or bulk batch, what the
+models said, what the human chose, who and when, the model versions and the photo generations or
+source row it was made on. Flat top-level fields where the panel counts and filters on them
+(the audit's figures); exported as training data (`catalogist export reviews`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from catalogist.documents import products
+from catalogist.documents.values import PriceSuggestion
+from catalogist.models.taxonomy import SEPARATOR
+
+COLLECTION = "reviews"
+# what the overview's counts and the export filter and order on
+AUDIT, UNDONE, AUDIT_CORRECT = "audit", "undone", "audit_correct"
+AUDIT_SOURCE, AUDIT_LEVEL = "audit_source", "audit_level"
+REVIEWED_AT = "reviewed_at"
+PRODUCT_ID = "product_id"
+
+
+def record(
+    identifier: str,
+    product_id: str,
+    product: dict[str, Any],
+    action: str,
+    human: dict[str, Any],
+    reviewer: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The audit record: flat top-level fields where the panel counts and filters on them."""
+    automatic = product.get("category") or {}
+    audit = bool(product.get("audit")) and products.HUMAN_CATEGORY in human
+    human_path = human.get(products.HUMAN_CATEGORY, {}).get("path", [])
+    record: dict[str, Any] = {
+        "id": identifier,
+        "product_id": product_id,
+        "vendor": product.get("vendor", ""),
+        "sku": product.get("sku", ""),
+        "kind": product.get("kind", ""),
+        "action": action,
+        "reviewer": reviewer,
+        "reviewed_at": now,
+        "changed": sorted(human),
+        "previous": {name: product.get(name) for name in human},
+        "human": human,
+        "model": {
+            "category": automatic,
+            "image_category": _decision(product.get("image_category")),
+            "text_category": _decision(product.get("text_category")),
+            "price": _price_fields(products.shown_price(product)),
+            "versions": product.get("model_versions", {}),
+        },
+        "photos": {key: photo.get("object") for key, photo in (product.get("photos") or {}).items()},
+        "source_file": product.get("source_file"),
+        "audit": audit,
+        "undone": False,
+        "refused": False,
+    }
+    if audit:
+        decided = list(automatic.get("path", []))
+        record["audit_source"] = automatic.get("source", "")
+        record["audit_level"] = automatic.get("decided_level", "")
+        record["audit_correct"] = human_path[: len(decided)] == decided
+    if products.HUMAN_CATEGORY in human:
+        record["model_guess_correct"] = list(_best_leaf(product)) == human_path
+    return record
+
+
+def _price_fields(price: PriceSuggestion | None) -> dict[str, Any] | None:
+    return price.to_fields() if price else None
+
+
+def _decision(decision: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not decision:
+        return None
+    keep = ("path_text", "decided_level", "confidence", "alternatives", "needs_review", "model_version")
+    return {key: decision.get(key) for key in keep}
+
+
+def _best_leaf(product: Mapping[str, Any]) -> tuple[str, ...]:
+    """The models' most likely leaf (the first alternative of the image decision, else the
+    text's): what `model_guess_correct` compares the human's choice with."""
+    for source in ("image_category", "text_category"):
+        alternatives = (product.get(source) or {}).get("alternatives")
+        if alternatives:
+            return tuple(alternatives[0]["path_text"].split(SEPARATOR))
+    return ()

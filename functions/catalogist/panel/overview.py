@@ -1,0 +1,32 @@
+"""The overview: uploads per day, the share decided without review, the backlog, the measured
+precision of automatic decisions, and the model releases in service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import flask
+
+from catalogist.panel import trust
+from catalogist.panel.context import context
+
+blueprint = flask.Blueprint("overview", __name__)
+
+
+@blueprint.get("/overview")
+def overview() -> Any:
+    panel = context()
+    now = panel.clock()
+    decided, total = trust.decided_without_review(panel.documents, now - timedelta(days=7))
+    return flask.render_template(
+        "overview.html",
+        per_day=trust.uploads_per_day(panel.documents, now),
+        decided=decided,
+        total=total,
+        backlog=trust.backlog(panel.documents),
+        backlog_cap=trust.BACKLOG_CAP,
+        precision=trust.audit_precision(panel.documents),
+        audit_rate=panel.settings.audit_rate,
+        models=panel.models(),
+    )
