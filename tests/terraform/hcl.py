@@ -9,13 +9,15 @@ and every block in a list of bodies; `attr` and `blocks` undo that.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import hcl2
+
+from tests.terraform import hcl_eval
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"
@@ -165,3 +167,50 @@ def workloads(tf: Terraform) -> dict[str, Workload]:
         assert entry_point not in found, f"two functions serve {entry_point}"
         found[entry_point] = Workload(function, entry_point, environment, secrets, service)
     return found
+
+
+class _Locals(Mapping[str, Any]):
+    """`local.NAME`, evaluated on first use against the variables given."""
+
+    def __init__(self, tf: Terraform, scope: dict[str, Any]) -> None:
+        self._tf, self._scope, self._done = tf, scope, {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._done:
+            if name not in self._tf.locals:
+                raise KeyError(name)
+            self._done[name] = hcl_eval.evaluate(self._tf.locals[name], self._scope)
+        return self._done[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tf.locals
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tf.locals)
+
+    def __len__(self) -> int:
+        return len(self._tf.locals)
+
+
+def scope(tf: Terraform, **given: Any) -> dict[str, Any]:
+    """`var` and `local` as `terraform plan` would see them with the variables given (every other
+    variable at its default; one without a default must be given)."""
+    variables = {}
+    for name, body in tf.variables.items():
+        spec = hcl_eval.type_of(attr(body, "type")) if "type" in body else hcl_eval.TypeSpec("any")
+        if name in given:
+            variables[name] = hcl_eval.with_defaults(spec, given[name])
+        elif "default" in body:
+            variables[name] = hcl_eval.with_defaults(spec, attr(body, "default"))
+    names: dict[str, Any] = {"var": variables}
+    names["local"] = _Locals(tf, names)
+    return names
+
+
+def failed_validations(tf: Terraform, name: str, names: dict[str, Any]) -> list[str]:
+    """The error messages of the validations of variable `name` that refuse its value."""
+    failed = []
+    for validation in blocks(tf.variables[name], "validation"):
+        if hcl_eval.evaluate(attr(validation, "condition"), names) is not True:
+            failed.append(attr(validation, "error_message"))
+    return failed
