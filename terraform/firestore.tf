@@ -16,7 +16,7 @@ resource "google_firestore_database" "this" {
   # ... and neither does `terraform destroy`, which only forgets the database.
   deletion_policy = "ABANDON"
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 # Composite indexes: exactly catalogist.panel.queries.composite_indexes(), in its order. Each

@@ -54,7 +54,7 @@ resource "google_artifact_registry_repository" "functions" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_cloudfunctions2_function" "on_upload" {
@@ -105,10 +105,7 @@ resource "google_cloudfunctions2_function" "on_upload" {
   }
 
   depends_on = [
-    google_artifact_registry_repository_iam_member.build_writes_images,
-    google_project_iam_member.build_writes_logs,
-    google_storage_bucket_iam_member.build_reads_source,
-    google_project_iam_member.build_reads_function_sources,
+    time_sleep.build_grants,
   ]
 }
 

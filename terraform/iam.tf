@@ -9,25 +9,25 @@
 resource "google_service_account" "upload" {
   account_id   = "catalogist-on-upload"
   display_name = "Catalogist on_upload (photos and price lists)"
-  depends_on   = [google_project_service.apis]
+  depends_on   = [time_sleep.apis]
 }
 
 resource "google_service_account" "panel" {
   account_id   = "catalogist-panel"
   display_name = "Catalogist review panel"
-  depends_on   = [google_project_service.apis]
+  depends_on   = [time_sleep.apis]
 }
 
 resource "google_service_account" "trigger" {
   account_id   = "catalogist-trigger"
   display_name = "Catalogist Eventarc trigger (uploads -> on_upload)"
-  depends_on   = [google_project_service.apis]
+  depends_on   = [time_sleep.apis]
 }
 
 resource "google_service_account" "build" {
   account_id   = "catalogist-build"
   display_name = "Catalogist function builds (Cloud Build)"
-  depends_on   = [google_project_service.apis]
+  depends_on   = [time_sleep.apis]
 }
 
 locals {
@@ -179,22 +179,36 @@ resource "google_project_iam_member" "build_writes_logs" {
   member  = google_service_account.build.member
 }
 
-# Reads the zip of functions/.
-resource "google_storage_bucket_iam_member" "build_reads_source" {
+# Reads the zip of functions/: objectAdmin is the storage role Google documents for a custom
+# build account; it is granted on this one bucket, which holds nothing but the zips.
+resource "google_storage_bucket_iam_member" "build_uses_source" {
   bucket = google_storage_bucket.source.name
-  role   = "roles/storage.objectViewer"
+  role   = "roles/storage.objectAdmin"
   member = google_service_account.build.member
 }
 
 # Reads the copy of the source Cloud Functions stages in its own bucket (gcf-v2-sources-NUMBER-
-# REGION, created by Cloud Functions, so not grantable by bucket here): a project grant whose
-# condition admits that bucket alone.
-resource "google_project_iam_member" "build_reads_function_sources" {
+# REGION, created by Cloud Functions, so not grantable by bucket here): the same documented role,
+# as a project grant whose condition admits that bucket and its objects alone.
+resource "google_project_iam_member" "build_uses_function_sources" {
   project = var.project_id
-  role    = "roles/storage.objectViewer"
+  role    = "roles/storage.objectAdmin"
   member  = google_service_account.build.member
   condition {
     title      = "gcf-v2-sources-only"
     expression = "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}\")"
   }
+}
+
+# A new grant takes a minute or more to be seen by the service that checks it; the first build
+# of a fresh project otherwise fails with a storage or Artifact Registry permission error. Both
+# functions wait for this.
+resource "time_sleep" "build_grants" {
+  create_duration = "60s"
+  depends_on = [
+    google_artifact_registry_repository_iam_member.build_writes_images,
+    google_project_iam_member.build_writes_logs,
+    google_storage_bucket_iam_member.build_uses_source,
+    google_project_iam_member.build_uses_function_sources,
+  ]
 }

@@ -27,7 +27,7 @@ resource "google_secret_manager_secret" "panel" {
     auto {}
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_secret_manager_secret_version" "panel" {
@@ -92,10 +92,7 @@ resource "google_cloudfunctions2_function" "panel" {
   depends_on = [
     google_secret_manager_secret_version.panel,
     google_secret_manager_secret_iam_member.panel_reads_secret,
-    google_artifact_registry_repository_iam_member.build_writes_images,
-    google_project_iam_member.build_writes_logs,
-    google_storage_bucket_iam_member.build_reads_source,
-    google_project_iam_member.build_reads_function_sources,
+    time_sleep.build_grants,
   ]
 }
 
@@ -104,7 +101,7 @@ resource "google_cloudfunctions2_function" "panel" {
 
 resource "google_compute_global_address" "panel" {
   name       = "catalogist-panel"
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_managed_ssl_certificate" "panel" {
@@ -112,14 +109,14 @@ resource "google_compute_managed_ssl_certificate" "panel" {
   managed {
     domains = [var.panel.domain]
   }
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_ssl_policy" "panel" {
   name            = "catalogist-panel"
   profile         = "RESTRICTED"
   min_tls_version = "TLS_1_2"
-  depends_on      = [google_project_service.apis]
+  depends_on      = [time_sleep.apis]
 }
 
 # Names the service, not the function resource, so the audience above (which needs this
@@ -131,7 +128,7 @@ resource "google_compute_region_network_endpoint_group" "panel" {
   cloud_run {
     service = local.panel_function
   }
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_backend_service" "panel" {

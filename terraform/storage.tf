@@ -55,7 +55,7 @@ resource "google_storage_bucket" "uploads" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 # Model releases as <kind>/<version>/ with a manifest.json (sha256 of each file), published by
@@ -92,7 +92,7 @@ resource "google_storage_bucket" "models" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 # The zip of functions/ that each function is built from. Only Cloud Build reads it, at deploy.
@@ -124,5 +124,5 @@ resource "google_storage_bucket" "source" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }

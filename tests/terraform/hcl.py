@@ -179,7 +179,7 @@ class _Locals(Mapping[str, Any]):
         if name not in self._done:
             if name not in self._tf.locals:
                 raise KeyError(name)
-            self._done[name] = hcl_eval.evaluate(self._tf.locals[name], self._scope)
+            self._done[name] = hcl_eval.evaluate(attr(self._tf.locals, name), self._scope)
         return self._done[name]
 
     def __contains__(self, name: object) -> bool:
@@ -214,3 +214,31 @@ def failed_validations(tf: Terraform, name: str, names: dict[str, Any]) -> list[
         if hcl_eval.evaluate(attr(validation, "condition"), names) is not True:
             failed.append(attr(validation, "error_message"))
     return failed
+
+
+_REFERENCE = re.compile(
+    r"\b(data\.[a-z0-9_]+\.[A-Za-z0-9_-]+|(?:google|time|random|terraform|archive)[a-z0-9_-]*\.[A-Za-z0-9_-]+)"
+)
+
+
+def references(resource: Resource) -> set[str]:
+    """The addresses a resource refers to or waits for (`google_x.y`, `data.google_x.y`)."""
+    found = set(resource.depends_on())
+    for text in _strings(resource.body):
+        found.update(_REFERENCE.findall(text))
+    return found
+
+
+def waits_for(tf: Terraform, address: str, target: str) -> bool:
+    """Whether `address` reaches `target` through references and depends_on, transitively."""
+    everything = {r.address: r for r in tf.resources} | {f"data.{d.address}": d for d in tf.data}
+    seen, todo = set(), [address]
+    while todo:
+        current = todo.pop()
+        if current == target:
+            return True
+        if current in seen or current not in everything:
+            continue
+        seen.add(current)
+        todo.extend(references(everything[current]) - seen)
+    return False

@@ -149,3 +149,15 @@ def test_the_tfvars_example_sets_every_variable_without_a_default_and_nothing_el
 
     assert required <= set(example)
     assert set(example) <= set(tf.variables)
+
+
+def test_builds_wait_until_every_grant_of_the_build_account_is_seen() -> None:
+    tf = load()
+    sleep = tf.get("time_sleep.build_grants")
+    build_grants = {
+        r.address for r in tf.iam_members() if expr(attr(r.body, "member")) == "google_service_account.build.member"
+    }
+
+    assert set(sleep.depends_on()) == build_grants
+    for workload in workloads(tf).values():
+        assert "time_sleep.build_grants" in workload.resource.depends_on(), workload.entry_point
