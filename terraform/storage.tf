@@ -126,3 +126,58 @@ resource "google_storage_bucket" "source" {
 
   depends_on = [time_sleep.apis]
 }
+
+# Batch jobs' files, one prefix per writer so that each grant can name its own:
+#   templates/  the import job's Flex Template spec, written by CI (`gcloud dataflow flex-template
+#               build`), read by on_upload when it launches a job
+#   dataflow/   the import jobs' temp and staging files (dataflow.tf), the workers' own
+#   vertex/     Vertex AI training jobs' packages and outputs (vertex.tf), the trainer's own
+resource "google_storage_bucket" "jobs" {
+  # checkov:skip=CKV_GCP_62: usage logs would need yet another bucket; who reads or writes
+  # objects is in the Data Access audit logs for storage.googleapis.com (audit.tf).
+  name                        = var.jobs_bucket
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true # temp files, and a template CI builds again
+  labels                      = var.labels
+
+  # An overwritten template spec can be put back (a rollback of the import job's image).
+  versioning {
+    enabled = true
+  }
+
+  # A finished job's temp and staging files are not read again.
+  lifecycle_rule {
+    condition {
+      age            = 7
+      matches_prefix = ["dataflow/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      age            = 30
+      matches_prefix = ["vertex/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 30
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [time_sleep.apis]
+}

@@ -58,6 +58,15 @@ variable "source_bucket" {
   }
 }
 
+variable "jobs_bucket" {
+  description = "Bucket for batch jobs: the import job's Flex Template spec (templates/), Dataflow's temp and staging files (dataflow/), Vertex AI training jobs' files (vertex/). Globally unique."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", var.jobs_bucket)) && !strcontains(var.jobs_bucket, "goog")
+    error_message = "jobs_bucket must be 3 to 63 lowercase letters, digits, hyphens or underscores (no dots, no 'goog')."
+  }
+}
+
 variable "uploads_retention" {
   description = <<-EOT
     How long uploads are kept. keep_days: an upload is processed within a day of landing (events
@@ -127,15 +136,18 @@ variable "upload_function" {
   description = <<-EOT
     Sizing of on_upload (docs/deploy.md, "Sizing", gives the measurements behind each default).
     concurrency is also THREADS: request threads per instance, and the classifier's interpreters.
-    timeout_seconds must outlast the largest import: 1,000,000 rows took 20 minutes at 837 rows/s.
-    decode_memory_mb bounds the photos being decoded at once on one instance.
+    timeout_seconds must fit in the subscription's ack deadline (delivery.ack_deadline_seconds):
+    a longer request is delivered again while it runs. Vendor files too big to import in that
+    time go to a Dataflow job (import_jobs.big_file_bytes).
+    decode_memory_mb bounds the photos being decoded at once on one instance; with the models,
+    an import and the interpreters (about 1 GiB together) it must fit in memory.
   EOT
   type = object({
     cpu              = optional(string, "2")
     memory           = optional(string, "2Gi")
     concurrency      = optional(number, 4)
     max_instances    = optional(number, 10)
-    timeout_seconds  = optional(number, 3600)
+    timeout_seconds  = optional(number, 540)
     decode_memory_mb = optional(number, 512)
   })
   default = {}
@@ -156,8 +168,8 @@ variable "upload_function" {
     error_message = "upload_function.max_instances must be 1 to 100."
   }
   validation {
-    condition     = var.upload_function.timeout_seconds >= 60 && var.upload_function.timeout_seconds <= 3600
-    error_message = "upload_function.timeout_seconds must be 60 to 3600 (Cloud Run's limit for an HTTP request)."
+    condition     = var.upload_function.timeout_seconds >= 60 && var.upload_function.timeout_seconds <= var.delivery.ack_deadline_seconds
+    error_message = "upload_function.timeout_seconds must be at least 60 and at most delivery.ack_deadline_seconds (600 at most): Pub/Sub delivers an event again once its ack deadline passes, while the first request still runs."
   }
   validation {
     condition     = var.upload_function.decode_memory_mb >= 200
@@ -215,4 +227,94 @@ variable "labels" {
   description = "Labels on every labelled resource."
   type        = map(string)
   default     = { app = "catalogist" }
+}
+
+variable "delivery" {
+  description = <<-EOT
+    How Pub/Sub delivers each upload's event to on_upload (delivery.tf).
+    ack_deadline_seconds: how long a delivery may take before Pub/Sub sends the event again; at
+    least upload_function.timeout_seconds, at most 600 (Pub/Sub's limit).
+    minimum_backoff_seconds, maximum_backoff_seconds: the wait between failed deliveries.
+    max_attempts: the function's own attempts (CATALOGIST_MAX_ATTEMPTS) before it records the
+    upload `failed` and acknowledges it; the panel shows it with a Retry button.
+    spare_deliveries: deliveries beyond those before Pub/Sub gives up and dead-letters the event
+    (a 409 while another delivery holds the upload, or a failure before the attempt is recorded,
+    counts as a delivery but not as an attempt). max_attempts + spare_deliveries is the
+    subscription's max_delivery_attempts, 5 to 100.
+    max_event_age_hours: older events are acknowledged unprocessed (CATALOGIST_MAX_EVENT_AGE_
+    SECONDS), and the subscription keeps no message longer.
+    dead_letter_retention_days: how long a dead letter waits to be inspected or replayed.
+  EOT
+  type = object({
+    ack_deadline_seconds       = optional(number, 600)
+    minimum_backoff_seconds    = optional(number, 10)
+    maximum_backoff_seconds    = optional(number, 600)
+    max_attempts               = optional(number, 5)
+    spare_deliveries           = optional(number, 5)
+    max_event_age_hours        = optional(number, 24)
+    dead_letter_retention_days = optional(number, 14)
+  })
+  default = {}
+  validation {
+    condition     = var.delivery.ack_deadline_seconds >= 10 && var.delivery.ack_deadline_seconds <= 600
+    error_message = "delivery.ack_deadline_seconds must be 10 to 600 (Pub/Sub's limits)."
+  }
+  validation {
+    condition     = var.delivery.minimum_backoff_seconds >= 0 && var.delivery.minimum_backoff_seconds <= var.delivery.maximum_backoff_seconds && var.delivery.maximum_backoff_seconds <= 600
+    error_message = "delivery backoffs must satisfy 0 <= minimum_backoff_seconds <= maximum_backoff_seconds <= 600 (Pub/Sub's limits)."
+  }
+  validation {
+    condition     = var.delivery.max_attempts >= 1 && var.delivery.spare_deliveries >= 1
+    error_message = "delivery.max_attempts and delivery.spare_deliveries must each be at least 1: with no spare delivery, a 409 or a crash would dead-letter an upload the function never recorded as failed."
+  }
+  validation {
+    condition     = var.delivery.max_attempts + var.delivery.spare_deliveries >= 5 && var.delivery.max_attempts + var.delivery.spare_deliveries <= 100
+    error_message = "delivery.max_attempts + delivery.spare_deliveries (the subscription's max_delivery_attempts) must be 5 to 100 (Pub/Sub's limits)."
+  }
+  validation {
+    condition     = var.delivery.max_event_age_hours >= 1 && var.delivery.max_event_age_hours <= 744
+    error_message = "delivery.max_event_age_hours must be 1 to 744 (31 days, the longest a subscription keeps a message)."
+  }
+  validation {
+    condition     = var.delivery.dead_letter_retention_days >= 1 && var.delivery.dead_letter_retention_days <= 31
+    error_message = "delivery.dead_letter_retention_days must be 1 to 31 (Pub/Sub's limits)."
+  }
+}
+
+variable "import_jobs" {
+  description = <<-EOT
+    Big vendor files' import jobs on Dataflow (dataflow.tf).
+    big_file_bytes: vendor files above this size are imported by a job (CATALOGIST_BIG_FILE_BYTES);
+    smaller ones in the delivery, which must end within upload_function.timeout_seconds. At the
+    measured in-function import speed (import_bytes_per_second) a file of big_file_bytes must
+    fit in that timeout.
+    import_bytes_per_second: 1,000,000 rows (about 100 MB of CSV) took about 20 minutes on 2
+    vCPU, about 83,000 bytes/s. Measure again on Cloud Run (bench/bench_import.py) before
+    raising it, and big_file_bytes with it.
+    region: where the jobs run (default: var.region, next to the buckets).
+    template_object: the Flex Template spec's object in jobs_bucket, written by CI.
+  EOT
+  type = object({
+    big_file_bytes          = optional(number, 33554432)
+    import_bytes_per_second = optional(number, 83000)
+    region                  = optional(string)
+    template_object         = optional(string, "templates/import.json")
+  })
+  default = {}
+  validation {
+    condition     = var.import_jobs.big_file_bytes >= 1048576
+    error_message = "import_jobs.big_file_bytes must be at least 1 MiB: a Dataflow job per small file costs minutes of start-up each."
+  }
+  validation {
+    condition     = var.import_jobs.big_file_bytes <= var.upload_function.timeout_seconds * var.import_jobs.import_bytes_per_second
+    error_message = "import_jobs.big_file_bytes is more than on_upload imports in upload_function.timeout_seconds at import_jobs.import_bytes_per_second: such files would time out in the delivery and end `failed`. Lower big_file_bytes, or measure a faster import and raise import_bytes_per_second."
+  }
+  validation {
+    condition     = var.import_jobs.region == null || can(regex("^[a-z]+-[a-z]+[0-9]+$", var.import_jobs.region))
+    error_message = "import_jobs.region must be a region such as europe-west1."
+  }
+  validation {
+    condition     = can(regex("^templates/[A-Za-z0-9._/-]+[.]json$", var.import_jobs.template_object))
+    error_message = "import_jobs.template_object must be a .json object under templates/ (the prefix on_upload may read and CI writes)."
+  }
 }

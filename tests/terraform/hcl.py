@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,7 @@ class Terraform:
     locals: dict[str, Any]
     outputs: dict[str, dict[str, Any]]
     sources: dict[str, str]
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -123,6 +124,7 @@ def load(folder: Path = TERRAFORM) -> Terraform:
     local_values: dict[str, Any] = {}
     outputs: dict[str, dict[str, Any]] = {}
     sources: dict[str, str] = {}
+    checks: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.glob("*.tf")):
         text = path.read_text()
         sources[path.name] = text
@@ -138,7 +140,9 @@ def load(folder: Path = TERRAFORM) -> Terraform:
             local_values.update(entry)
         for entry in parsed.get("output", []):
             outputs.update(entry)
-    return Terraform(tuple(resources), tuple(data), variables, local_values, outputs, sources)
+        for entry in parsed.get("check", []):
+            checks.update(entry)
+    return Terraform(tuple(resources), tuple(data), variables, local_values, outputs, sources, checks)
 
 
 @dataclass(frozen=True)
@@ -242,3 +246,9 @@ def waits_for(tf: Terraform, address: str, target: str) -> bool:
         seen.add(current)
         todo.extend(references(everything[current]) - seen)
     return False
+
+
+def example_values() -> dict[str, Any]:
+    """The variables terraform.tfvars.example sets, as Python values."""
+    parsed = hcl2.loads((TERRAFORM / "terraform.tfvars.example").read_text())
+    return {name: attr(parsed, name) for name in parsed if name not in _POSITION_KEYS}

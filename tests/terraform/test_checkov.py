@@ -28,6 +28,14 @@ REVIEWED_SKIPS = {
     ("CKV_GCP_84", "google_artifact_registry_repository.functions"),
     # Eventarc's own service agent receiving its own role, explicitly (issue 25294).
     ("CKV_GCP_49", "google_project_iam_member.eventarc_agent"),
+    # Dataflow's developer role, project-only; the function may act as the workers' account alone.
+    ("CKV_GCP_49", "google_project_iam_member.upload_launches_imports"),
+    # Pub/Sub topic of object events (names, no content): a KMS key ring for no protection gained.
+    ("CKV_GCP_83", "google_pubsub_topic.dead_letter"),
+    # The batch image repository: open code and public packages, like the functions' images.
+    ("CKV_GCP_84", "google_artifact_registry_repository.batch"),
+    # The jobs bucket's usage logs: the Data Access audit logs answer who read or wrote what.
+    ("CKV_GCP_62", "google_storage_bucket.jobs"),
 }
 
 

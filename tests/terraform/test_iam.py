@@ -14,7 +14,18 @@ from typing import NamedTuple
 
 from tests.terraform.hcl import Resource, attr, blocks, expr, load
 
-_TARGETS = ("bucket", "secret_id", "name", "web_backend_service", "repository", "project")
+_TARGETS = (
+    "managed_folder",
+    "bucket",
+    "secret_id",
+    "name",
+    "web_backend_service",
+    "repository",
+    "service_account_id",
+    "topic",
+    "subscription",
+    "project",
+)
 _FIRESTORE_DATABASE = "local.firestore_condition"
 _GCF_SOURCES = (
     'resource.name.startsWith(\\"projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}\\")'
@@ -33,6 +44,16 @@ UPLOAD = "google_service_account.upload.member"
 PANEL = "google_service_account.panel.member"
 TRIGGER = "google_service_account.trigger.member"
 BUILD = "google_service_account.build.member"
+DATAFLOW = "google_service_account.dataflow.member"
+PUBSUB_AGENT = "google_project_service_identity.pubsub.member"
+_JOBS_PREFIX = (
+    'resource.type == \\"storage.googleapis.com/Bucket\\" || resource.name.startsWith(\\"projects/_/buckets/'
+    '${google_storage_bucket.jobs.name}/objects/{prefix}/\\")'
+)
+_IMPORT_TEMPLATE = (
+    'resource.name == \\"projects/_/buckets/${google_storage_bucket.jobs.name}/objects/'
+    '${var.import_jobs.template_object}\\"'
+)
 
 REVIEWED_GRANTS = {
     # on_upload reads the object version its event names, and the model releases it serves.
@@ -104,6 +125,57 @@ REVIEWED_GRANTS = {
     Grant("google_project_iam_member", "var.project_id", "roles/logging.logWriter", BUILD),
     Grant("google_storage_bucket_iam_member", "google_storage_bucket.source.name", "roles/storage.objectAdmin", BUILD),
     Grant("google_project_iam_member", "var.project_id", "roles/storage.objectAdmin", BUILD, _GCF_SOURCES),
+    # Pub/Sub's agent dead-letters what on_upload could not answer: it publishes to the dead-letter
+    # topic and acknowledges on the trigger's subscription, nothing else.
+    Grant(
+        "google_pubsub_topic_iam_member", "google_pubsub_topic.dead_letter.id", "roles/pubsub.publisher", PUBSUB_AGENT
+    ),
+    Grant(
+        "google_pubsub_subscription_iam_member",
+        "local.uploads_subscription",
+        "roles/pubsub.subscriber",
+        PUBSUB_AGENT,
+    ),
+    # The import job's workers: Dataflow's worker role and logs (project-only roles), the vendor
+    # file, the releases, the one database, their own prefix of the jobs bucket, their image.
+    Grant("google_project_iam_member", "var.project_id", "roles/dataflow.worker", DATAFLOW),
+    Grant("google_project_iam_member", "var.project_id", "roles/logging.logWriter", DATAFLOW),
+    Grant(
+        "google_storage_bucket_iam_member", "google_storage_bucket.uploads.name", "roles/storage.objectViewer", DATAFLOW
+    ),
+    Grant(
+        "google_storage_bucket_iam_member", "google_storage_bucket.models.name", "roles/storage.objectViewer", DATAFLOW
+    ),
+    Grant("google_project_iam_member", "var.project_id", "roles/datastore.user", DATAFLOW, _FIRESTORE_DATABASE),
+    Grant(
+        "google_storage_bucket_iam_member",
+        "google_storage_bucket.jobs.name",
+        "roles/storage.objectUser",
+        DATAFLOW,
+        _JOBS_PREFIX.replace("{prefix}", "dataflow").replace(" ", ""),
+    ),
+    Grant(
+        "google_artifact_registry_repository_iam_member",
+        "google_artifact_registry_repository.batch.name",
+        "roles/artifactregistry.reader",
+        DATAFLOW,
+    ),
+    # on_upload launches the import job (Dataflow's developer role exists on projects only), as the
+    # workers' account alone, from the one template spec.
+    Grant("google_project_iam_member", "var.project_id", "roles/dataflow.developer", UPLOAD),
+    Grant(
+        "google_service_account_iam_member",
+        "google_service_account.dataflow.name",
+        "roles/iam.serviceAccountUser",
+        UPLOAD,
+    ),
+    Grant(
+        "google_storage_bucket_iam_member",
+        "google_storage_bucket.jobs.name",
+        "roles/storage.objectViewer",
+        UPLOAD,
+        _IMPORT_TEMPLATE.replace(" ", ""),
+    ),
 }
 
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
