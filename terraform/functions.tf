@@ -110,6 +110,8 @@ resource "google_cloudfunctions2_function" "on_upload" {
       CATALOGIST_MAX_ATTEMPTS = var.delivery.max_attempts
       # Older events are acknowledged unprocessed: as old as the subscription keeps them.
       CATALOGIST_MAX_EVENT_AGE_SECONDS = local.max_event_age_seconds
+      # The vendor folders uploads are accepted from: the folders storage.tf lets them write.
+      CATALOGIST_VENDORS = join(",", sort(keys(var.vendors)))
       # Vendor files above this size are imported by a Dataflow job, not in the delivery.
       CATALOGIST_BIG_FILE_BYTES           = var.import_jobs.big_file_bytes
       CATALOGIST_IMPORT_JOBS              = "dataflow"

@@ -1,4 +1,6 @@
 # Identities and every grant, each on the narrowest resource the API allows, each with its reason.
+# The batch jobs' identities and grants are in dataflow.tf and vertex.tf, Pub/Sub's dead-letter
+# grants in delivery.tf, the vendors' in storage.tf, the CI deployer's in bootstrap/.
 # No primitive roles (owner, editor, viewer), no *.admin roles, no allUsers or
 # allAuthenticatedUsers. Only *_iam_member resources, which add one binding and leave the rest of
 # a policy alone. tests/terraform/test_iam.py holds the reviewed allow-list these must equal:
@@ -64,11 +66,27 @@ resource "google_project_iam_member" "upload_uses_firestore" {
 
 # panel
 
-# Shows a product's photos, read by the generation that was scored; retries a failed upload by
-# writing it again as a new generation of itself (an overwrite needs create and delete: objectUser).
+# What the panel does with uploads, and no more: reads a photo by the generation that was scored
+# (get), and for the Retry button rewrites an object onto its own name as a new generation
+# (copy_to_new_generation: get the source, create the target, and delete, because replacing the
+# live object needs it). storage.objectUser would add list, update, restore and multipart uploads.
+resource "google_project_iam_custom_role" "uploads_rewriter" {
+  role_id     = "catalogistUploadsRewriter"
+  title       = "Catalogist panel: read and re-upload uploads"
+  description = "Read an upload, and write it again as a new generation of itself (the panel's Retry)."
+  permissions = [
+    "storage.objects.create",
+    "storage.objects.delete",
+    "storage.objects.get",
+  ]
+
+  depends_on = [time_sleep.apis]
+}
+
+# Shows scored photos and retries failed uploads (the custom role above), on the uploads bucket.
 resource "google_storage_bucket_iam_member" "panel_uses_uploads" {
   bucket = google_storage_bucket.uploads.name
-  role   = "roles/storage.objectUser"
+  role   = google_project_iam_custom_role.uploads_rewriter.name
   member = google_service_account.panel.member
 }
 

@@ -181,3 +181,25 @@ resource "google_storage_bucket" "jobs" {
 
   depends_on = [time_sleep.apis]
 }
+
+# Each vendor writes under its own folder and nowhere else: a managed folder per vendor id, with
+# that vendor's principal its only writer (the function reads the whole bucket). Managed folders
+# need uniform bucket-level access, which the bucket has.
+resource "google_storage_managed_folder" "vendors" {
+  for_each = var.vendors
+  bucket   = google_storage_bucket.uploads.name
+  name     = "${each.key}/"
+  # A vendor's uploads are business records: removing the vendor from var.vendors must not need
+  # the folder emptied first, and leaves the objects where they are.
+  force_destroy = true
+}
+
+# Uploads, and re-uploads under the same name (replacing an object needs delete as well as
+# create, hence objectUser rather than objectCreator); in its own folder only.
+resource "google_storage_managed_folder_iam_member" "vendor_uploads" {
+  for_each       = var.vendors
+  bucket         = google_storage_managed_folder.vendors[each.key].bucket
+  managed_folder = google_storage_managed_folder.vendors[each.key].name
+  role           = "roles/storage.objectUser"
+  member         = each.value
+}

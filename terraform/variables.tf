@@ -318,3 +318,27 @@ variable "import_jobs" {
     error_message = "import_jobs.template_object must be a .json object under templates/ (the prefix on_upload may read and CI writes)."
   }
 }
+
+variable "vendors" {
+  description = <<-EOT
+    The vendors allowed to upload: vendor id (their folder in the uploads bucket, as in
+    <vendor>/<file>) -> the IAM principal that uploads for them ("user:ann@acme.example",
+    "group:uploads@acme.example", "serviceAccount:feed@acme-prod.iam.gserviceaccount.com").
+    Each may create and replace objects under its own folder only, and the function refuses
+    objects in any other folder (CATALOGIST_VENDORS).
+  EOT
+  type        = map(string)
+  validation {
+    condition     = length(var.vendors) > 0
+    error_message = "vendors must name at least one vendor: with none, CATALOGIST_VENDORS is empty and the function accepts any folder."
+  }
+  validation {
+    # catalogist.intake.events.VENDOR_ID, the function's own rule for a vendor id.
+    condition     = alltrue([for id in keys(var.vendors) : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", id))])
+    error_message = "Each vendor id must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (the function's rule for a vendor folder)."
+  }
+  validation {
+    condition     = alltrue([for principal in values(var.vendors) : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):[^\\s]+$", principal))])
+    error_message = "Each vendor's principal must be an IAM member such as user:ann@acme.example, group:uploads@acme.example or serviceAccount:feed@acme-prod.iam.gserviceaccount.com, never a public member."
+  }
+}

@@ -88,7 +88,11 @@ class Terraform:
         return found[0]
 
     def iam_members(self) -> list[Resource]:
-        return [r for r in self.resources if "_iam_" in r.type]
+        return [
+            r
+            for r in self.resources
+            if "_iam_" in r.type and r.type.endswith(("_iam_member", "_iam_binding", "_iam_policy"))
+        ]
 
     def all_strings(self) -> Iterator[tuple[str, str]]:
         """Every string anywhere in the configuration, with the file it is in."""

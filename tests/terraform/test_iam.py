@@ -67,7 +67,12 @@ REVIEWED_GRANTS = {
     Grant("google_project_iam_member", "var.project_id", "roles/datastore.user", UPLOAD, _FIRESTORE_DATABASE),
     # The panel shows scored photos, retries failed uploads as new generations, and reads the
     # releases' taxonomies ...
-    Grant("google_storage_bucket_iam_member", "google_storage_bucket.uploads.name", "roles/storage.objectUser", PANEL),
+    Grant(
+        "google_storage_bucket_iam_member",
+        "google_storage_bucket.uploads.name",
+        "google_project_iam_custom_role.uploads_rewriter.name",
+        PANEL,
+    ),
     Grant("google_storage_bucket_iam_member", "google_storage_bucket.models.name", "roles/storage.objectViewer", PANEL),
     # ... reads the queue and writes reviews in the one database ...
     Grant("google_project_iam_member", "var.project_id", "roles/datastore.user", PANEL, _FIRESTORE_DATABASE),
@@ -125,6 +130,13 @@ REVIEWED_GRANTS = {
     Grant("google_project_iam_member", "var.project_id", "roles/logging.logWriter", BUILD),
     Grant("google_storage_bucket_iam_member", "google_storage_bucket.source.name", "roles/storage.objectAdmin", BUILD),
     Grant("google_project_iam_member", "var.project_id", "roles/storage.objectAdmin", BUILD, _GCF_SOURCES),
+    # Each vendor creates and replaces objects in its own folder only.
+    Grant(
+        "google_storage_managed_folder_iam_member",
+        "google_storage_managed_folder.vendors[each.key].name",
+        "roles/storage.objectUser",
+        "each.value",
+    ),
     # Pub/Sub's agent dead-letters what on_upload could not answer: it publishes to the dead-letter
     # topic and acknowledges on the trigger's subscription, nothing else.
     Grant(
@@ -194,7 +206,11 @@ def grant_of(resource: Resource) -> Grant:
     conditions = blocks(resource.body, "condition")
     condition = _code(expr(attr(conditions[0], "expression"))) if conditions else None
     return Grant(
-        resource.type, _code(target), attr(resource.body, "role"), _code(expr(attr(resource.body, "member"))), condition
+        resource.type,
+        _code(target),
+        expr(attr(resource.body, "role")),
+        _code(expr(attr(resource.body, "member"))),
+        condition,
     )
 
 
@@ -275,3 +291,34 @@ def test_each_workload_runs_as_its_own_account() -> None:
     assert trigger == "google_service_account.trigger.email"
     assert builds == {"google_service_account.build.id"}
     assert len({account.split(".")[1] for account in everyone}) == 4
+
+
+def test_the_panel_may_read_and_rewrite_uploads_and_nothing_else() -> None:
+    role = load().get("google_project_iam_custom_role.uploads_rewriter").body
+
+    # copy_to_new_generation (adapters/storage.py) reads the source generation and writes the
+    # live name again: get, create, and delete for replacing the live object. No list, no update.
+    assert sorted(attr(role, "permissions")) == [
+        "storage.objects.create",
+        "storage.objects.delete",
+        "storage.objects.get",
+    ]
+
+
+def test_vendors_write_only_in_their_own_folder() -> None:
+    tf = load()
+    folders = tf.get("google_storage_managed_folder.vendors").body
+    grant = tf.get("google_storage_managed_folder_iam_member.vendor_uploads").body
+
+    assert expr(attr(folders, "for_each")) == "var.vendors"
+    assert expr(attr(folders, "name")) == "${each.key}/"
+    assert expr(attr(folders, "bucket")) == "google_storage_bucket.uploads.name"
+    assert expr(attr(grant, "for_each")) == "var.vendors"
+    assert expr(attr(grant, "managed_folder")) == "google_storage_managed_folder.vendors[each.key].name"
+    # No vendor principal is granted anything on a bucket or the project.
+    for resource in tf.iam_members():
+        if expr(attr(resource.body, "member")) == "each.value":
+            assert resource.type in (
+                "google_storage_managed_folder_iam_member",
+                "google_iap_web_backend_service_iam_member",
+            )
