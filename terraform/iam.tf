@@ -121,6 +121,12 @@ resource "google_cloud_run_v2_service_iam_member" "iap_invokes_panel" {
   name     = google_cloudfunctions2_function.panel.name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_project_service_identity.iap.email}"
+
+  # A replaced function is a new Cloud Run service with an empty policy, while the state still
+  # holds the grant: replace the grant with it (only a replacement gives the function a new id).
+  lifecycle {
+    replace_triggered_by = [google_cloudfunctions2_function.panel.id]
+  }
 }
 
 # Lets each reviewer through IAP (the panel checks CATALOGIST_REVIEWERS again).
@@ -129,6 +135,11 @@ resource "google_iap_web_backend_service_iam_member" "reviewers" {
   web_backend_service = google_compute_backend_service.panel.name
   role                = "roles/iap.httpsResourceAccessor"
   member              = "user:${each.value}"
+
+  # A replaced backend service starts with an empty IAP policy.
+  lifecycle {
+    replace_triggered_by = [google_compute_backend_service.panel.id]
+  }
 }
 
 # The Eventarc trigger
@@ -146,6 +157,11 @@ resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_on_upload" {
   name     = google_cloudfunctions2_function.on_upload.name
   role     = "roles/run.invoker"
   member   = google_service_account.trigger.member
+
+  # As for the panel: a replaced function comes back without its invoker.
+  lifecycle {
+    replace_triggered_by = [google_cloudfunctions2_function.on_upload.id]
+  }
 }
 
 # Google's service agents

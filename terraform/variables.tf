@@ -152,8 +152,16 @@ variable "upload_function" {
   })
   default = {}
   validation {
-    condition     = contains(["1", "2", "4"], var.upload_function.cpu)
-    error_message = "upload_function.cpu must be \"1\", \"2\" or \"4\"."
+    condition     = can(regex("^(0[.][0-9]{1,2}|1|2|4|6|8)$", var.upload_function.cpu)) && try(tonumber(var.upload_function.cpu) >= 0.08, false)
+    error_message = "upload_function.cpu must be \"0.08\" to \"0.99\", or \"1\", \"2\", \"4\", \"6\" or \"8\" (Cloud Run's vCPU values)."
+  }
+  validation {
+    condition     = try(tonumber(var.upload_function.cpu) >= 1 || var.upload_function.concurrency == 1, true)
+    error_message = "upload_function.concurrency must be 1 below 1 vCPU: Cloud Run refuses more than one request at a time on a fractional CPU."
+  }
+  validation {
+    condition     = try((tonumber(regex("^([0-9]+)(Mi|Gi)$", var.upload_function.memory)[0]) * (endswith(var.upload_function.memory, "Gi") ? 1024 : 1)) <= (tonumber(var.upload_function.cpu) < 0.5 ? 512 : tonumber(var.upload_function.cpu) < 1 ? 1024 : tonumber(var.upload_function.cpu) * 4096) && (tonumber(regex("^([0-9]+)(Mi|Gi)$", var.upload_function.memory)[0]) * (endswith(var.upload_function.memory, "Gi") ? 1024 : 1)) >= (tonumber(var.upload_function.cpu) >= 6 ? 4096 : tonumber(var.upload_function.cpu) >= 4 ? 2048 : 128), true)
+    error_message = "upload_function.memory is outside what Cloud Run allows for its cpu: at most 512Mi below 0.5 vCPU, 1Gi below 1 vCPU, 4Gi per vCPU above; at least 2Gi for 4 vCPU and 4Gi for 6 or 8."
   }
   validation {
     condition     = can(regex("^[0-9]+(Mi|Gi)$", var.upload_function.memory))
@@ -175,13 +183,19 @@ variable "upload_function" {
     condition     = var.upload_function.decode_memory_mb >= 200
     error_message = "upload_function.decode_memory_mb must be at least 200: the largest photo accepted (6300x6300 RGBA) needs 180 MB while decoding."
   }
+  validation {
+    condition     = try(var.upload_function.decode_memory_mb + 1024 <= (tonumber(regex("^([0-9]+)(Mi|Gi)$", var.upload_function.memory)[0]) * (endswith(var.upload_function.memory, "Gi") ? 1024 : 1)), true)
+    error_message = "upload_function.memory must hold decode_memory_mb plus 1024 MiB for the rest (the three models, about 330 MB idle; a running import, up to 350 MB; the interpreters and request threads): raise memory or lower decode_memory_mb."
+  }
 }
 
 variable "panel" {
   description = <<-EOT
     The review panel. domain: the hostname reviewers open (point its DNS A record at the
     panel_ip output; the Google-managed certificate is issued once it resolves). concurrency is
-    also THREADS. Photo thumbnails are decoded in memory, up to 180 MB each for the largest PNG.
+    also THREADS. Photo thumbnails are decoded in memory, up to 180 MB each for the largest PNG,
+    within a decode budget (CATALOGIST_DECODE_MEMORY_MB) of memory less 512 MiB for the panel
+    itself: 512 MB in the default 1Gi.
   EOT
   type = object({
     domain        = string
@@ -199,8 +213,38 @@ variable "panel" {
     error_message = "panel.concurrency must be 1 to 16."
   }
   validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.panel.memory))
+    error_message = "panel.memory must be like 1Gi or 1536Mi."
+  }
+  validation {
+    condition     = can(regex("^(0[.][0-9]{1,2}|1|2|4|6|8)$", var.panel.cpu)) && try(tonumber(var.panel.cpu) >= 0.08, false)
+    error_message = "panel.cpu must be \"0.08\" to \"0.99\", or \"1\", \"2\", \"4\", \"6\" or \"8\" (Cloud Run's vCPU values)."
+  }
+  validation {
+    condition     = try(tonumber(var.panel.cpu) >= 1 || var.panel.concurrency == 1, true)
+    error_message = "panel.concurrency must be 1 below 1 vCPU: Cloud Run refuses more than one request at a time on a fractional CPU."
+  }
+  validation {
+    condition     = try((tonumber(regex("^([0-9]+)(Mi|Gi)$", var.panel.memory)[0]) * (endswith(var.panel.memory, "Gi") ? 1024 : 1)) <= (tonumber(var.panel.cpu) < 0.5 ? 512 : tonumber(var.panel.cpu) < 1 ? 1024 : tonumber(var.panel.cpu) * 4096) && (tonumber(regex("^([0-9]+)(Mi|Gi)$", var.panel.memory)[0]) * (endswith(var.panel.memory, "Gi") ? 1024 : 1)) >= (tonumber(var.panel.cpu) >= 6 ? 4096 : tonumber(var.panel.cpu) >= 4 ? 2048 : 128), true)
+    error_message = "panel.memory is outside what Cloud Run allows for its cpu: at most 512Mi below 0.5 vCPU, 1Gi below 1 vCPU, 4Gi per vCPU above; at least 2Gi for 4 vCPU and 4Gi for 6 or 8."
+  }
+  validation {
+    condition     = try((tonumber(regex("^([0-9]+)(Mi|Gi)$", var.panel.memory)[0]) * (endswith(var.panel.memory, "Gi") ? 1024 : 1)) - 512 >= 200, true)
+    error_message = "panel.memory must be at least 712Mi: 512 MiB for the panel itself and a decode budget of at least 200 MB for the largest accepted photo."
+  }
+  validation {
     condition     = var.panel.max_instances >= 1 && var.panel.max_instances <= 20
     error_message = "panel.max_instances must be 1 to 20."
+  }
+}
+
+variable "panel_secret_version" {
+  description = "Version of the panel's CSRF secret (CATALOGIST_PANEL_SECRET). The secret is generated at apply and written without entering the state; raising this number writes a new random one (reviewers sign in again)."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.panel_secret_version >= 1 && floor(var.panel_secret_version) == var.panel_secret_version
+    error_message = "panel_secret_version must be a whole number from 1; raise it by one to rotate the secret."
   }
 }
 
@@ -227,6 +271,10 @@ variable "labels" {
   description = "Labels on every labelled resource."
   type        = map(string)
   default     = { app = "catalogist" }
+  validation {
+    condition     = length(var.labels) <= 60 && alltrue([for key, value in var.labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", key)) && can(regex("^[a-z0-9_-]{0,63}$", value))])
+    error_message = "labels: at most 60, each key a lowercase letter then up to 62 lowercase letters, digits, _ or -, each value up to 63 of those (Google Cloud's label rules; some resources add their own)."
+  }
 }
 
 variable "delivery" {

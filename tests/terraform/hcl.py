@@ -15,8 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
 from tests.terraform import hcl_eval
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +95,7 @@ class Terraform:
     def all_strings(self) -> Iterator[tuple[str, str]]:
         """Every string anywhere in the configuration, with the file it is in."""
         for file, text in self.sources.items():
-            yield from ((file, s) for s in _strings(hcl2.loads(text)))
+            yield from ((file, s) for s in _strings(hcl_eval.loads(text)))
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -132,7 +130,7 @@ def load(folder: Path = TERRAFORM) -> Terraform:
     for path in sorted(folder.glob("*.tf")):
         text = path.read_text()
         sources[path.name] = text
-        parsed = _clean(hcl2.loads(text))
+        parsed = _clean(hcl_eval.loads(text))
         for kind, into in (("resource", resources), ("data", data)):
             for entry in parsed.get(kind, []):
                 for type_, named in entry.items():
@@ -254,5 +252,5 @@ def waits_for(tf: Terraform, address: str, target: str) -> bool:
 
 def example_values() -> dict[str, Any]:
     """The variables terraform.tfvars.example sets, as Python values."""
-    parsed = hcl2.loads((TERRAFORM / "terraform.tfvars.example").read_text())
+    parsed = hcl_eval.loads((TERRAFORM / "terraform.tfvars.example").read_text())
     return {name: attr(parsed, name) for name in parsed if name not in _POSITION_KEYS}

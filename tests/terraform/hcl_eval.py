@@ -19,6 +19,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hcl2.parser import Hcl2
+from hcl2.transformer import DictTransformer
+
+
+class _KeepsParentheses(DictTransformer):
+    def paren_term(self, args: list) -> Any:
+        inner = self.strip_new_line_tokens(args)[0]
+        return f"({inner})" if isinstance(inner, str) else inner
+
+
+def loads(text: str) -> dict[str, Any]:
+    """hcl2.loads, but a parenthesized expression keeps its parentheses: python-hcl2 gives
+    `(a + 1) * 2` back as "a + 1 * 2", which no longer means what the source says."""
+    tree = Hcl2.lark_parser.parse(text + "\n")
+    for node in tree.iter_subtrees():
+        if node.data == "expr_term" and not node.meta.empty and text[node.meta.start_pos] == "(":
+            node.data = "paren_term"
+    return _KeepsParentheses().transform(tree)
+
 
 class EvalError(Exception):
     """The expression is outside the supported subset, or Terraform would fail evaluating it."""

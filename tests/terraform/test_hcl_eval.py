@@ -3,14 +3,14 @@ back as Terraform would, and refuses what it does not understand instead of gues
 
 from __future__ import annotations
 
-import hcl2
 import pytest
 
+from tests.terraform import hcl_eval
 from tests.terraform.hcl_eval import EvalError, evaluate, type_of, with_defaults
 
 
 def _value(source: str, **variables: object) -> object:
-    parsed = hcl2.loads(f"x = {source}\n")["x"][0]
+    parsed = hcl_eval.loads(f"x = {source}\n")["x"][0]
     return evaluate(parsed, {"var": variables})
 
 
@@ -18,6 +18,8 @@ def _value(source: str, **variables: object) -> object:
     ("source", "expected"),
     [
         ("1 + 2 * 3", 7),
+        ("(1 + 2) * 3", 9),
+        ("var.a * (var.a > 1 ? 10 : 1) <= 20", True),
         ("var.a >= 1 && var.a <= 16", True),
         ("var.a == null || var.a > 3", False),
         ('!contains(["1", "2"], var.s)', True),
@@ -42,7 +44,7 @@ def test_what_is_not_understood_is_an_error_not_a_guess() -> None:
 
 
 def test_optional_attributes_get_their_defaults() -> None:
-    spec = type_of(hcl2.loads("t = object({a = optional(number, 4), b = string, c = optional(string)})\n")["t"][0])
+    spec = type_of(hcl_eval.loads("t = object({a = optional(number, 4), b = string, c = optional(string)})\n")["t"][0])
 
     assert with_defaults(spec, {"b": "x"}) == {"a": 4, "b": "x", "c": None}
     with pytest.raises(EvalError):
