@@ -567,3 +567,27 @@ resource "google_firestore_field" "uploads_metadata" {
 
   depends_on = [google_firestore_field.imports_columns]
 }
+
+# Claims of processing attempts (upload_attempts/{upload}-{n}) matter for minutes; the function
+# writes expires_at on each, and Firestore deletes the document some time after that moment
+# (typically within a day). No single-field index either: nothing queries it, and an indexed
+# timestamp that only grows is a write hotspot.
+resource "google_firestore_field" "upload_attempts_expires_at" {
+  database   = google_firestore_database.this.name
+  collection = "upload_attempts"
+  field      = "expires_at"
+
+  index_config {}
+  ttl_config {}
+
+  depends_on = [google_firestore_field.uploads_metadata]
+}
+
+# A daily backup, kept firestore_backup_days: point-in-time recovery covers the last 7 days; a
+# backup restores a mistake noticed later, into a new database.
+resource "google_firestore_backup_schedule" "daily" {
+  database  = google_firestore_database.this.name
+  retention = "${var.firestore_backup_days * 86400}s"
+
+  daily_recurrence {}
+}

@@ -14,7 +14,7 @@
 resource "google_storage_bucket" "uploads" {
   # checkov:skip=CKV_GCP_62: usage logs would need a fourth bucket and log every read the
   # function makes; who reads or writes objects is in Cloud Audit Logs (Data Access logs for
-  # storage.googleapis.com, docs/deploy.md), which is where such questions are answered.
+  # storage.googleapis.com, audit.tf), which is where such questions are answered.
   name                        = var.uploads_bucket
   location                    = var.region
   storage_class               = "STANDARD"
@@ -64,7 +64,7 @@ resource "google_storage_bucket" "uploads" {
 resource "google_storage_bucket" "models" {
   # checkov:skip=CKV_GCP_62: usage logs would need a fourth bucket and log every read the
   # function makes; who reads or writes objects is in Cloud Audit Logs (Data Access logs for
-  # storage.googleapis.com, docs/deploy.md), which is where such questions are answered.
+  # storage.googleapis.com, audit.tf), which is where such questions are answered.
   name                        = var.models_bucket
   location                    = var.region
   storage_class               = "STANDARD"
@@ -99,7 +99,7 @@ resource "google_storage_bucket" "models" {
 resource "google_storage_bucket" "source" {
   # checkov:skip=CKV_GCP_62: usage logs would need a fourth bucket and log every read the
   # function makes; who reads or writes objects is in Cloud Audit Logs (Data Access logs for
-  # storage.googleapis.com, docs/deploy.md), which is where such questions are answered.
+  # storage.googleapis.com, audit.tf), which is where such questions are answered.
   name                        = var.source_bucket
   location                    = var.region
   storage_class               = "STANDARD"

@@ -390,3 +390,13 @@ variable "vendors" {
     error_message = "Each vendor's principal must be an IAM member such as user:ann@acme.example, group:uploads@acme.example or serviceAccount:feed@acme-prod.iam.gserviceaccount.com, never a public member."
   }
 }
+
+variable "firestore_backup_days" {
+  description = "How long each daily Firestore backup is kept, in days (point-in-time recovery already covers the last 7)."
+  type        = number
+  default     = 14
+  validation {
+    condition     = var.firestore_backup_days >= 1 && var.firestore_backup_days <= 98
+    error_message = "firestore_backup_days must be 1 to 98 (14 weeks, Firestore's longest retention)."
+  }
+}
