@@ -60,3 +60,14 @@ output "dead_letters" {
   description = "Where events on_upload could not answer wait: pull them to inspect and replay (docs/deploy.md, runbook)."
   value       = google_pubsub_subscription.dead_letter.id
 }
+
+output "training" {
+  description = "Vertex AI custom training (`catalogist train ... --vertex`): the account jobs run as, where their files are staged, where trained models are written, and the data they read."
+  value = {
+    service_account  = google_service_account.training.email
+    staging_location = local.vertex_staging
+    models_staging   = local.models_staging
+    training_data    = local.training_data_location
+    region           = var.region
+  }
+}

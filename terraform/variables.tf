@@ -400,3 +400,23 @@ variable "firestore_backup_days" {
     error_message = "firestore_backup_days must be 1 to 98 (14 weeks, Firestore's longest retention)."
   }
 }
+
+variable "training_data" {
+  description = "Where Vertex AI training jobs read the labelled data: gs://BUCKET/PREFIX/ (default: gs://<jobs_bucket>/training-data/). Only this prefix is readable by the training account."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.training_data == null || can(regex("^gs://[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]/([^/]+/)*$", var.training_data))
+    error_message = "training_data must be gs://BUCKET/PREFIX/ ending with a slash (a folder), e.g. gs://my-shop-training/photos/."
+  }
+}
+
+variable "trainers" {
+  description = "Principals allowed to submit Vertex AI training jobs (`catalogist train --vertex`) that run as the training account, e.g. group:ml@my-shop.example. Empty: nobody but project owners."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for principal in var.trainers : can(regex("^(user|group|serviceAccount):[^\\s]+$", principal))])
+    error_message = "Each trainer must be user:EMAIL, group:EMAIL or serviceAccount:EMAIL."
+  }
+}

@@ -43,6 +43,11 @@ class Grant(NamedTuple):
 UPLOAD = "google_service_account.upload.member"
 PANEL = "google_service_account.panel.member"
 TRIGGER = "google_service_account.trigger.member"
+TRAINING = "google_service_account.training.member"
+_PREFIX = (
+    'resource.type == \\"storage.googleapis.com/Bucket\\" || resource.name.startsWith(\\"projects/_/buckets/'
+    '${{{bucket}}}/objects/{prefix}\\")'
+)
 BUILD = "google_service_account.build.member"
 DATAFLOW = "google_service_account.dataflow.member"
 PUBSUB_AGENT = "google_project_service_identity.pubsub.member"
@@ -136,6 +141,46 @@ REVIEWED_GRANTS = {
         "google_storage_managed_folder.vendors[each.key].name",
         "roles/storage.objectUser",
         "each.value",
+    ),
+    # Vertex AI training jobs read the training data prefix, write models under staging/ of the
+    # models bucket and their files under vertex/ of the jobs bucket, and log.
+    Grant(
+        "google_storage_bucket_iam_member",
+        "local.training_data.bucket",
+        "roles/storage.objectViewer",
+        TRAINING,
+        _PREFIX.format(bucket="local.training_data.bucket", prefix="${local.training_data.prefix}").replace(" ", ""),
+    ),
+    Grant(
+        "google_storage_bucket_iam_member",
+        "google_storage_bucket.models.name",
+        "roles/storage.objectUser",
+        TRAINING,
+        _PREFIX.format(bucket="google_storage_bucket.models.name", prefix="staging/").replace(" ", ""),
+    ),
+    Grant(
+        "google_storage_bucket_iam_member",
+        "google_storage_bucket.jobs.name",
+        "roles/storage.objectUser",
+        TRAINING,
+        _PREFIX.format(bucket="google_storage_bucket.jobs.name", prefix="vertex/").replace(" ", ""),
+    ),
+    Grant("google_project_iam_member", "var.project_id", "roles/logging.logWriter", TRAINING),
+    # The people in var.trainers submit jobs (Vertex AI's user role exists on projects), run them
+    # as the training account alone, and stage the packaged trainer under vertex/.
+    Grant("google_project_iam_member", "var.project_id", "roles/aiplatform.user", "each.value"),
+    Grant(
+        "google_service_account_iam_member",
+        "google_service_account.training.name",
+        "roles/iam.serviceAccountUser",
+        "each.value",
+    ),
+    Grant(
+        "google_storage_bucket_iam_member",
+        "google_storage_bucket.jobs.name",
+        "roles/storage.objectUser",
+        "each.value",
+        _PREFIX.format(bucket="google_storage_bucket.jobs.name", prefix="vertex/").replace(" ", ""),
     ),
     # Pub/Sub's agent dead-letters what on_upload could not answer: it publishes to the dead-letter
     # topic and acknowledges on the trigger's subscription, nothing else.
@@ -317,8 +362,5 @@ def test_vendors_write_only_in_their_own_folder() -> None:
     assert expr(attr(grant, "managed_folder")) == "google_storage_managed_folder.vendors[each.key].name"
     # No vendor principal is granted anything on a bucket or the project.
     for resource in tf.iam_members():
-        if expr(attr(resource.body, "member")) == "each.value":
-            assert resource.type in (
-                "google_storage_managed_folder_iam_member",
-                "google_iap_web_backend_service_iam_member",
-            )
+        if "var.vendors" in str(attr(resource.body, "for_each")):
+            assert resource.type == "google_storage_managed_folder_iam_member", resource.address
