@@ -11,7 +11,8 @@
 # weighs this against a notification -> topic -> push subscription of our own.
 
 locals {
-  uploads_subscription = google_eventarc_trigger.uploads_finalized.transport[0].pubsub[0].subscription
+  uploads_subscription    = google_eventarc_trigger.uploads_finalized.transport[0].pubsub[0].subscription
+  uploads_subscription_id = element(split("/", local.uploads_subscription), 3)
   # Deliveries before a dead letter: the function's own attempts (after which it records the
   # upload `failed` and acknowledges), plus spare deliveries that count no attempt: a 409 while
   # another delivery holds the upload, a failure before the attempt is recorded, a crash.
@@ -135,7 +136,7 @@ resource "terraform_data" "uploads_subscription" {
 # naming the setting (a check warns, it does not stop the apply).
 check "uploads_subscription_is_as_declared" {
   data "google_pubsub_subscription" "uploads" {
-    name = element(split("/", local.uploads_subscription), 3)
+    name = local.uploads_subscription_id
   }
 
   assert {

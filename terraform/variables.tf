@@ -420,3 +420,82 @@ variable "trainers" {
     error_message = "Each trainer must be user:EMAIL, group:EMAIL or serviceAccount:EMAIL."
   }
 }
+
+variable "notification_channels" {
+  description = "Where alerts and budget notices go: e-mail addresses (a channel is created for each) and channels that already exist (projects/PROJECT/notificationChannels/ID: chat, paging). One to five in all (a budget notifies at most five)."
+  type = object({
+    emails   = optional(list(string), [])
+    existing = optional(list(string), [])
+  })
+  validation {
+    condition     = length(var.notification_channels.emails) + length(var.notification_channels.existing) >= 1 && length(var.notification_channels.emails) + length(var.notification_channels.existing) <= 5
+    error_message = "notification_channels must name one to five channels in all: an alert nobody receives is no alert, and a budget notifies at most five."
+  }
+  validation {
+    condition     = alltrue([for email in var.notification_channels.emails : can(regex("^[^@\\s,]+@[^@\\s,]+\\.[^@\\s,]+$", email))])
+    error_message = "notification_channels.emails must be e-mail addresses."
+  }
+  validation {
+    condition     = alltrue([for channel in var.notification_channels.existing : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", channel))])
+    error_message = "notification_channels.existing must be channel names such as projects/my-shop/notificationChannels/1234567890."
+  }
+}
+
+variable "alert_thresholds" {
+  description = <<-EOT
+    When alerts fire (monitoring.tf; what to do: docs/deploy.md, Runbook).
+    backlog_age_seconds: the oldest waiting upload event (a delivery takes at most the ack deadline).
+    rejected_per_hour: rejected uploads in an hour (bad vendor input; a few are normal).
+    error_ratio: share of requests answered 5xx (each function, and the panel's load balancer).
+    throttled_ratio: share of requests answered 429 (no instance free).
+    memory_utilization: an instance's memory in use (0.85: 85%).
+    certificate_days: days left on the panel's certificate (Google renews about 30 days ahead).
+  EOT
+  type = object({
+    backlog_age_seconds = optional(number, 1800)
+    rejected_per_hour   = optional(number, 20)
+    error_ratio         = optional(number, 0.05)
+    throttled_ratio     = optional(number, 0.01)
+    memory_utilization  = optional(number, 0.85)
+    certificate_days    = optional(number, 14)
+  })
+  default = {}
+  validation {
+    condition     = var.alert_thresholds.backlog_age_seconds >= var.delivery.ack_deadline_seconds
+    error_message = "alert_thresholds.backlog_age_seconds must be at least delivery.ack_deadline_seconds: a delivery may legitimately hold an event that long."
+  }
+  validation {
+    condition     = alltrue([for ratio in [var.alert_thresholds.error_ratio, var.alert_thresholds.throttled_ratio, var.alert_thresholds.memory_utilization] : ratio > 0 && ratio < 1])
+    error_message = "alert_thresholds.error_ratio, throttled_ratio and memory_utilization are shares between 0 and 1 (0.05 is 5%)."
+  }
+  validation {
+    condition     = var.alert_thresholds.rejected_per_hour >= 0 && var.alert_thresholds.certificate_days >= 1 && var.alert_thresholds.certificate_days < 30
+    error_message = "alert_thresholds.rejected_per_hour must be 0 or more, and certificate_days 1 to 29 (a managed certificate renews about 30 days before it expires)."
+  }
+}
+
+variable "budget" {
+  description = "The monthly budget: the billing account the project is billed to (XXXXXX-XXXXXX-XXXXXX), the amount in whole units of its currency, and the shares of it that notify (current spend; the forecast is notified at 100%)."
+  type = object({
+    billing_account = string
+    amount          = number
+    currency_code   = optional(string)
+    thresholds      = optional(list(number), [0.5, 0.9, 1.0])
+  })
+  validation {
+    condition     = can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", var.budget.billing_account))
+    error_message = "budget.billing_account must be a billing account ID such as 012345-6789AB-CDEF01."
+  }
+  validation {
+    condition     = var.budget.amount > 0 && floor(var.budget.amount) == var.budget.amount
+    error_message = "budget.amount must be a whole, positive number of currency units."
+  }
+  validation {
+    condition     = length(var.budget.thresholds) >= 1 && alltrue([for share in var.budget.thresholds : share > 0 && share <= 2])
+    error_message = "budget.thresholds must list one or more shares of the amount between 0 and 2 (0.5 is half the budget)."
+  }
+  validation {
+    condition     = var.budget.currency_code == null || can(regex("^[A-Z]{3}$", var.budget.currency_code))
+    error_message = "budget.currency_code must be the billing account's ISO 4217 currency (INR, EUR), or left out."
+  }
+}

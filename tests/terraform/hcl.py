@@ -223,7 +223,7 @@ def failed_validations(tf: Terraform, name: str, names: dict[str, Any]) -> list[
 
 
 _REFERENCE = re.compile(
-    r"\b(data\.[a-z0-9_]+\.[A-Za-z0-9_-]+|(?:google|time|random|terraform|archive)[a-z0-9_-]*\.[A-Za-z0-9_-]+)"
+    r"\b(data\.[a-z0-9_]+\.[A-Za-z0-9_-]+|local\.[a-z0-9_]+|(?:google|time|random|terraform|archive)[a-z0-9_-]*\.[A-Za-z0-9_-]+)"
 )
 
 
@@ -238,6 +238,8 @@ def references(resource: Resource) -> set[str]:
 def waits_for(tf: Terraform, address: str, target: str) -> bool:
     """Whether `address` reaches `target` through references and depends_on, transitively."""
     everything = {r.address: r for r in tf.resources} | {f"data.{d.address}": d for d in tf.data}
+    # a local is followed through to what it refers to
+    everything |= {f"local.{name}": Resource("local", name, {"value": value}, "") for name, value in tf.locals.items()}
     seen, todo = set(), [address]
     while todo:
         current = todo.pop()

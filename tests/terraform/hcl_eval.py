@@ -158,7 +158,8 @@ def _tokens(text: str) -> list[_Tok]:
             if whole and _matching(value, 1) == len(value) - 1:
                 found.append(_Tok("template", ["", _Interp(whole.group(1)), ""]))
             else:
-                found.append(_Tok("template", _read_double_quoted(value.replace('"', '\\"') + '"', 0)[0]))
+                # python-hcl2 keeps a string's HCL escapes (\\") as written
+                found.append(_Tok("template", _read_double_quoted(value + '"', 0)[0]))
         else:
             value = match.group()
             found.append(_Tok(kind or "op", float(value) if kind == "number" and "." in value else value))
@@ -511,7 +512,8 @@ def expression_source(value: Any) -> str:
         whole = re.fullmatch(r"\$\{(.*)\}", value, flags=re.DOTALL)
         if whole and _matching(value, 1) == len(value) - 1:
             return whole.group(1)
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        # a literal keeps its HCL escapes as written (\\" stays two characters): read it as HCL
+        return '"' + value + '"'
     raise EvalError(f"not an expression: {value!r}")
 
 
