@@ -446,34 +446,86 @@ resource "google_monitoring_alert_policy" "certificate" {
   }
 }
 
-# One page for all of the above.
+# One page for all of the above: a chart per alert's metric.
+locals {
+  dashboard_charts = [
+    {
+      title   = "Oldest waiting upload event (s)"
+      filter  = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${local.uploads_subscription_id}\" AND metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
+      aligner = "ALIGN_MAX"
+      reducer = "REDUCE_MAX"
+      group   = []
+    },
+    {
+      title   = "Dead letters waiting"
+      filter  = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.dead_letter.name}\" AND metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      aligner = "ALIGN_MAX"
+      reducer = "REDUCE_MAX"
+      group   = []
+    },
+    {
+      title   = "Uploads failed / rejected"
+      filter  = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.upload_endings.name}\""
+      aligner = "ALIGN_DELTA"
+      reducer = "REDUCE_SUM"
+      group   = ["metric.labels.status"]
+    },
+    {
+      title   = "Requests by response class"
+      filter  = "resource.type=\"cloud_run_revision\" AND metric.type=\"run.googleapis.com/request_count\""
+      aligner = "ALIGN_RATE"
+      reducer = "REDUCE_SUM"
+      group   = ["resource.labels.service_name", "metric.labels.response_code_class"]
+    },
+    {
+      title   = "Instances"
+      filter  = "resource.type=\"cloud_run_revision\" AND metric.type=\"run.googleapis.com/container/instance_count\""
+      aligner = "ALIGN_MAX"
+      reducer = "REDUCE_SUM"
+      group   = ["resource.labels.service_name"]
+    },
+    {
+      title   = "Memory utilization (p99)"
+      filter  = "resource.type=\"cloud_run_revision\" AND metric.type=\"run.googleapis.com/container/memory/utilizations\""
+      aligner = "ALIGN_PERCENTILE_99"
+      reducer = "REDUCE_MAX"
+      group   = ["resource.labels.service_name"]
+    },
+    {
+      title   = "Panel load balancer requests by class"
+      filter  = "resource.type=\"https_lb_rule\" AND resource.labels.forwarding_rule_name=\"${google_compute_global_forwarding_rule.panel.name}\" AND metric.type=\"loadbalancing.googleapis.com/https/request_count\""
+      aligner = "ALIGN_RATE"
+      reducer = "REDUCE_SUM"
+      group   = ["metric.labels.response_code_class"]
+    },
+    {
+      title   = "Panel certificate: days left"
+      filter  = "resource.type=\"uptime_url\" AND metric.type=\"monitoring.googleapis.com/uptime_check/time_until_ssl_cert_expires\" AND metric.labels.check_id=\"${google_monitoring_uptime_check_config.panel.uptime_check_id}\""
+      aligner = "ALIGN_NEXT_OLDER"
+      reducer = "REDUCE_MIN"
+      group   = []
+    },
+  ]
+}
+
 resource "google_monitoring_dashboard" "catalogist" {
   dashboard_json = jsonencode({
     displayName = "Catalogist"
     gridLayout = {
       columns = 3
-      widgets = [for tile in [
-        { title = "Oldest waiting upload event (s)", filter = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${local.uploads_subscription_id}\" AND metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\"", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX" },
-        { title = "Dead letters waiting", filter = "resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.dead_letter.name}\" AND metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\"", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX" },
-        { title = "Uploads failed / rejected", filter = "resource.type=\"cloud_run_revision\" AND metric.type=\"logging.googleapis.com/user/${google_logging_metric.upload_endings.name}\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.labels.status"] },
-        { title = "Requests by response class", filter = "resource.type=\"cloud_run_revision\" AND metric.type=\"run.googleapis.com/request_count\"", aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", group = ["resource.labels.service_name", "metric.labels.response_code_class"] },
-        { title = "Instances", filter = "resource.type=\"cloud_run_revision\" AND metric.type=\"run.googleapis.com/container/instance_count\"", aligner = "ALIGN_MAX", reducer = "REDUCE_SUM", group = ["resource.labels.service_name"] },
-        { title = "Memory utilization (p99)", filter = "resource.type=\"cloud_run_revision\" AND metric.type=\"run.googleapis.com/container/memory/utilizations\"", aligner = "ALIGN_PERCENTILE_99", reducer = "REDUCE_MAX", group = ["resource.labels.service_name"] },
-        { title = "Panel load balancer requests by class", filter = "resource.type=\"https_lb_rule\" AND resource.labels.forwarding_rule_name=\"${google_compute_global_forwarding_rule.panel.name}\" AND metric.type=\"loadbalancing.googleapis.com/https/request_count\"", aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", group = ["metric.labels.response_code_class"] },
-        { title = "Panel certificate: days left", filter = "resource.type=\"uptime_url\" AND metric.type=\"monitoring.googleapis.com/uptime_check/time_until_ssl_cert_expires\" AND metric.labels.check_id=\"${google_monitoring_uptime_check_config.panel.uptime_check_id}\"", aligner = "ALIGN_NEXT_OLDER", reducer = "REDUCE_MIN" },
-        ] : {
-        title = tile.title
+      widgets = [for chart in local.dashboard_charts : {
+        title = chart.title
         xyChart = {
           dataSets = [{
             plotType = "LINE"
             timeSeriesQuery = {
               timeSeriesFilter = {
-                filter = tile.filter
+                filter = chart.filter
                 aggregation = {
                   alignmentPeriod    = "300s"
-                  perSeriesAligner   = tile.aligner
-                  crossSeriesReducer = tile.reducer
-                  groupByFields      = lookup(tile, "group", [])
+                  perSeriesAligner   = chart.aligner
+                  crossSeriesReducer = chart.reducer
+                  groupByFields      = chart.group
                 }
               }
             }

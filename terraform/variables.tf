@@ -375,7 +375,7 @@ variable "vendors" {
     Each may create and replace objects under its own folder only, and the function refuses
     objects in any other folder (CATALOGIST_VENDORS).
   EOT
-  type        = map(string)
+  type = map(string)
   validation {
     condition     = length(var.vendors) > 0
     error_message = "vendors must name at least one vendor: with none, CATALOGIST_VENDORS is empty and the function accepts any folder."
