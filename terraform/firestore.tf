@@ -16,7 +16,7 @@ resource "google_firestore_database" "this" {
   # ... and neither does `terraform destroy`, which only forgets the database.
   deletion_policy = "ABANDON"
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 # Composite indexes: exactly catalogist.panel.queries.composite_indexes(), in its order. Each
@@ -566,4 +566,28 @@ resource "google_firestore_field" "uploads_metadata" {
   index_config {}
 
   depends_on = [google_firestore_field.imports_columns]
+}
+
+# Claims of processing attempts (upload_attempts/{upload}-{n}) matter for minutes; the function
+# writes expires_at on each, and Firestore deletes the document some time after that moment
+# (typically within a day). No single-field index either: nothing queries it, and an indexed
+# timestamp that only grows is a write hotspot.
+resource "google_firestore_field" "upload_attempts_expires_at" {
+  database   = google_firestore_database.this.name
+  collection = "upload_attempts"
+  field      = "expires_at"
+
+  index_config {}
+  ttl_config {}
+
+  depends_on = [google_firestore_field.uploads_metadata]
+}
+
+# A daily backup, kept firestore_backup_days: point-in-time recovery covers the last 7 days; a
+# backup restores a mistake noticed later, into a new database.
+resource "google_firestore_backup_schedule" "daily" {
+  database  = google_firestore_database.this.name
+  retention = "${var.firestore_backup_days * 86400}s"
+
+  daily_recurrence {}
 }

@@ -2,11 +2,15 @@
 #
 # Built by Cloud Functions (2nd gen) from a zip of functions/ with its pinned requirements.txt,
 # and run as a Cloud Run service. It is deployed as an HTTP function with its own Eventarc trigger
-# (below) rather than with the function's built-in event_trigger, because Cloud Functions caps
-# event-driven functions at 540 s, and a 1,000,000-row price list takes about 20 minutes
-# (837 rows/s measured). An HTTP function may run 3600 s. The entry point is still the
+# (delivery.tf) rather than with the function's built-in event_trigger, so that the trigger's
+# subscription (ack deadline, retries, dead letters) is ours to set. The entry point is still the
 # CloudEvent function: functions-framework takes the signature from its @cloud_event decorator,
 # and Eventarc delivers the same binary-mode CloudEvent either way.
+#
+# Every request must end within the subscription's ack deadline (at most 600 s, Pub/Sub's limit),
+# or Pub/Sub delivers the event again while it still runs and counts a failed delivery. So a
+# vendor file above import_jobs.big_file_bytes is not imported here: the function launches the
+# import job (dataflow.tf) and answers.
 
 locals {
   upload_function = "catalogist-on-upload"
@@ -18,6 +22,9 @@ data "archive_file" "functions" {
   source_dir  = "${path.module}/../functions"
   output_path = "${path.module}/.build/functions.zip"
   excludes    = ["**/__pycache__/**", "**/*.pyc"]
+  # The same files give the same zip, hence the same object name and no rebuild, whatever
+  # permissions a checkout left on them (umask, CI runner).
+  output_file_mode = "0644"
 }
 
 # Named after its content, so a code change is a new object and a new build; the same code is not
@@ -54,7 +61,7 @@ resource "google_artifact_registry_repository" "functions" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_cloudfunctions2_function" "on_upload" {
@@ -98,6 +105,20 @@ resource "google_cloudfunctions2_function" "on_upload" {
       CATALOGIST_CURRENCY           = var.currency
       CATALOGIST_DECODE_MEMORY_MB   = var.upload_function.decode_memory_mb
       CATALOGIST_LOG_LEVEL          = var.log_level
+      # Its own attempts before an upload ends `failed`: fewer than the subscription's delivery
+      # attempts (delivery.tf), so the upload is recorded and shown before any dead letter.
+      CATALOGIST_MAX_ATTEMPTS = var.delivery.max_attempts
+      # Older events are acknowledged unprocessed: as old as the subscription keeps them.
+      CATALOGIST_MAX_EVENT_AGE_SECONDS = local.max_event_age_seconds
+      # The vendor folders uploads are accepted from: the folders storage.tf lets them write.
+      CATALOGIST_VENDORS = join(",", sort(keys(var.vendors)))
+      # Vendor files above this size are imported by a Dataflow job, not in the delivery.
+      CATALOGIST_BIG_FILE_BYTES           = var.import_jobs.big_file_bytes
+      CATALOGIST_IMPORT_JOBS              = "dataflow"
+      CATALOGIST_IMPORT_JOB_TEMPLATE      = local.import_template
+      CATALOGIST_DATAFLOW_REGION          = local.dataflow_region
+      CATALOGIST_DATAFLOW_SERVICE_ACCOUNT = google_service_account.dataflow.email
+      CATALOGIST_DATAFLOW_TEMP_LOCATION   = local.dataflow_temp_location
       # gunicorn's request threads (functions-framework) and the classifier's interpreter pool:
       # must equal the requests Cloud Run sends one instance at once.
       THREADS = var.upload_function.concurrency
@@ -105,42 +126,6 @@ resource "google_cloudfunctions2_function" "on_upload" {
   }
 
   depends_on = [
-    google_artifact_registry_repository_iam_member.build_writes_images,
-    google_project_iam_member.build_writes_logs,
-    google_storage_bucket_iam_member.build_reads_source,
-    google_project_iam_member.build_reads_function_sources,
+    time_sleep.build_grants,
   ]
-}
-
-# object.finalized on the uploads bucket -> on_upload. Retries are on: Eventarc redelivers an
-# unacknowledged event with exponential backoff (10 s up to 600 s) for 24 hours. retry_policy is
-# deliberately absent: its only accepted value, max_attempts = 1, turns retries off. No dead-letter
-# topic: the function counts its own attempts (CATALOGIST_MAX_ATTEMPTS) and acknowledges a poison
-# event as `failed`, shown in the panel. A delivery whose upload is still being processed by
-# another (an import longer than Pub/Sub's push deadline) answers 409 and comes back later.
-resource "google_eventarc_trigger" "uploads_finalized" {
-  name     = "catalogist-uploads-finalized"
-  location = var.region
-  labels   = var.labels
-
-  matching_criteria {
-    attribute = "type"
-    value     = "google.cloud.storage.object.v1.finalized"
-  }
-  matching_criteria {
-    attribute = "bucket"
-    value     = google_storage_bucket.uploads.name
-  }
-
-  destination {
-    cloud_run_service {
-      service = google_cloudfunctions2_function.on_upload.name
-      region  = var.region
-    }
-  }
-
-  service_account = google_service_account.trigger.email
-
-  # The service agents and the trigger's grants must have propagated first (issue 25294).
-  depends_on = [time_sleep.service_agents]
 }

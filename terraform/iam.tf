@@ -1,4 +1,6 @@
 # Identities and every grant, each on the narrowest resource the API allows, each with its reason.
+# The batch jobs' identities and grants are in dataflow.tf and vertex.tf, Pub/Sub's dead-letter
+# grants in delivery.tf, the vendors' in storage.tf, the CI deployer's in bootstrap/.
 # No primitive roles (owner, editor, viewer), no *.admin roles, no allUsers or
 # allAuthenticatedUsers. Only *_iam_member resources, which add one binding and leave the rest of
 # a policy alone. tests/terraform/test_iam.py holds the reviewed allow-list these must equal:
@@ -9,25 +11,25 @@
 resource "google_service_account" "upload" {
   account_id   = "catalogist-on-upload"
   display_name = "Catalogist on_upload (photos and price lists)"
-  depends_on   = [google_project_service.apis]
+  depends_on   = [time_sleep.apis]
 }
 
 resource "google_service_account" "panel" {
   account_id   = "catalogist-panel"
   display_name = "Catalogist review panel"
-  depends_on   = [google_project_service.apis]
+  depends_on   = [time_sleep.apis]
 }
 
 resource "google_service_account" "trigger" {
   account_id   = "catalogist-trigger"
   display_name = "Catalogist Eventarc trigger (uploads -> on_upload)"
-  depends_on   = [google_project_service.apis]
+  depends_on   = [time_sleep.apis]
 }
 
 resource "google_service_account" "build" {
   account_id   = "catalogist-build"
   display_name = "Catalogist function builds (Cloud Build)"
-  depends_on   = [google_project_service.apis]
+  depends_on   = [time_sleep.apis]
 }
 
 locals {
@@ -64,11 +66,27 @@ resource "google_project_iam_member" "upload_uses_firestore" {
 
 # panel
 
-# Shows a product's photos, read by the generation that was scored; retries a failed upload by
-# writing it again as a new generation of itself (an overwrite needs create and delete: objectUser).
+# What the panel does with uploads, and no more: reads a photo by the generation that was scored
+# (get), and for the Retry button rewrites an object onto its own name as a new generation
+# (copy_to_new_generation: get the source, create the target, and delete, because replacing the
+# live object needs it). storage.objectUser would add list, update, restore and multipart uploads.
+resource "google_project_iam_custom_role" "uploads_rewriter" {
+  role_id     = "catalogistUploadsRewriter"
+  title       = "Catalogist panel: read and re-upload uploads"
+  description = "Read an upload, and write it again as a new generation of itself (the panel's Retry)."
+  permissions = [
+    "storage.objects.create",
+    "storage.objects.delete",
+    "storage.objects.get",
+  ]
+
+  depends_on = [time_sleep.apis]
+}
+
+# Shows scored photos and retries failed uploads (the custom role above), on the uploads bucket.
 resource "google_storage_bucket_iam_member" "panel_uses_uploads" {
   bucket = google_storage_bucket.uploads.name
-  role   = "roles/storage.objectUser"
+  role   = google_project_iam_custom_role.uploads_rewriter.name
   member = google_service_account.panel.member
 }
 
@@ -103,6 +121,12 @@ resource "google_cloud_run_v2_service_iam_member" "iap_invokes_panel" {
   name     = google_cloudfunctions2_function.panel.name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_project_service_identity.iap.email}"
+
+  # A replaced function is a new Cloud Run service with an empty policy, while the state still
+  # holds the grant: replace the grant with it (only a replacement gives the function a new id).
+  lifecycle {
+    replace_triggered_by = [google_cloudfunctions2_function.panel.id]
+  }
 }
 
 # Lets each reviewer through IAP (the panel checks CATALOGIST_REVIEWERS again).
@@ -111,6 +135,11 @@ resource "google_iap_web_backend_service_iam_member" "reviewers" {
   web_backend_service = google_compute_backend_service.panel.name
   role                = "roles/iap.httpsResourceAccessor"
   member              = "user:${each.value}"
+
+  # A replaced backend service starts with an empty IAP policy.
+  lifecycle {
+    replace_triggered_by = [google_compute_backend_service.panel.id]
+  }
 }
 
 # The Eventarc trigger
@@ -128,6 +157,11 @@ resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_on_upload" {
   name     = google_cloudfunctions2_function.on_upload.name
   role     = "roles/run.invoker"
   member   = google_service_account.trigger.member
+
+  # As for the panel: a replaced function comes back without its invoker.
+  lifecycle {
+    replace_triggered_by = [google_cloudfunctions2_function.on_upload.id]
+  }
 }
 
 # Google's service agents
@@ -179,22 +213,36 @@ resource "google_project_iam_member" "build_writes_logs" {
   member  = google_service_account.build.member
 }
 
-# Reads the zip of functions/.
-resource "google_storage_bucket_iam_member" "build_reads_source" {
+# Reads the zip of functions/: objectAdmin is the storage role Google documents for a custom
+# build account; it is granted on this one bucket, which holds nothing but the zips.
+resource "google_storage_bucket_iam_member" "build_uses_source" {
   bucket = google_storage_bucket.source.name
-  role   = "roles/storage.objectViewer"
+  role   = "roles/storage.objectAdmin"
   member = google_service_account.build.member
 }
 
 # Reads the copy of the source Cloud Functions stages in its own bucket (gcf-v2-sources-NUMBER-
-# REGION, created by Cloud Functions, so not grantable by bucket here): a project grant whose
-# condition admits that bucket alone.
-resource "google_project_iam_member" "build_reads_function_sources" {
+# REGION, created by Cloud Functions, so not grantable by bucket here): the same documented role,
+# as a project grant whose condition admits that bucket and its objects alone.
+resource "google_project_iam_member" "build_uses_function_sources" {
   project = var.project_id
-  role    = "roles/storage.objectViewer"
+  role    = "roles/storage.objectAdmin"
   member  = google_service_account.build.member
   condition {
     title      = "gcf-v2-sources-only"
     expression = "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}\")"
   }
+}
+
+# A new grant takes a minute or more to be seen by the service that checks it; the first build
+# of a fresh project otherwise fails with a storage or Artifact Registry permission error. Both
+# functions wait for this.
+resource "time_sleep" "build_grants" {
+  create_duration = "60s"
+  depends_on = [
+    google_artifact_registry_repository_iam_member.build_writes_images,
+    google_project_iam_member.build_writes_logs,
+    google_storage_bucket_iam_member.build_uses_source,
+    google_project_iam_member.build_uses_function_sources,
+  ]
 }

@@ -42,3 +42,32 @@ output "service_accounts" {
     build   = google_service_account.build.email
   }
 }
+
+output "import_job" {
+  description = "The big-file import job (Dataflow Flex Template): where CI writes the template spec and pushes the image, and what on_upload launches it with."
+  value = {
+    template          = local.import_template
+    image             = local.import_image
+    region            = local.dataflow_region
+    service_account   = google_service_account.dataflow.email
+    temp_location     = local.dataflow_temp_location
+    staging_location  = local.dataflow_staging_location
+    artifact_registry = google_artifact_registry_repository.batch.id
+  }
+}
+
+output "dead_letters" {
+  description = "Where events on_upload could not answer wait: pull them to inspect and replay (docs/deploy.md, runbook)."
+  value       = google_pubsub_subscription.dead_letter.id
+}
+
+output "training" {
+  description = "Vertex AI custom training (`catalogist train ... --vertex`): the account jobs run as, where their files are staged, where trained models are written, and the data they read."
+  value = {
+    service_account  = google_service_account.training.email
+    staging_location = local.vertex_staging
+    models_staging   = local.models_staging
+    training_data    = local.training_data_location
+    region           = var.region
+  }
+}

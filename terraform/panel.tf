@@ -9,12 +9,18 @@
 
 locals {
   panel_function = "catalogist-panel"
+  # Photo thumbnails are decoded within this budget; the rest of memory is the panel's own
+  # (Python, Flask, the Storage and Firestore clients, request threads): 512 MB in the default 1Gi.
+  panel_memory_mib       = tonumber(regex("^([0-9]+)(Mi|Gi)$", var.panel.memory)[0]) * (endswith(var.panel.memory, "Gi") ? 1024 : 1)
+  panel_decode_memory_mb = local.panel_memory_mib - 512
 }
 
 # Signs the panel's CSRF tokens. Kept in Secret Manager and handed to the function as a secret
-# environment variable, never as a plain one. Its value is also in the Terraform state: keep the
-# state in a bucket only operators can read (docs/deploy.md).
-resource "random_password" "panel_secret" {
+# environment variable, never as a plain one. Generated as an ephemeral value and written to the
+# secret version through a write-only argument, so it is in neither the state nor a plan file
+# (Terraform 1.11). Each plan makes a new random value, but it is only sent when
+# panel_secret_version changes: bump it to rotate the secret.
+ephemeral "random_password" "panel_secret" {
   length  = 48
   special = false
 }
@@ -27,12 +33,13 @@ resource "google_secret_manager_secret" "panel" {
     auto {}
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_secret_manager_secret_version" "panel" {
-  secret      = google_secret_manager_secret.panel.id
-  secret_data = random_password.panel_secret.result
+  secret                 = google_secret_manager_secret.panel.id
+  secret_data_wo         = ephemeral.random_password.panel_secret.result
+  secret_data_wo_version = var.panel_secret_version
 }
 
 resource "google_cloudfunctions2_function" "panel" {
@@ -75,6 +82,7 @@ resource "google_cloudfunctions2_function" "panel" {
       CATALOGIST_PRICE_RELEASE      = var.releases.price
       CATALOGIST_CURRENCY           = var.currency
       CATALOGIST_LOG_LEVEL          = var.log_level
+      CATALOGIST_DECODE_MEMORY_MB   = local.panel_decode_memory_mb
       CATALOGIST_PANEL_AUTH         = "iap"
       CATALOGIST_REVIEWERS          = join(",", var.reviewers)
       CATALOGIST_IAP_AUDIENCE       = "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.panel.generated_id}"
@@ -92,10 +100,7 @@ resource "google_cloudfunctions2_function" "panel" {
   depends_on = [
     google_secret_manager_secret_version.panel,
     google_secret_manager_secret_iam_member.panel_reads_secret,
-    google_artifact_registry_repository_iam_member.build_writes_images,
-    google_project_iam_member.build_writes_logs,
-    google_storage_bucket_iam_member.build_reads_source,
-    google_project_iam_member.build_reads_function_sources,
+    time_sleep.build_grants,
   ]
 }
 
@@ -104,22 +109,30 @@ resource "google_cloudfunctions2_function" "panel" {
 
 resource "google_compute_global_address" "panel" {
   name       = "catalogist-panel"
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
+# A new domain needs a new certificate, and the proxy must never be left without one: the new
+# certificate is created (under a name of its own: certificate names are unique) and put on the
+# proxy before the old one is deleted. It serves once DNS points the new name at panel_ip.
 resource "google_compute_managed_ssl_certificate" "panel" {
-  name = "catalogist-panel"
+  name = "catalogist-panel-${substr(sha256(var.panel.domain), 0, 8)}"
   managed {
     domains = [var.panel.domain]
   }
-  depends_on = [google_project_service.apis]
+
+  lifecycle {
+    create_before_destroy = true
+  }
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_ssl_policy" "panel" {
   name            = "catalogist-panel"
   profile         = "RESTRICTED"
   min_tls_version = "TLS_1_2"
-  depends_on      = [google_project_service.apis]
+  depends_on      = [time_sleep.apis]
 }
 
 # Names the service, not the function resource, so the audience above (which needs this
@@ -131,7 +144,7 @@ resource "google_compute_region_network_endpoint_group" "panel" {
   cloud_run {
     service = local.panel_function
   }
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_backend_service" "panel" {

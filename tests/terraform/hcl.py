@@ -9,13 +9,13 @@ and every block in a list of bodies; `attr` and `blocks` undo that.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import hcl2
+from tests.terraform import hcl_eval
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"
@@ -74,6 +74,7 @@ class Terraform:
     locals: dict[str, Any]
     outputs: dict[str, dict[str, Any]]
     sources: dict[str, str]
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -85,12 +86,16 @@ class Terraform:
         return found[0]
 
     def iam_members(self) -> list[Resource]:
-        return [r for r in self.resources if "_iam_" in r.type]
+        return [
+            r
+            for r in self.resources
+            if "_iam_" in r.type and r.type.endswith(("_iam_member", "_iam_binding", "_iam_policy"))
+        ]
 
     def all_strings(self) -> Iterator[tuple[str, str]]:
         """Every string anywhere in the configuration, with the file it is in."""
         for file, text in self.sources.items():
-            yield from ((file, s) for s in _strings(hcl2.loads(text)))
+            yield from ((file, s) for s in _strings(hcl_eval.loads(text)))
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -121,10 +126,11 @@ def load(folder: Path = TERRAFORM) -> Terraform:
     local_values: dict[str, Any] = {}
     outputs: dict[str, dict[str, Any]] = {}
     sources: dict[str, str] = {}
+    checks: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.glob("*.tf")):
         text = path.read_text()
         sources[path.name] = text
-        parsed = _clean(hcl2.loads(text))
+        parsed = _clean(hcl_eval.loads(text))
         for kind, into in (("resource", resources), ("data", data)):
             for entry in parsed.get(kind, []):
                 for type_, named in entry.items():
@@ -136,7 +142,9 @@ def load(folder: Path = TERRAFORM) -> Terraform:
             local_values.update(entry)
         for entry in parsed.get("output", []):
             outputs.update(entry)
-    return Terraform(tuple(resources), tuple(data), variables, local_values, outputs, sources)
+        for entry in parsed.get("check", []):
+            checks.update(entry)
+    return Terraform(tuple(resources), tuple(data), variables, local_values, outputs, sources, checks)
 
 
 @dataclass(frozen=True)
@@ -165,3 +173,86 @@ def workloads(tf: Terraform) -> dict[str, Workload]:
         assert entry_point not in found, f"two functions serve {entry_point}"
         found[entry_point] = Workload(function, entry_point, environment, secrets, service)
     return found
+
+
+class _Locals(Mapping[str, Any]):
+    """`local.NAME`, evaluated on first use against the variables given."""
+
+    def __init__(self, tf: Terraform, scope: dict[str, Any]) -> None:
+        self._tf, self._scope, self._done = tf, scope, {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._done:
+            if name not in self._tf.locals:
+                raise KeyError(name)
+            self._done[name] = hcl_eval.evaluate(attr(self._tf.locals, name), self._scope)
+        return self._done[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tf.locals
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tf.locals)
+
+    def __len__(self) -> int:
+        return len(self._tf.locals)
+
+
+def scope(tf: Terraform, **given: Any) -> dict[str, Any]:
+    """`var` and `local` as `terraform plan` would see them with the variables given (every other
+    variable at its default; one without a default must be given)."""
+    variables = {}
+    for name, body in tf.variables.items():
+        spec = hcl_eval.type_of(attr(body, "type")) if "type" in body else hcl_eval.TypeSpec("any")
+        if name in given:
+            variables[name] = hcl_eval.with_defaults(spec, given[name])
+        elif "default" in body:
+            variables[name] = hcl_eval.with_defaults(spec, attr(body, "default"))
+    names: dict[str, Any] = {"var": variables}
+    names["local"] = _Locals(tf, names)
+    return names
+
+
+def failed_validations(tf: Terraform, name: str, names: dict[str, Any]) -> list[str]:
+    """The error messages of the validations of variable `name` that refuse its value."""
+    failed = []
+    for validation in blocks(tf.variables[name], "validation"):
+        if hcl_eval.evaluate(attr(validation, "condition"), names) is not True:
+            failed.append(attr(validation, "error_message"))
+    return failed
+
+
+_REFERENCE = re.compile(
+    r"\b(data\.[a-z0-9_]+\.[A-Za-z0-9_-]+|local\.[a-z0-9_]+|(?:google|time|random|terraform|archive)[a-z0-9_-]*\.[A-Za-z0-9_-]+)"
+)
+
+
+def references(resource: Resource) -> set[str]:
+    """The addresses a resource refers to or waits for (`google_x.y`, `data.google_x.y`)."""
+    found = set(resource.depends_on())
+    for text in _strings(resource.body):
+        found.update(_REFERENCE.findall(text))
+    return found
+
+
+def waits_for(tf: Terraform, address: str, target: str) -> bool:
+    """Whether `address` reaches `target` through references and depends_on, transitively."""
+    everything = {r.address: r for r in tf.resources} | {f"data.{d.address}": d for d in tf.data}
+    # a local is followed through to what it refers to
+    everything |= {f"local.{name}": Resource("local", name, {"value": value}, "") for name, value in tf.locals.items()}
+    seen, todo = set(), [address]
+    while todo:
+        current = todo.pop()
+        if current == target:
+            return True
+        if current in seen or current not in everything:
+            continue
+        seen.add(current)
+        todo.extend(references(everything[current]) - seen)
+    return False
+
+
+def example_values() -> dict[str, Any]:
+    """The variables terraform.tfvars.example sets, as Python values."""
+    parsed = hcl_eval.loads((TERRAFORM / "terraform.tfvars.example").read_text())
+    return {name: attr(parsed, name) for name in parsed if name not in _POSITION_KEYS}

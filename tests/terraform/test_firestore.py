@@ -137,3 +137,37 @@ def test_the_database_is_the_one_the_code_uses_and_cannot_be_deleted() -> None:
     assert attr(database, "delete_protection_state") == "DELETE_PROTECTION_ENABLED"
     for index in load().of_type("google_firestore_index"):
         assert expr(attr(index.body, "database")) == "google_firestore_database.this.name"
+
+
+def test_attempt_claims_expire_on_their_expires_at_and_nothing_else_expires() -> None:
+    from catalogist.intake import ledger
+
+    ttl_fields = [f for f in _field_resources(load()) if "ttl_config" in f.body]
+
+    assert [(attr(f.body, "collection"), attr(f.body, "field")) for f in ttl_fields] == [
+        (ledger.ATTEMPTS, "expires_at")
+    ]
+    assert blocks(ttl_fields[0].body, "ttl_config") == [{}]
+
+
+def test_a_daily_backup_is_kept_as_long_as_the_variable_says() -> None:
+    from tests.terraform.hcl import example_values, failed_validations, scope
+    from tests.terraform.hcl_eval import evaluate
+
+    tf = load()
+    schedule = tf.get("google_firestore_backup_schedule.daily").body
+    names = scope(tf, **example_values())
+
+    assert blocks(schedule, "daily_recurrence") == [{}]
+    assert expr(attr(schedule, "database")) == "google_firestore_database.this.name"
+    assert evaluate(attr(schedule, "retention"), names) == f"{14 * 86400}s"
+    assert failed_validations(tf, "firestore_backup_days", scope(tf, **example_values(), firestore_backup_days=99))
+
+
+def test_data_access_is_audited_for_storage_and_firestore() -> None:
+    configs = {attr(c.body, "service"): c.body for c in load().of_type("google_project_iam_audit_config")}
+
+    assert set(configs) == {"storage.googleapis.com", "datastore.googleapis.com"}
+    for body in configs.values():
+        assert {attr(c, "log_type") for c in blocks(body, "audit_log_config")} == {"DATA_READ", "DATA_WRITE"}
+        assert all("exempted_members" not in c for c in blocks(body, "audit_log_config"))

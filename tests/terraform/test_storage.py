@@ -101,3 +101,43 @@ def test_the_code_reads_no_uploads_bucket_setting_so_none_is_set() -> None:
     # The function learns the bucket from each event; only the trigger names it.
     for workload in workloads(load()).values():
         assert "CATALOGIST_UPLOADS_BUCKET" not in workload.environment
+
+
+def test_the_function_is_told_exactly_the_vendors_that_have_a_folder() -> None:
+    from tests.terraform.hcl import example_values, scope
+    from tests.terraform.hcl_eval import evaluate
+
+    tf = load()
+    vendors = {"acme": "group:uploads@acme.example", "b.co_2": "user:feeds@b.example"}
+    names = scope(tf, **{**example_values(), "vendors": vendors})
+    environment = workloads(tf)["on_upload"].environment
+    required = {"GOOGLE_CLOUD_PROJECT": "p", "CATALOGIST_MODELS_BUCKET": "m"}
+
+    value = evaluate("${" + environment["CATALOGIST_VENDORS"] + "}", names)
+
+    assert Settings.from_env({**required, "CATALOGIST_VENDORS": value}).vendors == set(vendors)
+
+
+@pytest.mark.parametrize(
+    ("vendors", "refused"),
+    [
+        ({}, True),
+        ({"acme": "allUsers"}, True),
+        ({"acme": "ann@acme.example"}, True),
+        ({"../acme": "user:ann@acme.example"}, True),
+        ({".acme": "user:ann@acme.example"}, True),
+        ({"acme": "user:ann@acme.example", "b.co_2": "serviceAccount:f@p.iam.gserviceaccount.com"}, False),
+    ],
+)
+def test_the_vendors_variable_refuses_what_the_function_would(vendors: dict, refused: bool) -> None:
+    from catalogist.intake.events import VENDOR_ID
+    from tests.terraform.hcl import example_values, failed_validations, scope
+
+    tf = load()
+    failed = failed_validations(tf, "vendors", scope(tf, **{**example_values(), "vendors": vendors}))
+
+    assert bool(failed) == refused
+    if vendors and not refused:
+        assert all(VENDOR_ID.fullmatch(vendor) for vendor in vendors)
+    if any(not VENDOR_ID.fullmatch(vendor) for vendor in vendors):
+        assert refused
