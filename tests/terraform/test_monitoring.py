@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from catalogist.intake.formats import Kind
+from catalogist.vendorfiles.formats import Kind
 from catalogist.intake.ledger import Status
 from catalogist.logs import JsonFormatter
 from tests.terraform.hcl import REPO, attr, block, blocks, example_values, expr, failed_validations, load, scope

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from catalogist.models.kinds import KINDS
-from catalogist.settings import BY_FIELD
+from catalogist.settings import BY_FIELD, Settings
 from catalogist_infra.release import parse_destination
 from tests.terraform.hcl import attr, block, blocks, expr, load, workloads
 
