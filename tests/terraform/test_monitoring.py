@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from catalogist.vendorfiles.formats import Kind
 from catalogist.intake.ledger import Status
 from catalogist.logs import JsonFormatter
+from catalogist.vendorfiles.formats import Kind
 from tests.terraform.hcl import REPO, attr, block, blocks, example_values, expr, failed_validations, load, scope
 from tests.terraform.hcl_eval import evaluate
 
