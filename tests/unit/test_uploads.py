@@ -376,3 +376,26 @@ def test_a_name_that_is_not_vendor_slash_file_is_rejected_before_anything_is_rea
     entry = documents.get("uploads", upload_id("uploads", name, "7"))
     assert (outcome.status, entry["vendor"]) == ("rejected", "")
     assert outcome.reason and blobs.reads == 0
+
+
+def test_an_object_in_the_folder_of_a_vendor_the_store_does_not_know_is_refused_unread():
+    documents, blobs = MemoryDocuments(), MemoryBlobs({("uploads", "mallory/SKU-1.jpg"): JPEG_HEAD})
+    store = replace(SETTINGS, vendors=frozenset({"acme", "globex"}))
+
+    outcome = handle_upload(event(name="mallory/SKU-1.jpg"), store, blobs, documents, now=NOW)
+
+    entry = documents.get("uploads", upload_id("uploads", "mallory/SKU-1.jpg", "7"))
+    assert (outcome.status, entry["vendor"]) == ("rejected", ""), "shown under no vendor's name"
+    assert outcome.reason.startswith("'mallory' is not a vendor of this store (CATALOGIST_VENDORS)")
+    assert blobs.reads == 0
+    known = handle_upload(event(name="acme/SKU-1.jpg"), store, MemoryBlobs(), MemoryDocuments(), now=NOW)
+    assert known.reason != outcome.reason
+
+
+def test_every_attempt_says_when_firestore_may_delete_it():
+    documents, blobs = MemoryDocuments(), MemoryBlobs({("uploads", "acme/SKU-1.jpg"): JPEG_HEAD})
+
+    handle_upload(event(), SETTINGS, blobs, documents, {"photo": RecordingPipeline()}, now=NOW)
+
+    (attempt,) = documents.collections["upload_attempts"].values()
+    assert attempt["expires_at"] == NOW + timedelta(days=14)

@@ -25,6 +25,7 @@ from catalogist.vendorfiles.formats import Kind, Verdict
 
 COLLECTION = "uploads"
 ATTEMPTS = "upload_attempts"
+ATTEMPT_KEPT = timedelta(days=14)
 MAX_CLAIM_STEPS = 20  # attempts looked at in one claim; more means something is badly wrong
 
 
@@ -49,7 +50,11 @@ def object_key(bucket: str, name: str) -> str:
     return hashlib.sha256(f"{bucket}\n{name}".encode()).hexdigest()[:24]
 
 
-def ledger_entry(event: StorageEvent, verdict: Verdict, received_at: datetime) -> dict[str, Any]:
+def ledger_entry(
+    event: StorageEvent, verdict: Verdict, received_at: datetime, claims_vendor: bool = True
+) -> dict[str, Any]:
+    """The entry of a new upload. `claims_vendor`: False when its folder is not a known vendor,
+    so the entry shows under no vendor's name."""
     obj = event.object
     rejected = verdict.kind is Kind.UNSUPPORTED
     return {
@@ -65,7 +70,7 @@ def ledger_entry(event: StorageEvent, verdict: Verdict, received_at: datetime) -
         "time_created": obj.time_created,
         "metadata": dict(obj.metadata),
         # a refused name claims no vendor: the entry must not show under one it may not be
-        "vendor": obj.vendor if not (rejected and object_name_problem(obj.name)) else "",
+        "vendor": obj.vendor if claims_vendor and not (rejected and object_name_problem(obj.name)) else "",
         "kind": verdict.kind.value,
         "format": verdict.format,
         "status": (Status.REJECTED if rejected else Status.RECEIVED).value,
@@ -114,6 +119,9 @@ def claim_attempt(
             "started_at": now,
             "lease_until": now + lease,
             "ended_at": None,
+            # Firestore's TTL deletes it after this (terraform/firestore.tf): attempts matter while
+            # the platform may still redeliver (a day) and a person may look into a failure
+            "expires_at": now + ATTEMPT_KEPT,
         }
         if documents.create(ATTEMPTS, attempt_id(upload, number + 1), record):
             documents.update(COLLECTION, upload, {"attempts": number + 1, "updated_at": now})

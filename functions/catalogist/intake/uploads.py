@@ -185,7 +185,10 @@ def _recorded_entry(
     if entry is not None:
         log.info("redelivered event", extra={**context, "status": entry["status"]})
         return entry, True
-    entry = ledger.ledger_entry(event, _verdict(event, settings, blobs), received_at=now)
+    verdict = _verdict(event, settings, blobs)
+    entry = ledger.ledger_entry(
+        event, verdict, now, claims_vendor=not vendor_problem(event.object.vendor, settings.vendors)
+    )
     if not documents.create(ledger.COLLECTION, upload_id, entry):
         # A concurrent delivery of the same event recorded it first.
         return documents.get(ledger.COLLECTION, upload_id) or entry, True
@@ -330,7 +333,7 @@ class _LeaseRenewal:
 
 def _verdict(event: StorageEvent, settings: Settings, blobs: BlobReader) -> Verdict:
     obj = event.object
-    problem = object_name_problem(obj.name)
+    problem = object_name_problem(obj.name) or vendor_problem(obj.vendor, settings.vendors)
     if problem:  # before anything is read or written under the vendor the name claims
         return Verdict(Kind.UNSUPPORTED, "", problem)
     if obj.size > settings.max_file_bytes:  # the larger limit: too big for any kind
@@ -345,6 +348,18 @@ def _verdict(event: StorageEvent, settings: Settings, blobs: BlobReader) -> Verd
     if verdict.kind is Kind.PHOTO and obj.size > settings.max_photo_bytes:
         return _too_large(obj.size, settings.max_photo_bytes, "a photo")
     return verdict
+
+
+def vendor_problem(vendor: str, vendors: frozenset[str]) -> str:
+    """Why an upload's folder is not one of the store's vendors ("" when it is, or when the store
+    takes any folder: `CATALOGIST_VENDORS` empty, as on a developer's machine)."""
+    if not vendors or vendor in vendors:
+        return ""
+    shown = vendor if len(vendor) <= 70 else vendor[:67] + "..."
+    return (
+        f"'{shown}' is not a vendor of this store (CATALOGIST_VENDORS): nothing was read; "
+        "register the vendor, or upload under its own folder"
+    )
 
 
 def _too_large(size: int, limit: int, what: str = "an upload") -> Verdict:
