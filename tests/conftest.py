@@ -1,9 +1,8 @@
-"""Fixtures shared by the test folders: the shared data, the model releases, and one local stack."""
+"""Fixtures shared by the test folders: the shared data, the model releases, and one local stack
+per test process (pytest-xdist runs several). The folder a test is in decides its markers."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,30 +12,25 @@ from catalogist.models.kinds import CLASSIFIER, KINDS
 from catalogist.settings import BY_FIELD
 from catalogist_infra.stack import (
     Stack,
-    StackConfig,
-    finished_uploads,
     firestore_client,
-    free_port,
     storage_client,
-    wait_until,
 )
+from tests.support import BIGBASKET, GROCERY, REPO, require_data, stack_config
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "datasets"
-GROCERY = SHARED_DATA / "grocerystore"
-BIGBASKET = SHARED_DATA / "bigbasket" / "products.csv"
+# What a test needs is where it lives: `make test-integration` is `-m integration`, and so on.
+MARKERS_BY_FOLDER = {
+    "integration": ("integration",),
+    "browser": ("browser",),
+    "reliability": ("reliability", "integration"),
+}
+TESTS = Path(__file__).parent
 
 
-def require_data(path: Path, what: str) -> Path:
-    """`path` of the shared datasets, or the test is skipped: on a user's machine without
-    `../shared`. Under CI (`CI=true`) the data is always beside the checkout, so its absence is a
-    failure that says so, never a silent skip."""
-    if path.exists():
-        return path
-    message = f"{what} is not at {path}: tests that need it expect ../shared/datasets beside the repository"
-    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(item.fspath).relative_to(TESTS).parts[0]
+        for marker in MARKERS_BY_FOLDER.get(folder, ()):
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -74,41 +68,6 @@ def row_models(reference_releases: dict[str, Path]) -> dict[str, Path]:
 
 
 # -- the local stack, one per session, shared by the integration and browser tests ---------------
-
-
-def vendor() -> str:
-    """A vendor name of its own per test, so tests sharing the session's stack never collide."""
-    return f"vendor-{uuid.uuid4().hex[:8]}"
-
-
-def final_ledger_entry(firestore, bucket: str, blob, timeout: float = 60.0) -> dict:
-    """The upload's ledger entry once processing is over (status no longer `received`)."""
-    entries = wait_until(lambda: finished_uploads(firestore, bucket, [blob]), timeout, interval=0.2)
-    assert entries is not None, f"{blob.name} was not processed within {timeout:.0f} s"
-    return entries[blob.name]
-
-
-DEV_UP_PORTS = (
-    "--storage-port",
-    "--firestore-port",
-    "--firestore-admin-port",
-    "--functions-port",
-    "--bridge-port",
-    "--panel-port",
-)
-
-
-def dev_up_ports(flags: tuple[str, ...] = DEV_UP_PORTS) -> dict[str, int]:
-    """A free port for each of `catalogist dev up`'s port flags, for a stack of its own."""
-    return {flag: free_port() for flag in flags}
-
-
-def as_flags(ports: dict[str, int]) -> list[str]:
-    return [str(x) for pair in ports.items() for x in pair]
-
-
-def stack_config(data_dir: Path, **overrides) -> StackConfig:
-    return StackConfig.on_free_ports(data_dir, project="catalogist-test", **overrides)
 
 
 @pytest.fixture(scope="session")

@@ -32,13 +32,6 @@ def pytest_report_header() -> str:
     return f"browser tests: {version}"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright

@@ -15,7 +15,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from catalogist.documents import products
 from catalogist.documents.values import CategoryDecision
 from catalogist.models.taxonomy import Taxonomy
-from tests.conftest import final_ledger_entry, vendor
+from tests.support import final_ledger_entry, vendor
 
 ADMIN = "admin@catalogist.local"
 REVIEWER = "reviewer@catalogist.local"
@@ -200,7 +200,7 @@ def test_paging_shows_every_queued_product_exactly_once(page, firestore, taxonom
 
 
 def test_a_product_s_photo_loads_on_its_card(page, uploads, firestore, reference_classifier):
-    from tests.integration.test_photos import dataset_photos, upload
+    from tests.support import dataset_photos, upload
 
     seller = vendor()
     photo, _ = dataset_photos(reference_classifier, 1)[0]
@@ -217,7 +217,7 @@ def test_a_product_s_photo_loads_on_its_card(page, uploads, firestore, reference
 
 
 def test_an_import_s_rejected_rows_show_with_their_reasons(page, uploads, firestore):
-    from tests.integration.test_photos import upload
+    from tests.support import upload
 
     seller = vendor()
     rows = io.StringIO()

@@ -28,8 +28,7 @@ from catalogist.intake.uploads import handle_upload
 from catalogist.models.kinds import KINDS
 from catalogist.settings import Settings
 from catalogist_infra.cloudevents import binary_event, object_resource
-from tests.integration.conftest import final_ledger_entry, vendor
-from tests.integration.test_photos import dataset_photos, upload
+from tests.support import dataset_photos, final_ledger_entry, upload, vendor
 from tests.unit.fakes import MemoryBlobs
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")

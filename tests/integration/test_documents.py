@@ -14,7 +14,7 @@ from catalogist.adapters.firestore import (
     claim_id,
 )
 from catalogist.ports import REVISION
-from tests.integration.conftest import vendor
+from tests.support import vendor
 
 
 def store(stack, monkeypatch: pytest.MonkeyPatch, kind: type[FirestoreDocuments]) -> FirestoreDocuments:

@@ -16,8 +16,7 @@ from catalogist.adapters.firestore import EmulatorDocuments
 from catalogist.adapters.storage import StorageBlobs
 from catalogist.panel.review import Choice, decide, review_id, undo
 from catalogist_infra.export_reviews import export, split_of
-from tests.conftest import final_ledger_entry, vendor
-from tests.integration.test_photos import dataset_photos, upload
+from tests.support import dataset_photos, final_ledger_entry, upload, vendor
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")]
 

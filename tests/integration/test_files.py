@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from tests.integration.conftest import final_ledger_entry, vendor
+from tests.support import final_ledger_entry, vendor
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "vendorfiles"
 

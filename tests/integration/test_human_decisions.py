@@ -10,8 +10,7 @@ import pytest
 
 from catalogist.adapters.firestore import EmulatorDocuments
 from catalogist.panel.review import Choice, decide
-from tests.conftest import final_ledger_entry, vendor
-from tests.integration.test_photos import upload
+from tests.support import final_ledger_entry, upload, vendor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 BANANA = Path(__file__).parents[2] / "infra" / "samples" / "banana.jpg"

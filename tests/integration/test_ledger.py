@@ -12,7 +12,7 @@ from PIL import Image
 from catalogist.intake.ledger import upload_id
 from catalogist_infra.cloudevents import binary_event, object_resource
 from catalogist_infra.stack import wait_until
-from tests.integration.conftest import vendor
+from tests.support import vendor
 
 
 def jpeg() -> bytes:

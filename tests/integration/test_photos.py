@@ -15,44 +15,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from PIL import Image
 
 from catalogist.models.taxonomy import Taxonomy
-from tests.conftest import GROCERY
-from tests.integration.conftest import final_ledger_entry, vendor
+from tests.support import dataset_photos, encoded, final_ledger_entry, upload, vendor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
-
-
-def upload(uploads, name: str, content: bytes, content_type: str = "image/jpeg", metadata=None):
-    blob = uploads.blob(name)
-    blob.metadata = metadata
-    blob.upload_from_string(content, content_type=content_type)
-    return blob
-
-
-def encoded(image: Image.Image, image_format: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **options)
-    return buffer.getvalue()
-
-
-def dataset_photos(release: Path, count: int, per_category: int = 1) -> list[tuple[Path, str]]:
-    """Grocery Store photos of categories the release knows, with their true path: validation
-    photos first (the release never trained on them), `per_category` of each category in turn,
-    so a handful of photos spans many categories."""
-    leaves = {"/".join(leaf) for leaf in Taxonomy.load(release / "taxonomy.json").leaves}
-    from catalogist_training.datasets import load_grocery_store
-
-    by_category: dict[str, list[Path]] = {}
-    for split in ("val", "train"):
-        for photo in load_grocery_store(GROCERY, split):
-            truth = "/".join(photo.category_path)
-            if truth in leaves:
-                by_category.setdefault(truth, []).append(photo.path)
-    chosen: list[tuple[Path, str]] = []
-    for truth, paths in by_category.items():
-        chosen += [(path, truth) for path in paths[:per_category]]
-        if len(chosen) >= count:
-            break
-    return chosen[:count]
 
 
 def test_a_photo_of_a_vendor_never_seen_before_becomes_a_categorized_product(uploads, firestore, reference_classifier):

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from catalogist_infra.processes import group_alive
-from tests.conftest import as_flags, dev_up_ports
+from tests.support import as_flags, dev_up_ports
 
 
 def port_is_free(port: int) -> bool:
@@ -125,7 +125,7 @@ def test_a_stack_dies_with_the_process_that_started_it(tmp_path):
         "import time\n"
         "from pathlib import Path\n"
         "from catalogist_infra.stack import Stack\n"
-        "from tests.integration.conftest import stack_config\n"
+        "from tests.support import stack_config\n"
         f"Stack(stack_config(Path({str(tmp_path)!r}))).start()\n"
         "print('up', flush=True)\n"
         "time.sleep(600)\n"

@@ -10,19 +10,11 @@ from pathlib import Path
 import pytest
 
 from catalogist_infra.stack import Stack, firestore_client, storage_client
-from tests.conftest import stack_config
 from tests.reliability.faults import ResettingProxy
 from tests.reliability.scenarios import Harness
+from tests.support import stack_config
 
 ROWS = 3000  # a price list of eight pages: long enough to hit mid-way, short enough for CI
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.reliability)
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

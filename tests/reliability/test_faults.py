@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_photos import dataset_photos
+from tests.support import dataset_photos
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")]
 
@@ -60,8 +60,8 @@ def test_dev_up_starts_a_killed_function_again_and_says_so(tmp_path):
         storage_client,
         wait_until,
     )
-    from tests.conftest import as_flags, dev_up_ports
     from tests.reliability.faults import kill_group
+    from tests.support import as_flags, dev_up_ports
 
     ports = dev_up_ports()
     flags = ["--data-dir", str(tmp_path), *as_flags(ports)]

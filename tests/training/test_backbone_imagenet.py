@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from catalogist.imaging import photo_pixels
-from tests.conftest import GROCERY
+from tests.support import GROCERY
 
 BANANA = 954
 # ImageNet classes of other products the dataset has a sample of.

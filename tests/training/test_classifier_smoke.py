@@ -13,7 +13,7 @@ import pytest
 
 from catalogist.models.classifier import PhotoClassifier
 from catalogist.models.taxonomy import Taxonomy
-from tests.conftest import GROCERY
+from tests.support import GROCERY
 
 METRICS = {
     "fine_accuracy",

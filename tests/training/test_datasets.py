@@ -13,7 +13,7 @@ from catalogist_training.datasets import (
     resolve_data,
     split_holdout,
 )
-from tests.conftest import GROCERY
+from tests.support import GROCERY
 
 CLASSES_CSV = (
     "Class Name (str),Class ID (int),Coarse Class Name (str),Coarse Class ID (int),"

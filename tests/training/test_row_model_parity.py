@@ -11,8 +11,7 @@ from catalogist.models.textcat import TextCategorizer
 from catalogist_training import vendor_cli
 from catalogist_training.price import price_input
 from catalogist_training.vendor_data import load_products
-from tests.conftest import BIGBASKET, require_data
-from tests.training.test_textcat import small_csv
+from tests.support import BIGBASKET, require_data, small_csv
 
 
 @pytest.fixture(scope="module")

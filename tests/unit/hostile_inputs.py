@@ -17,7 +17,7 @@ from PIL import Image
 
 from catalogist.imaging import photo_pixels_with_facts
 from catalogist.vendorfiles import Limits, ProductRow, RowProblem, parse_vendor_file
-from tests.unit.test_vendorfiles_bad_input import LazyStream
+from tests.support import LazyStream
 
 MB = 1_000_000
 Part = bytes | tuple[bytes, int]  # bytes, or (bytes, times repeated)

@@ -9,6 +9,7 @@ import pytest
 
 from catalogist.errors import BadFile
 from catalogist.vendorfiles import Limits, ProductRow, RowProblem, parse_vendor_file
+from tests.support import METADATA_URL
 from tests.unit.hostile_inputs import (
     PRICE_ROWS,
     patch_member_header,
@@ -18,7 +19,6 @@ from tests.unit.hostile_inputs import (
     zipped,
 )
 from tests.unit.hostile_measure import MB, measure
-from tests.unit.test_hostile_xml import METADATA_URL, no_network, secret_file  # noqa: F401 - fixtures
 
 LAUGHS = (
     '<!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -68,8 +68,8 @@ def test_billion_laughs_in_any_part_is_refused_by_name(part: str) -> None:
 @pytest.mark.parametrize("target", ["metadata", "file"])
 def test_xxe_in_the_shared_strings_fetches_and_reads_nothing(
     target: str,
-    secret_file: Path,  # noqa: F811 - the fixture
-    no_network: list,  # noqa: F811
+    secret_file: Path,
+    no_network: list,
 ) -> None:
     url = METADATA_URL if target == "metadata" else f"file://{secret_file}"
     texts = ["SKU", "Name", "S1", "&xxe;", "S2", "Sugar", "S3", "Rice"]

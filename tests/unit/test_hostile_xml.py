@@ -2,38 +2,14 @@
 make the reader hold more than `Limits.max_item_bytes` of the file."""
 
 import io
-import socket
 from pathlib import Path
 
 import pytest
 
 from catalogist.errors import BadFile
 from catalogist.vendorfiles import ProductRow, parse_vendor_file
+from tests.support import METADATA_URL
 from tests.unit.hostile_measure import MB, measure
-
-METADATA_URL = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
-    """Every attempt to open a connection is recorded and refused."""
-    attempts: list[tuple] = []
-
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        attempts.append(args)
-        raise OSError("network access during a test of hostile input")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    return attempts
-
-
-@pytest.fixture
-def secret_file(tmp_path: Path) -> Path:
-    """A local file whose content would show in a row if an entity ever read it."""
-    path = tmp_path / "secret.txt"
-    path.write_text("SECRET-CONTENT-7f3a")
-    return path
 
 
 def results(data: bytes, name: str = "acme/feed.xml") -> list:

@@ -3,73 +3,20 @@
 import io
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
 import pytest
 
 from catalogist.documents import products
 from catalogist.errors import BadFile, Superseded
-from catalogist.imports.pipeline import CHECK_EVERY_ROWS, PAGE_ROWS, FileSource, RowModels, import_file
+from catalogist.imports.pipeline import CHECK_EVERY_ROWS, PAGE_ROWS, FileSource, import_file
 from catalogist.intake.ledger import upload_id
-from catalogist.models.taxonomy import Taxonomy
 from catalogist.ports import REVISION
 from catalogist.vendorfiles.formats import detect_kind
+from tests.support import CSV, Models, run
 from tests.unit.fakes import Expecting, MemoryDocuments
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-TAXONOMY = Taxonomy.from_paths(
-    [("Foodgrains", "Rice", "Basmati"), ("Beverages", "Tea", "Green Tea")],
-    ("category", "sub_category", "type"),
-).with_thresholds((0.5, 0.5, 0.5))
-
-
-class KeywordCategorizer:
-    """Tea if the name says so, else rice; sure of it."""
-
-    version = "textcat-1"
-
-    def decide_many(self, texts):
-        return [
-            TAXONOMY.decide(np.array([0.05, 0.95] if "rice" in name.lower() else [0.95, 0.05])) for name, _, _ in texts
-        ]
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    price: float
-    low: float
-    high: float
-    mode: str
-
-
-class FlatPrice:
-    version = "price-1"
-    currency = "INR"
-
-    def __init__(self):
-        self.seen = []
-
-    def suggest(self, rows):
-        self.seen.extend(rows)
-        return [Suggestion(100.0, 80.0, 130.0, "list_price" if r.list_price else "text") for r in rows]
-
-
-class Models:
-    def __init__(self):
-        self.price = FlatPrice()
-
-    def get(self):
-        return RowModels(KeywordCategorizer(), self.price)
-
-
-CSV = "SKU;Name;Brand;Price\nR-1;Basmati rice 1 kg;India Gate;250,00\nT-1;Green tea 100 g;Tetley;\n"
-
-
-def run(text: str, documents, generation="1", name="acme/prices.csv", models=None):
-    source = FileSource("uploads", name, generation, "acme")
-    return import_file(io.BytesIO(text.encode()), source, documents, models or Models(), now=NOW)
 
 
 def test_rows_become_categorized_priced_products():

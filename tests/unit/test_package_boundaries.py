@@ -9,7 +9,7 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 ROOTS = {
     "catalogist": REPO / "functions" / "catalogist",

@@ -14,8 +14,8 @@ from catalogist.documents import products
 from catalogist.panel.app import create_app
 from catalogist.panel.auth import DEV_COOKIE, DevSignIn
 from catalogist.settings import PanelSettings, Settings
+from tests.support import TREE, image_decision
 from tests.unit.fakes import MemoryBlobs, MemoryDocuments
-from tests.unit.test_review import TREE, image_decision
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 SETTINGS = Settings(project="p", models_bucket="m", model_location="gs://m")
@@ -148,7 +148,7 @@ def test_the_taxonomy_search_finds_any_level(panel):
 
 def test_a_corrected_column_mapping_reads_the_vendor_s_next_file(panel):
     from catalogist.imports.pipeline import FileSource, import_file
-    from tests.unit.test_imports import Models
+    from tests.support import Models
 
     client, documents, sign_in = panel
     signed_in(client, sign_in)

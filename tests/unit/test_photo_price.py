@@ -9,8 +9,8 @@ from catalogist.documents.products import shown_price
 from catalogist.documents.values import CategoryDecision
 from catalogist.models.price_model import CategoryPrices
 from catalogist.photos.pipeline import photo_price
+from tests.support import run
 from tests.unit.fakes import MemoryDocuments
-from tests.unit.test_imports import run
 
 # the shop's price spread per node, as `catalogist train price` writes it: log P10, median, P90, count
 TABLES = {

@@ -11,7 +11,7 @@ from catalogist.settings import Settings
 from catalogist.wiring import check_local_releases
 from catalogist_infra.dev import release_env
 from catalogist_infra.processes import StackError
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 def args(**releases: str) -> argparse.Namespace:

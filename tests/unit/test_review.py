@@ -7,28 +7,15 @@ import numpy as np
 import pytest
 
 from catalogist.documents import products
-from catalogist.documents.values import CategoryDecision
 from catalogist.models.bounds import clopper_pearson
-from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel import trust
 from catalogist.panel.queries import queue_page
 from catalogist.panel.review import Choice, NeedsConfirmation, ReviewError, StaleDecision, decide, review_id, undo
 from catalogist.ports import REVISION, Write
+from tests.support import image_decision
 from tests.unit.fakes import MemoryDocuments
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-TREE = Taxonomy.from_paths(
-    [
-        ("Fruit", "Apple", "Granny-Smith"),
-        ("Fruit", "Apple", "Pink-Lady"),
-        ("Fruit", "Banana", "Banana"),
-        ("Vegetables", "Leek", "Leek"),
-    ]
-).with_thresholds((0.6, 0.7, 0.8))
-
-
-def image_decision(probabilities: list[float]) -> dict:
-    return CategoryDecision.from_decision(TREE.decide(np.array(probabilities)), "clf-1", 1).to_fields()
 
 
 def put(documents: MemoryDocuments, sku: str, probabilities: list[float], seen: datetime = NOW, **extra) -> str:

@@ -4,7 +4,7 @@ import pytest
 
 from catalogist.errors import SettingsError
 from catalogist.settings import MIB, SETTINGS, PanelSettings, Settings, add_setting_flags, field_names, markdown
-from tests.conftest import REPO
+from tests.support import REPO
 
 REQUIRED = {
     "GOOGLE_CLOUD_PROJECT": "shop-prod",

@@ -5,7 +5,7 @@ import csv
 import numpy as np
 
 from catalogist.models.text_features import product_key, product_keys, reference_term_counts, term_counts
-from tests.conftest import BIGBASKET, require_data
+from tests.support import BIGBASKET, require_data
 
 ODD = [
     ("Tea – 250 g ß\nNEW", "Tata  Tea", "Drinks/Hot"),

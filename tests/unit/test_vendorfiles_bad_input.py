@@ -9,32 +9,7 @@ import pytest
 
 from catalogist.errors import BadFile
 from catalogist.vendorfiles import Limits, ProductRow, RowProblem, parse_vendor_file
-
-
-class LazyStream(io.RawIOBase):
-    """Bytes produced on demand, so a huge test file never sits in memory."""
-
-    def __init__(self, *parts: bytes | tuple[bytes, int]) -> None:
-        self._pieces = (
-            piece
-            for part in parts
-            for piece in [part[0] if isinstance(part, tuple) else part] * (part[1] if isinstance(part, tuple) else 1)
-        )
-        self._current = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        while not self._current:
-            piece = next(self._pieces, None)
-            if piece is None:
-                return 0
-            self._current = memoryview(piece)
-        take = min(len(buffer), len(self._current))
-        buffer[:take] = self._current[:take]
-        self._current = self._current[take:]
-        return take
+from tests.support import LazyStream
 
 
 def results(data: bytes, name: str = "f.csv", **kwargs) -> list:  # type: ignore[no-untyped-def]
