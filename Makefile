@@ -57,7 +57,7 @@ dev: install
 	$(BIN)/catalogist dev up
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit
