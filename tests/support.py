@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from catalogist.documents.values import CategoryDecision
-from catalogist.imports.pipeline import FileSource, RowModels, import_file
+from catalogist.imports.pipeline import FileSource, ImportContext, RowModels, import_file
 from catalogist.models.taxonomy import Taxonomy
 from catalogist_infra.stack import StackConfig, finished_uploads, free_port, wait_until
 
@@ -184,7 +184,7 @@ CSV = "SKU;Name;Brand;Price\nR-1;Basmati rice 1 kg;India Gate;250,00\nT-1;Green 
 
 def run(text: str, documents, generation="1", name="acme/prices.csv", models=None):
     source = FileSource("uploads", name, generation, "acme")
-    return import_file(io.BytesIO(text.encode()), source, documents, models or Models(), now=IMPORT_NOW)
+    return import_file(io.BytesIO(text.encode()), source, ImportContext(documents, models or Models(), IMPORT_NOW))
 
 
 # -- a small image tree and its decisions (tests/unit, tests/browser) -------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from catalogist.errors import PermanentError
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from catalogist.adapters.storage import StorageBlobs
-    from catalogist.imports.pipeline import FileSource, import_file
+    from catalogist.imports.pipeline import FileSource, ImportContext, import_file
     from catalogist.models.kinds import PRICE, TEXTCAT
     from catalogist.wiring import RowModelsOnce, document_store, models_in_service
 
@@ -42,14 +43,9 @@ def run(args: argparse.Namespace) -> int:
     source = FileSource("local", str(path), content_hash, args.vendor)
     with path.open("rb") as stream, tqdm(desc=f"importing {path.name}", unit=" rows") as bar:
         try:
-            summary = import_file(
-                stream,
-                source,
-                documents,
-                RowModelsOnce(models[TEXTCAT.name], models[PRICE.name]),
-                progress=lambda seen: bar.update(seen - bar.n),
-                audit_rate=settings.audit_rate,
-            )
+            context = ImportContext(documents, RowModelsOnce(models[TEXTCAT.name], models[PRICE.name]))
+            context = replace(context, audit_rate=settings.audit_rate)
+            summary = import_file(stream, source, context, progress=lambda seen: bar.update(seen - bar.n))
         except PermanentError as error:
             print(f"rejected: {error.reason}")
             return 1

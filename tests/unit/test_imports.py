@@ -9,7 +9,9 @@ import pytest
 
 from catalogist.documents import products
 from catalogist.errors import BadFile, Superseded
-from catalogist.imports.pipeline import CHECK_EVERY_ROWS, PAGE_ROWS, FileSource, import_file
+from catalogist.imports.pages import PAGE_ROWS
+from catalogist.imports.pipeline import FileSource, ImportContext, import_file
+from catalogist.imports.progress import CHECK_EVERY_ROWS, SizedStream
 from catalogist.intake.ledger import upload_id
 from catalogist.ports import REVISION
 from catalogist.vendorfiles.formats import detect_kind
@@ -323,11 +325,8 @@ def test_an_import_told_a_newer_version_exists_stops_before_its_next_page():
         import_file(
             io.BytesIO(("SKU;Name;Brand;Price\n" + rows).encode()),
             source,
-            documents,
-            Models(),
-            NOW,
-            None,
-            still_current,
+            ImportContext(documents, Models(), NOW),
+            still_current=still_current,
         )
 
     assert len(documents.collections["products"]) == PAGE_ROWS
@@ -340,7 +339,9 @@ def test_the_import_reads_the_format_the_ledger_decided():
     source = FileSource("uploads", "acme/list.txt", "1", "acme")
     verdict = detect_kind(source.name, "", feed.encode())
 
-    summary = import_file(io.BytesIO(feed.encode()), source, documents, Models(), NOW, file_format=verdict.format)
+    summary = import_file(
+        io.BytesIO(feed.encode()), source, ImportContext(documents, Models(), NOW), file_format=verdict.format
+    )
 
     assert (verdict.format, summary["format"], summary["written"]) == ("json", "json", 1)
     assert source.import_id == upload_id("uploads", "acme/list.txt", "1")
@@ -401,11 +402,8 @@ def test_an_import_whose_rows_are_all_rejected_shows_progress_and_stops_for_a_ne
         import_file(
             io.BytesIO(("SKU;Name;Brand;Price\n" + rows).encode()),
             source,
-            documents,
-            Models(),
-            NOW,
-            None,
-            still_current,
+            ImportContext(documents, Models(), NOW),
+            still_current=still_current,
         )
 
     assert progress == [CHECK_EVERY_ROWS, 2 * CHECK_EVERY_ROWS], "rows seen, though none was written"
@@ -415,14 +413,13 @@ def test_an_import_whose_rows_are_all_rejected_shows_progress_and_stops_for_a_ne
 
 def test_a_file_read_shorter_than_its_object_fails_the_attempt():
     from catalogist.errors import ShortRead
-    from catalogist.imports.pipeline import SizedStream
 
     documents = MemoryDocuments()
     data = CSV.encode()
     source = FileSource("uploads", "acme/prices.csv", "1", "acme")
 
     with pytest.raises(ShortRead, match=f"ended after {len(data) - 20:,} of its {len(data):,} bytes"):
-        import_file(SizedStream(io.BytesIO(data[:-20]), len(data)), source, documents, Models(), NOW)
-    summary = import_file(SizedStream(io.BytesIO(data), len(data)), source, documents, Models(), NOW)
+        import_file(SizedStream(io.BytesIO(data[:-20]), len(data)), source, ImportContext(documents, Models(), NOW))
+    summary = import_file(SizedStream(io.BytesIO(data), len(data)), source, ImportContext(documents, Models(), NOW))
 
     assert documents.get("imports", source.import_id)["status"] == summary["status"] == "done"

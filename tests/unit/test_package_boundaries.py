@@ -121,3 +121,19 @@ def test_no_package_imports_another_s_private_names():
         and (name.startswith("_") or any(part.startswith("_") for part in imported.split(".")))
     ]
     assert private == []
+
+
+def test_a_package_is_used_only_through_the_modules_its_init_names():
+    """A subpackage's `__all__` is its public surface: another package imports those modules or
+    names, never the subpackage's other modules."""
+    import importlib
+
+    outside = []
+    for importer, imported, _, path in imports():
+        parts = imported.split(".")
+        if parts[0] != "catalogist" or len(parts) < 3 or package_of(importer) == package_of(imported):
+            continue
+        public = getattr(importlib.import_module(".".join(parts[:2])), "__all__", None)
+        if public is not None and parts[2] not in public:
+            outside.append(f"{path.relative_to(REPO)}: {imported}")
+    assert outside == []

@@ -147,7 +147,7 @@ def test_the_taxonomy_search_finds_any_level(panel):
 
 
 def test_a_corrected_column_mapping_reads_the_vendor_s_next_file(panel):
-    from catalogist.imports.pipeline import FileSource, import_file
+    from catalogist.imports.pipeline import FileSource, ImportContext, import_file
     from tests.support import Models
 
     client, documents, sign_in = panel
@@ -158,9 +158,8 @@ def test_a_corrected_column_mapping_reads_the_vendor_s_next_file(panel):
     saved = client.post(
         "/vendors/acme/mapping", data={"csrf": token, "sku": "Code", "name": "Bezeichnung X", "brand": "Hersteller Y"}
     )
-    summary = import_file(
-        io.BytesIO(odd_file.encode()), FileSource("uploads", "acme/odd.csv", "1", "acme"), documents, Models(), NOW
-    )
+    source = FileSource("uploads", "acme/odd.csv", "1", "acme")
+    summary = import_file(io.BytesIO(odd_file.encode()), source, ImportContext(documents, Models(), NOW))
 
     assert saved.status_code == 302
     assert (summary["status"], summary["written"]) == ("done", 1)

@@ -1,7 +1,6 @@
 """The Firestore documents, one module per collection, each the one owner of its document's
-shape: `products`, and the values they are made of (`values`). Writers build typed values and
-call `to_fields`; readers call `from_fields`."""
+shape: `products`, `imports`, `reviews`, `vendors`, and the values they are made of (`values`).
+Writers build typed values and call `to_fields`; readers call `from_fields`. (The upload ledger,
+`uploads/`, is owned by `catalogist.intake.ledger`, with the claims that guard it.)"""
 
-from catalogist.documents import products, values
-
-__all__ = ["products", "values"]
+__all__ = ["imports", "products", "reviews", "values", "vendors"]

@@ -9,16 +9,18 @@ starts from the products read ahead and reads again only those another writer ch
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from catalogist.documents import products
 from catalogist.ports import DocumentStore
-from catalogist.vendorfiles import ProductRow
+from catalogist.vendorfiles import ProductRow, RowProblem
 
 Stored = dict[str, dict[str, Any] | None]
+PAGE_ROWS = 400  # rows per batched commit (Firestore allows 500 writes)
+FIRST_PROBLEMS = 50  # rejected rows listed on the import document
 
 
 @dataclass
@@ -122,3 +124,28 @@ class PageRead:
 def _read_products(documents: DocumentStore, ids: list[str]) -> Stored:
     found = documents.get_many(products.COLLECTION, ids)
     return {i: found.get(i) for i in ids}
+
+
+def pages(
+    rows: Iterator[ProductRow | RowProblem], counts: Counts, row_seen: Callable[[], None]
+) -> Iterator[list[ProductRow]]:
+    """Good rows in pages; problems counted and the first of them kept for the admin."""
+    page: list[ProductRow] = []
+    clock = time.perf_counter()
+    for row in rows:
+        counts.rows_seen += 1
+        row_seen()
+        if isinstance(row, RowProblem):
+            counts.rejected += 1
+            if len(counts.problems) < FIRST_PROBLEMS:
+                counts.problems.append(row.to_dict())
+            continue
+        page.append(row)
+        if len(page) == PAGE_ROWS:
+            counts.seconds["parse"] += time.perf_counter() - clock
+            yield page
+            page = []
+            clock = time.perf_counter()
+    counts.seconds["parse"] += time.perf_counter() - clock
+    if page:
+        yield page

@@ -1,2 +1,5 @@
-"""From a Storage event to the pipeline of the object's kind: the event, the one table of
-formats, the upload ledger and the claim that makes each object version run once."""
+"""From a Storage event to the pipeline of the object's kind: the event (`events`), the upload
+ledger and the claim that makes each object version run once (`ledger`), the delivery
+(`uploads`), and retrying an upload by hand (`retry`)."""
+
+__all__ = ["events", "ledger", "retry", "uploads"]

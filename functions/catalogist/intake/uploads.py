@@ -67,85 +67,160 @@ def handle_upload(
 ) -> Outcome:
     """Raises `UploadInProgress` when another delivery is still processing this object version
     (or an older one) after waiting `settings.busy_wait_seconds`: the event should come again."""
-    now = now or datetime.now(UTC)
-    obj = event.object
-    upload_id = ledger.upload_id(obj.bucket, obj.name, obj.generation)
-    context = {"upload_id": upload_id, "object": obj.uri, "event_id": event.event_id}
-
-    age = (now - event.event_time).total_seconds()
+    delivery = Delivery(event, settings, documents, now or datetime.now(UTC))
+    age = (delivery.now - event.event_time).total_seconds()
     if age > settings.max_event_age_seconds:
+        limit = settings.max_event_age_seconds
         log.warning(
             "event older than the limit: acknowledged, not processed",
-            extra={**context, "age_seconds": round(age, 1), "limit_seconds": settings.max_event_age_seconds},
+            extra={**delivery.context, "age_seconds": round(age, 1), "limit_seconds": limit},
         )
-        return Outcome(upload_id, "stale")
+        return Outcome(delivery.upload_id, "stale")
 
-    entry, redelivered = _recorded_entry(event, upload_id, settings, blobs, documents, now, context)
+    entry, redelivered = delivery.record(blobs)
     pipeline = (pipelines or {}).get(entry["kind"])
     if entry["status"] != ledger.Status.RECEIVED or pipeline is None:
-        return _finished(upload_id, entry, redelivered)
-
-    outcome = _process(event, entry, pipeline, settings, documents, now, context)
-    return replace(outcome, redelivered=redelivered)
+        return _finished(delivery.upload_id, entry, redelivered)
+    return replace(delivery.process(entry, pipeline), redelivered=redelivered)
 
 
-def _process(
-    event: StorageEvent,
-    entry: dict[str, Any],
-    pipeline: Pipeline,
-    settings: Settings,
-    documents: DocumentStore,
-    now: datetime,
-    context: dict[str, Any],
-) -> Outcome:
-    obj = event.object
-    upload_id = context["upload_id"]
-    lease = timedelta(seconds=settings.lease_seconds)
-    claim = ledger.claim_attempt(documents, upload_id, entry, event.event_id, now, lease)
-    if not claim.attempt:
-        log.info("another delivery is processing this upload; waiting for it", extra=context)
-        return _finished(upload_id, _wait_until_finished(documents, upload_id, settings, context), True)
-    attempt = claim.attempt
-    context["attempt"] = attempt
-    if attempt > settings.max_attempts:
-        return _give_up(documents, upload_id, entry, attempt, claim.previous, now, context)
+class Delivery:
+    """One delivery of one object version's event: what it records in the ledger, the attempt it
+    claims, and how that attempt ends."""
 
-    newer = _newer_version(documents, upload_id, entry)
-    if newer:
-        return _end(
-            documents,
-            upload_id,
-            entry,
-            attempt,
-            ledger.Status.SUPERSEDED,
-            f"generation {newer} of this object was uploaded later; that version is the one processed",
-            {},
-            now,
-            context,
+    def __init__(self, event: StorageEvent, settings: Settings, documents: DocumentStore, now: datetime) -> None:
+        self.event, self.settings, self.documents, self.now = event, settings, documents, now
+        obj = event.object
+        self.upload_id = ledger.upload_id(obj.bucket, obj.name, obj.generation)
+        self.context: dict[str, Any] = {"upload_id": self.upload_id, "object": obj.uri, "event_id": event.event_id}
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self.attempt = 0
+
+    def record(self, blobs: BlobReader) -> tuple[dict[str, Any], bool]:
+        """The object version's ledger entry, written now if this is its first delivery; and
+        whether it was there already (a redelivery)."""
+        documents, settings, event = self.documents, self.settings, self.event
+        entry = documents.get(ledger.COLLECTION, self.upload_id)
+        if entry is not None:
+            log.info("redelivered event", extra={**self.context, "status": entry["status"]})
+            return entry, True
+        verdict = _verdict(event, settings, blobs)
+        known_vendor = not vendor_problem(event.object.vendor, settings.vendors)
+        entry = ledger.ledger_entry(event, verdict, self.now, claims_vendor=known_vendor)
+        if not documents.create(ledger.COLLECTION, self.upload_id, entry):
+            # A concurrent delivery of the same event recorded it first.
+            return documents.get(ledger.COLLECTION, self.upload_id) or entry, True
+        log.info(
+            "upload recorded",
+            extra={
+                **self.context,
+                "kind": entry["kind"],
+                "status": entry["status"],
+                "reason": entry["reason"],
+                "vendor": entry["vendor"],
+                "size": event.object.size,
+            },
         )
-    _wait_for_older_versions(documents, upload_id, entry, settings, now, context)
+        return entry, False
 
-    def still_current() -> bool:
-        return not _newer_version(documents, upload_id, entry)
+    def process(self, entry: dict[str, Any], pipeline: Pipeline) -> Outcome:
+        documents, settings = self.documents, self.settings
+        claim = ledger.claim_attempt(documents, self.upload_id, entry, self.event.event_id, self.now, self.lease)
+        if not claim.attempt:
+            log.info("another delivery is processing this upload; waiting for it", extra=self.context)
+            return _finished(self.upload_id, self._wait_until_finished(), True)
+        self.attempt = claim.attempt
+        self.context["attempt"] = claim.attempt
+        if claim.attempt > settings.max_attempts:
+            last = (claim.previous or {}).get("outcome") or (
+                "it stopped without a result (killed, timed out or out of memory)"
+            )
+            reason = f"gave up after {claim.attempt - 1} attempts; the last: {last}"
+            return self.end(entry, ledger.Status.FAILED, reason)
 
-    try:
-        with _LeaseRenewal(documents, upload_id, attempt, lease):
-            result = dict(pipeline(obj, entry.get("format", ""), now, still_current))
-    except PermanentError as error:
-        return _end(documents, upload_id, entry, attempt, ledger.Status.REJECTED, error.reason, {}, now, context)
-    except Superseded as superseded:
-        return _end(documents, upload_id, entry, attempt, ledger.Status.SUPERSEDED, str(superseded), {}, now, context)
-    except Exception as error:
-        failure = f"{type(error).__name__}: {error}"[:1000]
-        if attempt >= settings.max_attempts:
-            reason = f"gave up after {attempt} attempts; the last failed with {failure}"
-            return _end(documents, upload_id, entry, attempt, ledger.Status.FAILED, reason, {}, now, context)
+        newer = self._newer_version(entry)
+        if newer:
+            reason = f"generation {newer} of this object was uploaded later; that version is the one processed"
+            return self.end(entry, ledger.Status.SUPERSEDED, reason)
+        self._wait_for_older_versions(entry)
+
+        def still_current() -> bool:
+            return not self._newer_version(entry)
+
+        try:
+            with _LeaseRenewal(documents, self.upload_id, self.attempt, self.lease):
+                result = dict(pipeline(self.event.object, entry.get("format", ""), self.now, still_current))
+        except PermanentError as error:
+            return self.end(entry, ledger.Status.REJECTED, error.reason)
+        except Superseded as superseded:
+            return self.end(entry, ledger.Status.SUPERSEDED, str(superseded))
+        except Exception as error:
+            failure = f"{type(error).__name__}: {error}"[:1000]
+            if self.attempt >= settings.max_attempts:
+                reason = f"gave up after {self.attempt} attempts; the last failed with {failure}"
+                return self.end(entry, ledger.Status.FAILED, reason)
+            finished = datetime.now(UTC)
+            ledger.end_attempt(documents, self.upload_id, self.attempt, finished, failure)
+            documents.update(ledger.COLLECTION, self.upload_id, {"last_error": failure, "updated_at": finished})
+            log.warning("attempt failed; the event will be delivered again", extra={**self.context, "error": failure})
+            raise
+        return self.end(entry, ledger.Status.DONE, "", result)
+
+    def end(
+        self, entry: Mapping[str, Any], status: ledger.Status, reason: str, result: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        result = result or {}
         finished = datetime.now(UTC)
-        ledger.end_attempt(documents, upload_id, attempt, finished, failure)
-        documents.update(ledger.COLLECTION, upload_id, {"last_error": failure, "updated_at": finished})
-        log.warning("attempt failed; the event will be delivered again", extra={**context, "error": failure})
-        raise
-    return _end(documents, upload_id, entry, attempt, ledger.Status.DONE, "", result, now, context)
+        ended = {
+            **result,
+            "status": status.value,
+            "reason": reason,
+            "updated_at": finished,
+            "processing_ms": round((finished - self.now).total_seconds() * 1000, 1),
+        }
+        self.documents.update(ledger.COLLECTION, self.upload_id, ended)
+        ledger.end_attempt(self.documents, self.upload_id, self.attempt, finished, status.value)
+        log.log(
+            logging.INFO if status in (ledger.Status.DONE, ledger.Status.SUPERSEDED) else logging.WARNING,
+            f"{entry['kind']} {status.value}",
+            extra={**self.context, "status": status.value, "reason": reason, **result},
+        )
+        return Outcome(self.upload_id, status.value, entry["kind"], reason, False, self.attempt)
+
+    def _wait_until_finished(self) -> dict[str, Any]:
+        deadline = time.monotonic() + self.settings.busy_wait_seconds
+        while True:
+            entry = self.documents.get(ledger.COLLECTION, self.upload_id) or {}
+            if entry.get("status") not in (None, ledger.Status.RECEIVED):
+                return entry
+            if time.monotonic() >= deadline:
+                log.info("still being processed by another delivery; asking for redelivery", extra=self.context)
+                raise UploadInProgress(f"upload {self.upload_id} is being processed by another delivery")
+            time.sleep(POLL_SECONDS)
+
+    def _newer_version(self, entry: Mapping[str, Any]) -> str:
+        """The newest generation of the object above this entry's, or "" when this is the newest."""
+        return newest(ledger.other_versions(self.documents, entry).values(), str(entry["generation"]))
+
+    def _wait_for_older_versions(self, entry: Mapping[str, Any]) -> None:
+        """An older generation still running would write after us; it stops at its next step once
+        it sees this entry, so waiting is short. Raises `UploadInProgress` if it is not."""
+        started = time.monotonic()
+        while True:
+            waited = time.monotonic() - started
+            at = self.now + timedelta(seconds=waited)
+            running = [
+                other["generation"]
+                for other_id, other in ledger.other_versions(self.documents, entry).items()
+                if is_newer(str(entry["generation"]), str(other["generation"]))
+                and ledger.is_running(self.documents, other, other_id, at, self.lease)
+            ]
+            if not running:
+                return
+            if waited >= self.settings.busy_wait_seconds:
+                raise UploadInProgress(f"generation {running[0]} of this object is still being processed")
+            log.info("an older generation is still running; waiting for it", extra={**self.context, "older": running})
+            time.sleep(POLL_SECONDS)
 
 
 def reject_unreadable_event(
@@ -171,136 +246,8 @@ def reject_unreadable_event(
     return upload_id
 
 
-def _recorded_entry(
-    event: StorageEvent,
-    upload_id: str,
-    settings: Settings,
-    blobs: BlobReader,
-    documents: DocumentStore,
-    now: datetime,
-    context: dict[str, Any],
-) -> tuple[dict[str, Any], bool]:
-    """The object version's ledger entry, written now if this is its first delivery."""
-    entry = documents.get(ledger.COLLECTION, upload_id)
-    if entry is not None:
-        log.info("redelivered event", extra={**context, "status": entry["status"]})
-        return entry, True
-    verdict = _verdict(event, settings, blobs)
-    entry = ledger.ledger_entry(
-        event, verdict, now, claims_vendor=not vendor_problem(event.object.vendor, settings.vendors)
-    )
-    if not documents.create(ledger.COLLECTION, upload_id, entry):
-        # A concurrent delivery of the same event recorded it first.
-        return documents.get(ledger.COLLECTION, upload_id) or entry, True
-    log.info(
-        "upload recorded",
-        extra={
-            **context,
-            "kind": entry["kind"],
-            "status": entry["status"],
-            "reason": entry["reason"],
-            "vendor": entry["vendor"],
-            "size": event.object.size,
-        },
-    )
-    return entry, False
-
-
 def _finished(upload_id: str, entry: Mapping[str, Any], redelivered: bool) -> Outcome:
     return Outcome(upload_id, entry["status"], entry["kind"], entry.get("reason", ""), redelivered)
-
-
-def _wait_until_finished(
-    documents: DocumentStore, upload_id: str, settings: Settings, context: dict[str, Any]
-) -> dict[str, Any]:
-    deadline = time.monotonic() + settings.busy_wait_seconds
-    while True:
-        entry = documents.get(ledger.COLLECTION, upload_id) or {}
-        if entry.get("status") not in (None, ledger.Status.RECEIVED):
-            return entry
-        if time.monotonic() >= deadline:
-            log.info("still being processed by another delivery; asking for redelivery", extra=context)
-            raise UploadInProgress(f"upload {upload_id} is being processed by another delivery")
-        time.sleep(POLL_SECONDS)
-
-
-def _newer_version(documents: DocumentStore, upload_id: str, entry: Mapping[str, Any]) -> str:
-    """The newest generation of the object above this entry's, or "" when this is the newest."""
-    return newest(ledger.other_versions(documents, entry).values(), str(entry["generation"]))
-
-
-def _wait_for_older_versions(
-    documents: DocumentStore,
-    upload_id: str,
-    entry: Mapping[str, Any],
-    settings: Settings,
-    now: datetime,
-    context: dict[str, Any],
-) -> None:
-    """An older generation still running would write after us; it stops at its next step once it
-    sees this entry, so waiting is short. Raises `UploadInProgress` if it is not."""
-    lease = timedelta(seconds=settings.lease_seconds)
-    started = time.monotonic()
-    while True:
-        waited = time.monotonic() - started
-        running = [
-            other["generation"]
-            for other_id, other in ledger.other_versions(documents, entry).items()
-            if is_newer(str(entry["generation"]), str(other["generation"]))
-            and ledger.is_running(documents, other, other_id, now + timedelta(seconds=waited), lease)
-        ]
-        if not running:
-            return
-        if waited >= settings.busy_wait_seconds:
-            raise UploadInProgress(f"generation {running[0]} of this object is still being processed")
-        log.info("an older generation is still running; waiting for it", extra={**context, "older": running})
-        time.sleep(POLL_SECONDS)
-
-
-def _give_up(
-    documents: DocumentStore,
-    upload_id: str,
-    entry: Mapping[str, Any],
-    attempt: int,
-    previous: Mapping[str, Any] | None,
-    now: datetime,
-    context: dict[str, Any],
-) -> Outcome:
-    last = (previous or {}).get("outcome") or "it stopped without a result (killed, timed out or out of memory)"
-    reason = f"gave up after {attempt - 1} attempts; the last: {last}"
-    return _end(documents, upload_id, entry, attempt, ledger.Status.FAILED, reason, {}, now, context)
-
-
-def _end(
-    documents: DocumentStore,
-    upload_id: str,
-    entry: Mapping[str, Any],
-    attempt: int,
-    status: ledger.Status,
-    reason: str,
-    result: Mapping[str, Any],
-    now: datetime,
-    context: dict[str, Any],
-) -> Outcome:
-    finished = datetime.now(UTC)
-    documents.update(
-        ledger.COLLECTION,
-        upload_id,
-        {
-            **result,
-            "status": status.value,
-            "reason": reason,
-            "updated_at": finished,
-            "processing_ms": round((finished - now).total_seconds() * 1000, 1),
-        },
-    )
-    ledger.end_attempt(documents, upload_id, attempt, finished, status.value)
-    log.log(
-        logging.INFO if status in (ledger.Status.DONE, ledger.Status.SUPERSEDED) else logging.WARNING,
-        f"{entry['kind']} {status.value}",
-        extra={**context, "status": status.value, "reason": reason, **result},
-    )
-    return Outcome(upload_id, status.value, entry["kind"], reason, False, attempt)
 
 
 class _LeaseRenewal:

@@ -1,3 +1,18 @@
-"""Model serving: releases (one loader, one version type), the category taxonomy and its
-decisions, the photo classifier, the text categorizer and the price model, with the feature
-code training shares. No training library is imported here."""
+"""Model serving: the release kinds (`kinds`) and their loader (`releases`), the category tree
+and its one decision rule (`taxonomy`), the photo classifier (`classifier`), the text categorizer
+(`textcat`) and the price model (`price_model`), with the feature code training shares
+(`text_features`, `price_features`, `neighbours`) and the precision bounds (`bounds`). No
+training library is imported here."""
+
+__all__ = [
+    "bounds",
+    "classifier",
+    "kinds",
+    "neighbours",
+    "price_features",
+    "price_model",
+    "releases",
+    "taxonomy",
+    "text_features",
+    "textcat",
+]

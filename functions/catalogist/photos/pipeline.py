@@ -138,103 +138,25 @@ def photo_price(image_category: CategoryDecision, pricer: CategoryPricer) -> Pri
     )
 
 
-def categorize_photo(
-    obj: StorageObject,
-    blobs: BlobReader,
-    documents: DocumentStore,
-    classifiers: ClassifierSource,
-    max_bytes: int,
-    now: datetime,
-    budget: DecodeBudget | None = None,
-    audit_rate: float = products.DEFAULT_AUDIT_RATE,
-    pricers: CategoryPricerSource | None = None,
-) -> PhotoOutcome:
-    """Raises `BadPhoto` (permanent) for anything that is not a usable photo of a product."""
-    sku = sku_of(obj)
-    product_id = products.product_id(obj.vendor, sku)
-    started = time.perf_counter()
-    photo = blobs.read_all(obj.bucket, obj.name, obj.generation, max_bytes)
-    fetched = time.perf_counter()
-    classifier = classifiers.get()
-    # BadPhoto for corrupt, truncated, bomb, wrong format
-    pixels, facts = photo_pixels_with_facts(photo, classifier.image_size, budget)
-    probabilities = classifier.probabilities(pixels)
-    classified = time.perf_counter()
-    key = photo_key(obj)
-    version = classifier.version
-    this_photo = PhotoScore(
-        ObjectVersion(obj.bucket, obj.name, obj.generation),
-        facts,
-        tuple(float(p) for p in probabilities),
-        version,
-        now,
-    )
-    pricer = None
-    if pricers is not None:
-        try:
-            pricer = pricers.get()
-        except ModelError as error:  # the category stands; a photo is not retried for a price
-            log.warning("no price for the photo: the price release is unusable", extra={"error": str(error)})
-
-    def add_photo(product_id: str, stored: dict[str, Any] | None) -> dict[str, Any]:
-        product = stored or {}
-        photos = {**(product.get("photos") or {}), key: this_photo.to_fields()}
-        fields = {"vendor": obj.vendor, "sku": sku, "photos": photos, "updated_at": now}
-        return {**fields, **image_fields({**product, **fields}, classifier.taxonomy, version, pricer)}
-
-    written = products.update(documents, [product_id], add_photo, f"photo {obj.name}", now, audit_rate)[product_id]
-    image_category = CategoryDecision.from_fields(written[products.IMAGE_CATEGORY])
-    price = PriceSuggestion.from_fields(written.get(products.PHOTO_PRICE))
-    priced = time.perf_counter()
-    return PhotoOutcome(
-        product_id,
-        image_category,
-        {
-            "fetch": round((fetched - started) * 1000, 1),
-            "classify": round((classified - fetched) * 1000, 1),
-            "write": round((priced - classified) * 1000, 1),
-        },
-        price,
-    )
-
-
+@dataclass(frozen=True)
 class PhotoPipeline:
-    """`on_upload`'s pipeline for objects of kind photo (see `catalogist.intake.uploads.Pipeline`)."""
+    """`on_upload`'s pipeline for objects of kind photo (see `catalogist.intake.uploads.Pipeline`):
+    what categorizing a photo works with, shared by the instance's request threads."""
 
-    def __init__(
-        self,
-        blobs: BlobReader,
-        documents: DocumentStore,
-        classifiers: ClassifierSource,
-        max_bytes: int,
-        budget: DecodeBudget | None = None,
-        audit_rate: float = products.DEFAULT_AUDIT_RATE,
-        pricers: CategoryPricerSource | None = None,
-    ) -> None:
-        self._blobs = blobs
-        self._documents = documents
-        self._classifiers = classifiers
-        self._max_bytes = max_bytes
-        self._budget = budget
-        self._audit_rate = audit_rate
-        self._pricers = pricers
+    blobs: BlobReader
+    documents: DocumentStore
+    classifiers: ClassifierSource
+    max_bytes: int
+    budget: DecodeBudget | None = None
+    audit_rate: float = products.DEFAULT_AUDIT_RATE
+    pricers: CategoryPricerSource | None = None
 
     def __call__(
         self, obj: StorageObject, file_format: str, now: datetime, still_current: Callable[[], bool]
     ) -> dict[str, Any]:
         # A photo takes milliseconds: a newer generation waits for it to finish rather than
         # this one checking `still_current` half way.
-        outcome = categorize_photo(
-            obj,
-            self._blobs,
-            self._documents,
-            self._classifiers,
-            self._max_bytes,
-            now,
-            self._budget,
-            self._audit_rate,
-            self._pricers,
-        )
+        outcome = self.categorize(obj, now)
         decision = outcome.decision
         return {
             "product_id": outcome.product_id,
@@ -244,3 +166,47 @@ class PhotoPipeline:
             "price_mode": outcome.price.mode if outcome.price else None,
             "timings_ms": outcome.timings_ms,
         }
+
+    def categorize(self, obj: StorageObject, now: datetime) -> PhotoOutcome:
+        """Raises `BadPhoto` (permanent) for anything that is not a usable photo of a product."""
+        sku = sku_of(obj)
+        product_id = products.product_id(obj.vendor, sku)
+        started = time.perf_counter()
+        photo = self.blobs.read_all(obj.bucket, obj.name, obj.generation, self.max_bytes)
+        fetched = time.perf_counter()
+        classifier = self.classifiers.get()
+        # BadPhoto for corrupt, truncated, bomb, wrong format
+        pixels, facts = photo_pixels_with_facts(photo, classifier.image_size, self.budget)
+        probabilities = classifier.probabilities(pixels)
+        classified = time.perf_counter()
+        key, version = photo_key(obj), classifier.version
+        scores = tuple(float(p) for p in probabilities)
+        this_photo = PhotoScore(ObjectVersion(obj.bucket, obj.name, obj.generation), facts, scores, version, now)
+        pricer = self._pricer()
+
+        def add_photo(product_id: str, stored: dict[str, Any] | None) -> dict[str, Any]:
+            product = stored or {}
+            photos = {**(product.get("photos") or {}), key: this_photo.to_fields()}
+            fields = {"vendor": obj.vendor, "sku": sku, "photos": photos, "updated_at": now}
+            return {**fields, **image_fields({**product, **fields}, classifier.taxonomy, version, pricer)}
+
+        by = f"photo {obj.name}"
+        written = products.update(self.documents, [product_id], add_photo, by, now, self.audit_rate)[product_id]
+        image_category = CategoryDecision.from_fields(written[products.IMAGE_CATEGORY])
+        price = PriceSuggestion.from_fields(written.get(products.PHOTO_PRICE))
+        priced = time.perf_counter()
+        timings = {
+            "fetch": round((fetched - started) * 1000, 1),
+            "classify": round((classified - fetched) * 1000, 1),
+            "write": round((priced - classified) * 1000, 1),
+        }
+        return PhotoOutcome(product_id, image_category, timings, price)
+
+    def _pricer(self) -> CategoryPricer | None:
+        if self.pricers is None:
+            return None
+        try:
+            return self.pricers.get()
+        except ModelError as error:  # the category stands; a photo is not retried for a price
+            log.warning("no price for the photo: the price release is unusable", extra={"error": str(error)})
+            return None

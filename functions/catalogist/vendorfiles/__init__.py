@@ -1,6 +1,7 @@
 """Vendor price lists in any of our formats → normalized product rows, streamed.
 
-Pure: bytes in, frozen values out; no cloud client. Start at `parse_vendor_file`.
+Pure: bytes in, frozen values out; no cloud client. Start at `parse_vendor_file`. Public: the
+names below, and the modules `formats` (what an upload is), `mapping`, `packsize` and `prices`.
 """
 
 from catalogist.vendorfiles.limits import DEFAULT_LIMITS, Limits
@@ -19,6 +20,10 @@ __all__ = [
     "RowProblem",
     "RowResult",
     "escape_for_export",
+    "formats",
     "guess_mapping",
+    "mapping",
+    "packsize",
     "parse_vendor_file",
+    "prices",
 ]
