@@ -30,7 +30,9 @@ def memory(field):
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
 """
-CHILD = PEAK + """
+CHILD = (
+    PEAK
+    + """
 import json, sys, threading
 from catalogist.imaging import DecodeBudget, photo_pixels
 data = open(sys.argv[1], "rb").read()
@@ -42,6 +44,7 @@ for worker in workers: worker.start()
 for worker in workers: worker.join()
 print(json.dumps({"before": before, "after": memory("VmHWM")}))
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,9 @@ def test_photos_decoded_at_once_stay_within_the_instance_budget(worst_photo):
     assert growth < budget * 1.25, f"{growth / MIB:.0f} MB with a budget of {budget / MIB:.0f} MB"
 
 
-WORKER = PEAK + """
+WORKER = (
+    PEAK
+    + """
 import json, sys, threading
 from pathlib import Path
 import numpy as np
@@ -103,6 +108,7 @@ for worker in workers: worker.start()
 for worker in workers: worker.join()
 print(json.dumps({"before": before, "after": memory("VmHWM")}))
 """
+)
 
 
 def test_eight_worst_photos_through_the_classifier_stay_within_the_decode_budget(worst_photo, reference_classifier):
