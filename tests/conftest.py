@@ -80,9 +80,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, reference_releases: dict[str
     running = Stack(config)
     running.start()
     models = storage_client(config).bucket(config.models_bucket)
-    for kind, folder in releases.items():
+    for name, folder in releases.items():
         for path in folder.iterdir():
-            models.blob(f"{kind}/test/{path.name}").upload_from_filename(str(path))
+            models.blob(f"{name}/test/{path.name}").upload_from_filename(str(path))
     yield running
     running.stop()
 

@@ -217,7 +217,7 @@ class LazyStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         while not self._current:
             piece = next(self._pieces, None)
             if piece is None:

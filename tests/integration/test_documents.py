@@ -3,6 +3,7 @@ writer, however the store isolates (Firestore's transactions; claims where the e
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,12 @@ def emulator(stack, monkeypatch: pytest.MonkeyPatch) -> FirestoreDocuments:
     return store(stack, monkeypatch, EmulatorDocuments)
 
 
+def existing(documents: FirestoreDocuments, collection: str, document_id: str) -> dict[str, Any]:
+    found = documents.get(collection, document_id)
+    assert found is not None, f"no {collection}/{document_id}"
+    return found
+
+
 def add_one(_: str, stored: dict | None) -> dict:
     return {"count": int((stored or {}).get("count", 0)) + 1, "seen": [*(stored or {}).get("seen", [])][-3:]}
 
@@ -42,7 +49,7 @@ def test_concurrent_read_modify_writes_lose_nothing(stack, monkeypatch: pytest.M
         list(pool.map(lambda n: stores[n % 4].modify(collection, ["shared"], add_one), range(160)))
 
     emulator = stores[0]
-    counter = emulator.get(collection, "shared")
+    counter = existing(emulator, collection, "shared")
     assert (counter["count"], counter[REVISION]) == (160, 160)
     claims = emulator.get_many(REVISION_CLAIMS, [claim_id(collection, "shared", n) for n in range(1, 162)])
     assert len(claims) == 160, "one claim a revision"
@@ -95,7 +102,7 @@ def test_a_change_that_raises_writes_nothing(emulator: FirestoreDocuments):
     with pytest.raises(ValueError, match="stale"):
         emulator.modify(collection, ["a"], refuse)
 
-    assert emulator.get(collection, "a")[REVISION] == 1
+    assert existing(emulator, collection, "a")[REVISION] == 1
 
 
 def test_the_transaction_path_writes_and_counts_revisions(stack, monkeypatch: pytest.MonkeyPatch):
@@ -108,6 +115,6 @@ def test_the_transaction_path_writes_and_counts_revisions(stack, monkeypatch: py
     written = documents.modify(collection, ["a"], add_one)
 
     assert documents.get(collection, "a") == {**written["a"], "count": 2, REVISION: 2}
-    assert documents.get(collection, "b")[REVISION] == 1
+    assert existing(documents, collection, "b")[REVISION] == 1
     assert documents.modify(collection, ["b"], lambda _, stored: None) == {}
-    assert documents.get(collection, "b")[REVISION] == 1
+    assert existing(documents, collection, "b")[REVISION] == 1

@@ -235,7 +235,7 @@ class Harness:
             "redelivery storm",
             f"{times} concurrent deliveries of one event + {fresh_ids} with fresh event ids",
             outcome,
-            bool(entry) and entry["status"] == "done" and set(answers) <= {200, 409},
+            bool(entry and entry["status"] == "done" and set(answers) <= {200, 409}),
             0,
             max(0, runs - 1) + max(0, len(entries) - 1),
             recovered,

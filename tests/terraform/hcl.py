@@ -179,7 +179,8 @@ class _Locals(Mapping[str, Any]):
     """`local.NAME`, evaluated on first use against the variables given."""
 
     def __init__(self, tf: Terraform, scope: dict[str, Any]) -> None:
-        self._tf, self._scope, self._done = tf, scope, {}
+        self._tf, self._scope = tf, scope
+        self._done: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._done:

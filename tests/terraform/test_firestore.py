@@ -83,7 +83,8 @@ def queried_fields() -> set[tuple[str, str]]:
 
 
 def test_the_other_queries_are_the_only_ones_outside_the_panel_list() -> None:
-    outside, panel = Counter(), set()
+    outside: Counter[tuple[str, str]] = Counter()
+    panel: set[str] = set()
     for path in (REPO / "functions" / "catalogist").rglob("*.py"):
         if path.parent.name == "adapters":
             continue

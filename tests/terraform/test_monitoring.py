@@ -119,21 +119,27 @@ def test_the_end_of_an_upload_is_still_logged_as_the_metric_reads_it() -> None:
     assert '"status": status.value' in source
 
 
+def _first_group(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found, f"{pattern!r} not in {text!r}"
+    return found.group(1)
+
+
 @pytest.mark.parametrize("kind", [k.value for k in Kind])
 @pytest.mark.parametrize("status", [s.value for s in Status])
 def test_the_log_metric_counts_failed_and_rejected_uploads_only(kind: str, status: str) -> None:
     tf = load()
     text = evaluate(attr(tf.locals, "upload_endings_filter"), {"local": {"upload_function": "catalogist-on-upload"}})
-    message_regex = re.search(r'jsonPayload\.message=~"(.+?)"( AND|$)', text).group(1)
-    statuses = set(re.findall(r'"(\w+)"', re.search(r"jsonPayload\.status=\((.+?)\)", text).group(1)))
+    message_regex = _first_group(r'jsonPayload\.message=~"(.+?)"( AND|$)', text)
+    statuses = set(re.findall(r'"(\w+)"', _first_group(r"jsonPayload\.status=\((.+?)\)", text)))
     line = _end_log_line(kind, status)
 
     counted = line["status"] in statuses and re.search(message_regex, line["message"]) and "upload_id" in line
 
     assert bool(counted) == (status in ("failed", "rejected"))
     extractor = evaluate(attr(tf.get("google_logging_metric.upload_endings").body, "label_extractors"), {})
-    kind_regex = re.search(r'REGEXP_EXTRACT\(jsonPayload\.message, "(.+)"\)', extractor["kind"]).group(1)
-    assert re.search(kind_regex, line["message"]).group(1) == kind
+    kind_regex = _first_group(r'REGEXP_EXTRACT\(jsonPayload\.message, "(.+)"\)', extractor["kind"])
+    assert _first_group(kind_regex, line["message"]) == kind
 
 
 def test_the_budget_notifies_at_each_threshold_and_on_the_forecast() -> None:

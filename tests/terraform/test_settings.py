@@ -41,22 +41,22 @@ def names_the_panel_requires() -> set[str]:
 
 class RecordingEnvironment(Mapping[str, str]):
     def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
+        self._values = values  # not `values`: that would hide Mapping.values()
         self.asked: set[str] = set()
 
     def __getitem__(self, name: str) -> str:
         self.asked.add(name)
-        return self.values[name]
+        return self._values[name]
 
     def get(self, name: str, default: object = None) -> object:  # type: ignore[override]
         self.asked.add(name)
-        return self.values.get(name, default)
+        return self._values.get(name, default)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
+        return iter(self._values)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self._values)
 
 
 def _minimal_environment() -> dict[str, str]:

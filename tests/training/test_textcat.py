@@ -66,7 +66,7 @@ def test_split_keeps_every_listing_of_a_product_on_one_side() -> None:
 
     parts = split(listings)
 
-    side = {}
+    side: dict[str, str] = {}
     for part, products in parts.items():
         for product in products:
             assert side.setdefault(product_key(product), part) == part

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -13,7 +14,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     """Every attempt to open a connection is recorded and refused."""
     attempts: list[tuple] = []
 
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
         attempts.append(args)
         raise OSError("network access during a test of hostile input")
 

@@ -10,8 +10,8 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO, cast
 
 from PIL import Image
 
@@ -34,7 +34,8 @@ def summary(results: list[Any]) -> dict[str, Any]:
 
 def vendor_file(name: str, *parts: Part, **limits: int) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
-        parsed = parse_vendor_file(LazyStream(*parts), name, limits=Limits(**limits))
+        stream = cast(BinaryIO, LazyStream(*parts))  # a RawIOBase, cast as parse.py casts its own ReplayStream
+        parsed = parse_vendor_file(stream, name, limits=Limits(**limits))
         return summary(list(parsed.rows))
 
     return run
@@ -194,7 +195,7 @@ def shared_strings_xml(texts: list[str], inside: str = "") -> bytes:
 PRICE_ROWS = [["SKU", "Name"], ["S1", "Salt"], ["S2", "Sugar"], ["S3", "Rice"]]
 
 
-def zipped(parts: dict[str, bytes | list[bytes]]) -> bytes:
+def zipped(parts: Mapping[str, bytes | list[bytes]]) -> bytes:
     """A zip of the parts; a part given as a list of chunks is compressed chunk by chunk, so a
     member that inflates to a gigabyte never exists whole in memory (level 1: three times faster
     to build, and still 230:1 on repeated bytes)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
@@ -13,7 +14,7 @@ from google.cloud.firestore_v1.types import write as write_types
 from catalogist.adapters.firestore import FirestoreDocuments
 from catalogist.ports import Write
 
-PRODUCT = {
+PRODUCT: dict[str, Any] = {
     "vendor": "acme",
     "sku": "BB-1",
     "name": "Tata Salt 1 kg",

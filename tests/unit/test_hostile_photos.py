@@ -3,6 +3,7 @@ and animations of thousands of frames: a `BadPhoto` with a reason, or the first 
 
 import io
 import zlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -65,7 +66,7 @@ def test_a_metadata_chunk_that_inflates_past_pillows_cap_is_refused(chunk: bytes
     ],
     ids=["png-ihdr", "jpeg-header", "jpeg-marker", "webp-cut", "webp-junk"],
 )
-def test_a_header_cut_short_or_damaged_is_a_bad_photo(cut) -> None:  # type: ignore[no-untyped-def]
+def test_a_header_cut_short_or_damaged_is_a_bad_photo(cut: Callable[[], bytes]) -> None:
     with pytest.raises(BadPhoto, match="truncated or corrupt"):
         photo_pixels(cut(), 224)
 

@@ -2,11 +2,13 @@
 price-list row's price for the same SKU is the one shown, whichever of the two lands last."""
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from catalogist.documents import products
 from catalogist.documents.products import shown_price
-from catalogist.documents.values import CategoryDecision
+from catalogist.documents.values import CategoryDecision, PriceSuggestion
 from catalogist.models.price_model import CategoryPrices
 from catalogist.photos.pipeline import photo_price
 from tests.support import run
@@ -47,7 +49,9 @@ def price_from_photos(documents: MemoryDocuments, product_id: str, image_categor
     """What the photo path writes of the price (`photo_price`, its own field), as it writes it."""
 
     def priced(_: str, stored: dict | None) -> dict | None:
-        price = photo_price(CategoryDecision.from_fields(image_category), pricer)
+        decision = CategoryDecision.from_fields(image_category)
+        assert decision is not None, image_category
+        price = photo_price(decision, pricer)
         return (
             None
             if price is None
@@ -56,6 +60,13 @@ def price_from_photos(documents: MemoryDocuments, product_id: str, image_categor
 
     written = products.update(documents, [product_id], priced, "photo", datetime(2026, 12, 1, tzinfo=UTC))
     return written[product_id]["photo_price"] if written else None
+
+
+def shown_price_of(product: Mapping[str, Any]) -> PriceSuggestion:
+    """`shown_price` of a product that has one."""
+    price = shown_price(product)
+    assert price is not None, product
+    return price
 
 
 def photo_product(documents: MemoryDocuments, sku: str = "R-1") -> str:
@@ -71,7 +82,7 @@ def test_a_photo_only_product_gets_a_rough_range_from_its_image_category() -> No
 
     product = documents.get("products", product_id)
     price = product["photo_price"]
-    assert price == written == shown_price(product).to_fields()
+    assert price == written == shown_price_of(product).to_fields()
     # the photo classifier's path "Fruit/Apple" is found by its words among the shop's types
     assert (price["mode"], price["rough"], price["currency"]) == ("category_text", True, "INR")
     assert (price["low"], price["predicted"], price["high"]) == (80.0, 150.0, 260.0)
@@ -85,7 +96,7 @@ def test_a_price_list_row_is_shown_instead_of_the_photos_price() -> None:
 
     run("SKU;Name;Brand;Price\nR-1;Basmati rice 1 kg;India Gate;250,00\n", documents)
 
-    shown = shown_price(documents.get("products", product_id))
+    shown = shown_price_of(documents.get("products", product_id))
     assert shown.mode == "list_price" and not shown.rough
 
 
@@ -98,7 +109,7 @@ def test_a_photo_landing_after_the_row_leaves_the_rows_price_shown() -> None:
     price_from_photos(documents, "acme:R-1", APPLE, ShopPrices())
 
     product = documents.get("products", "acme:R-1")
-    assert product["price"] == before and shown_price(product).to_fields() == before
+    assert product["price"] == before and shown_price_of(product).to_fields() == before
     assert product["photo_price"]["rough"]
 
 

@@ -153,8 +153,8 @@ def reference_decision(taxonomy: Taxonomy, leaf_probabilities: np.ndarray, alter
     path = best[decided][0]
     confidence = {}
     for d in range(decided + 1):
-        nodes = taxonomy.nodes(levels[d])
-        confidence[levels[d]] = float(taxonomy.level_probabilities(p, levels[d])[nodes.index(path[: d + 1])])
+        level_nodes = taxonomy.nodes(levels[d])
+        confidence[levels[d]] = float(taxonomy.level_probabilities(p, levels[d])[level_nodes.index(path[: d + 1])])
     order = sorted(range(len(p)), key=lambda j: (-p[j], j))[:alternatives]
     accept = levels.index(taxonomy.accept_level)
     needs_review = decided < accept or (decided == 0 and best[0][1] < taxonomy.thresholds[0])

@@ -46,7 +46,7 @@ def weights_path(variant: str = "lite0") -> Path:
 
 def block_strides(state: dict[str, np.ndarray]) -> list[int]:
     """Each block's stride: STAGE_STRIDES for the first block of a stage, 1 for the rest."""
-    widths = []
+    widths: list[int] = []
     while f"_blocks.{len(widths)}._project_conv.weight" in state:
         widths.append(state[f"_blocks.{len(widths)}._project_conv.weight"].shape[0])
     firsts = [i for i, width in enumerate(widths) if i == 0 or width != widths[i - 1]]

@@ -9,13 +9,14 @@ model can always be traced back to how it was made.
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from catalogist_training.augment import AugmentConfig
 from catalogist_training.backbone import VARIANTS
 
 # What a plain fine-tune sets differently from the release recipe: each entry is one part of that
 # recipe switched off (the plain schedule is 12 epochs against 16)
-PLAIN_PARTS = {
+PLAIN_PARTS: dict[str, Any] = {
     "recipe": "plain",
     "epochs": 12,
     "label_smoothing": 0.0,
@@ -149,9 +150,8 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":
         document = json.loads(path.read_text())
-        document["augment"] = AugmentConfig(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in document["augment"].items()}
-        )
+        augment: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in document["augment"].items()}
+        document["augment"] = AugmentConfig(**augment)
         document["extra_train"] = tuple(document.get("extra_train", ()))
         document["extra_val"] = tuple(document.get("extra_val", ()))
         return cls(**document)

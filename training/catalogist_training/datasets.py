@@ -40,7 +40,7 @@ def _labelled(rows: list[tuple[Path, tuple[str, ...]]]) -> list[LabelledPhoto]:
 
 def grocery_store_classes(root: Path) -> dict[int, tuple[str, ...]]:
     """Fine class id -> (top, coarse, fine), the top taken from the iconic image's folder."""
-    classes = {}
+    classes: dict[int, tuple[str, ...]] = {}
     with open(root / "classes.csv", newline="") as stream:
         for row in csv.DictReader(stream):
             fine, coarse = row["Class Name (str)"], row["Coarse Class Name (str)"]

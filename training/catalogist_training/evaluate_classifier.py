@@ -12,6 +12,7 @@ import io
 import json
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,7 @@ def write_predictions(path: Path, photos: list[LabelledPhoto], probabilities: np
 
 def evaluate_release(
     release: Path,
-    photos: list[LabelledPhoto],
+    photos: Sequence[LabelledPhoto],
     out: Path,
     split: str,
     tta: str = "none",

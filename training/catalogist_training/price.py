@@ -27,7 +27,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -130,6 +130,12 @@ def category_prices(rows: list[Product]) -> dict[str, Any]:
     return result
 
 
+def _sale_price(product: Product) -> float:
+    """The sale price of a row kept for having one: every caller's rows passed `if p.sale_price`."""
+    assert product.sale_price is not None, product
+    return product.sale_price
+
+
 def _texts(rows: list[Product]) -> list[tuple[str, str, str]]:
     return [price_text(price_input(p, False)) for p in rows]
 
@@ -137,7 +143,7 @@ def _texts(rows: list[Product]) -> list[tuple[str, str, str]]:
 def _ridge(rows: list[Product], alpha: float) -> tuple[np.ndarray, Any, float]:
     counts = term_counts(_texts(rows))
     idf = fit_idf(counts)
-    target = np.log([p.sale_price for p in rows])
+    target = np.log([_sale_price(p) for p in rows])
     model = Ridge(alpha=alpha, solver="sparse_cg").fit(tfidf(counts, idf), target - target.mean())
     return idf, model.coef_.astype(np.float32), float(target.mean() + model.intercept_)
 
@@ -154,7 +160,7 @@ def _neighbour_index(rows: list[Product], idf: np.ndarray) -> NeighbourIndex:
     inputs = [price_input(p, False) for p in rows]
     return NeighbourIndex(
         WordNeighbours.build(_words(rows, idf), COMMON_WORDS),
-        np.log([p.sale_price for p in rows]),
+        np.log([_sale_price(p) for p in rows]),
         np.array([pack_log_quantity(r) for r in inputs]),
         np.array([r.pack_unit for r in inputs], dtype=object),
         np.array([group_keys(r)["brand"] for r in inputs], dtype=object),
@@ -252,26 +258,27 @@ def train(
     if limit:
         train_rows, validation = train_rows[:limit], validation[: max(limit // 4, 50)]
     first = _stack(train_rows, ridge_alpha)
-    target = np.log([p.sale_price for p in train_rows])
-    val_target = np.log([p.sale_price for p in validation])
+    target = np.log([_sale_price(p) for p in train_rows])
+    val_target = np.log([_sale_price(p) for p in validation])
     val_ridge = _ridge_predict(validation, first.idf, first.coef, first.bias)
     val_neighbours = _neighbour_features(validation, first.index, first.idf, leave_own_product_out=False)
     scales, validation_metrics, rounds = {}, {}, {}
     for mode, with_list in (("text", False), ("list", True)):
         val_features = _features(validation, val_ridge, first.tables, with_list, val_neighbours)
-        predictions = {}
+        predictions: dict[str, np.ndarray] = {}
         for quantile in QUANTILES:
             booster = _boost(
                 first.features[mode], target, _names(mode), quantile, _P50_IS_MEDIAN[mode], (val_features, val_target)
             )
             rounds[f"{mode}_{quantile}"] = booster.best_iteration
-            predictions[quantile] = booster.predict(val_features)
+            # a dense matrix without pred_contrib: predict returns an ndarray, never a sparse one
+            predictions[quantile] = cast(np.ndarray, booster.predict(val_features))
         scales[mode] = _interval_scale(predictions, val_target)
         validation_metrics[mode] = price_metrics(val_target, predictions["p50"])
 
     final_rows = train_rows + validation
     final = _stack(final_rows, ridge_alpha)
-    final_target = np.log([p.sale_price for p in final_rows])
+    final_target = np.log([_sale_price(p) for p in final_rows])
     out.mkdir(parents=True, exist_ok=True)
     for mode in MODES:
         for quantile in QUANTILES:
@@ -286,9 +293,11 @@ def train(
             (out / f"{mode}_{quantile}.txt.xz").write_bytes(lzma.compress(booster.model_to_string().encode()))
     save_neighbours(out / "neighbours.npz", final.index)
     coef = final.coef
+    # dict[str, Any]: numpy's stub would match a **dict of arrays against `allow_pickle: bool` too
+    idf_arrays: dict[str, Any] = pack_idf(final.idf)
     np.savez_compressed(
         out / "ridge.npz",
-        **pack_idf(final.idf),
+        **idf_arrays,
         data=coef[coef != 0],
         indices=np.zeros(int((coef != 0).sum()), np.int32),
         indptr=_column_indptr(coef),
@@ -428,14 +437,14 @@ def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
     config = json.loads((model_dir / "price.json").read_text())
     seen = trained_on(model_dir)
     rows = [p for p in load_products(data) if p.sale_price and product_digest(p) not in seen]
-    truth = np.log([p.sale_price for p in rows])
+    truth = np.log([_sale_price(p) for p in rows])
     metrics: dict[str, Any] = {"rows": len(rows)}
     suggestions = {}
     for mode, with_list in (("text", False), ("list_price", True)):
         usable = [p for p in rows if p.market_price] if with_list else rows
         found = model.suggest([price_input(p, with_list) for p in tqdm(usable, desc=mode)])
         suggestions[mode] = (usable, found)
-        metrics[mode] = _suggestion_metrics(np.log([p.sale_price for p in usable]), found)
+        metrics[mode] = _suggestion_metrics(np.log([_sale_price(p) for p in usable]), found)
     training, reason = _training_rows_of(model_dir, config)
     if training:
         groups = {name_group(p) for p in training}
@@ -469,7 +478,7 @@ def photo_metrics(model: PriceModel, rows: list[Product]) -> dict[str, Any]:
     brand's other rows here standing in for a vendor's price list), and through the words of
     the type alone (`category_text`, as a path of another tree is read)."""
     result: dict[str, Any] = {}
-    truth = np.log([p.sale_price for p in rows])
+    truth = np.log([_sale_price(p) for p in rows])
     by_brand_type: dict[tuple[str, tuple[str, ...]], list[Product]] = {}
     for p in rows:
         by_brand_type.setdefault((p.brand.casefold(), p.category_path), []).append(p)
@@ -498,8 +507,8 @@ def _baselines(train_rows: list[Product], rows: list[Product]) -> dict[str, dict
     """Median of type; median of brand × type (type when unseen); per-brand discount ratio."""
     tables = _tables(train_rows)
     medians, discounts = tables["medians"], tables["discounts"]
-    overall = float(np.median(np.log([p.sale_price for p in train_rows])))
-    truth = np.log([p.sale_price for p in rows])
+    overall = float(np.median(np.log([_sale_price(p) for p in train_rows])))
+    truth = np.log([_sale_price(p) for p in rows])
     by_type, by_brand_type = [], []
     for p in rows:
         keys = group_keys(price_input(p, False))
@@ -516,7 +525,7 @@ def _baselines(train_rows: list[Product], rows: list[Product]) -> dict[str, dict
     return {
         "median_of_type": price_metrics(truth, np.array(by_type)),
         "median_of_brand_type": price_metrics(truth, np.array(by_brand_type)),
-        "list_price_brand_discount": price_metrics(np.log([p.sale_price for p in listed]), np.array(discount)),
+        "list_price_brand_discount": price_metrics(np.log([_sale_price(p) for p in listed]), np.array(discount)),
     }
 
 

@@ -215,20 +215,22 @@ def fit_combination(taxonomy: Taxonomy, answers: ExpertAnswers, leaf: np.ndarray
 
     def fitted(combination: Combination, name: str, score: Callable[[Combination], float]) -> Combination:
         def objective(weights: np.ndarray) -> float:
-            return score(replace(combination, **{name: tuple(float(w) for w in weights)}))
+            trial: dict[str, Any] = {name: tuple(float(w) for w in weights)}
+            return score(replace(combination, **trial))
 
         start = np.array(getattr(combination, name))
         found = minimize(objective, start, method="L-BFGS-B", bounds=[(0.0, 5.0)] * len(start))
-        return replace(combination, **{name: tuple(round(float(w), 4) for w in found.x)})
+        best: dict[str, Any] = {name: tuple(round(float(w), 4) for w in found.x)}
+        return replace(combination, **best)
 
     combination = INITIAL
     for depth, name in enumerate(("category", "sub_category", "type")):
         truth = taxonomy.leaf_to_node(LEVELS[depth])[leaf]
-        combination = fitted(
-            combination,
-            name,
-            lambda trial, depth=depth, truth=truth: loss(level_answers(taxonomy, answers, trial)[depth], truth),
-        )
+
+        def level_loss(trial: Combination, depth: int = depth, truth: np.ndarray = truth) -> float:
+            return loss(level_answers(taxonomy, answers, trial)[depth], truth)
+
+        combination = fitted(combination, name, level_loss)
     return fitted(combination, "leaf", lambda trial: loss(combine(taxonomy, answers, trial), leaf))
 
 
@@ -304,7 +306,10 @@ def train(
 
     out.mkdir(parents=True, exist_ok=True)
     taxonomy.save(out / "taxonomy.json")
-    np.savez_compressed(out / "textcat.npz", **pack_idf(model.idf), **model.save_arrays())
+    # dict[str, Any]: numpy's stub would match a **dict of arrays against `allow_pickle: bool` too
+    idf_arrays: dict[str, Any] = pack_idf(model.idf)
+    model_arrays: dict[str, Any] = model.save_arrays()
+    np.savez_compressed(out / "textcat.npz", **idf_arrays, **model_arrays)
     config = {
         "kind": "textcat",
         "feature_version": FEATURE_VERSION,

@@ -10,6 +10,7 @@ Saved as `taxonomy.json` beside the model it belongs to.
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -86,7 +87,7 @@ class Taxonomy:
         object.__setattr__(self, "_parent", tuple(parents))
 
     @classmethod
-    def from_paths(cls, paths: list[tuple[str, ...]], levels: tuple[str, ...] | None = None) -> "Taxonomy":
+    def from_paths(cls, paths: Sequence[tuple[str, ...]], levels: tuple[str, ...] | None = None) -> "Taxonomy":
         """The tree of the given category paths; leaves sorted so the order is reproducible."""
         leaves = tuple(sorted(set(paths)))
         depth = len(leaves[0])
