@@ -10,9 +10,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from google.api_core import exceptions as gexc
 from PIL import Image
 
 from catalogist.documents.values import CategoryDecision
@@ -109,7 +111,7 @@ def dataset_photos(release: Path, count: int, per_category: int = 1) -> list[tup
         for photo in load_grocery_store(GROCERY, split):
             truth = "/".join(photo.category_path)
             if truth in leaves:
-                by_category.setdefault(truth, []).append(photo.path)
+                by_category.setdefault(truth, []).append(Path(photo.path))
     chosen: list[tuple[Path, str]] = []
     for truth, paths in by_category.items():
         chosen += [(path, truth) for path in paths[:per_category]]
@@ -231,3 +233,44 @@ class LazyStream(io.RawIOBase):
 
 # Where a hostile XML entity would reach out to (the cloud metadata server's token URL).
 METADATA_URL = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
+
+
+# --- a Cloud Storage client for publishing (create-only writes included) ---------------------------
+
+
+class FakeBlob:
+    def __init__(self, store: dict[tuple[str, str], bytes], bucket: str, name: str) -> None:
+        self.store, self.bucket, self.name = store, bucket, name
+
+    def upload_from_filename(self, filename: str, if_generation_match: int | None = None) -> None:
+        if if_generation_match == 0 and (self.bucket, self.name) in self.store:
+            raise gexc.PreconditionFailed("exists")
+        self.store[(self.bucket, self.name)] = Path(filename).read_bytes()
+
+
+class FakeBucket:
+    def __init__(self, store: dict[tuple[str, str], bytes], name: str) -> None:
+        self.store, self.name = store, name
+
+    def blob(self, name: str) -> FakeBlob:
+        return FakeBlob(self.store, self.name, name)
+
+
+class FakeStorage:
+    def __init__(self) -> None:
+        self.store: dict[tuple[str, str], bytes] = {}
+        self.order: list[str] = []
+
+    def list_blobs(self, bucket_or_name: Any, prefix: str | None = None, max_results: int | None = None) -> list[Any]:
+        names = [n for (b, n) in self.store if b == bucket_or_name and n.startswith(prefix or "")]
+        return names[:max_results] if max_results else names
+
+    def bucket(self, bucket_name: str) -> FakeBucket:
+        storage = self
+
+        class Recording(FakeBucket):
+            def blob(self, name: str) -> FakeBlob:
+                storage.order.append(name)
+                return super().blob(name)
+
+        return Recording(self.store, bucket_name)

@@ -77,12 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text, register in (
         ("train", "train a model (classifier, textcat, price)", "register_train"),
         ("evaluate", "evaluate an exported model and write metrics.json + report.html", "register_evaluate"),
+        ("prepare", "prepare training data (photos: pack them into TFRecord shards)", "register_prepare"),
     ):
         sub = commands.add_parser(name, help=help_text, description=help_text)
         models = sub.add_subparsers(dest="model", required=True, metavar="MODEL")
         for module in ("catalogist_training.cli", "catalogist_training.vendor_cli"):
-            _register(module, register, models)
+            if hasattr(_module(module), register):
+                _register(module, register, models)
     return parser
+
+
+def _module(module_name: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        return None
 
 
 def _register(module_name: str, function_name: str, subparsers: Any) -> None:
@@ -99,7 +112,7 @@ def _register(module_name: str, function_name: str, subparsers: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "train":
+    if args.command in ("train", "prepare"):
         from catalogist_training.release_manifest import record_command
 
         record_command(sys.argv[1:] if argv is None else argv)

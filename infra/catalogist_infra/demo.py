@@ -304,7 +304,7 @@ def _grocery_data(args: argparse.Namespace) -> Path:
     if (SHARED / "grocerystore" / "classes.csv").exists():
         return SHARED / "grocerystore"
     print(f"No local Grocery Store copy: downloading it to {args.download_to} …")
-    return resolve_data(None, Path(args.download_to))
+    return Path(resolve_data(None, Path(args.download_to)))
 
 
 def _release(kind: str, given: str | None, args: argparse.Namespace, train: Any) -> Release:

@@ -8,52 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.api_core import exceptions as gexc
 
 from catalogist_infra.cli import build_parser
 from catalogist_infra.release import PublishError, parse_destination, publish
+from tests.support import FakeStorage
 from tests.terraform.hcl import REPO
 
 FIXTURE = REPO / "tests" / "fixtures" / "classifier-release"
 VERSION = "test-fixture"  # the fixture manifest's version
-
-
-class FakeBlob:
-    def __init__(self, store: dict[tuple[str, str], bytes], bucket: str, name: str) -> None:
-        self.store, self.bucket, self.name = store, bucket, name
-
-    def upload_from_filename(self, filename: str, if_generation_match: int | None = None) -> None:
-        if if_generation_match == 0 and (self.bucket, self.name) in self.store:
-            raise gexc.PreconditionFailed("exists")
-        self.store[(self.bucket, self.name)] = Path(filename).read_bytes()
-
-
-class FakeBucket:
-    def __init__(self, store: dict[tuple[str, str], bytes], name: str) -> None:
-        self.store, self.name = store, name
-
-    def blob(self, name: str) -> FakeBlob:
-        return FakeBlob(self.store, self.name, name)
-
-
-class FakeStorage:
-    def __init__(self) -> None:
-        self.store: dict[tuple[str, str], bytes] = {}
-        self.order: list[str] = []
-
-    def list_blobs(self, bucket_or_name: Any, prefix: str | None = None, max_results: int | None = None) -> list[Any]:
-        names = [n for (b, n) in self.store if b == bucket_or_name and n.startswith(prefix or "")]
-        return names[:max_results] if max_results else names
-
-    def bucket(self, bucket_name: str) -> FakeBucket:
-        storage = self
-
-        class Recording(FakeBucket):
-            def blob(self, name: str) -> FakeBlob:
-                storage.order.append(name)
-                return super().blob(name)
-
-        return Recording(self.store, bucket_name)
 
 
 def test_a_checked_release_is_uploaded_whole_with_its_manifest_last() -> None:

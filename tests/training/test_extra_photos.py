@@ -9,6 +9,7 @@ from PIL import Image
 
 from catalogist_training.cli import extra_manifests
 from catalogist_training.config import TrainConfig
+from catalogist_training.photo_sets import ListedPhotos
 from catalogist_training.prepare import prepare_photos
 
 
@@ -53,10 +54,11 @@ def test_an_export_adds_its_train_photos_to_training_and_its_val_photos_to_valid
         TrainConfig(data=str(data), out=str(tmp_path / "out"), extra_train=train, extra_val=val, iconic_copies=0)
     )
 
-    assert sorted(p.path.name for p in run.extra) == ["v_A1_1.jpg", "v_K9_1.jpg"]
-    assert "v_B2_1.jpg" in {p.path.name for p in run.val} and len(run.val) == 5
+    assert isinstance(run.extra, ListedPhotos) and isinstance(run.val, ListedPhotos)
+    assert sorted(p.name for p in run.extra.photos) == ["v_A1_1.jpg", "v_K9_1.jpg"]
+    assert "v_B2_1.jpg" in {p.name for p in run.val.photos} and len(run.val) == 5
     assert ("Fruit", "Kiwi", "Kiwi") in run.taxonomy.leaves, "a category known only from reviews is learned"
-    assert not {p.path for p in run.extra} & {p.path for p in run.val}
+    assert not {p.path for p in run.extra.photos} & {p.path for p in run.val.photos}
 
 
 def test_a_refit_has_no_validation_so_both_splits_of_an_export_train(tmp_path):

@@ -8,37 +8,10 @@ upload, sensor noise, a product off-centre. Works on batches of float pixels in 
 """
 
 import math
-from dataclasses import dataclass
 
 import tensorflow as tf
 
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    crop_scale: tuple[float, float] = (0.30, 1.0)  # share of the frame a random crop keeps
-    distractor_prob: float = 0.30
-    distractor_side: tuple[float, float] = (0.30, 0.55)  # pasted product, share of frame side
-    blur_prob: float = 0.20
-    jpeg_prob: float = 0.20
-    rotate_prob: float = 0.25
-    rotate_degrees: float = 30.0
-    lowres_prob: float = 0.15
-    noise_prob: float = 0.20
-    brightness: tuple[float, float] = (0.35, 1.9)  # multiplicative light level
-
-    @classmethod
-    def standard(cls) -> "AugmentConfig":
-        """The usual fine-tuning set: random crops, flips, mild colour jitter, and none of the
-        shop-failure transforms, so a recipe can be measured with and without them."""
-        return cls(
-            distractor_prob=0.0,
-            blur_prob=0.0,
-            jpeg_prob=0.0,
-            rotate_prob=0.0,
-            lowres_prob=0.0,
-            noise_prob=0.0,
-            brightness=(0.75, 1.33),
-        )
+from catalogist_training.config import AugmentConfig
 
 
 def random_resized_crop(images, size: int, scale: tuple[float, float]):

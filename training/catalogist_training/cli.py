@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from catalogist.flags import add_flag
@@ -83,83 +84,43 @@ def register_train(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--extra",
         action="append",
-        type=Path,
         help="a folder of labelled photos to add, e.g. `catalogist export reviews`'s DIR/photos: its "
         "train.csv joins training, its val.csv validation and calibration (training too with "
         "--val-split none); repeatable (env CATALOGIST_EXTRA, comma-separated)",
     )
-    for flag, env, kind, text in (
-        ("--train-split", "CATALOGIST_TRAIN_SPLIT", str, "training split name"),
-        ("--val-split", "CATALOGIST_VAL_SPLIT", str, "validation split name or CSV manifest; none for a refit"),
-        (
-            "--extra-train",
-            "CATALOGIST_EXTRA_TRAIN",
-            str,
-            "more labelled photos to train on: split names or CSV manifests, comma-separated",
-        ),
-        (
-            "--thresholds-from",
-            "CATALOGIST_THRESHOLDS_FROM",
-            str,
-            "release whose thresholds a refit keeps (it has no unseen photos to calibrate on)",
-        ),
-        ("--label-smoothing", "CATALOGIST_LABEL_SMOOTHING", float, "label smoothing of the leaf loss"),
-        ("--coarse-loss-weight", "CATALOGIST_COARSE_LOSS_WEIGHT", float, "weight of the coarse-level loss (0: off)"),
-        ("--ema-momentum", "CATALOGIST_EMA_MOMENTUM", float, "moving average of weights (0: off)"),
-        ("--iconic-copies", "CATALOGIST_ICONIC_COPIES", int, "copies of each iconic studio shot (0: none)"),
-        ("--warmup-epochs", "CATALOGIST_WARMUP_EPOCHS", float, "epochs of learning-rate warmup"),
-        ("--weight-decay", "CATALOGIST_WEIGHT_DECAY", float, "AdamW weight decay"),
-        ("--dropout", "CATALOGIST_DROPOUT", float, "dropout before the classifier layer"),
-        ("--patience", "CATALOGIST_PATIENCE", int, "epochs without progress on val before stopping (0: never)"),
-        (
-            "--bound-confidence",
-            "CATALOGIST_BOUND_CONFIDENCE",
-            float,
-            "confidence of the precision's lower bound the thresholds keep (0: point estimate)",
-        ),
-        ("--backbone", "CATALOGIST_BACKBONE", str, "pretrained backbone: lite0 (default) or lite2"),
-        ("--image-size", "CATALOGIST_IMAGE_SIZE", int, "input side in pixels"),
-        ("--epochs", "CATALOGIST_EPOCHS", int, "training epochs"),
-        ("--batch-size", "CATALOGIST_BATCH_SIZE", int, "photos per batch"),
-        ("--learning-rate", "CATALOGIST_LEARNING_RATE", float, "peak learning rate"),
-        ("--classes", "CATALOGIST_CLASSES", int, "keep only the first N categories (0: all)"),
-        ("--limit", "CATALOGIST_LIMIT", int, "at most N training photos per category (0: all)"),
-        (
-            "--holdout-fraction",
-            "CATALOGIST_HOLDOUT_FRACTION",
-            float,
-            "tail of each training category held out for checking",
-        ),
-        (
-            "--max-gap",
-            "CATALOGIST_MAX_GAP",
-            float,
-            "refuse the release if int8 is more than this below float (fraction)",
-        ),
-        (
-            "--target-precision",
-            "CATALOGIST_TARGET_PRECISION",
-            float,
-            "precision the per-level thresholds are calibrated for",
-        ),
-        (
-            "--representative-photos",
-            "CATALOGIST_REPRESENTATIVE_PHOTOS",
-            int,
-            "training photos that calibrate the int8 ranges (0: all)",
-        ),
-        (
-            "--train-from",
-            "CATALOGIST_TRAIN_FROM",
-            str,
-            "first backbone stage that trains (stem, block0..block6, head); earlier ones stay frozen",
-        ),
-        ("--threads", "CATALOGIST_THREADS", int, "TensorFlow threads (0: all cores)"),
-        ("--seed", "CATALOGIST_SEED", int, "random seed"),
-    ):
-        add_flag(parser, flag, env, text, type=kind)
+    add_flag(parser, "--val-split", "CATALOGIST_VAL_SPLIT", "validation split name or CSV manifest; none for a refit")
+    add_config_flags(parser)
+    from catalogist_training.vertex import add_vertex_flags
+
+    add_vertex_flags(parser)
     parser.set_defaults(func=run_train)
     return parser
+
+
+def config_flags(only: tuple[str, ...] = ()) -> list:
+    """The TrainConfig fields offered as flags (those with help text), or the named ones."""
+    from catalogist_training.config import TrainConfig
+
+    offered = [f for f in fields(TrainConfig) if "help" in f.metadata]
+    return [f for f in offered if f.name in only] if only else offered
+
+
+def add_config_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] = ()) -> None:
+    """`--field-name` (env CATALOGIST_FIELD_NAME) for each TrainConfig field with help text."""
+    for f in config_flags(only):
+        kind = f.type if f.type in (int, float, str) else str  # tuples: comma-separated
+        add_flag(parser, "--" + f.name.replace("_", "-"), "CATALOGIST_" + f.name.upper(), f.metadata["help"], type=kind)
+
+
+def config_overrides(args: argparse.Namespace, only: tuple[str, ...] = ()) -> dict:
+    """What the flags set (None: not given), typed as the config's fields."""
+    overrides = {}
+    for f in config_flags(only):
+        value = getattr(args, f.name)
+        if value is not None and f.type not in (int, float, str):
+            value = tuple(part for part in str(value).split(",") if part)
+        overrides[f.name] = value
+    return overrides
 
 
 def register_evaluate(subparsers) -> argparse.ArgumentParser:
@@ -207,69 +168,81 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
-def _env_paths(env: str) -> list[Path]:
-    return [Path(part) for part in os.environ.get(env, "").split(",") if part.strip()]
+def _env_paths(env: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(env, "").split(",") if part.strip()]
 
 
-def extra_manifests(folders: list[Path], refit: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(train, val) CSV manifests of `--extra` folders: each folder's train.csv and val.csv (an
-    export's DIR or DIR/photos). A refit has no validation, so there both train."""
+def extra_manifests(folders: list, refit: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(train, val) CSV manifests of `--extra` folders (here or gs://): each folder's train.csv
+    and val.csv (an export's DIR or DIR/photos). A refit has no validation, so there both train."""
+    from catalogist_training import files
+
     train: list[str] = []
     val: list[str] = []
-    for folder in folders:
-        base = folder / "photos" if (folder / "photos" / "train.csv").exists() else folder
-        found = [base / f"{split}.csv" for split in ("train", "val") if (base / f"{split}.csv").exists()]
+    for folder in map(str, folders):
+        photos = files.join(folder, "photos")
+        base = photos if files.exists(files.join(photos, "train.csv")) else folder
+        found = [files.join(base, f"{split}.csv") for split in ("train", "val")]
+        found = [manifest for manifest in found if files.exists(manifest)]
         if not found:
             raise SystemExit(f"--extra {folder}: no train.csv or val.csv (as `catalogist export reviews` writes)")
         for manifest in found:
-            (train if manifest.stem == "train" or refit else val).append(str(manifest.resolve()))
+            local = manifest if files.is_remote(manifest) else str(Path(manifest).resolve())
+            (train if files.name(manifest) == "train.csv" or refit else val).append(local)
     return tuple(train), tuple(val)
+
+
+def resolved_config(args: argparse.Namespace):
+    """The run's TrainConfig: the named recipe, then every flag given."""
+    from catalogist_training.config import TrainConfig
+    from catalogist_training.datasets import resolve_data
+
+    data = resolve_data(args.data, Path(args.download_to) if args.download_to else None)
+    base = TrainConfig.named(args.recipe, data, args.out, smoke=args.smoke)
+    val_split = "" if args.val_split == "none" else args.val_split
+    extra_train, extra_val = extra_manifests(args.extra or _env_paths("CATALOGIST_EXTRA"), refit=val_split == "")
+    overrides = config_overrides(args, getattr(args, "config_fields", ()))
+    overrides["extra_train"] = (*(overrides.get("extra_train") or ()), *extra_train) or None
+    config = base.with_augment(getattr(args, "augment", None)).with_overrides(
+        **overrides,
+        val_split=val_split,
+        extra_val=extra_val or None,
+        freeze_batch_norm={"frozen": True, "trained": False}.get(getattr(args, "batch_norm", None) or ""),
+    )
+    return with_backbone_input(config, explicit_size=getattr(args, "image_size", None))
+
+
+def with_backbone_input(config, explicit_size: int | None):
+    """A SavedModel backbone with a fixed input size sets the run's image size."""
+    from dataclasses import replace
+
+    from catalogist_training.backbone import is_saved_model, saved_model_input_size, saved_model_path
+
+    if not is_saved_model(config.backbone):
+        return config
+    size = saved_model_input_size(saved_model_path(config.backbone))
+    if size is None:
+        return config
+    if explicit_size is not None and explicit_size != size:
+        raise SystemExit(f"--image-size {explicit_size}: the backbone {config.backbone} takes {size}×{size} photos")
+    return replace(config, image_size=size)
 
 
 def run_train(args: argparse.Namespace) -> int:
     _setup_logging()
-    from catalogist_training.config import TrainConfig
-    from catalogist_training.datasets import resolve_data
+    if args.cpu_replicas and not args.vertex:
+        from catalogist_training.accelerators import split_cpu
+
+        split_cpu(args.cpu_replicas)  # before anything below starts TensorFlow
     from catalogist_training.export import ReleaseRefused, export_release
     from catalogist_training.prepare import prepare_photos
     from catalogist_training.train_classifier import train_classifier
 
-    data = str(resolve_data(args.data, Path(args.download_to) if args.download_to else None))
-    base = TrainConfig.named(args.recipe, data, args.out, smoke=args.smoke)
-    val_split = "" if args.val_split == "none" else args.val_split
-    extra_train, extra_val = extra_manifests(args.extra or _env_paths("CATALOGIST_EXTRA"), refit=val_split == "")
-    named_extra = tuple(s for s in args.extra_train.split(",") if s) if args.extra_train else ()
-    config = base.with_augment(args.augment).with_overrides(
-        train_split=args.train_split,
-        val_split=val_split,
-        extra_train=(*named_extra, *extra_train) or None,
-        extra_val=extra_val or None,
-        thresholds_from=args.thresholds_from,
-        label_smoothing=args.label_smoothing,
-        coarse_loss_weight=args.coarse_loss_weight,
-        ema_momentum=args.ema_momentum,
-        freeze_batch_norm={"frozen": True, "trained": False}.get(args.batch_norm),
-        iconic_copies=args.iconic_copies,
-        warmup_epochs=args.warmup_epochs,
-        weight_decay=args.weight_decay,
-        dropout=args.dropout,
-        patience=args.patience,
-        bound_confidence=args.bound_confidence,
-        backbone=args.backbone,
-        image_size=args.image_size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        classes=args.classes,
-        limit=args.limit,
-        holdout_fraction=args.holdout_fraction,
-        max_gap=args.max_gap,
-        target_precision=args.target_precision,
-        train_from=args.train_from,
-        representative_photos=args.representative_photos,
-        threads=args.threads,
-        seed=args.seed,
-    )
+    config = resolved_config(args)
+    if args.vertex:
+        from catalogist_training.vertex import submit_from_args
+
+        return submit_from_args(args, config)
     started = time.time()
     run = prepare_photos(config)
     log.info(
@@ -281,9 +254,18 @@ def run_train(args: argparse.Namespace) -> int:
         len(run.val),
     )
     from catalogist_training.datasets import write_manifest
+    from catalogist_training.photo_sets import ListedPhotos
 
     model_path = train_classifier(run, config)
-    write_manifest(list(run.holdout), Path(config.out) / "work" / "holdout.csv")
+    if model_path is None:
+        log.info(
+            "stopped after %d steps (--max-steps) with a checkpoint in %s; no release exported",
+            config.max_steps,
+            config.checkpoint_dir(),
+        )
+        return 0
+    if isinstance(run.holdout, ListedPhotos):
+        write_manifest(list(run.holdout.photos), str(Path(config.out) / "work" / "holdout.csv"))
     try:
         manifest = export_release(model_path, run, config)
     except ReleaseRefused as refusal:
@@ -294,7 +276,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     release = Path(config.out) / "release"
     for split, photos in (("val", run.val), ("holdout", run.holdout)):
-        if photos:
+        if len(photos):
             evaluate_release(
                 release,
                 photos,
@@ -305,6 +287,58 @@ def run_train(args: argparse.Namespace) -> int:
     total = round(time.time() - started, 1)
     (Path(config.out) / "pipeline_seconds.json").write_text(json.dumps({"seconds": total}) + "\n")
     log.info("pipeline finished in %.1f s", total)
+    if args.publish:
+        from catalogist_training.vertex import publish_release
+
+        publish_release(release, args.publish)
+    return 0
+
+
+def register_prepare(subparsers) -> argparse.ArgumentParser:
+    from catalogist_training.prepare import SELECTION
+
+    parser = subparsers.add_parser(
+        "photos",
+        help="pack a run's labelled photos into TFRecord shards (a folder or gs://) for fast re-reads",
+        description="Choose the photos of each role (train, holdout, val, iconic, extra) as `train "
+        "classifier` would and pack them, original bytes, into TFRecord shards with an index.json. "
+        "`train classifier --data PACK` then reads them sequentially, from disk or a bucket.",
+    )
+    add_flag(parser, "--data", "CATALOGIST_DATA", "dataset (Grocery Store layout, <split>.csv manifest or folder tree)")
+    add_flag(parser, "--download-to", "CATALOGIST_DOWNLOAD_TO", "download the public Grocery Store dataset here")
+    add_flag(
+        parser, "--out", "CATALOGIST_PACK_OUT", "where the pack goes: a folder or gs://bucket/prefix", required=True
+    )
+    add_flag(parser, "--smoke", "CATALOGIST_SMOKE", "the photos of the tiny CI run", action="store_true")
+    add_flag(
+        parser,
+        "--recipe",
+        "CATALOGIST_RECIPE",
+        "recipe whose defaults apply",
+        default="current",
+        choices=("current", "plain"),
+    )
+    add_flag(parser, "--val-split", "CATALOGIST_VAL_SPLIT", "validation split name or CSV manifest; none for a refit")
+    parser.add_argument("--extra", action="append", help="as for train classifier")
+    fields_offered = (*SELECTION, "iconic_copies", "seed")
+    add_config_flags(parser, fields_offered)
+    parser.set_defaults(func=run_prepare, config_fields=fields_offered)
+    return parser
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    _setup_logging()
+    from catalogist_training.prepare import pack_photos
+
+    args.out_pack, args.out = args.out, ""
+    config = resolved_config(args)
+    index = pack_photos(config, args.out_pack)
+    for role, entry in index["roles"].items():
+        log.info(
+            "%s: %d photos in %d shards (%.1f MB)", role, entry["photos"], len(entry["shards"]), entry["bytes"] / 1e6
+        )
+    for refused in index["refused"]:
+        log.warning("refused %s (%s): %s", refused["image"], refused["role"], refused["reason"])
     return 0
 
 
@@ -312,11 +346,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _setup_logging()
     from catalogist_training.datasets import load_split
     from catalogist_training.evaluate_classifier import evaluate_release
+    from catalogist_training.photo_sets import ListedPhotos
 
     if not (args.model and args.data and args.out):
         log.error("evaluate classifier needs --model, --data and --out")
         return 2
-    photos = load_split(Path(args.data), args.split)
+    photos = ListedPhotos(tuple(load_split(args.data, args.split)))
     metrics = evaluate_release(
         Path(args.model),
         photos,
@@ -336,8 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
     evaluate = commands.add_parser("evaluate", help="evaluate a model").add_subparsers(dest="what", required=True)
+    prepare = commands.add_parser("prepare", help="prepare training data").add_subparsers(dest="what", required=True)
     register_train(train)
     register_evaluate(evaluate)
+    register_prepare(prepare)
     args = parser.parse_args(argv)
     record_command(sys.argv[1:] if argv is None else argv)
     return args.func(args)

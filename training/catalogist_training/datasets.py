@@ -1,4 +1,5 @@
-"""Labelled photos from disk: the Grocery Store layout, a CSV manifest, or a folder tree.
+"""Labelled photos, on disk or in a bucket: the Grocery Store layout, a CSV manifest, or a folder
+tree (any of them under `gs://`, read through `files.py`).
 
 Every loader yields `LabelledPhoto(path, category_path)`, where the category path runs from the
 top of the tree down (`("Fruit", "Apple", "Granny-Smith")`). Paths shorter than the deepest one
@@ -18,14 +19,23 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from catalogist_training import files
+
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 GROCERY_STORE_ZIP = "https://github.com/marcusklasson/GroceryStoreDataset/archive/refs/heads/master.zip"
 
 
 @dataclass(frozen=True)
 class LabelledPhoto:
-    path: Path
+    path: str  # a local path or a gs:// URI
     category_path: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return files.name(self.path)
+
+    def read(self) -> bytes:
+        return files.read_bytes(self.path)
 
 
 def _pad(paths: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -33,86 +43,95 @@ def _pad(paths: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return [p + (p[-1],) * (depth - len(p)) for p in paths]
 
 
-def _labelled(rows: list[tuple[Path, tuple[str, ...]]]) -> list[LabelledPhoto]:
+def _labelled(rows: list[tuple[str, tuple[str, ...]]]) -> list[LabelledPhoto]:
     padded = _pad([category for _, category in rows])
     return [LabelledPhoto(path, cat) for (path, _), cat in zip(rows, padded, strict=True)]
 
 
-def grocery_store_classes(root: Path) -> dict[int, tuple[str, ...]]:
+def _csv_rows(location: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(files.read_text(location), newline="")))
+
+
+def grocery_store_classes(root: str | Path) -> dict[int, tuple[str, ...]]:
     """Fine class id -> (top, coarse, fine), the top taken from the iconic image's folder."""
     classes: dict[int, tuple[str, ...]] = {}
-    with open(root / "classes.csv", newline="") as stream:
-        for row in csv.DictReader(stream):
-            fine, coarse = row["Class Name (str)"], row["Coarse Class Name (str)"]
-            top = row["Iconic Image Path (str)"].strip("/").split("/")[1]
-            classes[int(row["Class ID (int)"])] = (top, coarse, fine)
+    for row in _csv_rows(files.join(str(root), "classes.csv")):
+        fine, coarse = row["Class Name (str)"], row["Coarse Class Name (str)"]
+        top = row["Iconic Image Path (str)"].strip("/").split("/")[1]
+        classes[int(row["Class ID (int)"])] = (top, coarse, fine)
     return classes
 
 
-def load_grocery_store(root: Path, split: str) -> list[LabelledPhoto]:
+def load_grocery_store(root: str | Path, split: str) -> list[LabelledPhoto]:
     """`<split>.txt` lines `train/Fruit/Apple/.../x.jpg, fine_id, coarse_id`, any split name."""
     classes = grocery_store_classes(root)
     photos = []
-    for line in (root / f"{split}.txt").read_text().splitlines():
+    for line in files.read_text(files.join(str(root), f"{split}.txt")).splitlines():
         if line.strip():
             relative, fine_id, _coarse_id = (part.strip() for part in line.split(","))
-            photos.append(LabelledPhoto(root / relative, classes[int(fine_id)]))
+            photos.append(LabelledPhoto(files.join(str(root), relative), classes[int(fine_id)]))
     return photos
 
 
-def load_grocery_store_iconic(root: Path) -> list[LabelledPhoto]:
+def load_grocery_store_iconic(root: str | Path) -> list[LabelledPhoto]:
     """The one studio product shot per class: extra, clean training examples."""
     photos = []
-    with open(root / "classes.csv", newline="") as stream:
-        for row, category in zip(csv.DictReader(stream), grocery_store_classes(root).values(), strict=True):
-            path = root / row["Iconic Image Path (str)"].lstrip("/")
-            if path.exists():
-                photos.append(LabelledPhoto(path, category))
+    for row, category in zip(
+        _csv_rows(files.join(str(root), "classes.csv")), grocery_store_classes(root).values(), strict=True
+    ):
+        path = files.join(str(root), row["Iconic Image Path (str)"].lstrip("/"))
+        if files.exists(path):
+            photos.append(LabelledPhoto(path, category))
     return photos
 
 
-def load_manifest(csv_path: Path) -> list[LabelledPhoto]:
-    """A CSV with columns `image` (relative to the CSV) and `category` (`Fruit/Apple/Granny-Smith`)."""
-    with open(csv_path, newline="") as stream:
-        rows = [
-            (csv_path.parent / row["image"], tuple(p for p in row["category"].split("/") if p))
-            for row in csv.DictReader(stream)
-        ]
-    return _labelled(rows)
-
-
-def write_manifest(photos: list[LabelledPhoto], csv_path: Path) -> None:
-    """The CSV `load_manifest` reads (absolute image paths): lets any split be re-evaluated."""
-    with open(csv_path, "w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["image", "category"])
-        for photo in photos:
-            writer.writerow([photo.path.resolve(), "/".join(photo.category_path)])
-
-
-def load_folder_tree(root: Path) -> list[LabelledPhoto]:
-    """Every photo under `root`; the folders between `root` and the photo are its category."""
+def load_manifest(csv_path: str | Path) -> list[LabelledPhoto]:
+    """A CSV with columns `image` (relative to the CSV, or absolute, or a gs:// URI) and
+    `category` (`Fruit/Apple/Granny-Smith`)."""
+    folder = files.parent(str(csv_path))
     rows = [
-        (path, path.relative_to(root).parent.parts)
-        for path in sorted(root.rglob("*"))
-        if path.suffix.lower() in PHOTO_SUFFIXES and path.parent != root
+        (files.join(folder, row["image"]), tuple(p for p in row["category"].split("/") if p))
+        for row in _csv_rows(str(csv_path))
     ]
     return _labelled(rows)
 
 
-def load_split(data: Path, split: str) -> list[LabelledPhoto]:
+def write_manifest(photos: list[LabelledPhoto], csv_path: str | Path) -> None:
+    """The CSV `load_manifest` reads (absolute image paths): lets any split be re-evaluated."""
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    writer.writerow(["image", "category"])
+    for photo in photos:
+        image = photo.path if files.is_remote(photo.path) else str(Path(photo.path).resolve())
+        writer.writerow([image, "/".join(photo.category_path)])
+    files.write_text(str(csv_path), stream.getvalue())
+
+
+def load_folder_tree(root: str | Path) -> list[LabelledPhoto]:
+    """Every photo under `root`; the folders between `root` and the photo are its category."""
+    root = str(root).rstrip("/")
+    rows = []
+    for path in files.walk_files(root):
+        parts = tuple(path[len(root) + 1 :].split("/"))
+        if Path(parts[-1]).suffix.lower() in PHOTO_SUFFIXES and len(parts) > 1:
+            rows.append((path, parts[:-1]))
+    return _labelled(rows)
+
+
+def load_split(data: str | Path, split: str) -> list[LabelledPhoto]:
     """Whichever layout `data` has: Grocery Store, `<split>.csv` manifest, or `<split>/` tree;
     a `split` that names a CSV file is that manifest (a run's `work/holdout.csv`, half of val)."""
-    if data.is_file() and data.suffix == ".csv":
+    data = str(data)
+    if data.endswith(".csv") and files.exists(data) and not files.is_dir(data):
         return load_manifest(data)
-    if split.endswith(".csv") and Path(split).is_file():
-        return load_manifest(Path(split))
-    if (data / "classes.csv").exists() and (data / f"{split}.txt").exists():
+    if split.endswith(".csv") and files.exists(split):
+        return load_manifest(split)
+    if files.exists(files.join(data, "classes.csv")) and files.exists(files.join(data, f"{split}.txt")):
         return load_grocery_store(data, split)
-    if (data / f"{split}.csv").exists():
-        return load_manifest(data / f"{split}.csv")
-    if (data / split).is_dir():
-        return load_folder_tree(data / split)
+    if files.exists(files.join(data, f"{split}.csv")):
+        return load_manifest(files.join(data, f"{split}.csv"))
+    if files.is_dir(files.join(data, split)):
+        return load_folder_tree(files.join(data, split))
     raise FileNotFoundError(
         f"no split {split!r} in {data}: expected classes.csv + {split}.txt (Grocery Store), "
         f"{split}.csv (manifest) or a {split}/ folder tree"
@@ -130,7 +149,7 @@ def split_holdout(photos: list[LabelledPhoto], fraction: float) -> tuple[list, l
         by_category[photo.category_path].append(photo)
     kept, held = [], []
     for members in by_category.values():
-        members = sorted(members, key=lambda p: p.path.name)
+        members = sorted(members, key=lambda p: p.name)
         n_held = round(len(members) * fraction) if len(members) >= 5 else 0
         kept += members[: len(members) - n_held]
         held += members[len(members) - n_held :]
@@ -157,13 +176,13 @@ def download_grocery_store(destination: Path) -> Path:
     return target
 
 
-def resolve_data(data: str | None, download_to: Path | None) -> Path:
-    """The local dataset: the given path, or a fresh download when only a download folder is given."""
+def resolve_data(data: str | None, download_to: Path | None) -> str:
+    """The dataset: the given path or URI, or a fresh download when only a download folder is given."""
     if data:
-        return Path(data)
+        return str(data)
     if download_to is None:
         raise FileNotFoundError("no dataset given: pass --data DIR, or --download-to DIR to fetch it")
-    return download_grocery_store(download_to)
+    return str(download_grocery_store(download_to))
 
 
 def clean_staging(destination: Path) -> None:
@@ -172,7 +191,7 @@ def clean_staging(destination: Path) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--data", required=True)
     parser.add_argument("--split", default="train")
     args = parser.parse_args()
     counts = Counter("/".join(p.category_path) for p in load_split(args.data, args.split))

@@ -12,17 +12,20 @@ import io
 import json
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
+from catalogist.errors import BadPhoto
 from catalogist.imaging import decode_photo, preprocess
 from catalogist.models.classifier import MODEL_FILE, PhotoClassifier
 from catalogist_training.calibrate import decision_precision
 from catalogist_training.corruptions import CORRUPTIONS
-from catalogist_training.datasets import LabelledPhoto
+from catalogist_training.photo_sets import PhotoSet, records
 
 TIMING_PHOTOS = 100
 RELIABILITY_BINS = 10
@@ -64,10 +67,9 @@ def decision_metrics(classifier, probabilities, truth) -> dict:
     }
 
 
-def time_classifier(release: Path, photos: list[LabelledPhoto]) -> dict:
+def time_classifier(release: Path, blobs: list[bytes]) -> dict:
     """Bytes to decision on one thread, as a function instance runs it (no TTA)."""
     single = PhotoClassifier.open(release, num_threads=1)
-    blobs = [p.path.read_bytes() for p in photos[:TIMING_PHOTOS]]
     # A 1-megapixel phone JPEG, the serving budget's reference photo.
     buffer = io.BytesIO()
     decode_photo(blobs[0]).resize((1000, 1000)).save(buffer, "JPEG", quality=90)
@@ -85,16 +87,16 @@ def time_classifier(release: Path, photos: list[LabelledPhoto]) -> dict:
     return {"ms_per_image": round(p50(blobs), 2), "ms_per_1mp_jpeg_p50": round(p50([megapixel] * 50), 2)}
 
 
-def write_predictions(path: Path, photos: list[LabelledPhoto], probabilities: np.ndarray, taxonomy) -> None:
+def write_predictions(path: Path, names: list[str], truths: list[str], probabilities: np.ndarray, taxonomy) -> None:
     """One line per photo: the decision the function would write, to compare serving with."""
     with path.open("w") as stream:
-        for photo, row in zip(photos, probabilities, strict=True):
+        for name, truth, row in zip(names, truths, probabilities, strict=True):
             decision = taxonomy.decide(row)
             stream.write(
                 json.dumps(
                     {
-                        "image": str(photo.path),
-                        "truth": "/".join(photo.category_path),
+                        "image": name,
+                        "truth": truth,
                         "category_path": "/".join(decision.category_path),
                         "decided_level": decision.decided_level,
                         "confidence": decision.confidence,
@@ -106,38 +108,77 @@ def write_predictions(path: Path, photos: list[LabelledPhoto], probabilities: np
             )
 
 
+def known_images(
+    photos: PhotoSet, known: set, size: int, skip: int = 0
+) -> Iterator[tuple[str, tuple, Image.Image | None]]:
+    """(name, category path, decoded image or None when it cannot be decoded) of each photo of a
+    known category, from the `skip`-th of them to the end and then from the first: one photo
+    decoded at a time, so a split of any size fits."""
+
+    def stream(start: int, stop: int | None):
+        index = -1
+        for name, category, data in records(photos):
+            if category not in known:
+                continue
+            index += 1
+            if index < start:
+                continue
+            if stop is not None and index >= stop:
+                return
+            try:
+                image = decode_photo(data, target_size=size)
+            except BadPhoto:
+                image = None
+            yield name, category, image
+
+    yield from stream(skip, None)
+    if skip:
+        yield from stream(0, skip)
+
+
 def evaluate_release(
     release: Path,
-    photos: Sequence[LabelledPhoto],
+    photos: PhotoSet,
     out: Path,
     split: str,
     tta: str = "none",
     threads: int = 1,
     robustness: bool = True,
 ) -> dict:
-    from catalogist_training.report import write_report
+    from catalogist_training.report import example_indices, write_report
 
     out.mkdir(parents=True, exist_ok=True)
     classifier = PhotoClassifier.open(release, num_threads=threads, tta=tta)
     taxonomy, size = classifier.taxonomy, classifier.image_size
     known = set(taxonomy.leaves)
-    dropped = sum(p.category_path not in known for p in photos)
-    photos = [p for p in photos if p.category_path in known]
-    truth = np.array([taxonomy.leaf_index(p.category_path) for p in photos])
-    images = [
-        decode_photo(p.path.read_bytes(), target_size=size)
-        for p in tqdm(photos, desc=f"decoding {split}", unit="photo", leave=False)
-    ]
+    counts = photos.categories()
+    count = sum(n for category, n in counts.items() if tuple(category.split("/")) in known)
+    dropped = sum(counts.values()) - count
 
-    def predict(corrupt=None, desc="clean") -> np.ndarray:
-        rows = []
-        for i, image in enumerate(tqdm(images, desc=desc, unit="photo", leave=False)):
-            shown = corrupt(image, i, images) if corrupt else image
-            rows.append(classifier.probabilities(preprocess(shown, size)))
-        return np.stack(rows)
-
-    probabilities = predict()
-    write_predictions(out / "predictions.jsonl", photos, probabilities, taxonomy)
+    names: list[str] = []
+    truth_paths: list[str] = []
+    rows: list[np.ndarray] = []
+    corrupted: dict[str, list[int]] = {name: [] for name in CORRUPTIONS} if robustness else {}
+    unreadable = 0
+    # the distractor pasted into photo i is photo (i + count // 2) % count: a second stream of the
+    # same photos, started halfway, hands it over without holding the split in memory
+    partners = known_images(photos, known, size, skip=count // 2) if robustness else None
+    evaluated = tqdm(known_images(photos, known, size), total=count, desc=f"evaluating {split}", leave=False)
+    for name, category, image in evaluated:
+        partner = next(partners)[2] if partners is not None else None
+        if image is None:
+            unreadable += 1
+            continue
+        names.append(name)
+        truth_paths.append("/".join(category))
+        rows.append(classifier.probabilities(preprocess(image, size)))
+        for corruption, damage in CORRUPTIONS.items() if robustness else ():
+            index = len(names) - 1
+            shown = damage(image, index, _Partner(partner or image, count))
+            corrupted[corruption].append(int(classifier.probabilities(preprocess(shown, size)).argmax()))
+    probabilities = np.stack(rows)
+    truth = np.array([taxonomy.leaf_index(tuple(t.split("/"))) for t in truth_paths])
+    write_predictions(out / "predictions.jsonl", names, truth_paths, probabilities, taxonomy)
     fine, top = taxonomy.levels[-1], taxonomy.levels[0]
     coarse = taxonomy.levels[-2] if len(taxonomy.levels) > 1 else fine
     top5 = np.argsort(-probabilities, axis=1)[:, :5]
@@ -145,8 +186,9 @@ def evaluate_release(
     confidence = probabilities.max(axis=1)
     metrics = {
         "split": split,
-        "photos": len(photos),
+        "photos": len(names),
         "photos_of_unknown_categories_dropped": dropped,
+        "photos_unreadable": unreadable,
         "tta": tta,
         "fine_accuracy": clean,
         "coarse_accuracy": _accuracy(probabilities, truth, taxonomy, coarse),
@@ -158,14 +200,28 @@ def evaluate_release(
         "model_bytes": (release / MODEL_FILE).stat().st_size,
         "model_version": classifier.version,
     }
-    corrupted = {}
     if robustness:
-        for name, corrupt in CORRUPTIONS.items():
-            corrupted[name] = predict(corrupt, name)
-        metrics["robustness"] = {n: _accuracy(p, truth, taxonomy, fine) for n, p in corrupted.items()}
+        metrics["robustness"] = {n: float((np.array(p) == truth).mean()) for n, p in corrupted.items()}
         metrics["robustness_mean_ratio"] = float(np.mean(list(metrics["robustness"].values())) / clean)
-    metrics.update(time_classifier(release, photos))
+    blobs = [data for _, _, data in islice(records(photos), TIMING_PHOTOS)]
+    metrics.update(time_classifier(release, blobs))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     np.save(out / "probabilities.npy", probabilities)
-    write_report(out / "report.html", metrics, taxonomy, photos, images, probabilities, truth)
+    wanted = set(example_indices(probabilities, truth))
+    decodable = (image for _, _, image in known_images(photos, known, size) if image is not None)
+    examples = {i: image for i, image in enumerate(decodable) if i in wanted}
+    write_report(out / "report.html", metrics, taxonomy, examples, probabilities, truth)
     return metrics
+
+
+class _Partner(Sequence[Image.Image]):
+    """What a corruption sees as the other photos of the split: the one photo it pastes in."""
+
+    def __init__(self, image: Image.Image, count: int):
+        self.image, self.size = image, count
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index):  # the one photo, whichever index is asked for
+        return self.image

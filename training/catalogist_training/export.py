@@ -14,21 +14,25 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from catalogist.errors import BadPhoto
+from catalogist.imaging import photo_pixels
 from catalogist.models.classifier import MODEL_FILE, TAXONOMY_FILE, TFLiteModel
 from catalogist.models.kinds import CLASSIFIER
 from catalogist.models.releases import MANIFEST, sha256_of
 from catalogist.models.taxonomy import Taxonomy
 from catalogist_training.calibrate import calibrate, calibration_record
 from catalogist_training.config import TrainConfig
-from catalogist_training.prepare import RunPhotos, labels, load_pixels
+from catalogist_training.photo_sets import PhotoSet, records
+from catalogist_training.prepare import RunPhotos
 from catalogist_training.release_manifest import write_manifest
+from catalogist_training.train_classifier import load_trained
 
 FLOAT_FILE = "model_float.tflite"
 
@@ -37,9 +41,22 @@ class ReleaseRefused(Exception):
     """The exported model failed its gate; nothing is published."""
 
 
-def convert(model_path: Path, representative: np.ndarray) -> tuple[bytes, bytes]:
-    """(int8 with uint8 input and output, float) TFLite flatbuffers of a Keras model."""
-    model = keras.saving.load_model(model_path)
+def served_pixels(photos: PhotoSet, size: int) -> Iterator[tuple[str, tuple[str, ...], np.ndarray]]:
+    """(name, category path, model input) of each photo, decoded as serving decodes it; a photo
+    that cannot be decoded is left out (training skipped it too)."""
+    for name, category, data in records(photos):
+        try:
+            yield name, category, photo_pixels(data, size)
+        except BadPhoto:
+            continue
+
+
+def convert(
+    model_path: Path, representative: Callable[[], Iterable[np.ndarray]], backbone: str = "lite0"
+) -> tuple[bytes, bytes]:
+    """(int8 with uint8 input and output, float) TFLite flatbuffers of a Keras model; the int8
+    ranges are set from the model inputs `representative()` yields."""
+    model = load_trained(model_path, backbone)
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp) / "saved_model"
         model.export(str(saved), format="tf_saved_model", verbose=False)
@@ -48,7 +65,7 @@ def convert(model_path: Path, representative: np.ndarray) -> tuple[bytes, bytes]
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
 
         def representative_dataset():
-            for pixels in tqdm(representative, desc="int8 calibration", unit="photo", leave=False):
+            for pixels in tqdm(representative(), desc="int8 calibration", unit="photo", leave=False):
                 yield [pixels[None].astype(np.float32)]
 
         converter.representative_dataset = representative_dataset
@@ -59,17 +76,17 @@ def convert(model_path: Path, representative: np.ndarray) -> tuple[bytes, bytes]
     return int8_model, float_model
 
 
-def predict(model_path: Path, pixels: np.ndarray, desc: str) -> np.ndarray:
-    model = TFLiteModel(model_path, num_threads=2)
-    return np.stack([model.probabilities(p) for p in tqdm(pixels, desc=desc, unit="photo", leave=False)])
-
-
-def representative_photos(run: RunPhotos, count: int, seed: int) -> list:
-    """An even spread over the training photos (`count` 0: all): the int8 ranges must cover
-    every category, and fewer photos leave int8 further below float (docs/experiments.md)."""
-    rng = np.random.default_rng(seed)
-    picks = rng.permutation(len(run.train))[: count or len(run.train)]
-    return [run.train[i] for i in sorted(picks)]
+def predict_both(
+    int8_path: Path, float_path: Path, photos: PhotoSet, taxonomy: Taxonomy, size: int, desc: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(int8 probabilities, float probabilities, true leaves) of a set, one photo decoded at a time."""
+    int8_model, float_model = TFLiteModel(int8_path, num_threads=2), TFLiteModel(float_path, num_threads=2)
+    int8_rows, float_rows, truth = [], [], []
+    for _name, category, pixels in tqdm(served_pixels(photos, size), total=len(photos), desc=desc, leave=False):
+        int8_rows.append(int8_model.probabilities(pixels))
+        float_rows.append(float_model.probabilities(pixels))
+        truth.append(taxonomy.leaf_index(category))
+    return np.stack(int8_rows), np.stack(float_rows), np.array(truth, np.int32)
 
 
 def borrowed_thresholds(taxonomy: Taxonomy, release: Path) -> tuple[Taxonomy, dict]:
@@ -97,34 +114,33 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
     release.mkdir(parents=True)
     float_dir.mkdir(exist_ok=True)
 
-    rep = load_pixels(
-        representative_photos(run, config.representative_photos, config.seed),
-        config.image_size,
-        "representative photos",
-    )
+    # An even spread over the training photos (0: all): the int8 ranges must cover every
+    # category, and fewer photos leave int8 further below float (docs/experiments.md).
+    representative = run.train.sample(config.representative_photos, config.seed)
     started = time.time()
-    int8_bytes, float_bytes = convert(model_path, rep)
+    int8_bytes, float_bytes = convert(
+        model_path, lambda: (pixels for *_, pixels in served_pixels(representative, config.image_size)), config.backbone
+    )
     (release / MODEL_FILE).write_bytes(int8_bytes)
     (float_dir / FLOAT_FILE).write_bytes(float_bytes)
 
-    check = {"val": list(run.val), "holdout": list(run.holdout)}
-    if not (run.val or run.holdout):
+    check: dict[str, PhotoSet] = {"val": run.val, "holdout": run.holdout}
+    if not (len(run.val) or len(run.holdout)):
         # a refit has no unseen photos left; how far int8 strays from float can still be measured
         # on photos it trained on (a fidelity check, not an accuracy)
-        check = {"trained_on_extra": list(run.extra)}
+        check = {"trained_on_extra": run.extra}
     metrics: dict = {}
     int8_predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, photos in check.items():
-        if not photos:
+        if not len(photos):
             continue
-        pixels = load_pixels(photos, config.image_size, f"decoding {name}")
-        truth = labels(photos, run.taxonomy)
-        for kind, path in (("int8", release / MODEL_FILE), ("float", float_dir / FLOAT_FILE)):
-            p = predict(path, pixels, f"{kind} on {name}")
-            metrics[f"{name}_{kind}_fine_accuracy"] = float((p.argmax(1) == truth).mean())
-            if kind == "int8":
-                int8_predictions[name] = (p, truth)
-    gate_split = next(name for name in check if check[name])
+        int8_p, float_p, truth = predict_both(
+            release / MODEL_FILE, float_dir / FLOAT_FILE, photos, run.taxonomy, config.image_size, f"checking {name}"
+        )
+        metrics[f"{name}_int8_fine_accuracy"] = float((int8_p.argmax(1) == truth).mean())
+        metrics[f"{name}_float_fine_accuracy"] = float((float_p.argmax(1) == truth).mean())
+        int8_predictions[name] = (int8_p, truth)
+    gate_split = next(name for name in check if len(check[name]))
     gap = metrics[f"{gate_split}_float_fine_accuracy"] - metrics[f"{gate_split}_int8_fine_accuracy"]
 
     if config.thresholds_from:

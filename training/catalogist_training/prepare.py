@@ -2,34 +2,38 @@
 extra labelled photos a refit trains on (validation itself, once a recipe is chosen).
 
     python -m catalogist_training.prepare --data ../shared/datasets/grocerystore   # prints counts
+    catalogist prepare photos --data DIR --out DIR|gs://...   # packs the roles into TFRecord shards
 
 The taxonomy comes from the training photos; validation photos of a category the model never
-saw are dropped (and counted), since no answer of the model could be right for them.
+saw are dropped (and counted), since no answer of the model could be right for them. A pack is
+one such selection, made once: a run on it reads its roles as they were chosen then.
 """
 
 import argparse
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-import numpy as np
-from tqdm import tqdm
-
-from catalogist.errors import BadPhoto
-from catalogist.imaging import photo_pixels
 from catalogist.models.taxonomy import Taxonomy
+from catalogist_training import files
 from catalogist_training.config import TrainConfig
 from catalogist_training.datasets import LabelledPhoto, load_grocery_store_iconic, load_split
+from catalogist_training.photo_sets import ROLES, ListedPhotos, PhotoSet, is_pack, read_pack, write_pack
+
+# What chooses a run's photos; a pack records them, and a run on it must not ask for others
+SELECTION = ("train_split", "val_split", "extra_train", "extra_val", "holdout_fraction", "classes", "limit")
 
 
 @dataclass(frozen=True)
 class RunPhotos:
     taxonomy: Taxonomy
-    train: tuple[LabelledPhoto, ...]
-    holdout: tuple[LabelledPhoto, ...]
-    val: tuple[LabelledPhoto, ...]
-    iconic: tuple[LabelledPhoto, ...]
+    train: PhotoSet
+    holdout: PhotoSet
+    val: PhotoSet
+    iconic: PhotoSet
     dropped_val: int
-    extra: tuple[LabelledPhoto, ...] = ()  # trained on beside `train`; never checked against
+    extra: PhotoSet = field(default_factory=ListedPhotos)  # trained on beside `train`; never checked against
+
+    def roles(self) -> dict[str, PhotoSet]:
+        return {role: getattr(self, role) for role in ROLES}
 
 
 def spread_leaves(paths, classes: int) -> set | None:
@@ -58,10 +62,45 @@ def _limit(photos, limit: int) -> list:
     return kept
 
 
+def selection(config: TrainConfig) -> dict:
+    chosen = {name: getattr(config, name) for name in SELECTION}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in chosen.items()}
+
+
 def prepare_photos(config: TrainConfig) -> RunPhotos:
+    """The run's photos: listed from the dataset, or the roles of a pack."""
+    if is_pack(config.data):
+        return packed_photos(config)
+    return listed_photos(config)
+
+
+def packed_photos(config: TrainConfig) -> RunPhotos:
+    chosen, roles = read_pack(config.data)
+    asked = selection(config)
+    differing = {k: (asked[k], chosen.get(k)) for k in asked if asked[k] != chosen.get(k)}
+    if differing:
+        raise ValueError(
+            f"{config.data} was packed with another choice of photos: "
+            + ", ".join(f"{k} is {theirs!r} there, {ours!r} here" for k, (ours, theirs) in differing.items())
+            + "; pack again with these settings, or train with the pack's"
+        )
+    learned = roles["train"].categories() + roles["extra"].categories()
+    taxonomy = Taxonomy.from_paths([tuple(key.split("/")) for key in learned])
+    return RunPhotos(
+        taxonomy,
+        roles["train"],
+        roles["holdout"],
+        roles["val"],
+        roles["iconic"],
+        chosen.get("dropped_val", 0),
+        roles["extra"],
+    )
+
+
+def listed_photos(config: TrainConfig) -> RunPhotos:
     from catalogist_training.datasets import split_holdout
 
-    data = Path(config.data)
+    data = config.data
     photos = load_split(data, config.train_split)
     keep = spread_leaves((p.category_path for p in photos), config.classes)
     if keep:
@@ -80,26 +119,27 @@ def prepare_photos(config: TrainConfig) -> RunPhotos:
     val_all += [p for split in config.extra_val for p in load_split(data, split)]
     val = [p for p in val_all if p.category_path in leaves]
     iconic = []
-    if config.iconic_copies and (data / "classes.csv").exists():
+    if config.iconic_copies and files.exists(files.join(data, "classes.csv")):
         iconic = [p for p in load_grocery_store_iconic(data) if p.category_path in leaves]
     return RunPhotos(
-        taxonomy, tuple(train), tuple(holdout), tuple(val), tuple(iconic), len(val_all) - len(val), tuple(extra)
+        taxonomy,
+        ListedPhotos(tuple(train)),
+        ListedPhotos(tuple(holdout)),
+        ListedPhotos(tuple(val)),
+        ListedPhotos(tuple(iconic)),
+        len(val_all) - len(val),
+        ListedPhotos(tuple(extra)),
     )
 
 
-def load_pixels(photos, size: int, desc: str) -> np.ndarray:
-    """All photos decoded and preprocessed as the functions do it: (N, size, size, 3) uint8."""
-    pixels = np.zeros((len(photos), size, size, 3), np.uint8)
-    for i, photo in enumerate(tqdm(photos, desc=desc, unit="photo", leave=False)):
-        try:
-            pixels[i] = photo_pixels(photo.path.read_bytes(), size)
-        except BadPhoto as error:
-            raise BadPhoto(f"{photo.path}: {error.reason}") from None
-    return pixels
-
-
-def labels(photos, taxonomy: Taxonomy) -> np.ndarray:
-    return np.array([taxonomy.leaf_index(p.category_path) for p in photos], np.int32)
+def pack_photos(config: TrainConfig, out: str) -> dict:
+    """Choose the run's photos as `train classifier` would, and pack every role into `out`."""
+    run = listed_photos(config)
+    chosen = {**selection(config), "dropped_val": run.dropped_val, "source": config.data}
+    roles: dict[str, list[LabelledPhoto]] = {
+        role: list(photos.photos) for role, photos in run.roles().items() if isinstance(photos, ListedPhotos)
+    }
+    return write_pack(roles, out, chosen, config.seed)
 
 
 if __name__ == "__main__":

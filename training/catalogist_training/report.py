@@ -8,6 +8,7 @@ photos of what went wrong.
 import base64
 import html
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -89,29 +90,44 @@ def robustness_figure(clean: float, robustness: dict):
     return figure
 
 
-def _worst_classes_html(taxonomy, photos, images, probabilities, truth) -> str:
+def _worst(probabilities, truth) -> list[tuple[int, float, int, list[int]]]:
+    """(leaf, accuracy, photos, indices of up to EXAMPLES_PER_CLASS mistakes) of the worst leaves."""
     predicted = probabilities.argmax(axis=1)
-    rows = []
     leaves_seen = sorted(set(truth.tolist()))
     scored = sorted(leaves_seen, key=lambda leaf: (predicted[truth == leaf] == leaf).mean())
+    worst = []
     for leaf in scored[:WORST_CLASSES]:
         members = np.nonzero(truth == leaf)[0]
-        accuracy = (predicted[members] == leaf).mean()
-        wrong = [i for i in members if predicted[i] != leaf][:EXAMPLES_PER_CLASS]
+        wrong = [int(i) for i in members if predicted[i] != leaf][:EXAMPLES_PER_CLASS]
+        worst.append((leaf, float((predicted[members] == leaf).mean()), len(members), wrong))
+    return worst
+
+
+def example_indices(probabilities, truth) -> list[int]:
+    """The photos the report shows: a second pass over the split decodes only these."""
+    return [i for *_, wrong in _worst(probabilities, truth) for i in wrong]
+
+
+def _worst_classes_html(taxonomy, images, probabilities, truth) -> str:
+    predicted = probabilities.argmax(axis=1)
+    rows = []
+    for leaf, accuracy, members, wrong in _worst(probabilities, truth):
         cells = "".join(
             f'<figure><img src="data:image/png;base64,{_thumbnail(images[i])}">'
             f"<figcaption>as {html.escape('/'.join(taxonomy.leaves[predicted[i]][1:]))} "
             f"({probabilities[i].max():.0%})</figcaption></figure>"
             for i in wrong
+            if i in images
         )
         rows.append(
             f"<tr><td>{html.escape('/'.join(taxonomy.leaves[leaf]))}</td>"
-            f"<td>{accuracy:.0%} of {len(members)}</td><td>{cells}</td></tr>"
+            f"<td>{accuracy:.0%} of {members}</td><td>{cells}</td></tr>"
         )
     return "<table><tr><th>category</th><th>right</th><th>mistakes</th></tr>" + "".join(rows) + "</table>"
 
 
-def write_report(path: Path, metrics, taxonomy, photos, images, probabilities, truth) -> None:
+def write_report(path: Path, metrics, taxonomy, images: Mapping[int, Image.Image], probabilities, truth) -> None:
+    """`images`: the decoded photos of `example_indices`, by index."""
     fine = taxonomy.levels[-1]
     predicted = probabilities.argmax(axis=1)
     names = ["/".join(leaf[1:]) for leaf in taxonomy.leaves]
@@ -143,7 +159,7 @@ fine level “{html.escape(fine)}”.</p>
 <table>{headline}</table>
 {plots}
 <h2>Worst categories</h2>
-{_worst_classes_html(taxonomy, photos, images, probabilities, truth)}
+{_worst_classes_html(taxonomy, images, probabilities, truth)}
 </body></html>
 """
     path.write_text(page)

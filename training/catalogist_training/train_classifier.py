@@ -1,4 +1,4 @@
-"""Fine-tune EfficientNet-Lite0 on labelled shop photos; writes `<out>/work/model.keras`.
+"""Fine-tune a pretrained backbone on labelled shop photos; writes `<out>/work/model.keras`.
 
     catalogist train classifier --data ../shared/datasets/grocerystore --out artifacts/classifier
 
@@ -7,26 +7,50 @@ fine-tune): ImageNet weights; batch-norm statistics frozen or re-estimated; the 
 `train_from` on trained; AdamW with warmup and cosine decay; label smoothing; a loss on the leaves
 plus one on the coarse level (a mistake between two apples costs less than apple-versus-milk); an
 exponential moving average of weights; augmentation aimed at shop-photo failures or the standard
-set (`augment.py`); iconic studio shots. Resumable: rerunning the same command continues from the
-last finished epoch. What was tried and measured, with figures: docs/experiments.md.
+set (`augment.py`); iconic studio shots. What was tried and measured: docs/experiments.md.
+
+Photos stream from their files or a pack (`input_pipeline.py`), so memory does not grow with
+their number; the machine's GPUs are used as `accelerators.py` plans. Each epoch leaves a
+checkpoint (a folder or gs://): rerunning the same command, or a preempted job restarting,
+continues from the newest one.
 """
 
 import json
+import logging
+import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
 from catalogist.models.taxonomy import Taxonomy
-from catalogist_training.augment import augment_batch
-from catalogist_training.backbone import build_backbone
+from catalogist_training import files
+from catalogist_training.accelerators import Plan, local_gpus, plan, split_cpu, strategy_for
+from catalogist_training.backbone import (
+    build_backbone,
+    build_saved_model_backbone,
+    is_saved_model,
+    saved_model_path,
+)
 from catalogist_training.config import TrainConfig
-from catalogist_training.prepare import RunPhotos, labels, load_pixels
+from catalogist_training.input_pipeline import Skipped, check_batches, combined, training_batches
+from catalogist_training.photo_sets import repeated
+from catalogist_training.prepare import RunPhotos
 
-CACHE_MARGIN = 1.15  # training crops come from a slightly larger cached image
+CACHE_MARGIN = 1.15  # training crops come from a slightly larger decoded image
+PROGRESS_EVERY_SECONDS = 30
+CHECK_BATCH = 64
+# settings that only change the export (gate, thresholds, int8 ranges): a run resumed with other
+# values of these trained the same model
+EXPORT_FIELDS = ("max_gap", "target_precision", "bound_confidence", "thresholds_from", "representative_photos")
+
+log = logging.getLogger("catalogist.training")
+# Keras warns at the end of every validation pass over a dataset whose length it cannot know
+# (skipping undecodable photos hides it); running out of check photos is the intended end there.
+warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
 
 
 @keras.saving.register_keras_serializable("catalogist")
@@ -62,14 +86,15 @@ class HierarchicalLoss(keras.losses.Loss):
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """One tqdm bar per epoch, with the running loss, so a long CPU run shows it is alive."""
+    """One tqdm bar per epoch on a terminal, so a long CPU run shows it is alive; off in logs."""
 
     def __init__(self, steps: int, epochs: int):
         super().__init__()
         self.steps, self.epochs, self.bar = steps, epochs, None
+        self.shown = sys.stderr.isatty()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch")
+        self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", disable=not self.shown)
 
     def on_train_batch_end(self, batch, logs=None):
         self.bar.update(1)
@@ -80,40 +105,123 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.close()
 
 
-class SaveProgress(keras.callbacks.Callback):
-    """After each epoch: the full model (weights, optimizer, EMA) and how far training got."""
+class Progress(keras.callbacks.Callback):
+    """A JSON log line every half minute and at each epoch's end: where the run is, how fast it
+    goes and when it will end (what `catalogist train classifier --vertex` follows from afar)."""
 
-    def __init__(self, work: Path):
+    def __init__(self, total_steps: int, steps_per_epoch: int, batch: int, done: int):
         super().__init__()
-        self.work = work
+        self.total, self.per_epoch, self.batch = total_steps, steps_per_epoch, batch
+        self.start_step, self.step = done, done
+        self.started = self.last = time.monotonic()
+
+    def _line(self, message: str, **extra) -> None:
+        elapsed = time.monotonic() - self.started
+        rate = (self.step - self.start_step) / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.step) / rate if rate > 0 else None
+        log.info(
+            message,
+            extra={
+                "step": self.step,
+                "steps_total": self.total,
+                "epoch": self.step // self.per_epoch,
+                "photos_per_second": round(rate * self.batch, 1),
+                "eta_seconds": round(eta) if eta is not None else None,
+                **extra,
+            },
+        )
+        self.last = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
+            self._line("training", loss=round(float(logs["loss"]), 4))
 
     def on_epoch_end(self, epoch, logs=None):
-        self.model.save(self.work / "checkpoint.keras")
-        (self.work / "progress.json").write_text(json.dumps({"epochs_done": epoch + 1}))
+        self._line("epoch finished", **{k: round(float(v), 4) for k, v in (logs or {}).items()})
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Ends training after `max_steps` optimizer steps (a smoke or memory run)."""
+
+    def __init__(self, max_steps: int):
+        super().__init__()
+        self.max_steps = max_steps
+        self.reached = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) >= self.max_steps:
+            self.reached = self.model.stop_training = True
+
+
+class Checkpoints:
+    """Full models (weights, optimizer state, moving average) in a folder or bucket, and
+    `progress.json` naming the newest. The checkpoint is written first, the progress second and
+    the older checkpoint removed last, so a run stopped at any moment resumes from a whole one."""
+
+    def __init__(self, location: str):
+        self.location = location
+        self.progress = files.join(location, "progress.json")
+
+    def latest(self) -> dict | None:
+        """{"checkpoint": location, "steps_done": n, "epochs_done": n} or None."""
+        if not files.exists(self.progress):
+            return None
+        progress = json.loads(files.read_text(self.progress))
+        checkpoint = files.join(self.location, progress.get("checkpoint", "checkpoint.keras"))
+        return {**progress, "checkpoint": checkpoint}
+
+    def save(self, model: keras.Model, steps_done: int, epochs_done: int) -> None:
+        previous = self.latest()
+        name = f"checkpoint-{steps_done:09d}.keras"
+        model.save(files.join(self.location, name))
+        progress = {"checkpoint": name, "steps_done": steps_done, "epochs_done": epochs_done}
+        files.write_text(self.progress, json.dumps(progress) + "\n")
+        if previous and files.name(previous["checkpoint"]) != name:
+            files.remove(previous["checkpoint"])
+
+
+class SaveProgress(keras.callbacks.Callback):
+    """After each epoch, and where `--max-steps` stops one: a checkpoint."""
+
+    def __init__(self, checkpoints: Checkpoints, steps_per_epoch: int):
+        super().__init__()
+        self.checkpoints, self.steps_per_epoch = checkpoints, steps_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        steps = int(self.model.optimizer.iterations.numpy())
+        self.checkpoints.save(self.model, steps, steps // self.steps_per_epoch)
 
 
 def build_classifier(taxonomy: Taxonomy, config: TrainConfig) -> keras.Model:
-    backbone = build_backbone(config.image_size, variant=config.backbone)
-    frozen = config.frozen_stages()
-    for layer in backbone.layers:
-        batch_norm = isinstance(layer, keras.layers.BatchNormalization)
-        if (batch_norm and config.freeze_batch_norm) or layer.name.split("_")[0] in frozen:
-            layer.trainable = False
+    if is_saved_model(config.backbone):
+        path = saved_model_path(config.backbone)
+        backbone = build_saved_model_backbone(
+            path, config.image_size, config.backbone_input_range, trainable=config.train_from != "head"
+        )
+    else:
+        backbone = build_backbone(config.image_size, variant=config.backbone)
+        frozen = config.frozen_stages()
+        for layer in backbone.layers:
+            batch_norm = isinstance(layer, keras.layers.BatchNormalization)
+            if (batch_norm and config.freeze_batch_norm) or layer.name.split("_")[0] in frozen:
+                layer.trainable = False
     x = keras.layers.Dropout(config.dropout, name="dropout")(backbone.output)
     logits = keras.layers.Dense(len(taxonomy.leaves), name="leaf_logits")(x)
-    probabilities = keras.layers.Softmax(name="leaf_probabilities")(logits)
+    # float32 under mixed precision too: the softmax and the loss need its range
+    probabilities = keras.layers.Softmax(name="leaf_probabilities", dtype="float32")(logits)
     return keras.Model(backbone.input, probabilities, name="catalogist_classifier")
 
 
-def compile_classifier(model: keras.Model, taxonomy: Taxonomy, config: TrainConfig, steps: int):
+def compile_classifier(model: keras.Model, taxonomy: Taxonomy, config: TrainConfig, steps: int, peak: float):
     coarse_level = taxonomy.levels[-2] if len(taxonomy.levels) > 1 else taxonomy.levels[-1]
     total = steps * config.epochs
     warmup = int(steps * config.warmup_epochs)
     schedule = keras.optimizers.schedules.CosineDecay(
-        config.learning_rate / 20,
+        peak / 20,
         max(total - warmup, 1),
         alpha=0.0,
-        warmup_target=config.learning_rate,
+        warmup_target=peak,
         warmup_steps=warmup,
     )
     optimizer = keras.optimizers.AdamW(
@@ -126,69 +234,144 @@ def compile_classifier(model: keras.Model, taxonomy: Taxonomy, config: TrainConf
     model.compile(optimizer, loss, metrics=[keras.metrics.SparseCategoricalAccuracy("fine_accuracy")])
 
 
-def training_pixels(run: RunPhotos, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    cache = round(config.image_size * CACHE_MARGIN)
-    photos = list(run.train) + list(run.extra) + list(run.iconic) * config.iconic_copies
-    return load_pixels(photos, cache, "decoding train photos"), labels(photos, run.taxonomy)
+def load_trained(location, backbone: str) -> keras.Model:
+    """A model a run of this project saved. One on a SavedModel backbone re-opens that SavedModel,
+    which carries code of its own, so Keras wants it allowed: it is the backbone the run was asked
+    to train, no other."""
+    return keras.saving.load_model(location, safe_mode=not is_saved_model(backbone))
 
 
-def train_classifier(run: RunPhotos, config: TrainConfig) -> Path:
-    """Train (or resume) and return the path of the finished float Keras model."""
+def float32_copy(model: keras.Model, taxonomy: Taxonomy, config: TrainConfig) -> keras.Model:
+    """The trained model rebuilt in float32 with the trained weights: what is exported, whatever
+    precision trained it."""
+    keras.mixed_precision.set_dtype_policy("float32")
+    twin = build_classifier(taxonomy, config)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def accelerator_plan(config: TrainConfig) -> Plan:
+    if config.cpu_replicas:
+        split_cpu(config.cpu_replicas)
+    chosen = plan(
+        local_gpus(),
+        config.batch_size,
+        config.learning_rate,
+        config.precision,
+        config.cpu_replicas,
+        fixed_graph=is_saved_model(config.backbone),
+    )
+    log.info("training on %s", chosen.describe(), extra={"plan": chosen.__dict__})
+    return chosen
+
+
+def check_resumable(checkpoints: Checkpoints, config: TrainConfig, taxonomy: Taxonomy) -> None:
+    """A checkpoint is continued only by the run that made it: same recipe, same tree."""
+    saved_config = files.join(checkpoints.location, "config.json")
+    if files.exists(saved_config):
+        theirs = TrainConfig.load(saved_config)
+        differing = {k: v for k, v in config.recipe_differences(theirs).items() if k not in EXPORT_FIELDS}
+        if differing:
+            raise ValueError(
+                f"the checkpoint in {checkpoints.location} was trained with other settings "
+                + ", ".join(f"{k}={theirs_value!r} (now {ours!r})" for k, (ours, theirs_value) in differing.items())
+                + ": resume with those, or train into a new --out/--checkpoints"
+            )
+    saved_taxonomy = files.join(checkpoints.location, "taxonomy.json")
+    if files.exists(saved_taxonomy) and json.loads(files.read_text(saved_taxonomy)) != taxonomy.to_json():
+        raise ValueError(f"the checkpoint in {checkpoints.location} was trained on another category tree")
+
+
+def train_classifier(run: RunPhotos, config: TrainConfig) -> Path | None:
+    """Train (or resume) and return the path of the finished float Keras model; None when
+    `max_steps` stopped it first (its checkpoint is saved)."""
     work = Path(config.out) / "work"
     work.mkdir(parents=True, exist_ok=True)
     final = work / "model.keras"
     if final.exists():
         return final
+    chosen = accelerator_plan(config)
+    strategy = strategy_for(chosen)
     keras.utils.set_random_seed(config.seed)
     if config.threads:
         tf.config.threading.set_intra_op_parallelism_threads(config.threads)
-    config.save(work / "config.json")
-    run.taxonomy.save(work / "taxonomy.json")
+    checkpoints = Checkpoints(config.checkpoint_dir())
+    state = checkpoints.latest()
+    if state:
+        check_resumable(checkpoints, config, run.taxonomy)
+    for folder in {str(work), checkpoints.location}:
+        files.write_text(files.join(folder, "config.json"), json.dumps(config.to_json(), indent=2) + "\n")
+        files.write_text(files.join(folder, "taxonomy.json"), json.dumps(run.taxonomy.to_json(), indent=2) + "\n")
     started = time.time()
 
-    x_train, y_train = training_pixels(run, config)
-    check = list(run.val) + list(run.holdout)  # none in a refit on every labelled photo
-    validation = (load_pixels(check, config.image_size, "decoding check photos"), labels(check, run.taxonomy))
-    steps = len(x_train) // config.batch_size
-    dataset = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .shuffle(len(x_train), seed=config.seed, reshuffle_each_iteration=True)
-        .batch(config.batch_size, drop_remainder=True)
-        .map(
-            lambda x, y: (augment_batch(x, config.image_size, config.augment), y),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        .prefetch(2)
+    training = combined([run.train, run.extra, repeated(run.iconic, config.iconic_copies)])
+    steps = len(training) // chosen.global_batch
+    if steps == 0:
+        raise ValueError(f"{len(training)} training photos do not fill one batch of {chosen.global_batch}")
+    skipped = Skipped()
+    dataset = training_batches(
+        training,
+        run.taxonomy,
+        cache_size=round(config.image_size * CACHE_MARGIN),
+        image_size=config.image_size,
+        batch_size=chosen.global_batch,
+        augment=config.augment,
+        seed=config.seed,
+        skipped=skipped,
     )
+    check = combined([run.val, run.holdout])  # none in a refit on every labelled photo
+    # a step-limited run is a smoke or memory check: no pass over the check photos
+    validate = len(check) > 0 and not config.max_steps
+    validation = check_batches(check, run.taxonomy, config.image_size, CHECK_BATCH, skipped) if validate else None
 
-    progress = work / "progress.json"
-    done = json.loads(progress.read_text())["epochs_done"] if progress.exists() else 0
-    if done:
-        model = keras.saving.load_model(work / "checkpoint.keras")
-    else:
-        model = build_classifier(run.taxonomy, config)
-        compile_classifier(model, run.taxonomy, config, steps)
+    done_steps = state["steps_done"] if state and "steps_done" in state else (state or {}).get("epochs_done", 0) * steps
+    done = done_steps // steps
+    with strategy.scope():
+        if state:
+            model = load_trained(state["checkpoint"], config.backbone)
+            log.info("resuming from %s (step %d, epoch %d)", state["checkpoint"], done_steps, done)
+            # A checkpoint from within an epoch (--max-steps) goes on from the start of that
+            # epoch, with the checkpoint's weights: Keras runs whole epochs, and the learning-rate
+            # schedule must end where the last epoch does.
+            model.optimizer.iterations.assign(done * steps)
+        else:
+            model = build_classifier(run.taxonomy, config)
+            compile_classifier(model, run.taxonomy, config, steps, chosen.learning_rate)
+    stop = StopAfter(config.max_steps) if config.max_steps else None
     callbacks = [
         ProgressBar(steps, config.epochs),
-        SaveProgress(work),
+        Progress(steps * config.epochs, steps, chosen.global_batch, done_steps),
+        SaveProgress(checkpoints, steps),
         keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(config.tensorboard_dir(), write_graph=False, update_freq=100, profile_batch=0),
+        *([stop] if stop else []),
     ]
-    if check and config.patience:
+    if validate and config.patience:
         callbacks.append(keras.callbacks.EarlyStopping("val_fine_accuracy", patience=config.patience, mode="max"))
-    if done < config.epochs:
+    if done < config.epochs and not (stop and done_steps >= config.max_steps):
         model.fit(
             dataset,
             epochs=config.epochs,
             initial_epoch=done,
+            steps_per_epoch=steps,
             verbose=0,
-            shuffle=False,
-            validation_data=validation if check else None,
-            validation_batch_size=64,
+            validation_data=validation,
             callbacks=callbacks,
+            shuffle=False,  # the input pipeline shuffles
         )
-    else:  # stopped after the last epoch but before saving: apply the moving average here
+    timing = {
+        "train_seconds": round(time.time() - started, 1),
+        "resumed_from_step": done_steps,
+        "plan": chosen.__dict__,
+        "photos_skipped": skipped.photos,
+    }
+    (work / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
+    if len(skipped):
+        log.warning("%d photos could not be decoded and were skipped", len(skipped), extra={"skipped": skipped.photos})
+    if stop and int(model.optimizer.iterations.numpy()) >= config.max_steps:
+        return None
+    if done >= config.epochs:  # stopped after the last epoch but before saving: apply the moving average here
         model.optimizer.finalize_variable_values(model.trainable_weights)
-    model.save(final)  # fit swapped the moving-average weights in at the end
-    timing = {"train_seconds": round(time.time() - started, 1), "resumed_from_epoch": done}
-    (work / "timing.json").write_text(json.dumps(timing) + "\n")
+    # fit swapped the moving-average weights in at the end
+    (float32_copy(model, run.taxonomy, config) if chosen.mixed_precision else model).save(final)
     return final

@@ -1,0 +1,129 @@
+"""Training as a long run on any machine relies on it: stopped after N steps with a checkpoint
+that loads, resumed where it stopped (from a bucket too), the Vertex AI job's own command
+training on this CPU, several replicas in mixed precision, and any SavedModel feature vector as
+the backbone, exported to int8 like the built-in ones.
+
+Tiny runs (the smoke recipe: 4 categories, 96 px, a few steps); ram:// (TensorFlow's in-memory
+file system) stands in for gs://, as in test_photo_input.py.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from catalogist.models.classifier import PhotoClassifier
+from catalogist.models.taxonomy import Taxonomy
+from catalogist_training import files
+from catalogist_training.cli import main
+from catalogist_training.config import TrainConfig
+from catalogist_training.vertex import JOB_OUT, training_args
+from tests.support import GROCERY
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+    pytest.mark.usefixtures("grocery"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning"),
+]
+CATALOGIST = str(Path(sys.executable).with_name("catalogist"))
+
+
+def test_a_step_limited_run_leaves_a_loadable_checkpoint_in_a_bucket_and_the_rerun_resumes_there(tmp_path):
+    bucket = f"ram://runs-{uuid.uuid4().hex}"
+    pack, checkpoints, tensorboard = f"{bucket}/pack", f"{bucket}/checkpoints", f"{bucket}/tensorboard"
+    out = tmp_path / "run"
+    assert main(["prepare", "photos", "--smoke", "--data", str(GROCERY), "--out", pack]) == 0
+    train = ["train", "classifier", "--smoke", "--data", pack, "--out", str(out), "--checkpoints", checkpoints]
+
+    stopped = main([*train, "--tensorboard", tensorboard, "--max-steps", "3"])
+
+    progress = json.loads(files.read_text(f"{checkpoints}/progress.json"))
+    assert stopped == 0 and not (out / "release").exists(), "a step-limited run exports nothing"
+    assert progress["steps_done"] == 3 and progress["epochs_done"] == 1
+    checkpoint = keras.saving.load_model(f"{checkpoints}/{progress['checkpoint']}")
+    assert checkpoint.predict(np.zeros((1, 96, 96, 3), np.float32), verbose=0).shape == (1, 4)
+    assert any("tfevents" in name for name in files.walk_files(tensorboard)), "TensorBoard curves in the bucket"
+
+    finished = main(train)
+
+    timing = json.loads((out / "work" / "timing.json").read_text())
+    assert finished == 0 and timing["resumed_from_step"] == 3
+    assert json.loads(files.read_text(f"{checkpoints}/progress.json"))["steps_done"] == 4  # 2 epochs of 2 steps
+    assert len([n for n in files.listdir(checkpoints) if n.endswith(".keras")]) == 1, "older checkpoints go"
+    assert PhotoClassifier.open(out / "release").taxonomy.leaves == Taxonomy.load(out / "work" / "taxonomy.json").leaves
+
+
+def test_a_checkpoint_is_not_resumed_by_another_recipe(tmp_path):
+    out = str(tmp_path / "run")
+    train = ["train", "classifier", "--smoke", "--data", str(GROCERY), "--out", out, "--max-steps", "1"]
+    assert main(train) == 0
+
+    with pytest.raises(ValueError, match=r"learning_rate=0\.001 \(now 0\.002\)"):
+        main([*train, "--max-steps", "2", "--learning-rate", "0.002"])
+
+
+def test_the_vertex_job_s_command_trains_and_exports_on_this_cpu_in_mixed_precision(tmp_path):
+    """The container's entry point as the job spec gives it, with the job's environment, in the
+    mixed precision a GPU VM would choose (CPUs emulate float16: slow, but the same code path)."""
+    config = replace(TrainConfig.smoke("gs://shop-ml/pack", ""), precision="mixed_float16")
+    args = training_args(config, publish="", extra=[])
+    args[args.index("--data") + 1] = str(GROCERY)  # what the bucket would hold
+    args[args.index("--out") + 1] = str(tmp_path / JOB_OUT.strip("/"))
+    env = {
+        **os.environ,
+        "AIP_CHECKPOINT_DIR": str(tmp_path / "job" / "checkpoints"),
+        "AIP_TENSORBOARD_LOG_DIR": str(tmp_path / "job" / "logs"),
+    }
+
+    done = subprocess.run(
+        [CATALOGIST, "train", "classifier", *args], env=env, capture_output=True, text=True, timeout=800
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    release = tmp_path / JOB_OUT.strip("/") / "release"
+    assert PhotoClassifier.open(release).image_size == 96
+    assert (tmp_path / "job" / "checkpoints" / "progress.json").exists(), "checkpoints where Vertex AI keeps them"
+    assert list((tmp_path / "job" / "logs").rglob("*tfevents*"))
+    progress = [
+        json.loads(line) for line in done.stdout.splitlines() if line.startswith("{") and '"eta_seconds"' in line
+    ]
+    assert progress and progress[-1]["step"] == progress[-1]["steps_total"], "progress lines the follower prints"
+
+
+def feature_vector_model(folder: Path) -> Path:
+    """A tiny image feature-vector SavedModel as TF Hub publishes them: 64×64 input in 0..1."""
+    inputs = keras.Input((64, 64, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    x = keras.layers.Conv2D(16, 3, strides=2, activation="relu")(x)
+    features = keras.layers.GlobalAveragePooling2D()(x)
+    keras.Model(inputs, features).export(str(folder), verbose=False)
+    return folder
+
+
+def test_a_saved_model_backbone_trains_on_two_replicas_and_exports_int8(tmp_path):
+    backbone = feature_vector_model(tmp_path / "feature-vector")
+    out = tmp_path / "run"
+    command = [
+        CATALOGIST, "train", "classifier", "--smoke", "--data", str(GROCERY), "--out", str(out),
+        "--backbone", str(backbone), "--train-from", "stem", "--cpu-replicas", "2",
+    ]  # fmt: skip
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=800)
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    plan = json.loads((out / "work" / "timing.json").read_text())["plan"]
+    assert plan["replicas"] == 2 and plan["global_batch"] == 32
+    config = json.loads((out / "work" / "config.json").read_text())
+    assert config["image_size"] == 64, "the input size comes from the SavedModel's signature"
+    served = PhotoClassifier.open(out / "release")
+    assert served.image_size == 64 and len(served.taxonomy.leaves) == 4
+    decision = served.classify(next((GROCERY / "val").rglob("*.jpg")).read_bytes())
+    assert decision.category_path[0] in {leaf[0] for leaf in served.taxonomy.leaves}
