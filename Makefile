@@ -19,9 +19,10 @@ $(UV):
 # Exactly what uv.lock says; --frozen refuses to touch a stale lock instead of re-resolving.
 # --compile-bytecode writes the .pyc files up front, as pip does when Cloud Functions builds the
 # bundle: without them every fresh process compiles its imports again (1.9 s instead of 0.9 s
-# to import functions/main.py here, see bench/bench_photos.py).
+# to import functions/main.py here, see bench/bench_photos.py). The default groups (stack, train,
+# dev): the gpu group is the trainer image's CUDA wheels, gigabytes no machine without a GPU wants.
 $(BIN)/catalogist: $(UV) uv.lock pyproject.toml
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-groups --compile-bytecode --python python3
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --compile-bytecode --python python3
 	touch $@
 
 $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json: $(FIRESTORE_EMULATOR)/package-lock.json

@@ -22,7 +22,8 @@ resource "google_service_account" "dataflow" {
   depends_on   = [time_sleep.apis]
 }
 
-# The import job's image; CI pushes it, the launcher VM pulls it.
+# The jobs' images: the import job's (batch/Dockerfile; the launcher VM pulls it) and the
+# trainer (training/Dockerfile; Vertex AI's service agent pulls it within the project). CI pushes both.
 resource "google_artifact_registry_repository" "batch" {
   # checkov:skip=CKV_GCP_84: the image holds the open source of the batch pipeline and public
   # packages, nothing secret; a customer-managed key would add a KMS key ring for no protection
@@ -30,7 +31,7 @@ resource "google_artifact_registry_repository" "batch" {
   repository_id = "catalogist-batch"
   location      = var.region
   format        = "DOCKER"
-  description   = "The import job's Flex Template image, built by CI from batch/Dockerfile."
+  description   = "The import job's Flex Template image (batch/Dockerfile) and the trainer image (training/Dockerfile), built by CI."
   labels        = var.labels
 
   cleanup_policies {

@@ -62,11 +62,12 @@ output "dead_letters" {
 }
 
 output "training" {
-  description = "Vertex AI custom training (`catalogist train ... --vertex`): the account jobs run as, where their files are staged, where trained models are written, and the data they read."
+  description = "Vertex AI custom training (`catalogist train classifier --vertex`): the account jobs run as (--vertex-service-account), their output folder (--vertex-output), the trainer image (--vertex-image, tagged by CI), the models bucket releases are published to (--publish), and the data they read."
   value = {
     service_account  = google_service_account.training.email
     staging_location = local.vertex_staging
-    models_staging   = local.models_staging
+    image            = local.trainer_image
+    models_bucket    = "gs://${google_storage_bucket.models.name}"
     training_data    = local.training_data_location
     region           = var.region
   }

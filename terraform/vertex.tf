@@ -1,17 +1,21 @@
-# Training on Vertex AI custom jobs (issue #25): `catalogist train ... --vertex` submits a job that
-# runs as catalogist-training, reads the training data, and writes what it trains under the models
-# bucket's staging/ prefix. Only `catalogist release publish` (an operator, after the evaluation
-# gate) turns a staged model into a release the function serves: the trainer cannot overwrite one.
+# Training on Vertex AI custom jobs (issue #25): `catalogist train classifier --vertex` submits a
+# job that runs the trainer image as catalogist-training, reads the training data, keeps its
+# checkpoints and TensorBoard logs in its output folder, and publishes the finished release into
+# the models bucket as a new version, as `catalogist release publish` does. It may create objects
+# there but not replace or delete any (overwriting needs storage.objects.delete): a release in
+# service stays the bytes that were checked, and serving one is still an operator's change of
+# CATALOGIST_CLASSIFIER_RELEASE.
 #
-#   training data   var.training_data (gs://bucket/prefix/)
-#   job files       gs://JOBS/vertex/ (the packaged trainer, the job's base output directory)
-#   trained models  gs://MODELS/staging/
+#   training data   var.training_data (gs://bucket/prefix/): photos packed by `catalogist prepare photos`
+#   job files       gs://JOBS/vertex/<job>/ (checkpoints, TensorBoard logs)
+#   image           REGION-docker.pkg.dev/PROJECT/catalogist-batch/trainer (training/Dockerfile, built by CI)
+#   releases        gs://MODELS/classifier/<version>/
 
 locals {
   training_data_location = coalesce(var.training_data, "gs://${var.jobs_bucket}/training-data/")
   training_data          = regex("^gs://(?P<bucket>[a-z0-9][a-z0-9_-]{1,61}[a-z0-9])/(?P<prefix>.*)$", local.training_data_location)
   vertex_staging         = "gs://${google_storage_bucket.jobs.name}/vertex"
-  models_staging         = "gs://${google_storage_bucket.models.name}/staging"
+  trainer_image          = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.batch.repository_id}/trainer"
 }
 
 resource "google_service_account" "training" {
@@ -32,18 +36,21 @@ resource "google_storage_bucket_iam_member" "training_reads_data" {
   }
 }
 
-# Writes trained models under staging/ of the models bucket, never over a published release.
-resource "google_storage_bucket_iam_member" "training_writes_staging" {
+# Publishes releases: creates new objects in the models bucket, never replaces or deletes one.
+resource "google_storage_bucket_iam_member" "training_publishes_releases" {
   bucket = google_storage_bucket.models.name
-  role   = "roles/storage.objectUser"
+  role   = "roles/storage.objectCreator"
   member = google_service_account.training.member
-  condition {
-    title      = "models-staging-only"
-    expression = "resource.type == \"storage.googleapis.com/Bucket\" || resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.models.name}/objects/staging/\")"
-  }
 }
 
-# Reads its packaged code and writes the job's outputs under vertex/ of the jobs bucket.
+# ... and lists it, to refuse a version that exists before writing anything (release.py).
+resource "google_storage_bucket_iam_member" "training_lists_releases" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.training.member
+}
+
+# Writes the job's checkpoints and logs under vertex/ of the jobs bucket, and resumes from them.
 resource "google_storage_bucket_iam_member" "training_uses_its_prefix" {
   bucket = google_storage_bucket.jobs.name
   role   = "roles/storage.objectUser"
@@ -77,7 +84,7 @@ resource "google_service_account_iam_member" "trainers_act_as_training" {
   member             = each.value
 }
 
-# ... and upload the packaged trainer under vertex/.
+# ... and read the jobs' outputs under vertex/ (what `--vertex` prints, TensorBoard).
 resource "google_storage_bucket_iam_member" "trainers_stage_jobs" {
   for_each = toset(var.trainers)
   bucket   = google_storage_bucket.jobs.name

@@ -142,8 +142,9 @@ REVIEWED_GRANTS = {
         "roles/storage.objectUser",
         "each.value",
     ),
-    # Vertex AI training jobs read the training data prefix, write models under staging/ of the
-    # models bucket and their files under vertex/ of the jobs bucket, and log.
+    # Vertex AI training jobs read the training data prefix, publish new releases into the models
+    # bucket (create and list; never replace or delete), write their files under vertex/ of the
+    # jobs bucket, and log.
     Grant(
         "google_storage_bucket_iam_member",
         "local.training_data.bucket",
@@ -152,11 +153,10 @@ REVIEWED_GRANTS = {
         _PREFIX.format(bucket="local.training_data.bucket", prefix="${local.training_data.prefix}").replace(" ", ""),
     ),
     Grant(
-        "google_storage_bucket_iam_member",
-        "google_storage_bucket.models.name",
-        "roles/storage.objectUser",
-        TRAINING,
-        _PREFIX.format(bucket="google_storage_bucket.models.name", prefix="staging/").replace(" ", ""),
+        "google_storage_bucket_iam_member", "google_storage_bucket.models.name", "roles/storage.objectCreator", TRAINING
+    ),
+    Grant(
+        "google_storage_bucket_iam_member", "google_storage_bucket.models.name", "roles/storage.objectViewer", TRAINING
     ),
     Grant(
         "google_storage_bucket_iam_member",
@@ -167,7 +167,7 @@ REVIEWED_GRANTS = {
     ),
     Grant("google_project_iam_member", "var.project_id", "roles/logging.logWriter", TRAINING),
     # The people in var.trainers submit jobs (Vertex AI's user role exists on projects), run them
-    # as the training account alone, and stage the packaged trainer under vertex/.
+    # as the training account alone, and read the jobs' outputs under vertex/.
     Grant("google_project_iam_member", "var.project_id", "roles/aiplatform.user", "each.value"),
     Grant(
         "google_service_account_iam_member",

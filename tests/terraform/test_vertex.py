@@ -1,6 +1,6 @@
 """Vertex AI custom training (issue #25): a training account that reads only the training data,
-writes only the models bucket's staging/ prefix and its own job files, and outputs that tell
-`catalogist train --vertex` where everything is."""
+writes its own job files, publishes new releases without being able to replace one, and outputs
+that tell `catalogist train classifier --vertex` where everything is."""
 
 from __future__ import annotations
 
@@ -30,27 +30,25 @@ def test_a_training_data_location_that_is_not_a_folder_is_refused(location: str)
     assert failed_validations(tf, "training_data", scope(tf, **REQUIRED, training_data=location))
 
 
-def test_the_trainer_cannot_write_over_a_published_release() -> None:
-    grants = [
-        r
+def test_the_trainer_publishes_new_releases_and_cannot_replace_or_delete_one() -> None:
+    grants = {
+        attr(r.body, "role")
         for r in load().iam_members()
         if expr(attr(r.body, "member")) == "google_service_account.training.member"
         and expr(attr(r.body, "bucket")) == "google_storage_bucket.models.name"
-    ]
+    }
 
-    assert len(grants) == 1
-    condition = expr(attr(grants[0].body["condition"][0], "expression"))
-    assert "objects/staging/" in condition
-    # releases are <kind>/<version>/ at the top of the bucket: outside staging/
-    assert attr(grants[0].body, "role") == "roles/storage.objectUser"
+    # objectCreator creates; replacing an object needs storage.objects.delete, which neither role has
+    assert grants == {"roles/storage.objectCreator", "roles/storage.objectViewer"}
 
 
-def test_the_outputs_name_the_account_and_the_staging_locations() -> None:
+def test_the_outputs_name_what_train_classifier_vertex_takes() -> None:
     value = load().outputs["training"]["value"][0]
 
     assert expr(value["service_account"]) == "google_service_account.training.email"
     assert expr(value["staging_location"]) == "local.vertex_staging"
-    assert expr(value["models_staging"]) == "local.models_staging"
+    assert expr(value["image"]) == "local.trainer_image"
+    assert "google_storage_bucket.models.name" in expr(value["models_bucket"])
 
 
 def test_the_aiplatform_api_is_on() -> None:

@@ -5,6 +5,8 @@ and follows (a recording session stands in for Google's REST APIs)."""
 import argparse
 import io
 import json
+import re
+import tomllib
 from dataclasses import replace
 
 import pytest
@@ -199,3 +201,15 @@ def test_a_finished_release_is_published_where_release_publish_puts_it():
     assert storage.order[-1] == "classifier/test-fixture/manifest.json"
     with pytest.raises(ValueError, match="gs://BUCKET"):
         publish_release(release, "gs://shop-models/classifier", storage_client=FakeStorage())
+
+
+def test_the_trainer_image_installs_the_locked_training_groups_with_the_project_s_uv():
+    dockerfile = (REPO / "training" / "Dockerfile").read_text()
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["dependency-groups"]
+    uv_version = re.search(r"UV_VERSION := (\S+)", (REPO / "Makefile").read_text())
+
+    groups = set(re.findall(r"--group (\w+)", dockerfile))
+    assert {"train", "gpu"} <= groups <= set(declared), "the GPU wheels and the trainer, from groups that exist"
+    assert "uv sync --frozen" in dockerfile, "exactly what uv.lock pins"
+    assert uv_version and f"uv=={uv_version.group(1)}" in dockerfile
+    assert "gpu" not in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["uv"]["default-groups"]

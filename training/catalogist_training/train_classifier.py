@@ -134,7 +134,9 @@ class Progress(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
-        if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
+        if self.step == self.start_step + 1:  # the run is under way: no pass over the photos first
+            self._line("first step", loss=round(float(logs["loss"]), 4))
+        elif time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
             self._line("training", loss=round(float(logs["loss"]), 4))
 
     def on_epoch_end(self, epoch, logs=None):
