@@ -150,9 +150,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "photo_tta",
         "CATALOGIST_PHOTO_TTA",
-        "test-time augmentation of photos: none, flip or flip_crops (see bench/ before changing)",
-        "none",
-        choice("none", "flip", "flip_crops"),
+        "test-time views of photos: release (the views the release's thresholds were calibrated on), "
+        "or none, flip, flip_crops to override it (the thresholds then no longer fit)",
+        "release",
+        choice("release", "none", "flip", "flip_crops"),
     ),
     Setting("model_threads", "CATALOGIST_MODEL_THREADS", "threads of each LiteRT interpreter", 1, whole),
     Setting(

@@ -70,7 +70,7 @@ class Release:
 
 def run(args: argparse.Namespace) -> int:
     from catalogist_infra.dev import print_parts, stack_config
-    from catalogist_infra.release import publish
+    from catalogist_training.publish import publish
 
     grocery = _grocery_data(args)
     classifier = _release(

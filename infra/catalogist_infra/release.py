@@ -3,89 +3,19 @@ models bucket, where the function's settings (CATALOGIST_<KIND>_RELEASE) name it
 
     catalogist release publish artifacts/classifier/release gs://my-models/classifier/20260115-093000
 
-Before anything is sent, the folder is opened with the loader the function uses
-(`catalogist.models.releases.Release.open`): its manifest must name the kind, list every file
-with its sha256, and carry the version the destination names. A version that already exists is
-refused, never overwritten, so a release in service stays the bytes that were checked. The
-manifest goes up last: until it is there, a reader finds no release rather than half of one.
-KIND is classifier, textcat or price; VERSION is the manifest's `version`.
+KIND is classifier, textcat or price; VERSION is the manifest's `version`. The checks (the
+release opens as the function opens it; an existing version is refused, never overwritten; the
+manifest goes up last) are `catalogist_training.publish`'s, shared with training jobs.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
-from typing import Any, Protocol
 
-from google.api_core import exceptions as gexc
-
-from catalogist.errors import ModelError
 from catalogist.flags import add_flag
-from catalogist.models.kinds import KINDS, MANIFEST, ReleaseKind, by_name
-from catalogist.models.releases import Release
-
-_DESTINATION = re.compile(r"gs://([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/([a-z]+)/([A-Za-z0-9._-]+)/?")
-
-
-class PublishError(Exception):
-    """The release was not published; the message says why, in words an operator acts on."""
-
-
-class StorageClient(Protocol):
-    """What publishing needs of `google.cloud.storage.Client` (a fake in tests, the emulator's
-    client in the local stack)."""
-
-    def list_blobs(self, bucket_or_name: Any, prefix: str | None = None, max_results: int | None = None) -> Any: ...
-
-    def bucket(self, bucket_name: str) -> Any: ...
-
-
-def parse_destination(destination: str) -> tuple[str, str, str]:
-    """`gs://bucket/kind/version` -> (bucket, kind, version)."""
-    match = _DESTINATION.fullmatch(destination)
-    if not match:
-        raise PublishError(f"the destination must be gs://BUCKET/KIND/VERSION, got {destination!r}")
-    bucket, kind, version = match.groups()
-    if kind not in {k.name for k in KINDS}:
-        raise PublishError(f"the destination's kind must be one of {', '.join(k.name for k in KINDS)}, got {kind!r}")
-    return bucket, kind, version
-
-
-def publish(folder: Path, destination: str, storage_client: StorageClient) -> list[str]:
-    """Upload the release in `folder` to `destination`; the object names written, manifest last."""
-    bucket_name, kind, version = parse_destination(destination)
-    folder = ReleaseKind.release_in(Path(folder))
-    try:
-        release = Release.open(folder, by_name(kind).manifest_kind, by_name(kind).files)
-    except ModelError as error:
-        raise PublishError(f"{folder} is not a {kind} release that can be published: {error}") from None
-    if release.version != version:
-        raise PublishError(
-            f"{folder / MANIFEST} says version {release.version!r}; the destination names {version!r}. "
-            f"Publish it as gs://{bucket_name}/{kind}/{release.version}"
-        )
-    prefix = f"{kind}/{version}/"
-    if any(True for _ in storage_client.list_blobs(bucket_name, prefix=prefix, max_results=1)):
-        raise PublishError(
-            f"gs://{bucket_name}/{prefix} already exists: a published version is never overwritten. "
-            "Train or export under a new version."
-        )
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST and not p.name.startswith("."))
-    bucket = storage_client.bucket(bucket_name)
-    written = []
-    for path in [*files, folder / MANIFEST]:
-        name = prefix + path.name
-        try:
-            # Create-only: a publisher racing this one cannot replace what this one wrote.
-            bucket.blob(name).upload_from_filename(str(path), if_generation_match=0)
-        except gexc.PreconditionFailed:
-            raise PublishError(
-                f"gs://{bucket_name}/{name} appeared while publishing: another publish is under way"
-            ) from None
-        written.append(name)
-    return written
+from catalogist_training.publish import PublishError, parse_destination, publish
 
 
 def run(args: argparse.Namespace) -> int:

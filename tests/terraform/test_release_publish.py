@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from catalogist_infra.cli import build_parser
-from catalogist_infra.release import PublishError, parse_destination, publish
+from catalogist_training.publish import PublishError, parse_destination, publish
 from tests.support import FakeStorage
 from tests.terraform.hcl import REPO
 

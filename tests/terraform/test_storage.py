@@ -9,7 +9,7 @@ import pytest
 
 from catalogist.models.kinds import KINDS
 from catalogist.settings import BY_FIELD, Settings
-from catalogist_infra.release import parse_destination
+from catalogist_training.publish import parse_destination
 from tests.terraform.hcl import attr, block, blocks, expr, load, workloads
 
 

@@ -74,7 +74,8 @@ def test_smoke_train_export_and_evaluate(smoke_run, tmp_path):
     assert manifest["int8_vs_float_gap"]["fine_accuracy_points"] <= 10
     assert manifest["command"].startswith("catalogist train classifier")
     calibration = manifest["calibration"]
-    assert calibration["calibrated_on"] == ["val", "holdout"], "calibrated on every photo it did not train on"
+    assert calibration["calibrated_on"] == ["val"], "calibrated on sessions training never saw"
+    assert manifest["promise"]["statement"] and manifest["tta"] == "none"
     assert set(calibration["levels"]) == {"top", "coarse", "fine"}
     assert {"precision", "precision_lower_bound", "decided_rate"} <= set(calibration["levels"]["fine"])
     taxonomy = Taxonomy.load(release / "taxonomy.json")

@@ -17,7 +17,7 @@ def test_defaults_fill_everything_optional():
     assert settings.project == "shop-prod"
     assert settings.model_location == "gs://shop-models"
     assert settings.classifier_release == "gs://shop-models/classifier"
-    assert settings.photo_tta == "none"
+    assert settings.photo_tta == "release"
     assert settings.max_photo_bytes == 25 * MIB
     assert settings.max_file_bytes == 2048 * MIB
     assert (settings.threads, settings.max_attempts, settings.currency) == (4, 5, "INR")
@@ -60,7 +60,7 @@ def test_a_release_is_chosen_by_configuration():
 
 
 def test_an_unknown_tta_mode_is_refused():
-    with pytest.raises(SettingsError, match="CATALOGIST_PHOTO_TTA must be one of none, flip, flip_crops"):
+    with pytest.raises(SettingsError, match="CATALOGIST_PHOTO_TTA must be one of release, none, flip, flip_crops"):
         Settings.from_env({**REQUIRED, "CATALOGIST_PHOTO_TTA": "all"})
 
 

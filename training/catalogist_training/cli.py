@@ -17,10 +17,10 @@ import logging
 import os
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
 from catalogist.flags import add_flag
+from catalogist_training.config import config_flags
 from catalogist_training.release_manifest import record_command
 
 log = logging.getLogger("catalogist.training")
@@ -97,14 +97,6 @@ def register_train(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def config_flags(only: tuple[str, ...] = ()) -> list:
-    """The TrainConfig fields offered as flags (those with help text), or the named ones."""
-    from catalogist_training.config import TrainConfig
-
-    offered = [f for f in fields(TrainConfig) if "help" in f.metadata]
-    return [f for f in offered if f.name in only] if only else offered
-
-
 def add_config_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] = ()) -> None:
     """`--field-name` (env CATALOGIST_FIELD_NAME) for each TrainConfig field with help text."""
     for f in config_flags(only):
@@ -144,9 +136,9 @@ def register_evaluate(subparsers) -> argparse.ArgumentParser:
         parser,
         "--tta",
         "CATALOGIST_TTA",
-        "test-time augmentation: none, flip, flip_crops",
-        default="none",
-        choices=("none", "flip", "flip_crops"),
+        "test-time views: release (those its thresholds were calibrated on), none, flip, flip_crops",
+        default="release",
+        choices=("release", "none", "flip", "flip_crops"),
     )
     add_flag(parser, "--threads", "CATALOGIST_THREADS", "LiteRT threads", type=int, default=1)
     add_flag(

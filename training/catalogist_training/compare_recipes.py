@@ -71,7 +71,7 @@ def run_figures(run: Path, evaluation: str = "eval-val") -> dict | None:
     holdout = json.loads(holdout_path.read_text()) if holdout_path.exists() else {}
     timing_path = run / "work" / "timing.json"
     timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
-    predicted = all((run / folder / "probabilities.npy").exists() for folder in (evaluation, "eval-holdout"))
+    predicted = (run / evaluation / "probabilities.npy").exists()
     crossfit = promise_on_unseen_photos(run, evaluation) if predicted else {}
     return {
         "val_fine": val["fine_accuracy"],
@@ -89,15 +89,15 @@ def run_figures(run: Path, evaluation: str = "eval-val") -> dict | None:
 
 
 def promise_on_unseen_photos(run: Path, evaluation: str = "eval-val") -> dict:
-    """The release's threshold rule fitted on half of val + the holdout, measured on the other
-    half, pooled over 100 splits (`promise.py`): how the promise fares on unseen sessions."""
+    """The rule a release would choose on val, fitted on half of it and measured on the other
+    half, pooled over 100 splits (`promise.py`): how the promise fares on unseen photos."""
     from catalogist.models.taxonomy import Taxonomy
-    from catalogist_training.promise import RELEASE_RULE, RULES, check_rules, load_predictions
+    from catalogist_training.promise import choose_rule, load_predictions
 
     taxonomy = Taxonomy.load(run / "release" / "taxonomy.json")
-    val = load_predictions(run / evaluation, taxonomy)
-    holdout = load_predictions(run / "eval-holdout", taxonomy)
-    return check_rules(taxonomy, val, holdout, repeats=100, rules={RELEASE_RULE: RULES[RELEASE_RULE]})[RELEASE_RULE]
+    probabilities, truth = load_predictions(run / evaluation, taxonomy)
+    choice = choose_rule(taxonomy, probabilities, truth, 0.98, repeats=100)
+    return choice["candidates"][choice["rule"]]
 
 
 def collect(runs: Path, evaluation: str = "eval-val") -> dict[str, dict[int, dict]]:

@@ -115,11 +115,16 @@ class TrainConfig:
     classes: int = flag(0, "keep N categories spread over the tree (0: all)")
     limit: int = flag(0, "at most N training photos per category (0: all)")
     target_precision: float = flag(0.98, "precision the per-level thresholds are calibrated for")
+    # the views whose averaged predictions the release is calibrated on and served with
+    tta: str = flag("none", "test-time views the release is calibrated on and serves: none, flip, flip_crops")
     # thresholds keep the target on the precision's lower bound at this confidence (calibrate.py);
     # 0: on the bare point estimate, which broke its promise on unseen photos
     bound_confidence: float = flag(
-        0.95, "confidence of the precision's lower bound the thresholds keep (0: point estimate)"
+        0.95, "with --calibration-rule fixed: confidence of the precision's lower bound (0: point estimate)"
     )
+    # crossfit: the rule that keeps the target on unseen parts of the calibration photos
+    # (promise.py); fixed: the lower bound at bound_confidence
+    calibration_rule: str = flag("crossfit", "how thresholds are set: crossfit (chosen on unseen splits) or fixed")
     # a release whose thresholds this run takes instead of calibrating its own: a refit on every
     # labelled photo has none left to calibrate on, so it keeps those of a run that had
     thresholds_from: str = flag("", "release whose thresholds a refit keeps (it has no unseen photos to calibrate on)")
@@ -184,6 +189,10 @@ class TrainConfig:
                 f"backbone must be one of {', '.join(BUILT_IN_BACKBONES)}, a SavedModel folder or a TF Hub handle, "
                 f"not {self.backbone!r}"
             )
+        if self.calibration_rule not in ("crossfit", "fixed"):
+            raise ValueError(f"calibration_rule must be crossfit or fixed, not {self.calibration_rule!r}")
+        if self.tta not in ("none", "flip", "flip_crops"):
+            raise ValueError(f"tta must be none, flip or flip_crops, not {self.tta!r}")
         if self.backbone_input_range not in INPUT_RANGES:
             raise ValueError(f"backbone_input_range must be one of {', '.join(INPUT_RANGES)}")
         if self.train_from not in STAGES:
@@ -246,3 +255,9 @@ class TrainConfig:
         document["extra_train"] = tuple(document.get("extra_train", ()))
         document["extra_val"] = tuple(document.get("extra_val", ()))
         return cls(**document)
+
+
+def config_flags(only: tuple[str, ...] = ()) -> list:
+    """The TrainConfig fields offered as flags (those with help text), or the named ones."""
+    offered = [f for f in fields(TrainConfig) if "help" in f.metadata]
+    return [f for f in offered if f.name in only] if only else offered

@@ -3,11 +3,12 @@
     python -m catalogist_training.cli train classifier --data DIR --out artifacts/classifier
     (export runs after training; rerunning the command resumes and re-exports)
 
-The int8 model is what the functions serve, so it is re-evaluated with LiteRT, the thresholds are
-calibrated on its own predictions for every photo it did not train on (validation and the
-held-out tail of train: more photos make the precision's lower bound tighter, so more can be
-decided), and the release is refused when it loses more than `max_gap` fine accuracy against the
-float TFLite model on validation.
+The int8 model is what the functions serve, so it is re-evaluated with LiteRT on the test-time
+views it will serve (`tta`), its thresholds are calibrated on its own predictions for the
+validation photos (sessions training never saw; the held-out tail of train shares them and is
+only checked), with the rule that kept the target on unseen splits of them (`promise.py`), and
+the release states that promise. It is refused when int8 loses more than `max_gap` fine accuracy
+against the float TFLite model on validation.
 """
 
 import json
@@ -23,7 +24,7 @@ from tqdm import tqdm
 
 from catalogist.errors import BadPhoto
 from catalogist.imaging import photo_pixels
-from catalogist.models.classifier import MODEL_FILE, TAXONOMY_FILE, TFLiteModel
+from catalogist.models.classifier import MODEL_FILE, TAXONOMY_FILE, TFLiteModel, tta_views
 from catalogist.models.kinds import CLASSIFIER
 from catalogist.models.releases import MANIFEST, sha256_of
 from catalogist.models.taxonomy import Taxonomy
@@ -31,6 +32,7 @@ from catalogist_training.calibrate import calibrate, calibration_record
 from catalogist_training.config import TrainConfig
 from catalogist_training.photo_sets import PhotoSet, records
 from catalogist_training.prepare import RunPhotos
+from catalogist_training.promise import choose_rule, statement
 from catalogist_training.release_manifest import write_manifest
 from catalogist_training.train_classifier import load_trained
 
@@ -77,14 +79,16 @@ def convert(
 
 
 def predict_both(
-    int8_path: Path, float_path: Path, photos: PhotoSet, taxonomy: Taxonomy, size: int, desc: str
+    int8_path: Path, float_path: Path, photos: PhotoSet, taxonomy: Taxonomy, size: int, tta: str, desc: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(int8 probabilities, float probabilities, true leaves) of a set, one photo decoded at a time."""
+    """(int8 probabilities, float probabilities, true leaves) of a set, one photo decoded at a
+    time, each the average over the test-time views serving will compute (`tta`)."""
     int8_model, float_model = TFLiteModel(int8_path, num_threads=2), TFLiteModel(float_path, num_threads=2)
     int8_rows, float_rows, truth = [], [], []
     for _name, category, pixels in tqdm(served_pixels(photos, size), total=len(photos), desc=desc, leave=False):
-        int8_rows.append(int8_model.probabilities(pixels))
-        float_rows.append(float_model.probabilities(pixels))
+        views = tta_views(pixels, tta)
+        int8_rows.append(np.mean([int8_model.probabilities(view) for view in views], axis=0))
+        float_rows.append(np.mean([float_model.probabilities(view) for view in views], axis=0))
         truth.append(taxonomy.leaf_index(category))
     return np.stack(int8_rows), np.stack(float_rows), np.array(truth, np.int32)
 
@@ -135,7 +139,13 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
         if not len(photos):
             continue
         int8_p, float_p, truth = predict_both(
-            release / MODEL_FILE, float_dir / FLOAT_FILE, photos, run.taxonomy, config.image_size, f"checking {name}"
+            release / MODEL_FILE,
+            float_dir / FLOAT_FILE,
+            photos,
+            run.taxonomy,
+            config.image_size,
+            config.tta,
+            f"checking {name}",
         )
         metrics[f"{name}_int8_fine_accuracy"] = float((int8_p.argmax(1) == truth).mean())
         metrics[f"{name}_float_fine_accuracy"] = float((float_p.argmax(1) == truth).mean())
@@ -143,14 +153,25 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
     gate_split = next(name for name in check if len(check[name]))
     gap = metrics[f"{gate_split}_float_fine_accuracy"] - metrics[f"{gate_split}_int8_fine_accuracy"]
 
+    promise = None
     if config.thresholds_from:
         taxonomy, calibration = borrowed_thresholds(run.taxonomy, Path(config.thresholds_from))
         calibrated_on = [f"{calibration['release_version']} ({config.thresholds_from})"]
     else:
-        calibrated_on = list(int8_predictions)
+        # Photos of sessions training never saw (val and reviewed exports); the held-out tail of
+        # train shares sessions with training and only stands in when there is nothing else.
+        calibrated_on = ["val"] if "val" in int8_predictions else list(int8_predictions)
         probabilities = np.concatenate([int8_predictions[name][0] for name in calibrated_on])
         truth = np.concatenate([int8_predictions[name][1] for name in calibrated_on])
-        bound = config.bound_confidence or None
+        bound: float | None = config.bound_confidence or None
+        if config.calibration_rule == "crossfit":
+            choice = choose_rule(run.taxonomy, probabilities, truth, config.target_precision, seed=config.seed)
+            bound = choice["bound_confidence"]
+            promise = {
+                "statement": statement(choice, config.target_precision),
+                "calibrated_on": calibrated_on,
+                **choice,
+            }
         taxonomy = calibrate(run.taxonomy, probabilities, truth, config.target_precision, bound)
         calibration = calibration_record(taxonomy, probabilities, truth, calibrated_on, config.target_precision, bound)
     taxonomy.save(release / TAXONOMY_FILE)
@@ -166,6 +187,8 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
         calibrated_on="+".join(calibrated_on),
         thresholds=taxonomy.to_json()["thresholds"],
         calibration=calibration,
+        promise=promise,
+        tta=config.tta,
         export_seconds=round(time.time() - started, 1),
         config=config.to_json(),
     )

@@ -45,7 +45,15 @@ PROGRESS_EVERY_SECONDS = 30
 CHECK_BATCH = 64
 # settings that only change the export (gate, thresholds, int8 ranges): a run resumed with other
 # values of these trained the same model
-EXPORT_FIELDS = ("max_gap", "target_precision", "bound_confidence", "thresholds_from", "representative_photos")
+EXPORT_FIELDS = (
+    "max_gap",
+    "target_precision",
+    "bound_confidence",
+    "calibration_rule",
+    "thresholds_from",
+    "representative_photos",
+    "tta",
+)
 
 log = logging.getLogger("catalogist.training")
 # Keras warns at the end of every validation pass over a dataset whose length it cannot know

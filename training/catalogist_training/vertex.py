@@ -79,8 +79,7 @@ class VertexJob:
 def training_args(config: TrainConfig, publish: str, extra: list[str]) -> list[str]:
     """`catalogist train classifier` arguments that train `config` on the job's VM, every setting
     explicit (the image's defaults may be another release's)."""
-    from catalogist_training.cli import config_flags
-    from catalogist_training.config import AugmentConfig
+    from catalogist_training.config import AugmentConfig, config_flags
 
     if not files.is_remote(config.data):
         raise ValueError(
@@ -301,7 +300,7 @@ def publish_release(release, models_bucket: str, storage_client=None) -> str:
     """Publish a finished release into `models_bucket` (gs://BUCKET) as classifier/<version>;
     returns where it went. A version already there is refused, never overwritten."""
     from catalogist.models.kinds import MANIFEST
-    from catalogist_infra.release import publish
+    from catalogist_training.publish import publish
 
     bucket = models_bucket.removeprefix("gs://").strip("/")
     if not bucket or "/" in bucket:

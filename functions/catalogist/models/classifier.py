@@ -109,6 +109,11 @@ class TFLiteModel:
         return (y / total if total > 0 else y).astype(np.float32)
 
 
+def release_views(release: Release) -> str:
+    """The test-time views a release was calibrated on (`tta` in its manifest; none before it was recorded)."""
+    return str(release.manifest.get("tta", "none"))
+
+
 def tta_views(pixels: np.ndarray, tta: str) -> list[np.ndarray]:
     """The views whose predictions are averaged: the photo, its mirror, zoomed-in crops."""
     if tta not in TTA_VIEWS:
@@ -130,14 +135,16 @@ class PhotoClassifier:
     model and calibrated thresholds. Load once per instance; safe to share between threads."""
 
     def __init__(
-        self, release: Release, num_threads: int = 1, tta: str = "none", max_interpreters: int | None = None
+        self, release: Release, num_threads: int = 1, tta: str = "release", max_interpreters: int | None = None
     ) -> None:
         self.release = release
         self.taxonomy = Taxonomy.load(release.path(TAXONOMY_FILE))
         cpus = available_cpus()
         self.model = TFLiteModel(release.path(MODEL_FILE), num_threads, min(max_interpreters or cpus, cpus))
-        tta_views(np.zeros((2, 2, 3), np.uint8), tta)  # reject a bad name at load, not per photo
-        self.tta = tta
+        # The thresholds were calibrated on the averaged predictions of these views: serving
+        # others would decide on confidences the promise was not made for.
+        self.tta = release_views(release) if tta == "release" else tta
+        tta_views(np.zeros((2, 2, 3), np.uint8), self.tta)  # reject a bad name at load, not per photo
         self.image_size = self.model.image_size
 
     @classmethod
