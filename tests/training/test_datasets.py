@@ -39,12 +39,12 @@ def test_grocery_store_layout_with_any_split_name(tmp_path):
 
     assert [p.category_path for p in photos] == [
         ("Fruit", "Apple", "Granny-Smith"),
-        ("Fruit", "Banana", "Banana"),
+        ("Fruit", "Banana"),
     ]
     assert photos == load_grocery_store(tmp_path, "shelf")
 
 
-def test_manifest_and_folder_tree_pad_short_paths(tmp_path):
+def test_manifest_and_folder_tree_keep_short_paths_as_they_are(tmp_path):
     photo(tmp_path / "train/Fruit/Apple/Granny-Smith/a.jpg")
     photo(tmp_path / "train/Fruit/Banana/b.jpg")
     (tmp_path / "train.csv").write_text(
@@ -56,7 +56,7 @@ def test_manifest_and_folder_tree_pad_short_paths(tmp_path):
     from_tree = load_folder_tree(tmp_path / "train")
 
     assert from_csv == from_tree
-    assert from_tree[1].category_path == ("Fruit", "Banana", "Banana")
+    assert from_tree[1].category_path == ("Fruit", "Banana"), "no name repeated to fill a level"
     assert load_split(tmp_path, "train") == from_csv
 
 

@@ -187,3 +187,50 @@ def test_a_level_no_threshold_can_keep_its_promise_says_so():
     decision = never.decide(probabilities(Granny_Smith=0.6, Pink_Lady=0.4))
 
     assert decision.review_reason.endswith("this level is always reviewed")
+
+
+MIXED = Taxonomy.from_paths(
+    [
+        ("Drinks", "Juice"),
+        ("Fresh", "Fruit", "Apple", "Granny-Smith"),
+        ("Fresh", "Fruit", "Apple", "Pink-Lady"),
+        ("Fresh", "Vegetables", "Onion"),
+    ],
+    levels=("department", "aisle", "kind", "variety"),
+)
+
+
+def test_a_short_leaf_is_decided_under_its_own_name_at_every_level():
+    juice = MIXED.leaf_index(("Drinks", "Juice"))
+    sure = np.full(4, 0.01)
+    sure[juice] = 0.97
+
+    decision = MIXED.with_thresholds((0.5, 0.5, 0.5, 0.9)).decide(sure)
+
+    assert decision.category_path == ("Drinks", "Juice"), "never Drinks/Juice/Juice/Juice"
+    assert decision.decided_level == "variety" and not decision.needs_review
+    assert decision.alternatives[0].category_path == ("Drinks", "Juice")
+    for level in MIXED.levels:
+        assert MIXED.level_probabilities(sure, level).sum() == pytest.approx(1.0)
+        assert all(len(set(node)) == len(node) for node in MIXED.nodes(level))
+
+
+def test_a_deep_leaf_unsure_of_its_variety_stops_at_its_kind():
+    apples = np.array([0.02, 0.5, 0.46, 0.02])  # leaves sorted: Drinks/Juice, Granny-Smith, Pink-Lady, Onion
+
+    decision = MIXED.with_thresholds((0.5, 0.5, 0.9, 0.9)).decide(apples)
+
+    assert decision.category_path == ("Fresh", "Fruit", "Apple") and decision.decided_level == "kind"
+
+
+def test_a_category_that_is_both_a_leaf_and_a_parent_is_refused_with_its_name():
+    with pytest.raises(
+        ValueError, match="Drinks/Juice is both a category of its own and the parent of Drinks/Juice/Apple"
+    ):
+        Taxonomy.from_paths([("Drinks", "Juice"), ("Drinks", "Juice", "Apple")])
+
+
+def test_a_mixed_tree_round_trips_through_its_file(tmp_path):
+    MIXED.with_thresholds((0.9, 0.8, 0.7, 0.6)).save(tmp_path / "taxonomy.json")
+
+    assert Taxonomy.load(tmp_path / "taxonomy.json") == MIXED.with_thresholds((0.9, 0.8, 0.7, 0.6))

@@ -2,9 +2,10 @@
 tree (any of them under `gs://`, read through `files.py`).
 
 Every loader yields `LabelledPhoto(path, category_path)`, where the category path runs from the
-top of the tree down (`("Fruit", "Apple", "Granny-Smith")`). Paths shorter than the deepest one
-repeat their last name (Grocery Store's `Fruit/Banana` is `Fruit/Banana/Banana`), so every leaf
-sits at the same depth.
+top of the tree down (`("Fruit", "Apple", "Granny-Smith")`). Paths keep their own depth
+(`Drinks/Juice` beside `Fresh/Fruit/Apple/Granny-Smith`): the taxonomy takes mixed depths, and a
+name repeated to fill a level would be shown to reviewers and stored on products. Grocery Store
+names some classes twice (fine class Banana under coarse class Banana): those are `Fruit/Banana`.
 
     python -m catalogist_training.datasets --data DIR --split train   # counts per category
 """
@@ -38,14 +39,8 @@ class LabelledPhoto:
         return files.read_bytes(self.path)
 
 
-def _pad(paths: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    depth = max(len(p) for p in paths)
-    return [p + (p[-1],) * (depth - len(p)) for p in paths]
-
-
 def _labelled(rows: list[tuple[str, tuple[str, ...]]]) -> list[LabelledPhoto]:
-    padded = _pad([category for _, category in rows])
-    return [LabelledPhoto(path, cat) for (path, _), cat in zip(rows, padded, strict=True)]
+    return [LabelledPhoto(path, category) for path, category in rows]
 
 
 def _csv_rows(location: str) -> list[dict[str, str]]:
@@ -53,12 +48,13 @@ def _csv_rows(location: str) -> list[dict[str, str]]:
 
 
 def grocery_store_classes(root: str | Path) -> dict[int, tuple[str, ...]]:
-    """Fine class id -> (top, coarse, fine), the top taken from the iconic image's folder."""
+    """Fine class id -> (top, coarse, fine), the top taken from the iconic image's folder; (top,
+    coarse) where the dataset names the fine class as its coarse class."""
     classes: dict[int, tuple[str, ...]] = {}
     for row in _csv_rows(files.join(str(root), "classes.csv")):
         fine, coarse = row["Class Name (str)"], row["Coarse Class Name (str)"]
         top = row["Iconic Image Path (str)"].strip("/").split("/")[1]
-        classes[int(row["Class ID (int)"])] = (top, coarse, fine)
+        classes[int(row["Class ID (int)"])] = (top, coarse) if fine == coarse else (top, coarse, fine)
     return classes
 
 

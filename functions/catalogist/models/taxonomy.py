@@ -6,6 +6,10 @@ deepest level whose best node clears that level's threshold; when only the top l
 the product goes to an admin (`needs_review`). The same class serves the photo classifier and
 the text categorizer of vendor file rows: it only knows paths of names.
 
+Leaves may sit at different depths (`Drinks/Juice` beside `Fresh/Fruit/Apple/Granny-Smith`): a
+leaf shallower than a level is its own node there, under its own name, never padded with
+repeated ones, so a decision at any level names it as it is.
+
 Saved as `taxonomy.json` beside the model it belongs to.
 """
 
@@ -65,8 +69,18 @@ class Taxonomy:
         if self.accept_level not in self.levels:
             raise ValueError(f"accept_level {self.accept_level!r} is not one of {self.levels}")
         for leaf in self.leaves:
-            if len(leaf) != len(self.levels):
-                raise ValueError(f"{SEPARATOR.join(leaf)} has {len(leaf)} levels, not {len(self.levels)}")
+            if not 1 <= len(leaf) <= len(self.levels):
+                raise ValueError(f"{SEPARATOR.join(leaf)} has {len(leaf)} levels; the tree has {len(self.levels)}")
+        if self.leaves and max(len(leaf) for leaf in self.leaves) != len(self.levels):
+            raise ValueError(f"no leaf reaches the last of the {len(self.levels)} levels: name fewer levels")
+        shallow = set(self.leaves)
+        for leaf in self.leaves:
+            for depth in range(1, len(leaf)):
+                if leaf[:depth] in shallow:
+                    raise ValueError(
+                        f"{SEPARATOR.join(leaf[:depth])} is both a category of its own and the parent of "
+                        f"{SEPARATOR.join(leaf)}: give its own products a child category"
+                    )
         nodes, leaf_node = [], []
         for depth in range(1, len(self.levels) + 1):
             prefixes = sorted({leaf[:depth] for leaf in self.leaves})
@@ -88,9 +102,10 @@ class Taxonomy:
 
     @classmethod
     def from_paths(cls, paths: Sequence[tuple[str, ...]], levels: tuple[str, ...] | None = None) -> "Taxonomy":
-        """The tree of the given category paths; leaves sorted so the order is reproducible."""
+        """The tree of the given category paths (of any depths); leaves sorted so the order is
+        reproducible; levels named by depth unless `levels` names them."""
         leaves = tuple(sorted(set(paths)))
-        depth = len(leaves[0])
+        depth = max(len(leaf) for leaf in leaves)
         levels = levels or DEFAULT_LEVEL_NAMES.get(depth) or tuple(f"level{i + 1}" for i in range(depth))
         accept = levels[1] if len(levels) > 1 else levels[0]
         return cls(levels, leaves, (0.0,) * len(levels), accept)
