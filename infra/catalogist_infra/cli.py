@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("train", "train a model (classifier, textcat, price)", "register_train"),
         ("evaluate", "evaluate an exported model and write metrics.json + report.html", "register_evaluate"),
         ("prepare", "prepare training data (photos: pack them into TFRecord shards)", "register_prepare"),
+        (
+            "calibrate",
+            "set a release's thresholds again from labelled photos it never trained on",
+            "register_calibrate",
+        ),
     ):
         sub = commands.add_parser(name, help=help_text, description=help_text)
         models = sub.add_subparsers(dest="model", required=True, metavar="MODEL")
@@ -112,7 +117,7 @@ def _register(module_name: str, function_name: str, subparsers: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "prepare"):
+    if args.command in ("train", "prepare", "calibrate"):
         from catalogist_training.release_manifest import record_command
 
         record_command(sys.argv[1:] if argv is None else argv)

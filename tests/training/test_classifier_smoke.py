@@ -143,3 +143,19 @@ def test_a_refit_trains_on_val_and_keeps_the_thresholds_of_the_run_that_held_it_
     assert manifest["calibration"]["release_version"] == theirs["version"]
     assert manifest["int8_vs_float_gap"]["split"] == "trained_on_extra"
     assert not (out / "eval-val").exists(), "no photo is left that it did not train on"
+
+
+def test_a_release_is_recalibrated_in_place_from_photos_it_never_trained_on(smoke_run, tmp_path):
+    from catalogist_training.cli import main
+
+    release = tmp_path / "release"
+    shutil.copytree(smoke_run[0] / "release", release)
+
+    status = main(["calibrate", "classifier", "--release", str(release), "--data", str(GROCERY), "--split", "val"])
+
+    assert status == 0
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert manifest["recalibrated_by"].startswith("catalogist calibrate classifier")
+    assert manifest["calibrated_on"] == "val" and manifest["promise"]["photos"] == 20
+    assert Taxonomy.load(release / "taxonomy.json").thresholds == tuple(manifest["thresholds"].values())
+    PhotoClassifier.open(release)  # still a release the function opens: the manifest's hashes hold

@@ -1,11 +1,12 @@
 """Per-level thresholds that keep a precision promise, from predictions on photos the model never
 trained on.
 
-    python -m catalogist_training.calibrate --model artifacts/classifier/release \
-        --data ../shared/datasets/grocerystore --split val --split artifacts/classifier/work/holdout.csv
+    catalogist calibrate classifier --release artifacts/classifier/release \
+        --data ../shared/datasets/grocerystore --split val [--reviews EXPORT_DIR]
 
 A step of the export (on the int8 model's own predictions, so the thresholds fit the model that is
-served); run alone, it recalibrates a release in place and updates its manifest.
+served); run alone, it recalibrates a release in place and updates its manifest: once a store's
+reviewed and audited photos outnumber its validation photos, they are the better evidence.
 
 Levels are calibrated from the deepest up, each on the photos the deeper levels left undecided:
 those are the hard ones, and a threshold set on all photos would let their decisions fall below
@@ -23,7 +24,6 @@ mistake; that depends on how many photos they decide, not on which are right, so
 valid. A level that never passes gets a threshold above 1: it decides nothing.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -150,56 +150,58 @@ def calibration_record(
 
 
 def recalibrate_release(
-    release: Path, data: Path, splits: list[str], target: float, bound_confidence: float | None
+    release: Path,
+    photos: list,
+    calibrated_on: list[str],
+    target: float,
+    rule: str = "crossfit",
+    bound_confidence: float | None = 0.95,
 ) -> dict:
-    """Thresholds of `release` set again on `splits`; rewrites taxonomy.json and the manifest,
-    returns the manifest's calibration record."""
+    """Thresholds of `release` set again on labelled `photos` (of sessions its training never
+    saw: val, or the store's reviewed and audited photos), with the rule that keeps `target` on
+    unseen splits of them (`rule` crossfit) or the lower bound at `bound_confidence` (fixed).
+    Rewrites taxonomy.json and the manifest (thresholds, calibration, promise); returns the
+    manifest's promise and calibration."""
     from catalogist.imaging import photo_pixels
     from catalogist.models.classifier import TAXONOMY_FILE, PhotoClassifier
-    from catalogist_training.datasets import load_split
+    from catalogist_training.promise import choose_rule, statement
     from catalogist_training.release_manifest import rewrite_manifest
 
-    classifier = PhotoClassifier.open(release, num_threads=2)
+    classifier = PhotoClassifier.open(release, num_threads=2)  # with the views the release serves
     known = set(classifier.taxonomy.leaves)
-    photos = [p for split in splits for p in load_split(data, split) if p.category_path in known]
+    photos = [p for p in photos if p.category_path in known]
+    if not photos:
+        raise ValueError("none of the photos is of a category the release knows")
     size = classifier.image_size
     probabilities = np.stack([classifier.probabilities(photo_pixels(p.read(), size)) for p in photos])
     truth = np.array([classifier.taxonomy.leaf_index(p.category_path) for p in photos], np.int32)
+    promise = None
+    if rule == "crossfit":
+        choice = choose_rule(classifier.taxonomy, probabilities, truth, target)
+        bound_confidence = choice["bound_confidence"]
+        promise = {"statement": statement(choice, target), "calibrated_on": calibrated_on, **choice}
     taxonomy = calibrate(classifier.taxonomy, probabilities, truth, target, bound_confidence)
     taxonomy.save(release / TAXONOMY_FILE)
-    record = calibration_record(taxonomy, probabilities, truth, splits, target, bound_confidence)
+    record = calibration_record(taxonomy, probabilities, truth, calibrated_on, target, bound_confidence)
     manifest = json.loads((release / "manifest.json").read_text())
     rewrite_manifest(
         release,
         # the release is still the one its training command built, with these thresholds on top
         command=manifest.get("command"),  # None: a release older than the field
-        recalibrated_by=" ".join(["python -m catalogist_training.calibrate", *sys.argv[1:]]),
+        recalibrated_by=" ".join(["catalogist calibrate classifier", *sys.argv[3:]]),
         thresholds=taxonomy.to_json()["thresholds"],
-        calibrated_on="+".join(Path(s).stem if s.endswith(".csv") else s for s in splits),
+        calibrated_on="+".join(calibrated_on),
         target_precision=target,
         calibration=record,
+        promise=promise,
     )
-    return record
+    return {"promise": promise, "calibration": record}
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, type=Path, help="release folder")
-    parser.add_argument("--data", required=True, type=Path)
-    parser.add_argument(
-        "--split",
-        action="append",
-        help="split name or CSV manifest to calibrate on; repeat for several (default: val)",
-    )
-    parser.add_argument("--target-precision", type=float, default=0.98)
-    parser.add_argument(
-        "--bound-confidence",
-        type=float,
-        default=0.95,
-        help="confidence of the precision's lower bound; 0 for the bare point estimate",
-    )
-    args = parser.parse_args()
-    record = recalibrate_release(
-        args.model, args.data, args.split or ["val"], args.target_precision, args.bound_confidence or None
-    )
-    print(json.dumps(record, indent=2))
+def photos_needed(target: float, confidence: float, mistakes: int = 0) -> int:
+    """How many photos a level must decide, with `mistakes` wrong, before the lower bound of its
+    precision at `confidence` reaches `target` (0 mistakes at 98%: 35 at 50%, 80 at 80%, 149 at 95%)."""
+    n = mistakes + 1
+    while lower_bound(n - mistakes, n, confidence) < target:
+        n += 1
+    return n

@@ -334,6 +334,80 @@ def run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_calibrate(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "classifier",
+        help="set a release's thresholds again from labelled photos its training never saw",
+        description="Recalibrate a classifier release in place on validation photos or on the "
+        "store's reviewed and audited photos (`catalogist export reviews`), with the rule that "
+        "keeps the target precision on unseen splits of them; the manifest states the new promise.",
+    )
+    add_flag(parser, "--release", "CATALOGIST_RELEASE_DIR", "the release folder to recalibrate", required=True)
+    add_flag(parser, "--data", "CATALOGIST_DATA", "dataset with --split (Grocery Store layout, manifest, folder tree)")
+    parser.add_argument("--split", action="append", help="split name or CSV manifest of --data; repeatable")
+    parser.add_argument(
+        "--reviews",
+        action="append",
+        help="a `catalogist export reviews` folder: its reviewed photos (train.csv and val.csv); repeatable",
+    )
+    add_flag(parser, "--target-precision", "CATALOGIST_TARGET_PRECISION", "precision to keep", type=float, default=0.98)
+    add_flag(
+        parser,
+        "--calibration-rule",
+        "CATALOGIST_CALIBRATION_RULE",
+        "crossfit (the rule that keeps the target on unseen splits) or fixed (--bound-confidence)",
+        default="crossfit",
+        choices=("crossfit", "fixed"),
+    )
+    add_flag(
+        parser,
+        "--bound-confidence",
+        "CATALOGIST_BOUND_CONFIDENCE",
+        "for fixed: 0 is the point estimate",
+        type=float,
+        default=0.95,
+    )
+    parser.set_defaults(func=run_calibrate)
+    return parser
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    _setup_logging()
+    from catalogist_training.calibrate import photos_needed, recalibrate_release
+    from catalogist_training.datasets import load_split
+
+    photos, named = [], []
+    for split in args.split or []:
+        if not args.data:
+            raise SystemExit("--split needs --data")
+        photos += load_split(args.data, split)
+        named.append(Path(split).stem if split.endswith(".csv") else split)
+    reviews_train, reviews_val = extra_manifests(args.reviews or [], refit=True)
+    for manifest in (*reviews_train, *reviews_val):
+        photos += load_split(manifest, manifest)
+        named.append(f"reviews:{manifest}")
+    if not photos:
+        raise SystemExit("nothing to calibrate on: give --data with --split, or --reviews")
+    found = recalibrate_release(
+        Path(args.release),
+        photos,
+        named,
+        args.target_precision,
+        args.calibration_rule,
+        args.bound_confidence or None,
+    )
+    if found["promise"]:
+        print(found["promise"]["statement"])
+    need = photos_needed(args.target_precision, 0.95)
+    for level, figures in found["calibration"]["levels"].items():
+        print(
+            f"{level}: threshold {figures['threshold']:.3f}, decides {figures['decided']} of "
+            f"{found['calibration']['photos']} photos at {figures['precision'] or 0:.1%} "
+            f"(a 95% bound at {args.target_precision:.0%} needs {need}+ decided with no mistake)"
+        )
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     _setup_logging()
     from catalogist_training.datasets import load_split
@@ -367,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     register_train(train)
     register_evaluate(evaluate)
     register_prepare(prepare)
+    calibrate = commands.add_parser("calibrate", help="calibrate a release").add_subparsers(dest="what", required=True)
+    register_calibrate(calibrate)
     args = parser.parse_args(argv)
     record_command(sys.argv[1:] if argv is None else argv)
     return args.func(args)
