@@ -176,13 +176,14 @@ def recalibrate_release(
     probabilities = np.stack([classifier.probabilities(photo_pixels(p.read(), size)) for p in photos])
     truth = np.array([classifier.taxonomy.leaf_index(p.category_path) for p in photos], np.int32)
     promise = None
+    fitted = target
     if rule == "crossfit":
         choice = choose_rule(classifier.taxonomy, probabilities, truth, target)
-        bound_confidence = choice["bound_confidence"]
+        bound_confidence, fitted = choice["bound_confidence"], choice["fitted_target"]
         promise = {"statement": statement(choice, target), "calibrated_on": calibrated_on, **choice}
-    taxonomy = calibrate(classifier.taxonomy, probabilities, truth, target, bound_confidence)
+    taxonomy = calibrate(classifier.taxonomy, probabilities, truth, fitted, bound_confidence)
     taxonomy.save(release / TAXONOMY_FILE)
-    record = calibration_record(taxonomy, probabilities, truth, calibrated_on, target, bound_confidence)
+    record = calibration_record(taxonomy, probabilities, truth, calibrated_on, fitted, bound_confidence)
     manifest = json.loads((release / "manifest.json").read_text())
     rewrite_manifest(
         release,

@@ -164,16 +164,17 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
         probabilities = np.concatenate([int8_predictions[name][0] for name in calibrated_on])
         truth = np.concatenate([int8_predictions[name][1] for name in calibrated_on])
         bound: float | None = config.bound_confidence or None
+        fitted = config.target_precision
         if config.calibration_rule == "crossfit":
             choice = choose_rule(run.taxonomy, probabilities, truth, config.target_precision, seed=config.seed)
-            bound = choice["bound_confidence"]
+            bound, fitted = choice["bound_confidence"], choice["fitted_target"]
             promise = {
                 "statement": statement(choice, config.target_precision),
                 "calibrated_on": calibrated_on,
                 **choice,
             }
-        taxonomy = calibrate(run.taxonomy, probabilities, truth, config.target_precision, bound)
-        calibration = calibration_record(taxonomy, probabilities, truth, calibrated_on, config.target_precision, bound)
+        taxonomy = calibrate(run.taxonomy, probabilities, truth, fitted, bound)
+        calibration = calibration_record(taxonomy, probabilities, truth, calibrated_on, fitted, bound)
     taxonomy.save(release / TAXONOMY_FILE)
 
     manifest = write_manifest(
