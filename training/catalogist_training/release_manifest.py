@@ -61,3 +61,32 @@ def rewrite_manifest(folder: Path, **changes: Any) -> dict[str, Any]:
     kept = {key: value for key, value in old.items() if key not in ("kind", "version", "files", "versions", "command")}
     kind = next(k for k in KINDS if k.manifest_kind == old["kind"])
     return write_manifest(folder, kind, **{**kept, **changes})
+
+
+def unpadded(path: tuple[str, ...]) -> tuple[str, ...]:
+    """A category path without the names repeated to fill levels (`Fruit/Banana/Banana` is
+    `Fruit/Banana`): how trees were padded before they could hold mixed depths."""
+    while len(path) > 1 and path[-1] == path[-2]:
+        path = path[:-1]
+    return path
+
+
+def unpad_tree(folder: Path) -> dict[str, Any]:
+    """Rename a padded release's leaves to their own depth, in place and in the model's output
+    order (the model is unchanged); a new version with its manifest written again."""
+    from catalogist.models.taxonomy import Taxonomy
+
+    path = folder / "taxonomy.json"
+    padded = Taxonomy.load(path)
+    renamed = Taxonomy(
+        padded.levels, tuple(unpadded(leaf) for leaf in padded.leaves), padded.thresholds, padded.accept_level
+    )
+    renamed.save(path)
+    return rewrite_manifest(folder, unpadded_from=json.loads((folder / MANIFEST).read_text())["version"])
+
+
+if __name__ == "__main__":
+    # python -m catalogist_training.release_manifest unpad RELEASE_FOLDER
+    if sys.argv[1:2] != ["unpad"] or len(sys.argv) != 3:
+        raise SystemExit("usage: python -m catalogist_training.release_manifest unpad RELEASE_FOLDER")
+    print(unpad_tree(Path(sys.argv[2]))["version"])

@@ -1,0 +1,29 @@
+"""Releases made before trees could hold mixed depths padded short paths with repeated names;
+renaming them keeps the model and its output order, and the function still opens the release."""
+
+import shutil
+
+import numpy as np
+
+from catalogist.models.classifier import PhotoClassifier
+from catalogist.models.taxonomy import Taxonomy
+from catalogist_training.release_manifest import unpad_tree, unpadded
+from tests.support import REPO
+
+FIXTURE = REPO / "tests" / "fixtures" / "classifier-release"
+
+
+def test_a_padded_release_is_renamed_in_output_order_and_still_opens(tmp_path):
+    release = tmp_path / "release"
+    shutil.copytree(FIXTURE, release)
+    before = PhotoClassifier.open(release)
+    pixels = np.random.default_rng(0).integers(0, 256, (before.image_size, before.image_size, 3), dtype=np.uint8)
+
+    manifest = unpad_tree(release)
+
+    after = PhotoClassifier.open(release)
+    assert ("Fruit", "Banana") in after.taxonomy.leaves and ("Fruit", "Banana", "Banana") not in after.taxonomy.leaves
+    assert after.taxonomy.leaves == tuple(unpadded(leaf) for leaf in before.taxonomy.leaves)
+    assert np.array_equal(after.probabilities(pixels), before.probabilities(pixels)), "the same model"
+    assert manifest["version"] != before.version and manifest["unpadded_from"] == before.version
+    assert Taxonomy.load(release / "taxonomy.json").thresholds == before.taxonomy.thresholds
