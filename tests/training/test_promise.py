@@ -38,8 +38,8 @@ def test_the_rule_that_keeps_the_target_on_unseen_parts_and_decides_most_is_chos
     chosen = choice["candidates"][choice["rule"]]
     assert choice["held_at_target"] and chosen["precision"] >= 0.98
     keeping = [c for c in choice["candidates"].values() if c["precision"] and c["precision"] >= 0.98]
-    assert chosen["decided_rate"] == max(c["decided_rate"] for c in keeping)
-    assert f"{chosen['precision']:.1%} of automatic decisions right" in statement(choice, 0.98)
+    assert chosen["automatic_rate"] == max(c["automatic_rate"] for c in keeping)
+    assert f"{chosen['precision']:.1%} of the categories filed without a human were right" in statement(choice, 0.98)
 
 
 def test_when_no_rule_keeps_the_target_the_promise_says_what_was_measured_not_the_target():

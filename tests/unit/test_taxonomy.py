@@ -1,5 +1,7 @@
 """The category tree and its decisions: deepest confident level, else an admin reviews."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -234,3 +236,29 @@ def test_a_mixed_tree_round_trips_through_its_file(tmp_path):
     MIXED.with_thresholds((0.9, 0.8, 0.7, 0.6)).save(tmp_path / "taxonomy.json")
 
     assert Taxonomy.load(tmp_path / "taxonomy.json") == MIXED.with_thresholds((0.9, 0.8, 0.7, 0.6))
+
+
+def test_a_photo_tree_files_a_sure_coarse_category_and_leaves_the_variety_to_a_reviewer():
+    photos = replace(tree(thresholds=(0.5, 0.8, 0.9)), accept_level="fine")
+
+    decision = photos.decide(probabilities(Granny_Smith=0.5, Pink_Lady=0.45, Banana=0.05))
+
+    assert decision.category_path == ("Fruit", "Apple") and decision.sure and decision.needs_review
+    assert decision.review_reason.startswith("sure of Fruit/Apple (95%); not sure enough of the fine category")
+
+
+def test_a_leaf_reached_above_the_deepest_level_is_not_reviewed():
+    shallow = replace(MIXED.with_thresholds((0.5, 0.5, 0.99, 0.99)), accept_level="variety")
+    juice = np.full(4, 0.02)
+    juice[MIXED.leaf_index(("Drinks", "Juice"))] = 0.94
+
+    decision = shallow.decide(juice)
+
+    assert decision.category_path == ("Drinks", "Juice") and decision.decided_level == "aisle"
+    assert not decision.needs_review, "Drinks/Juice is a leaf: nothing deeper to review"
+
+
+def test_a_top_category_below_its_threshold_is_not_sure():
+    decision = tree(thresholds=(0.99, 0.99, 0.99)).decide(probabilities(Granny_Smith=0.5, Arla_Standard_Milk=0.5))
+
+    assert not decision.sure and decision.needs_review

@@ -100,9 +100,11 @@ def _precision(right: int, decided: int, bound_confidence: float) -> dict:
 def decision_precision(
     taxonomy: Taxonomy, probabilities: np.ndarray, true_leaves: np.ndarray, bound_confidence: float = 0.95
 ) -> dict:
-    """What the thresholds do on labelled photos, decided exactly as serving decides: per level
-    and for all automatic decisions (no review), how many, the share of photos, the precision and
-    its lower bound. A decision is right when its path is the start of the true leaf's path."""
+    """What the thresholds do on labelled photos, decided exactly as serving decides: per level,
+    for the sure decisions (every path filed without a human, whole or with a deeper level left
+    to a reviewer) and for the automatic ones (no human at all): how many, the share of photos,
+    the precision and its lower bound. A decision is right when its path is the start of the true
+    leaf's path."""
     decisions = taxonomy.decide_many(probabilities)
     photos = len(decisions)
     right = np.array(
@@ -112,10 +114,11 @@ def decision_precision(
         ],
         dtype=bool,
     )
+    sure = np.array([d.sure for d in decisions], dtype=bool)
     automatic = np.array([not d.needs_review for d in decisions], dtype=bool)
     levels = {}
     for level, threshold in zip(taxonomy.levels, taxonomy.thresholds, strict=True):
-        at_level = np.array([d.decided_level == level for d in decisions], dtype=bool) & automatic
+        at_level = np.array([d.decided_level == level for d in decisions], dtype=bool) & sure
         levels[level] = {
             "threshold": threshold,
             **_precision(int(right[at_level].sum()), int(at_level.sum()), bound_confidence),
@@ -125,6 +128,10 @@ def decision_precision(
         "photos": photos,
         "bound_confidence": bound_confidence,
         "levels": levels,
+        "sure": {
+            **_precision(int(right[sure].sum()), int(sure.sum()), bound_confidence),
+            "decided_rate": float(sure.mean()) if photos else 0.0,
+        },
         "automatic": {
             **_precision(int(right[automatic].sum()), int(automatic.sum()), bound_confidence),
             "decided_rate": float(automatic.mean()) if photos else 0.0,

@@ -54,8 +54,12 @@ def decision_metrics(classifier, probabilities, truth) -> dict:
     taxonomy = classifier.taxonomy
     found = decision_precision(taxonomy, probabilities, truth, BOUND_CONFIDENCE)
     decided_at = [d.decided_level for d in taxonomy.decide_many(probabilities)]
-    automatic, leaf = found["automatic"], found["levels"][taxonomy.levels[-1]]
+    automatic, sure, leaf = found["automatic"], found["sure"], found["levels"][taxonomy.levels[-1]]
     return {
+        # filed without a human: whole, or with a deeper level left to a reviewer
+        "sure_rate": sure["decided_rate"],
+        "sure_precision": sure["precision"],
+        "sure_precision_lower_bound": sure["precision_lower_bound"],
         "auto_accept_rate": automatic["decided_rate"],
         "auto_accept_precision": automatic["precision"],
         "auto_accept_precision_lower_bound": automatic["precision_lower_bound"],

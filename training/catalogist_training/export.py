@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -154,8 +155,11 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
     gap = metrics[f"{gate_split}_float_fine_accuracy"] - metrics[f"{gate_split}_int8_fine_accuracy"]
 
     promise = None
+    # A photo is filed whole only at its leaf: a sure coarse category files it with the variety
+    # left to a reviewer (the store lists products under leaves).
+    tree = replace(run.taxonomy, accept_level=run.taxonomy.levels[-1])
     if config.thresholds_from:
-        taxonomy, calibration = borrowed_thresholds(run.taxonomy, Path(config.thresholds_from))
+        taxonomy, calibration = borrowed_thresholds(tree, Path(config.thresholds_from))
         calibrated_on = [f"{calibration['release_version']} ({config.thresholds_from})"]
     else:
         # Photos of sessions training never saw (val and reviewed exports); the held-out tail of
@@ -166,14 +170,14 @@ def export_release(model_path: Path, run: RunPhotos, config: TrainConfig) -> dic
         bound: float | None = config.bound_confidence or None
         fitted = config.target_precision
         if config.calibration_rule == "crossfit":
-            choice = choose_rule(run.taxonomy, probabilities, truth, config.target_precision, seed=config.seed)
+            choice = choose_rule(tree, probabilities, truth, config.target_precision, seed=config.seed)
             bound, fitted = choice["bound_confidence"], choice["fitted_target"]
             promise = {
                 "statement": statement(choice, config.target_precision),
                 "calibrated_on": calibrated_on,
                 **choice,
             }
-        taxonomy = calibrate(run.taxonomy, probabilities, truth, fitted, bound)
+        taxonomy = calibrate(tree, probabilities, truth, fitted, bound)
         calibration = calibration_record(taxonomy, probabilities, truth, calibrated_on, fitted, bound)
     taxonomy.save(release / TAXONOMY_FILE)
 

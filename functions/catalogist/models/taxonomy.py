@@ -41,6 +41,9 @@ class Decision:
     alternatives: tuple[Alternative, ...]  # the best leaves, most likely first
     needs_review: bool
     review_reason: str | None = None
+    # the path cleared its level's threshold: filed with the release's promise, even when a
+    # deeper level is left to a reviewer ("Fruit/Apple", the variety to review)
+    sure: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Taxonomy:
 
     `accept_level` is the shallowest level a decision may stop at and still skip review: with
     the default (the level below the top), "Fruit/Apple" files the photo, "Fruit" alone does not.
+    A photo release accepts only its deepest level: "Fruit/Apple" is then filed as sure and the
+    variety goes to a reviewer. A decision that reaches a leaf is never reviewed, whatever its
+    depth (`Drinks/Juice` in a tree whose deepest leaves sit lower).
     """
 
     levels: tuple[str, ...]
@@ -62,6 +68,7 @@ class Taxonomy:
     _grouped: tuple[tuple[np.ndarray, np.ndarray], ...] = field(init=False, repr=False, compare=False)
     # per level, each node's parent's position one level up (level 0: unused)
     _parent: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
+    _leaf_set: frozenset[tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.thresholds) != len(self.levels):
@@ -99,6 +106,7 @@ class Taxonomy:
             up = {prefix: i for i, prefix in enumerate(nodes[depth - 1])}
             parents.append(np.array([up[node[:depth]] for node in nodes[depth]]))
         object.__setattr__(self, "_parent", tuple(parents))
+        object.__setattr__(self, "_leaf_set", frozenset(self.leaves))
 
     @classmethod
     def from_paths(cls, paths: Sequence[tuple[str, ...]], levels: tuple[str, ...] | None = None) -> "Taxonomy":
@@ -171,7 +179,10 @@ class Taxonomy:
         top = np.argsort(-probabilities, axis=1, kind="stable")[:, :count]
         top_p = np.take_along_axis(probabilities, top, axis=1)
         accept = levels.index(self.accept_level)
-        needs_review = (decided < accept) | ((decided == 0) & (best_p[0] < self.thresholds[0]))
+        sure = ~((decided == 0) & (best_p[0] < self.thresholds[0]))
+        paths = [self._nodes[int(depth)][int(along[i, depth])] for i, depth in enumerate(decided)]
+        complete = np.array([path in self._leaf_set for path in paths], dtype=bool)  # a leaf, at any depth
+        needs_review = ~sure | ((decided < accept) & ~complete)
         result = []
         for i in range(n):
             depth = int(decided[i])
@@ -179,14 +190,17 @@ class Taxonomy:
             if needs_review[i]:
                 deeper = min(depth + 1, last)
                 reason = self._review_reason(deeper, self._nodes[deeper][best[deeper][i]], float(best_p[deeper][i]))
+                if sure[i]:
+                    reason = f"sure of {SEPARATOR.join(paths[i])} ({confidence[i, depth]:.0%}); {reason}"
             result.append(
                 Decision(
-                    self._nodes[depth][along[i, depth]],
+                    paths[i],
                     levels[depth],
                     {levels[d]: float(confidence[i, d]) for d in range(depth + 1)},
                     tuple(Alternative(self.leaves[j], float(p)) for j, p in zip(top[i], top_p[i], strict=True)),
                     bool(needs_review[i]),
                     reason,
+                    bool(sure[i]),
                 )
             )
         return result
