@@ -88,3 +88,14 @@ def test_the_real_dataset_has_81_fine_categories():
     assert len(photos) == 2640
     assert len({p.category_path for p in photos}) == 81
     assert all(Path(p.path).exists() for p in photos[:: len(photos) // 20])
+
+
+def test_a_run_of_a_few_classes_spans_the_tree_and_fills_up_from_a_narrow_one():
+    from catalogist_training.prepare import spread_leaves
+
+    wide = [("Fruit", "Apple", "A1"), ("Fruit", "Apple", "A2"), ("Fruit", "Pear", "P1"), ("Packages", "Milk", "M1")]
+    assert spread_leaves(wide, 3) == {("Fruit", "Apple", "A1"), ("Fruit", "Pear", "P1"), ("Packages", "Milk", "M1")}
+    # a store's reviewed photos all of one coarse class: still four leaves to train on, not one
+    narrow = [("Fruit", "Apple", name) for name in ("Golden", "Granny", "Pink", "Gala", "Fuji")]
+    assert len(spread_leaves(narrow, 4)) == 4
+    assert spread_leaves(narrow, 0) is None

@@ -24,10 +24,6 @@ mistake; that depends on how many photos they decide, not on which are right, so
 valid. A level that never passes gets a threshold above 1: it decides nothing.
 """
 
-import json
-import sys
-from pathlib import Path
-
 import numpy as np
 
 from catalogist.models.bounds import lower_bound
@@ -154,56 +150,6 @@ def calibration_record(
         "rule": "point estimate" if bound_confidence is None else "Clopper-Pearson lower bound, fixed sequence",
         **decision_precision(taxonomy, probabilities, true_leaves, bound_confidence or 0.95),
     }
-
-
-def recalibrate_release(
-    release: Path,
-    photos: list,
-    calibrated_on: list[str],
-    target: float,
-    rule: str = "crossfit",
-    bound_confidence: float | None = 0.95,
-) -> dict:
-    """Thresholds of `release` set again on labelled `photos` (of sessions its training never
-    saw: val, or the store's reviewed and audited photos), with the rule that keeps `target` on
-    unseen splits of them (`rule` crossfit) or the lower bound at `bound_confidence` (fixed).
-    Rewrites taxonomy.json and the manifest (thresholds, calibration, promise); returns the
-    manifest's promise and calibration."""
-    from catalogist.imaging import photo_pixels
-    from catalogist.models.classifier import TAXONOMY_FILE, PhotoClassifier
-    from catalogist_training.promise import choose_rule, statement
-    from catalogist_training.release_manifest import rewrite_manifest
-
-    classifier = PhotoClassifier.open(release, num_threads=2)  # with the views the release serves
-    known = set(classifier.taxonomy.leaves)
-    photos = [p for p in photos if p.category_path in known]
-    if not photos:
-        raise ValueError("none of the photos is of a category the release knows")
-    size = classifier.image_size
-    probabilities = np.stack([classifier.probabilities(photo_pixels(p.read(), size)) for p in photos])
-    truth = np.array([classifier.taxonomy.leaf_index(p.category_path) for p in photos], np.int32)
-    promise = None
-    fitted = target
-    if rule == "crossfit":
-        choice = choose_rule(classifier.taxonomy, probabilities, truth, target)
-        bound_confidence, fitted = choice["bound_confidence"], choice["fitted_target"]
-        promise = {"statement": statement(choice, target), "calibrated_on": calibrated_on, **choice}
-    taxonomy = calibrate(classifier.taxonomy, probabilities, truth, fitted, bound_confidence)
-    taxonomy.save(release / TAXONOMY_FILE)
-    record = calibration_record(taxonomy, probabilities, truth, calibrated_on, fitted, bound_confidence)
-    manifest = json.loads((release / "manifest.json").read_text())
-    rewrite_manifest(
-        release,
-        # the release is still the one its training command built, with these thresholds on top
-        command=manifest.get("command"),  # None: a release older than the field
-        recalibrated_by=" ".join(["catalogist calibrate classifier", *sys.argv[3:]]),
-        thresholds=taxonomy.to_json()["thresholds"],
-        calibrated_on="+".join(calibrated_on),
-        target_precision=target,
-        calibration=record,
-        promise=promise,
-    )
-    return {"promise": promise, "calibration": record}
 
 
 def photos_needed(target: float, confidence: float, mistakes: int = 0) -> int:

@@ -373,8 +373,9 @@ def register_calibrate(subparsers) -> argparse.ArgumentParser:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     _setup_logging()
-    from catalogist_training.calibrate import photos_needed, recalibrate_release
+    from catalogist_training.calibrate import photos_needed
     from catalogist_training.datasets import load_split
+    from catalogist_training.promise import recalibrate_release
 
     photos, named = [], []
     for split in args.split or []:

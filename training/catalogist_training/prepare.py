@@ -39,15 +39,21 @@ class RunPhotos:
 def spread_leaves(paths, classes: int) -> set | None:
     """`classes` leaves spread over the tree (None when 0: all of them): the first leaf of each
     coarse class, taking the top classes in turn, so even four leaves span several top and
-    coarse classes and a wrong path in a smoke run can be told from a right one."""
+    coarse classes and a wrong path in a smoke run can be told from a right one; then the second
+    leaf of each, and so on, so a tree narrower than `classes` (a store's reviewed photos of one
+    coarse class) still gives `classes` leaves."""
     if not classes:
         return None
     by_top: dict = {}
     for path in sorted(set(paths)):
-        by_top.setdefault(path[0], {}).setdefault(path[:-1], path)  # first leaf of each parent
-    columns = [list(parents.values()) for parents in by_top.values()]
-    in_turn = [column[i] for i in range(max(map(len, columns))) for column in columns if i < len(column)]
-    return set(in_turn[:classes])
+        by_top.setdefault(path[0], {}).setdefault(path[:-1], []).append(path)
+    ranked = [
+        ((rank, parent, top), leaf)
+        for top, parents in enumerate(by_top.values())
+        for parent, leaves in enumerate(parents.values())
+        for rank, leaf in enumerate(leaves)
+    ]
+    return {leaf for _, leaf in sorted(ranked)[:classes]}
 
 
 def _limit(photos, limit: int) -> list:

@@ -20,13 +20,14 @@ training and is right at confidences where unseen photos are not (issue #29).
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from catalogist.models.taxonomy import Taxonomy
-from catalogist_training.calibrate import calibrate, decision_precision
+from catalogist_training.calibrate import calibrate, calibration_record, decision_precision
 
 # name -> (target the thresholds are fitted to, lower-bound confidence or None for the point
 # estimate); a point estimate fitted to a stricter target is a margin against calibration noise
@@ -149,6 +150,55 @@ def statement(choice: dict, target: float) -> str:
         f"set on {choice['fit_share']:.0%}, checked on the rest); {found['decided_rate']:.0%} of photos filed, "
         f"{found['automatic_rate']:.0%} whole and the rest with the deepest level left to a reviewer"
     )
+
+
+def recalibrate_release(
+    release: Path,
+    photos: list,
+    calibrated_on: list[str],
+    target: float,
+    rule: str = "crossfit",
+    bound_confidence: float | None = 0.95,
+) -> dict:
+    """Thresholds of `release` set again on labelled `photos` (of sessions its training never
+    saw: val, or the store's reviewed and audited photos), with the rule that keeps `target` on
+    unseen splits of them (`rule` crossfit) or the lower bound at `bound_confidence` (fixed).
+    Rewrites taxonomy.json and the manifest (thresholds, calibration, promise); returns the
+    manifest's promise and calibration."""
+    from catalogist.imaging import photo_pixels
+    from catalogist.models.classifier import TAXONOMY_FILE, PhotoClassifier
+    from catalogist_training.release_manifest import rewrite_manifest
+
+    classifier = PhotoClassifier.open(release, num_threads=2)  # with the views the release serves
+    known = set(classifier.taxonomy.leaves)
+    photos = [p for p in photos if p.category_path in known]
+    if not photos:
+        raise ValueError("none of the photos is of a category the release knows")
+    size = classifier.image_size
+    probabilities = np.stack([classifier.probabilities(photo_pixels(p.read(), size)) for p in photos])
+    truth = np.array([classifier.taxonomy.leaf_index(p.category_path) for p in photos], np.int32)
+    promise = None
+    fitted = target
+    if rule == "crossfit":
+        choice = choose_rule(classifier.taxonomy, probabilities, truth, target)
+        bound_confidence, fitted = choice["bound_confidence"], choice["fitted_target"]
+        promise = {"statement": statement(choice, target), "calibrated_on": calibrated_on, **choice}
+    taxonomy = calibrate(classifier.taxonomy, probabilities, truth, fitted, bound_confidence)
+    taxonomy.save(release / TAXONOMY_FILE)
+    record = calibration_record(taxonomy, probabilities, truth, calibrated_on, fitted, bound_confidence)
+    manifest = json.loads((release / "manifest.json").read_text())
+    rewrite_manifest(
+        release,
+        # the release is still the one its training command built, with these thresholds on top
+        command=manifest.get("command"),  # None: a release older than the field
+        recalibrated_by=" ".join(["catalogist calibrate classifier", *sys.argv[3:]]),
+        thresholds=taxonomy.to_json()["thresholds"],
+        calibrated_on="+".join(calibrated_on),
+        target_precision=target,
+        calibration=record,
+        promise=promise,
+    )
+    return {"promise": promise, "calibration": record}
 
 
 if __name__ == "__main__":
