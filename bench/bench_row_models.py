@@ -84,6 +84,9 @@ def measure(textcat_dir: Path, price_dir: Path, data: Path, count: int, passes: 
 
 def old_tree(ref: str, into: Path) -> Path | None:
     """`functions/` and `models/` of `ref`, unpacked from git; None (and why) when there is no such ref."""
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", ref], capture_output=True, text=True, check=False
+    ).stdout.strip()
     paths = subprocess.run(
         ["git", "-C", str(REPO), "ls-tree", "--name-only", ref, "functions", "models"],
         capture_output=True,
@@ -99,6 +102,7 @@ def old_tree(ref: str, into: Path) -> Path | None:
     ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
+    print(f"old: {ref} ({commit}), new: this checkout")
     return into
 
 
@@ -144,7 +148,6 @@ def main() -> None:
         textcat, price = args.new_textcat or REPO / "models" / "textcat", args.new_price or REPO / "models" / "price"
         sides["new"] = run_side(REPO / "functions", textcat, price, args.data, args.rows, args.passes)
     print(f"{args.rows:,} BigBasket rows in pages of {PAGE_ROWS}, one core, best of {args.passes} passes")
-    print(f"old: {args.old_ref}, new: this checkout")
     print(f"{'model':<8}{'old rows/s':>12}{'new rows/s':>12}{'new/old':>9}{'target':>9}")
     for kind in ("text", "price"):
         new = sides["new"][kind]
