@@ -82,6 +82,19 @@ def measure(textcat_dir: Path, price_dir: Path, data: Path, count: int, passes: 
     return {"text": best_rate(textcat.decide_many, texts, passes), "price": best_rate(price.suggest, inputs, passes)}
 
 
+def default_old_ref() -> str:
+    """main, as a branch of its own or, in a clone of another branch, as the remote's."""
+    for ref in ("main", "origin/main"):
+        found = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            capture_output=True,
+            check=False,
+        )
+        if found.returncode == 0:
+            return ref
+    return "main"
+
+
 def old_tree(ref: str, into: Path) -> Path | None:
     """`functions/` and `models/` of `ref`, unpacked from git; None (and why) when there is no such ref."""
     commit = subprocess.run(
@@ -124,7 +137,9 @@ SMOKE = {"rows": 800, "passes": 1, "old_ref": "HEAD"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--old-ref", default="main", help="git revision of the code to compare against")
+    parser.add_argument(
+        "--old-ref", help="git revision of the code to compare against (main, or origin/main in a clone of a branch)"
+    )
     for side, where in (("old", "the old ref's models/"), ("new", "models/")):
         for kind in ("textcat", "price"):
             parser.add_argument(f"--{side}-{kind}", type=Path, help=f"{kind} release of the {side} code ({where})")
@@ -136,6 +151,7 @@ def main() -> None:
     if args.smoke:  # the smoke sizes replace the defaults; flags given still win
         parser.set_defaults(**SMOKE)
         args = parser.parse_args()
+    args.old_ref = args.old_ref or default_old_ref()
     with tempfile.TemporaryDirectory() as scratch:
         sides = {}
         old = old_tree(args.old_ref, Path(scratch))
