@@ -45,8 +45,9 @@ RUNS = (
     Run(
         "bench_import.py",
         ("--big-rows", "320000"),
-        "the large CSV is 320,000 rows (32 MB, the size above which big files go to import jobs) instead "
-        "of 1,000,000: a million takes about 20 minutes here, and rows/s and peak memory do not grow with it",
+        "the large CSV is 320,000 rows (28 MB, about the largest file the function imports itself: bigger "
+        "than 32 MiB goes to an import job) instead of 1,000,000, which takes 20 to 45 minutes here depending "
+        "on the load",
     ),
     Run("bench_panel.py"),
     Run(
