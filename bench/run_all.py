@@ -53,8 +53,9 @@ RUNS = (
     Run(
         "soak.py",
         ("--photos", "1000", "--files", "10", "--rows", "10000", "--vendors", "10", "--workers", "2"),
-        "1,000 photos and 10 lists of 10,000 rows (docs/reliability.md's size) instead of 2,000 and 20: the "
-        "in-memory Firestore emulator holds about 26 KB a product, and 200,000 of them outgrow its Node heap",
+        "1,000 photos and 10 lists of 10,000 rows (the size docs/reliability.md reports) instead of 2,000 and "
+        "20: the in-memory Firestore emulator holds about 26 KB a product document (bench_import.py), so "
+        "200,000 of them would need about 5 GB, past its Node heap's default of about 4 GB",
     ),
     Run("reliability.py"),
     Run("evaluate_row_models.py"),
