@@ -83,8 +83,10 @@ requirements: $(UV)
 	$(UV) export --frozen --no-default-groups --no-emit-project --no-hashes --no-header \
 		--format requirements-txt -o functions/requirements.txt >/dev/null
 
+# Every script in bench/ at its real size, one after another (about an hour on 2 cores), into one
+# dated page, docs/bench.md: the figures the README and docs/ quote, with the machine and its load.
 bench: install
-	$(BIN)/python bench/bench_stack.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .cache .catalogist $(FIRESTORE_EMULATOR)/node_modules

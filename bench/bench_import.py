@@ -1,6 +1,7 @@
 """Vendor-file import figures, measured side by side in one run.
 
     .venv/bin/python bench/bench_import.py [--rows 10000] [--big-rows 1000000]
+    .venv/bin/python bench/bench_import.py --smoke    # 200 and 2,000 rows: checks that it runs
 
 1. A 10,000-row price list in each format, uploaded to the local stack: seconds from upload to
    the `done` ledger entry (the function parses, categorizes, prices and writes every row to the
@@ -9,11 +10,12 @@
 3. A large CSV imported with `catalogist import` into the emulator, in its own process: peak
    memory (ru_maxrss) and rows per second. The in-memory emulator holds about 26 KB per product
    document (a million would not fit in this machine's RAM), so while the import runs the bench
-   has it drop the products written so far every FORGET_EVERY seconds (`POST /forget/products`
+   has it drop the products written so far every `--forget-every` seconds (`POST /forget/products`
    on the launcher's admin port); the import itself is unchanged: every SKU is new to it anyway.
 
 Rows are real BigBasket products (name, brand, market price, a pack size from the name), repeated
-with distinct SKUs to reach the row count. Models: artifacts/textcat and artifacts/price.
+with distinct SKUs to reach the row count. Models: the committed releases, models/textcat and
+models/price (`--textcat`, `--price` for others).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def catalogue_rows(count: int) -> list[list[str]]:
 
 
 def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
+    from catalogist.documents import imports
     from catalogist_infra.stack import (
         Stack,
         StackConfig,
@@ -59,9 +62,7 @@ def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
 
     with tempfile.TemporaryDirectory() as data_dir:
         config = StackConfig.on_free_ports(Path(data_dir))
-        config.function_env.update(
-            {"CATALOGIST_TEXTCAT_RELEASE": str(textcat.resolve()), "CATALOGIST_PRICE_RELEASE": str(price.resolve())}
-        )
+        config.function_env.update({"CATALOGIST_TEXTCAT_RELEASE": str(textcat), "CATALOGIST_PRICE_RELEASE": str(price)})
         stack = Stack(config)
         stack.start()
         try:
@@ -81,14 +82,14 @@ def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
                     raise SystemExit(f"{blob.name} was not processed within 600 s")
                 entry = entries[blob.name]
                 elapsed = time.perf_counter() - started
-                report = documents.collection("imports").document(entry["import_id"]).get().to_dict()
-                split = report["seconds"]
+                fields = documents.collection(imports.COLLECTION).document(entry["import_id"]).get().to_dict()
+                report = imports.ImportReport.from_fields(entry["import_id"], fields)
+                split = report.seconds
                 print(
-                    f"  {file_format:<6} {len(data) / 1e6:5.1f} MB  {entry['status']}: {report['written']:,} written, "
-                    f"{report['rejected']} rejected, {elapsed:5.1f} s upload→done  (in function: parse "
+                    f"  {file_format:<6} {len(data) / 1e6:5.1f} MB  {entry['status']}: {report.written:,} written, "
+                    f"{report.rejected} rejected, {elapsed:5.1f} s upload→done  (in function: parse "
                     f"{split['parse']:.1f} s, read {split['read']:.1f} s, models {split['models']:.1f} s; "
-                    f"write {split['write']:.1f} s (commit {split['commit']:.1f}, settle {split['settle']:.1f}) "
-                    "on the writer thread, overlapping them)"
+                    f"commit {split['commit']:.1f} s on the writer thread, overlapping them)"
                 )
             documents.close()
         finally:
@@ -119,10 +120,7 @@ def parse_and_predict(data: bytes, textcat: Path, price: Path) -> None:
         print(f"  {label:<18} {len(rows) / seconds:9,.0f} rows/s  ({seconds:.2f} s for {len(rows):,} rows)")
 
 
-FORGET_EVERY = 30.0
-
-
-def big_import(rows: int, textcat: Path, price: Path) -> None:
+def big_import(rows: int, textcat: Path, price: Path, forget_every: float) -> None:
     import urllib.request
 
     from catalogist_infra.processes import ProcessSpec, start, stop_group, wait_healthy
@@ -172,7 +170,7 @@ def big_import(rows: int, textcat: Path, price: Path) -> None:
                 if pid:
                     break
                 time.sleep(0.5)
-                if time.perf_counter() - forgot >= FORGET_EVERY:
+                if time.perf_counter() - forgot >= forget_every:
                     forget = urllib.request.Request(f"http://127.0.0.1:{admin}/forget/products", method="POST")
                     with urllib.request.urlopen(forget) as answer:  # noqa: S310 (http on loopback)
                         dropped += int(answer.read())
@@ -192,24 +190,36 @@ def big_import(rows: int, textcat: Path, price: Path) -> None:
         )
 
 
+# Tiny sizes: every part runs in seconds (a test runs it), the big import long enough to drop
+# its products once; the figures mean nothing.
+SMOKE = {"rows": 200, "big_rows": 3000, "forget_every": 1.0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--big-rows", type=int, default=1_000_000)
-    parser.add_argument("--textcat", type=Path, default=REPO / "artifacts" / "textcat")
-    parser.add_argument("--price", type=Path, default=REPO / "artifacts" / "price")
+    parser.add_argument("--forget-every", type=float, default=30.0, help="seconds between drops of the products")
+    parser.add_argument("--textcat", type=Path, default=REPO / "models" / "textcat")
+    parser.add_argument("--price", type=Path, default=REPO / "models" / "price")
     parser.add_argument("--skip", nargs="*", default=[], choices=["e2e", "alone", "big"])
+    parser.add_argument("--smoke", action="store_true", help=f"tiny sizes ({SMOKE}): checks that it runs")
     args = parser.parse_args()
+    if args.smoke:  # the smoke sizes replace the defaults; flags given still win
+        parser.set_defaults(**SMOKE)
+        args = parser.parse_args()
+    args.textcat, args.price = args.textcat.resolve(), args.price.resolve()
     files = encode(catalogue_rows(args.rows))
     if "e2e" not in args.skip:
-        print(f"{args.rows:,} rows per file, uploaded to the local stack (2 cores shared by emulators and function):")
+        cores = f"{os.cpu_count()} cores shared by emulators and function"
+        print(f"{args.rows:,} rows per file, uploaded to the local stack ({cores}):")
         end_to_end(files, args.textcat, args.price)
     if "alone" not in args.skip:
         print(f"parsing and predicting alone, {args.rows:,}-row CSV, one process:")
         parse_and_predict(files["csv"], args.textcat, args.price)
     if "big" not in args.skip:
         print("a large CSV imported from the command line into the Firestore emulator:")
-        big_import(args.big_rows, args.textcat, args.price)
+        big_import(args.big_rows, args.textcat, args.price, args.forget_every)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The review panel at catalogue scale: 100,000 products in the Firestore emulator.
 
     .venv/bin/python bench/bench_panel.py [--products 100000] [--decisions 200]
+    .venv/bin/python bench/bench_panel.py --smoke    # 300 products, 5 decisions: checks that it runs
 
 Seeds the emulator (through the Firestore adapter, 500 products a commit; the category
 probabilities drawn so that nearly all of them need a human: the longest queue, the worst case
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -158,28 +160,39 @@ def browser_session(config, decisions: int) -> None:
     print(f"  {made} decisions in {elapsed:.1f} s: {60 * made / elapsed:.0f} decisions per minute")
 
 
+# Tiny sizes: every part runs in seconds (a test runs it); the figures mean nothing.
+SMOKE = {"products": 300, "decisions": 5, "rounds": 6}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--decisions", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--classifier", type=Path, default=REPO / "models" / "classifier")
+    parser.add_argument("--smoke", action="store_true", help=f"tiny sizes ({SMOKE}): checks that it runs")
     args = parser.parse_args()
+    if args.smoke:  # the smoke sizes replace the defaults; flags given still win
+        parser.set_defaults(**SMOKE)
+        args = parser.parse_args()
 
+    from catalogist.models.kinds import CLASSIFIER
     from catalogist.models.taxonomy import Taxonomy
     from catalogist.panel.auth import DEV_COOKIE, DevSignIn
-    from catalogist_infra.stack import Stack, StackConfig, _panel_secret
+    from catalogist_infra.stack import Stack, StackConfig
 
-    taxonomy = Taxonomy.load(args.classifier / "taxonomy.json")
+    release = CLASSIFIER.release_in(args.classifier).resolve()
+    taxonomy = Taxonomy.load(release / "taxonomy.json")
+    # The bench's own panel secret, so it can sign a reviewer's cookie as the dev sign-in does.
+    secret = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory() as tmp:
         config = StackConfig.on_free_ports(Path(tmp), project="bench")
-        config.function_env["CATALOGIST_CLASSIFIER_RELEASE"] = str(args.classifier.resolve())
+        config.function_env.update({"CATALOGIST_CLASSIFIER_RELEASE": str(release), "CATALOGIST_PANEL_SECRET": secret})
         stack = Stack(config)
         stack.start()
         try:
             seed(config, args.products, taxonomy)
             reviewer = config.reviewers.split(",")[0]
-            secret = _panel_secret(config.data_dir)
             session = requests.Session()
             session.cookies.set(DEV_COOKIE, DevSignIn(frozenset({reviewer}), secret).cookie_for(reviewer))
             page = session.get(f"{config.panel_url}/queue", timeout=30).text  # the session's own CSRF token

@@ -1,6 +1,7 @@
 """Rows per second of `parse_vendor_file` alone (no Firestore) for a 10,000-row file per format.
 
-    python bench/bench_parse.py [--rows 10000]
+    .venv/bin/python bench/bench_parse.py [--rows 10000]
+    .venv/bin/python bench/bench_parse.py --smoke    # 200 rows: checks that it runs
 
 Files are generated in memory from BigBasket-like rows, so the figure is parse + normalize only.
 """
@@ -73,14 +74,19 @@ def encode(rows: list[list[str]]) -> dict[str, bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--smoke", action="store_true", help="200 rows: checks that it runs, figures meaningless")
     args = parser.parse_args()
+    if args.smoke:  # the smoke size replaces the default; a flag given still wins
+        parser.set_defaults(rows=200)
+        args = parser.parse_args()
+    print(f"parse_vendor_file alone, {args.rows:,} rows per format, one process:")
     for name, data in files(args.rows).items():
         started = time.perf_counter()
         parsed = parse_vendor_file(io.BytesIO(data), f"bench.{name}")
         products = sum(isinstance(r, ProductRow) for r in parsed.rows)
         seconds = time.perf_counter() - started
         print(
-            f"{name:6s} {products:7d} products  {seconds:6.2f} s  {products / seconds:9,.0f} rows/s"
+            f"  {name:6s} {products:7d} products  {seconds:6.2f} s  {products / seconds:9,.0f} rows/s"
             f"  ({len(data) / 1e6:.1f} MB)"
         )
 

@@ -13,6 +13,7 @@ minutes on 2 cores, most of it the baselines), not a test: `make test` runs it a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import sys
@@ -47,11 +48,14 @@ def run(kind: str, data: Path, out: Path) -> tuple[dict, float]:
     from catalogist_training import vendor_cli
 
     started = time.perf_counter()
-    if vendor_cli.main(["train", kind, "--data", str(data), "--out", str(out / kind)]) != 0:
-        raise SystemExit(f"train {kind} failed")
     report = out / f"{kind}-report"
-    if vendor_cli.main(["evaluate", kind, "--model", str(out / kind), "--data", str(data), "--out", str(report)]) != 0:
-        raise SystemExit(f"evaluate {kind} failed")
+    # The commands print their whole metrics JSON; this script's output is the figures side by side.
+    with contextlib.redirect_stdout(sys.stderr):
+        if vendor_cli.main(["train", kind, "--data", str(data), "--out", str(out / kind)]) != 0:
+            raise SystemExit(f"train {kind} failed")
+        evaluate = ["evaluate", kind, "--model", str(out / kind), "--data", str(data), "--out", str(report)]
+        if vendor_cli.main(evaluate) != 0:
+            raise SystemExit(f"evaluate {kind} failed")
     return json.loads((report / "metrics.json").read_text()), time.perf_counter() - started
 
 

@@ -1,6 +1,7 @@
 """A bounded soak of the local stack: many vendors uploading photos and price lists at once.
 
     .venv/bin/python bench/soak.py [--photos 2000] [--files 20] [--rows 10000] [--vendors 10] [--workers 2]
+    .venv/bin/python bench/soak.py --smoke    # 10 photos and 2 lists of 200 rows: checks that it runs
 
 Uploads everything as fast as the client can, then waits for the function (`--workers` gunicorn
 processes of THREADS threads each, as Cloud Run would run several instances) to finish. Prints
@@ -49,13 +50,18 @@ def price_list(rows: int, file_number: int) -> bytes:
 def worker_peaks(stack) -> list[float]:
     import psutil
 
-    leader = psutil.Process(stack._processes["functions"].pid)
+    leader = psutil.Process(next(part.pid for part in stack.parts if part.name == "functions"))
     peaks = []
     for process in leader.children(recursive=True):
         for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 peaks.append(int(line.split()[1]) / 1024)
     return peaks
+
+
+# Tiny sizes: uploads, waits and counts all run in seconds (a test runs them); the figures mean
+# nothing.
+SMOKE = {"photos": 10, "files": 2, "rows": 200, "vendors": 2, "workers": 1}
 
 
 def main() -> None:
@@ -66,13 +72,17 @@ def main() -> None:
     parser.add_argument("--vendors", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--models", type=Path, default=REPO / "models")
+    parser.add_argument("--smoke", action="store_true", help=f"tiny sizes ({SMOKE}): checks that it runs")
     args = parser.parse_args()
+    if args.smoke:  # the smoke sizes replace the defaults; flags given still win
+        parser.set_defaults(**SMOKE)
+        args = parser.parse_args()
 
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     from catalogist.intake.ledger import upload_id
     from catalogist_infra.stack import Stack, StackConfig, firestore_client, storage_client
-    from tests.conftest import GROCERY
+    from tests.support import GROCERY
 
     missing = [
         kind for kind in ("classifier", "textcat", "price") if not (args.models / kind / "manifest.json").exists()
