@@ -53,6 +53,11 @@ HEADINGS = {
         "installed size",
     ),
     "bench_row_models.py": ("old: HEAD", "old rows/s", "new rows/s"),
+    "bench_training.py": (
+        "1. Decoding every photo once",
+        "2. catalogist train classifier --max-steps",
+        "3. Model steps waiting on input",
+    ),
     "bench_stack.py": ("stack start-up", "upload → ledger document", "stack shut-down"),
     "evaluate_row_models.py": ("Text categorizer on", "Price model on", "smoke run: the floors are not checked"),
     "reliability.py": (
