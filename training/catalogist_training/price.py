@@ -203,7 +203,8 @@ def _neighbour_features(rows: _Rows, index: NeighbourIndex, idf: np.ndarray, lea
     its own product, nor a copy of its own source (`split_key`): a new product has neither."""
     group = np.unique([split_key(p) for p in rows.products], return_inverse=True)[1] if leave_own_product_out else None
     pages = [np.empty((0, len(KNN_FEATURES)))]
-    for start in range(0, len(rows), SEARCH_ROWS):
+    starts = range(0, len(rows), SEARCH_ROWS)
+    for start in tqdm(starts, desc="neighbours", leave=False, mininterval=10, disable=len(starts) <= 1):
         page = slice(start, start + SEARCH_ROWS)
         queries = weighted(rows.counts[page], idf, words_only=True)
         nearest = index.nearest(queries, group, group[page]) if group is not None else index.nearest(queries)

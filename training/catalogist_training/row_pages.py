@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import sparse
+from tqdm import tqdm
 
 from catalogist.models.text_features import N_FEATURES, term_counts, tfidf, word_part
 
@@ -23,7 +24,8 @@ Text = tuple[str, str, str]
 
 def counts_of(texts: Sequence[Text], page: int = PAGE_ROWS) -> sparse.csr_matrix:
     """`term_counts(texts)`, hashed `page` rows at a time."""
-    return stack_rows([term_counts(texts[start : start + page]) for start in range(0, len(texts), page)], N_FEATURES)
+    starts = tqdm(range(0, len(texts), page), desc="hashing rows", leave=False, disable=len(texts) <= page)
+    return stack_rows([term_counts(texts[start : start + page]) for start in starts], N_FEATURES)
 
 
 def weighted(
