@@ -25,7 +25,7 @@ import lzma
 import math
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -58,9 +58,10 @@ from catalogist.models.price_model import (
     PriceSuggestion,
     save_neighbours,
 )
-from catalogist.models.text_features import fit_idf, pack_idf, term_counts, tfidf, word_part
+from catalogist.models.text_features import fit_idf, pack_idf
 from catalogist.vendorfiles.packsize import parse_pack_size
 from catalogist_training.release_manifest import write_manifest
+from catalogist_training.row_pages import counts_of, stack_rows, weighted
 from catalogist_training.textcat import product_digest, trained_on, write_trained_on
 from catalogist_training.vendor_data import (
     CURRENCY,
@@ -68,6 +69,7 @@ from catalogist_training.vendor_data import (
     load_products,
     name_group,
     product_key,
+    split_key,
     training_rows,
 )
 from catalogist_training.vendor_report import figure_png, plt, write_report
@@ -77,6 +79,7 @@ LEARNING_RATE = 0.1  # 0.03 took 3× the trees for the same validation figures, 
 _ALPHAS = {"p50": 0.5, "p10": 0.1, "p90": 0.9}
 # the P50 objective per mode, chosen on validation (docs/experiments.md)
 _P50_IS_MEDIAN = {"text": True, "list": False}
+SEARCH_ROWS = 2_000  # rows searched for neighbours at once: the similarities grow with the rows indexed
 
 
 def price_input(product: Product, with_list_price: bool) -> PriceInput:
@@ -92,11 +95,12 @@ def price_input(product: Product, with_list_price: bool) -> PriceInput:
     )
 
 
-def _tables(rows: list[Product]) -> dict[str, Any]:
+def _tables(rows: list[Product], inputs: list[PriceInput] | None = None) -> dict[str, Any]:
+    """The group medians and discounts of `rows` (`inputs`: their `price_input(p, False)`)."""
     values: dict[str, dict[str, list[float]]] = {g: {} for g in GROUPS}
     discounts: dict[str, dict[str, list[float]]] = {"brand": {}, "type": {}}
-    for p in rows:
-        keys = group_keys(price_input(p, False))
+    for p, row in zip(rows, inputs or [price_input(p, False) for p in rows], strict=True):
+        keys = group_keys(row)
         for g in GROUPS:
             values[g].setdefault(keys[g], []).append(math.log(p.sale_price))  # type: ignore[arg-type]
         if p.market_price:
@@ -110,12 +114,12 @@ def _tables(rows: list[Product]) -> dict[str, Any]:
     }
 
 
-def category_prices(rows: list[Product]) -> dict[str, Any]:
+def category_prices(rows: list[Product], inputs: list[PriceInput] | None = None) -> dict[str, Any]:
     """P10, median, P90 of log sale price and the count, per type, sub-category and category;
     and the shop's median log discount off list prices (for a vendor's own prices)."""
     spreads: dict[str, dict[str, list[float]]] = {level: {} for level in CATEGORY_LEVELS}
-    for p in rows:
-        keys = group_keys(price_input(p, False))
+    for p, row in zip(rows, inputs or [price_input(p, False) for p in rows], strict=True):
+        keys = group_keys(row)
         for level in CATEGORY_LEVELS:
             spreads[level].setdefault(keys[level], []).append(math.log(p.sale_price))  # type: ignore[arg-type]
     result: dict[str, Any] = {
@@ -136,31 +140,56 @@ def _sale_price(product: Product) -> float:
     return product.sale_price
 
 
-def _texts(rows: list[Product]) -> list[tuple[str, str, str]]:
-    return [price_text(price_input(p, False)) for p in rows]
+def _texts(inputs: list[PriceInput]) -> list[tuple[str, str, str]]:
+    return [price_text(row) for row in inputs]
 
 
-def _ridge(rows: list[Product], alpha: float) -> tuple[np.ndarray, Any, float]:
-    counts = term_counts(_texts(rows))
-    idf = fit_idf(counts)
-    target = np.log([_sale_price(p) for p in rows])
-    model = Ridge(alpha=alpha, solver="sparse_cg").fit(tfidf(counts, idf), target - target.mean())
+@dataclass(frozen=True)
+class _Rows:
+    """Priced rows and what every step reads of them, worked out once: the price inputs
+    (without a list price), the hashed text, the log sale price."""
+
+    products: list[Product]
+    inputs: list[PriceInput]
+    counts: Any  # csr_matrix, rows × hashed features
+    log_price: np.ndarray
+
+    @classmethod
+    def of(cls, products: list[Product]) -> "_Rows":
+        inputs = [price_input(p, False) for p in products]
+        return cls(products, inputs, counts_of(_texts(inputs)), np.log([_sale_price(p) for p in products]))
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def take(self, at: np.ndarray) -> "_Rows":
+        return _Rows([self.products[i] for i in at], [self.inputs[i] for i in at], self.counts[at], self.log_price[at])
+
+    def plus(self, other: "_Rows") -> "_Rows":
+        return _Rows(
+            self.products + other.products,
+            self.inputs + other.inputs,
+            stack_rows([self.counts, other.counts], self.counts.shape[1]),
+            np.concatenate([self.log_price, other.log_price]),
+        )
+
+
+def _ridge(rows: _Rows, alpha: float) -> tuple[np.ndarray, Any, float]:
+    idf = fit_idf(rows.counts)
+    target = rows.log_price
+    model = Ridge(alpha=alpha, solver="sparse_cg").fit(weighted(rows.counts, idf), target - target.mean())
     return idf, model.coef_.astype(np.float32), float(target.mean() + model.intercept_)
 
 
-def _ridge_predict(rows: list[Product], idf: np.ndarray, coef: np.ndarray, bias: float) -> np.ndarray:
-    return tfidf(term_counts(_texts(rows)), idf) @ coef + bias
+def _ridge_predict(rows: _Rows, idf: np.ndarray, coef: np.ndarray, bias: float) -> np.ndarray:
+    return weighted(rows.counts, idf) @ coef + bias
 
 
-def _words(rows: list[Product], idf: np.ndarray) -> Any:
-    return tfidf(word_part(term_counts(_texts(rows))), idf)
-
-
-def _neighbour_index(rows: list[Product], idf: np.ndarray) -> NeighbourIndex:
-    inputs = [price_input(p, False) for p in rows]
+def _neighbour_index(rows: _Rows, idf: np.ndarray) -> NeighbourIndex:
+    inputs = rows.inputs
     return NeighbourIndex(
-        WordNeighbours.build(_words(rows, idf), COMMON_WORDS),
-        np.log([_sale_price(p) for p in rows]),
+        WordNeighbours.build(weighted(rows.counts, idf, words_only=True), COMMON_WORDS),
+        rows.log_price,
         np.array([pack_log_quantity(r) for r in inputs]),
         np.array([r.pack_unit for r in inputs], dtype=object),
         np.array([group_keys(r)["brand"] for r in inputs], dtype=object),
@@ -168,26 +197,34 @@ def _neighbour_index(rows: list[Product], idf: np.ndarray) -> NeighbourIndex:
     )
 
 
-def _neighbour_features(
-    rows: list[Product], index: NeighbourIndex, idf: np.ndarray, leave_own_product_out: bool
-) -> np.ndarray:
-    queries = _words(rows, idf)
-    if leave_own_product_out:  # rows are the index's own products, in order
-        group = np.unique([product_key(p) for p in rows], return_inverse=True)[1]
-        nearest = index.nearest(queries, group, group)
-    else:
-        nearest = index.nearest(queries)
-    return neighbour_features([price_input(p, False) for p in rows], *nearest, index)
+def _neighbour_features(rows: _Rows, index: NeighbourIndex, idf: np.ndarray, leave_own_product_out: bool) -> np.ndarray:
+    """KNN_FEATURES of `rows`, SEARCH_ROWS at a time (each row's are its own). With
+    `leave_own_product_out` the rows are the index's own, in order, and none sees a listing of
+    its own product, nor a copy of its own source (`split_key`): a new product has neither."""
+    group = np.unique([split_key(p) for p in rows.products], return_inverse=True)[1] if leave_own_product_out else None
+    pages = [np.empty((0, len(KNN_FEATURES)))]
+    starts = range(0, len(rows), SEARCH_ROWS)
+    for start in tqdm(starts, desc="neighbours", leave=False, mininterval=10, disable=len(starts) <= 1):
+        page = slice(start, start + SEARCH_ROWS)
+        queries = weighted(rows.counts[page], idf, words_only=True)
+        nearest = index.nearest(queries, group, group[page]) if group is not None else index.nearest(queries)
+        pages.append(neighbour_features(rows.inputs[page], *nearest, index))
+    return np.vstack(pages)
 
 
 def _features(
-    rows: list[Product], ridge: np.ndarray, tables: dict[str, Any], with_list: bool, neighbours: np.ndarray
+    rows: _Rows, ridge: np.ndarray, tables: dict[str, Any], with_list: bool, neighbours: np.ndarray
 ) -> np.ndarray:
     discounts = tables["discounts"] if with_list else None
     base = np.array(
         [
-            feature_row(price_input(p, with_list), float(r), tables["medians"], discounts)
-            for p, r in zip(rows, ridge, strict=True)
+            feature_row(
+                replace(row, list_price=p.market_price) if with_list else row,
+                float(r),
+                tables["medians"],
+                discounts,
+            )
+            for p, row, r in zip(rows.products, rows.inputs, ridge, strict=True)
         ]
     ).reshape(len(rows), -1)
     list_columns = len(LIST_FEATURES) if with_list else 0
@@ -202,7 +239,8 @@ def _features(
 
 
 def fold_of(product: Product) -> int:
-    return zlib.crc32(f"fold:{product_key(product)}".encode()) % FOLDS
+    """Folds by product, and a generated row with its source (`split_key`), like the split."""
+    return zlib.crc32(f"fold:{split_key(product)}".encode()) % FOLDS
 
 
 @dataclass(frozen=True)
@@ -218,8 +256,8 @@ class _Stack:
     features: dict[str, np.ndarray]
 
 
-def _stack(rows: list[Product], ridge_alpha: float) -> _Stack:
-    fold = np.array([fold_of(p) for p in rows])
+def _stack(rows: _Rows, ridge_alpha: float) -> _Stack:
+    fold = np.array([fold_of(p) for p in rows.products])
     idf, coef, bias = _ridge(rows, ridge_alpha)
     index = _neighbour_index(rows, idf)
     all_neighbours = _neighbour_features(rows, index, idf, leave_own_product_out=True)
@@ -229,18 +267,19 @@ def _stack(rows: list[Product], ridge_alpha: float) -> _Stack:
         for mode, with_list in (("text", False), ("list", True))
     }
     for k in tqdm(range(FOLDS), desc="price folds"):
-        inside = [p for p, f in zip(rows, fold, strict=True) if f != k]
+        inside_index = np.nonzero(fold != k)[0]
         outside_index = np.nonzero(fold == k)[0]
-        if not len(outside_index) or not inside:
+        if not len(outside_index) or not len(inside_index):
             continue
-        outside = [rows[i] for i in outside_index]
+        inside, outside = rows.take(inside_index), rows.take(outside_index)
         fold_idf, fold_coef, fold_bias = _ridge(inside, ridge_alpha)
         ridge = _ridge_predict(outside, fold_idf, fold_coef, fold_bias)
-        tables = _tables(inside)
+        tables = _tables(inside.products, inside.inputs)
+        del inside  # its hashed text is as large as the fold
         neighbours = all_neighbours[outside_index]
         oof["text"][outside_index] = _features(outside, ridge, tables, False, neighbours)
         oof["list"][outside_index] = _features(outside, ridge, tables, True, neighbours)
-    return _Stack(idf, coef, bias, index, _tables(rows), oof)
+    return _Stack(idf, coef, bias, index, _tables(rows.products, rows.inputs), oof)
 
 
 def train(
@@ -257,14 +296,14 @@ def train(
     validation = [p for p in found.validation if p.sale_price]
     if limit:
         train_rows, validation = train_rows[:limit], validation[: max(limit // 4, 50)]
-    first = _stack(train_rows, ridge_alpha)
-    target = np.log([_sale_price(p) for p in train_rows])
-    val_target = np.log([_sale_price(p) for p in validation])
-    val_ridge = _ridge_predict(validation, first.idf, first.coef, first.bias)
-    val_neighbours = _neighbour_features(validation, first.index, first.idf, leave_own_product_out=False)
+    train_set, validation_set = _Rows.of(train_rows), _Rows.of(validation)
+    first = _stack(train_set, ridge_alpha)
+    target, val_target = train_set.log_price, validation_set.log_price
+    val_ridge = _ridge_predict(validation_set, first.idf, first.coef, first.bias)
+    val_neighbours = _neighbour_features(validation_set, first.index, first.idf, leave_own_product_out=False)
     scales, validation_metrics, rounds = {}, {}, {}
     for mode, with_list in (("text", False), ("list", True)):
-        val_features = _features(validation, val_ridge, first.tables, with_list, val_neighbours)
+        val_features = _features(validation_set, val_ridge, first.tables, with_list, val_neighbours)
         predictions: dict[str, np.ndarray] = {}
         for quantile in QUANTILES:
             booster = _boost(
@@ -277,8 +316,11 @@ def train(
         validation_metrics[mode] = price_metrics(val_target, predictions["p50"])
 
     final_rows = train_rows + validation
-    final = _stack(final_rows, ridge_alpha)
-    final_target = np.log([_sale_price(p) for p in final_rows])
+    del first  # the first stack's index and features are not served
+    final_set = train_set.plus(validation_set)
+    del train_set, validation_set
+    final = _stack(final_set, ridge_alpha)
+    final_target = final_set.log_price
     out.mkdir(parents=True, exist_ok=True)
     for mode in MODES:
         for quantile in QUANTILES:
@@ -308,7 +350,7 @@ def train(
         "currency": CURRENCY,
         "interval_scale": scales,
         "features": {"text": _names("text"), "list": _names("list")},
-        "category_prices": category_prices(final_rows),
+        "category_prices": category_prices(final_rows, final_set.inputs),
     }
     (out / "price_tables.json").write_text(json.dumps(tables, ensure_ascii=False))
     config = {

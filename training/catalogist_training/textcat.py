@@ -39,15 +39,7 @@ from tqdm import tqdm
 
 from catalogist.models.kinds import TEXTCAT, ReleaseKind
 from catalogist.models.taxonomy import Taxonomy
-from catalogist.models.text_features import (
-    N_FEATURES,
-    fit_idf,
-    pack_idf,
-    product_keys,
-    term_counts,
-    tfidf,
-    word_part,
-)
+from catalogist.models.text_features import N_FEATURES, fit_idf, pack_idf, product_keys
 from catalogist.models.textcat import (
     FEATURE_VERSION,
     Combination,
@@ -62,12 +54,14 @@ from catalogist.models.textcat import (
     softmax,
 )
 from catalogist_training.release_manifest import write_manifest
+from catalogist_training.row_pages import PAGE_ROWS, counts_of, weighted
 from catalogist_training.vendor_data import (
     LEVELS,
     Product,
     load_products,
     name_group,
     product_key,
+    split_key,
     training_rows,
 )
 from catalogist_training.vendor_report import figure_png, plt, write_report
@@ -80,6 +74,10 @@ L2 = 1e-6
 BATCH = 256
 PARENT_LOSS = 0.5
 MAX_CLASSES = 0  # weight of the category and sub-category losses in the type regression
+# At catalogue scale (issue #25). Below these sizes training is what it was on 16,033 rows.
+ROW_VISITS = 1_000_000  # a regression's passes stop at about this many rows seen (EPOCHS at most)
+CALIBRATION_ROWS = 50_000  # rows whose out-of-fold answers fit the combination and the thresholds
+ANSWER_ROWS = 2_000  # rows answered at once: the vote's similarities grow with the rows indexed
 INITIAL = Combination((0.3, 0.3, 0.3), (0.3, 0.3, 0.3), (0.7, 0.3), (0.3, 0.3, 1.0))
 
 
@@ -106,8 +104,7 @@ def fit_softmax(
     features = sparse.csr_matrix(features, dtype=np.float32)
     n = features.shape[0]
     onehot = sparse.csr_matrix((np.ones(n, np.float32), (np.arange(n), labels)), shape=(n, classes))
-    support = ((features != 0).astype(np.float32).T @ onehot).tocsr()
-    support.sort_indices()
+    support = _support(features, onehot)
     if max_classes:  # a feature met in that many classes says little at this level, and costs most
         wide = np.repeat(np.diff(support.indptr) > max_classes, np.diff(support.indptr))
         support.data[wide] = 0
@@ -120,9 +117,11 @@ def fit_softmax(
     rng = np.random.default_rng(seed)
     steps = epochs * -(-n // BATCH)
     step = 0
+    progress = tqdm(total=steps, desc=f"regression over {classes} classes", leave=False, mininterval=10)
     for _ in range(epochs):
         order = rng.permutation(n)
         for start in range(0, n, BATCH):
+            progress.update()
             rows = order[start : start + BATCH]
             batch = features[rows]
             columns, local = np.unique(batch.indices, return_inverse=True)
@@ -157,53 +156,119 @@ def fit_softmax(
             bias_first[:] = beta1 * bias_first + (1 - beta1) * bias_gradient
             bias_second[:] = beta2 * bias_second + (1 - beta2) * bias_gradient**2
             bias -= rate * (bias_first / correction1) / (np.sqrt(bias_second / correction2) + epsilon)
+    progress.close()
     weights = sparse.csr_matrix((theta, support.indices, support.indptr), shape=support.shape)
     return weights, bias
+
+
+def _support(features: sparse.csr_matrix, onehot: sparse.csr_matrix, page: int = 5 * PAGE_ROWS) -> sparse.csr_matrix:
+    """Features × classes, nonzero where a feature met a class: summed over pages of rows, as
+    the pattern of one page is the size of its features (1 GB over a million rows, twice)."""
+    support = None
+    for start in range(0, features.shape[0], page):
+        chunk = features[start : start + page]
+        met = ((chunk != 0).astype(np.float32).T @ onehot[start : start + page]).tocsr()
+        support = met if support is None else support + met
+    assert support is not None, "no rows to fit"
+    support.sort_indices()
+    return support
+
+
+def epochs_for(rows: int) -> int:
+    """EPOCHS up to ROW_VISITS / EPOCHS rows; above, fewer passes (one at least) over more rows:
+    a catalogue of perturbed copies gains nothing from a tenth pass, and costs hours."""
+    return max(1, min(EPOCHS, round(ROW_VISITS / max(rows, 1))))
 
 
 # -- the experts --------------------------------------------------------------------------------
 
 
-def fit_experts(taxonomy: Taxonomy, rows: list[Product], combination: Combination = INITIAL) -> TextCategorizer:
-    """Features, one regression per level and the name neighbours, fitted on `rows`."""
-    counts = term_counts([p.text for p in rows])
+def fit_experts(
+    taxonomy: Taxonomy,
+    rows: list[Product],
+    combination: Combination = INITIAL,
+    counts: sparse.csr_matrix | None = None,
+) -> TextCategorizer:
+    """Features, one regression per level and the name neighbours, fitted on `rows` (`counts`:
+    their term counts, when the caller has them already)."""
+    counts = counts_of([p.text for p in rows]) if counts is None else counts
     idf = fit_idf(counts)
-    seen = np.unique(counts.indices)  # fit on the buckets seen in training only
-    features = tfidf(counts, idf)[:, seen]
+    seen = np.flatnonzero(np.bincount(counts.indices, minlength=N_FEATURES))  # fit on the buckets seen only
+    features = weighted(counts, idf, seen)
     leaf = np.array([taxonomy.leaf_index(p.category_path) for p in rows])
     levels = []
     for depth, level in enumerate(LEVELS):
         to_node = taxonomy.leaf_to_node(level)
         parents = tuple(taxonomy.leaf_to_node(up) for up in LEVELS[:depth]) if depth == len(LEVELS) - 1 else ()
         weights, bias = fit_softmax(
-            features, to_node[leaf], len(taxonomy.nodes(level)), parents, seed=depth, max_classes=MAX_CLASSES
+            features,
+            to_node[leaf],
+            len(taxonomy.nodes(level)),
+            parents,
+            epochs=epochs_for(len(rows)),
+            seed=depth,
+            max_classes=MAX_CLASSES,
         )
         weights = weights.tocoo()
         full = sparse.csr_matrix(
             (weights.data, (seen[weights.row], weights.col)), shape=(N_FEATURES, weights.shape[1]), dtype=np.float32
         )
         levels.append(LevelWeights(full, bias))
-    neighbours = NameNeighbours.build(tfidf(word_part(counts), idf), leaf, COMMON_WORDS)
+    del features  # the largest array: gone before the neighbours' vectors are made
+    neighbours = NameNeighbours.build(weighted(counts, idf, words_only=True), leaf, COMMON_WORDS)
     return TextCategorizer(taxonomy, idf, tuple(levels), neighbours, combination)
 
 
 def fold_of(product: Product, folds: int) -> int:
-    """Folds by product, like the split: a product's listings answer for each other nowhere."""
-    return zlib.crc32(f"fold:{product_key(product)}".encode()) % folds
+    """Folds by product, like the split: a product's listings, and a generated row's source
+    and its other copies (`split_key`), answer for each other nowhere."""
+    return zlib.crc32(f"fold:{split_key(product)}".encode()) % folds
 
 
-def out_of_fold(taxonomy: Taxonomy, rows: list[Product], folds: int) -> ExpertAnswers:
+def calibration_rows(fold: np.ndarray, folds: int) -> np.ndarray:
+    """The rows whose out-of-fold answers are kept, given each row's fold: all of them up to
+    CALIBRATION_ROWS; above, a seeded sample of that many rows from the fewest folds that hold
+    them (at a million rows, fold 0 alone). 50,000 rows' answers fit a dozen weights and three
+    thresholds as well as a million's would, whose answers would be 10 GB; and every fold
+    without a sampled row is a model of 80% of the rows that need not be fitted."""
+    if len(fold) <= CALIBRATION_ROWS:
+        return np.arange(len(fold))
+    needed = int(np.searchsorted(np.cumsum(np.bincount(fold, minlength=folds)), CALIBRATION_ROWS)) + 1
+    candidates = np.nonzero(fold < needed)[0]
+    return np.sort(np.random.default_rng(0).choice(candidates, CALIBRATION_ROWS, replace=False))
+
+
+def out_of_fold(taxonomy: Taxonomy, rows: list[Product], folds: int, asked: np.ndarray | None = None) -> ExpertAnswers:
+    """The experts' answers for `rows[asked]` (default: every row), each from experts fitted
+    on the folds without it; a fold none of them is in is not fitted. The rows are hashed
+    once; each fold's experts take their rows'."""
+    asked = np.arange(len(rows)) if asked is None else asked
     fold = np.array([fold_of(p, folds) for p in rows])
-    regressions = [np.zeros((len(rows), len(taxonomy.nodes(level)))) for level in LEVELS]
-    votes = np.zeros((len(rows), len(taxonomy.leaves)))
+    counts = counts_of([p.text for p in rows])
+    regressions = [np.zeros((len(asked), len(taxonomy.nodes(level)))) for level in LEVELS]
+    votes = np.zeros((len(asked), len(taxonomy.leaves)))
     for k in tqdm(range(folds), desc="textcat folds"):
-        inside, outside = np.nonzero(fold != k)[0], np.nonzero(fold == k)[0]
-        model = fit_experts(taxonomy, [rows[i] for i in inside])
-        answers = model.answers([rows[i].text for i in outside])
+        inside = np.nonzero(fold != k)[0]
+        outside = np.nonzero(fold[asked] == k)[0]  # places in `asked`
+        if not len(outside) and len(asked) < len(rows):
+            continue
+        model = fit_experts(taxonomy, [rows[i] for i in inside], counts=counts[inside])
+        answers = answers_in_pages(model, [rows[i].text for i in asked[outside]])
         for level_answers_, fold_answers in zip(regressions, answers.regressions, strict=True):
             level_answers_[outside] = fold_answers
         votes[outside] = answers.votes
     return ExpertAnswers(regressions, votes)
+
+
+def answers_in_pages(model: TextCategorizer, texts: list[tuple[str, str, str]]) -> ExpertAnswers:
+    """`model.answers(texts)`, ANSWER_ROWS at a time; each row's answers are its own."""
+    pages = [model.answers(texts[start : start + ANSWER_ROWS]) for start in range(0, len(texts), ANSWER_ROWS)]
+    if not pages:
+        return model.answers(texts)
+    return ExpertAnswers(
+        [np.vstack([page.regressions[depth] for page in pages]) for depth in range(len(LEVELS))],
+        np.vstack([page.votes for page in pages]),
+    )
 
 
 def fit_combination(taxonomy: Taxonomy, answers: ExpertAnswers, leaf: np.ndarray) -> Combination:
@@ -265,7 +330,11 @@ def fit_twins(taxonomy: Taxonomy, rows: list[Product], reviewed: list[Product]) 
     for p in reviewed:
         label[product_key(p)], weight[product_key(p)] = p.category_path, 1.0
     representative = {product_key(p): p for p in rows + reviewed}
-    keys = product_keys([representative[key].text for key in label])
+    texts = [representative[key].text for key in label]
+    keys = np.concatenate(
+        [np.empty(0, np.uint64)]
+        + [product_keys(texts[start : start + PAGE_ROWS]) for start in range(0, len(texts), PAGE_ROWS)]
+    )
     order = np.argsort(keys)
     leaf = np.array([taxonomy.leaf_index(path) for path in label.values()])
     return Twins(keys[order], leaf[order], np.array(list(weight.values()))[order]), agreement
@@ -291,14 +360,17 @@ def train(
         kept = set(rows[:limit])
         rows = rows[:limit] + [p for p in found.extra if p not in kept]
     taxonomy = Taxonomy.from_paths([p.category_path for p in rows], LEVELS)
-    leaf = np.array([taxonomy.leaf_index(p.category_path) for p in rows])
+    asked = calibration_rows(np.array([fold_of(p, folds) for p in rows]), folds)
+    leaf = np.array([taxonomy.leaf_index(rows[i].category_path) for i in asked])
 
-    answers = out_of_fold(taxonomy, rows, folds)
+    answers = out_of_fold(taxonomy, rows, folds, asked)
     combination = fit_combination(taxonomy, answers, leaf)
     probabilities = combine(taxonomy, answers, combination)
     thresholds = tuple(threshold(taxonomy, level, probabilities, leaf, target_precision) for level in LEVELS)
     taxonomy = taxonomy.with_thresholds(thresholds)
-    out_of_fold_metrics = metrics_of(taxonomy, rows, probabilities)  # thresholds fitted on these: optimistic
+    # thresholds fitted on these: optimistic
+    out_of_fold_metrics = metrics_of(taxonomy, [rows[i] for i in asked], probabilities)
+    del answers, probabilities
 
     fitted = fit_experts(taxonomy, rows, combination)
     twins, agreement = fit_twins(taxonomy, rows, found.extra)
@@ -322,6 +394,8 @@ def train(
         "data": str(data),
         "extra": [str(path) for path in extras],
         "folds": folds,
+        "epochs": epochs_for(len(rows)),
+        "calibration_rows": len(asked),
         "train_rows": len(rows),
         "extra_rows": len(found.extra),
         "out_of_fold": {
@@ -364,7 +438,9 @@ def training_rows_of(model_dir: Path, config: dict[str, Any]) -> tuple[list[Prod
 # -- evaluation ----------------------------------------------------------------------------------
 
 
-def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
+def evaluate(model_dir: Path, data: Path, out: Path, with_baseline: bool = True) -> dict[str, Any]:
+    """Metrics and report of the release in `model_dir` on the rows of `data` it did not learn;
+    `with_baseline=False` skips the baseline, which on a million training rows takes hours."""
     model_dir = ReleaseKind.release_in(model_dir)
     model = TextCategorizer.open(model_dir)
     config = json.loads((model_dir / "textcat.json").read_text())
@@ -387,7 +463,7 @@ def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
         metrics["unseen_name_groups"] = metrics_of(
             model.taxonomy, [p for p, u in zip(rows, unseen, strict=True) if u], probabilities[unseen]
         )
-    baseline = baseline_metrics(training, rows) if training and rows else None
+    baseline = baseline_metrics(training, rows) if with_baseline and training and rows else None
     if baseline is not None:
         metrics["baseline"] = baseline
         metrics["model_minus_baseline"] = {
@@ -395,7 +471,9 @@ def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
             for level in LEVELS
         }
     else:
-        metrics["baseline_omitted"] = reason or "no rows to score"
+        metrics["baseline_omitted"] = (
+            "not asked for (--no-baseline)" if not with_baseline else reason or "no rows to score"
+        )
     metrics["model"] = config
     write_report(out, "Text categorizer", metrics, _figures(model.taxonomy, rows, probabilities))
     return metrics

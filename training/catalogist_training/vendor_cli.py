@@ -47,10 +47,13 @@ def _run_train_price(args: argparse.Namespace) -> int:
 def _run_evaluate(kind: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         if kind == "textcat":
-            from catalogist_training.textcat import evaluate
+            from catalogist_training.textcat import evaluate as evaluate_textcat
+
+            metrics = evaluate_textcat(args.model, args.data, args.out, with_baseline=not args.no_baseline)
         else:
             from catalogist_training.price import evaluate
-        metrics = evaluate(args.model, args.data, args.out)
+
+            metrics = evaluate(args.model, args.data, args.out)
         metrics.pop("model", None)
         print(json.dumps(metrics, indent=2))
         return 0
@@ -152,6 +155,15 @@ def register_evaluate(subparsers: Any) -> None:
         add_flag(
             parser, "--out", f"CATALOGIST_{upper}_REPORT", "directory for metrics and report", type=Path, required=True
         )
+        if kind == "textcat":
+            add_flag(
+                parser,
+                "--no-baseline",
+                "CATALOGIST_TEXTCAT_NO_BASELINE",
+                "skip the scikit-learn baseline fitted on the model's training rows (on a million rows it "
+                "would take hours and tens of GB)",
+                action="store_true",
+            )
         parser.set_defaults(func=_run_evaluate(kind))
 
 

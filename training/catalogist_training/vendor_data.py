@@ -15,6 +15,10 @@ validation or test rows is in training. `name_group` (the name without numbers a
 the looser family `Tea 250 g` / `Tea 1 kg`, which may still straddle the split; evaluation
 reports the held-out rows whose family is unseen as a second, harder figure.
 
+A generated catalogue (`catalogist_training.scale_rows`) names in `source_product` the real
+product each row was made from; its rows split, and fold, by that product (`split_key`), so a
+perturbed copy is always on its source's side and never answers for it out of fold.
+
 Extra rows (`--extra`, e.g. rows an admin reviewed in the panel) go into training whole, and a
 reviewed product's label replaces the catalogue's rows of the same product: the human decision
 wins, as it does on the product document.
@@ -40,6 +44,7 @@ class Product:
     category_path: tuple[str, str, str]
     sale_price: float | None
     market_price: float | None
+    group: str = ""  # a generated row's source product (its `product_key`); "" for a real row
 
     @property
     def text(self) -> tuple[str, str, str]:
@@ -48,24 +53,25 @@ class Product:
 
 
 def load_products(path: Path) -> list[Product]:
-    products = []
     with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            name = " ".join((row.get("product") or "").split())
-            path_parts = tuple(" ".join((row.get(level) or "").split()) for level in LEVELS)
-            if not name or not all(path_parts):
-                continue
-            products.append(
-                Product(
-                    index=str(row.get("index", "")).strip(),
-                    name=name,
-                    brand=" ".join((row.get("brand") or "").split()),
-                    category_path=path_parts,  # type: ignore[arg-type]
-                    sale_price=_price(row.get("sale_price")),
-                    market_price=_price(row.get("market_price")),
-                )
-            )
-    return products
+        return [product for row in csv.DictReader(handle) if (product := product_of(row)) is not None]
+
+
+def product_of(row: dict[str, str]) -> Product | None:
+    """A CSV row as a product, or None for a row without a name or a full category path."""
+    name = " ".join((row.get("product") or "").split())
+    path_parts = tuple(" ".join((row.get(level) or "").split()) for level in LEVELS)
+    if not name or not all(path_parts):
+        return None
+    return Product(
+        index=str(row.get("index", "")).strip(),
+        name=name,
+        brand=" ".join((row.get("brand") or "").split()),
+        category_path=path_parts,  # type: ignore[arg-type]
+        sale_price=_price(row.get("sale_price")),
+        market_price=_price(row.get("market_price")),
+        group=(row.get("source_product") or "").strip(),
+    )
 
 
 def product_key(product: Product) -> str:
@@ -73,8 +79,14 @@ def product_key(product: Product) -> str:
     return " ".join(product.name.casefold().split()) + "|" + " ".join(product.brand.casefold().split())
 
 
+def split_key(product: Product) -> str:
+    """What a row is kept together with in splits and folds: its product, or for a generated
+    row the real product it was perturbed from (a copy renamed `Tea 1 kg` stays with `Tea 250 g`)."""
+    return product.group or product_key(product)
+
+
 def split_of(product: Product) -> str:
-    key = product_key(product)
+    key = split_key(product)
     if zlib.crc32(f"heldout:{key}".encode()) % 100 < TEST_PERCENT:
         return "test"
     if zlib.crc32(f"validation:{key}".encode()) % 100 < VALIDATION_PERCENT:
