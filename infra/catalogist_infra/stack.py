@@ -190,6 +190,7 @@ class Stack:
             stop_group(process.pid)
             process.wait(timeout=5)
         self._processes.clear()
+        stop_import_jobs(self.config.data_dir)
         self.config.state_file.unlink(missing_ok=True)
 
     def restart(self, name: str, timeout: float = 30.0) -> None:
@@ -418,7 +419,26 @@ def stop_recorded(data_dir: Path) -> list[str]:
         if group_alive(pid):
             stop_group(pid)
             stopped.append(name)
+    stopped += stop_import_jobs(data_dir)
     state_file.unlink(missing_ok=True)
+    return stopped
+
+
+def stop_import_jobs(data_dir: Path) -> list[str]:
+    """Stop the local import jobs the stack's function started that still run (each in a session
+    of its own, so it outlives a request): with the emulators gone they could only fail. Each is
+    recorded as `<name>.pid` in the jobs' log folder, and stopped only if that process still is
+    the job (`--job_name=<name>` on its command line)."""
+    stopped = []
+    for pid_file in sorted((data_dir / "logs" / "jobs").glob("*.pid")):
+        try:
+            pid = int(pid_file.read_text().strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if f"--job_name={pid_file.stem}".encode() in command and group_alive(pid):
+            stop_group(pid, grace=2.0)
+            stopped.append(pid_file.stem)
     return stopped
 
 
