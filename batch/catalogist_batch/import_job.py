@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, WorkerOptions
 from apache_beam.utils.shared import Shared
 
 from catalogist.documents.imports import COLLECTION as IMPORTS
@@ -93,7 +94,7 @@ def source_of(entry: dict[str, Any]) -> FileSource:
     )
 
 
-class ReadFile(beam.DoFn):  # type: ignore[misc]
+class ReadFile(beam.DoFn):
     """The one reader of the file: takes the upload over, emits its pages numbered, and at the end
     what the file was (`FACTS`). A transient failure reads the file again from the start within
     the upload's attempts, emitting only the pages not emitted yet (parsing is deterministic)."""
@@ -163,7 +164,7 @@ def fail_attempt(documents: Any, taken: handoff.TakenUpload, reason: str) -> Non
     log.warning("import job attempt failed; trying again", extra={"upload_id": taken.upload_id, "error": reason})
 
 
-class WritePages(beam.DoFn):  # type: ignore[misc]
+class WritePages(beam.DoFn):
     """Categorizes, prices and writes pages on a worker, the row models loaded once per worker
     process; yields each page's counts. Stops writing once the upload is no longer this job's
     (superseded by a newer generation, or failed)."""
@@ -264,7 +265,7 @@ class WritePages(beam.DoFn):  # type: ignore[misc]
         handoff.end(self._worker.documents, taken, status, reason)
 
 
-class AddCounts(beam.CombineFn):  # type: ignore[misc]
+class AddCounts(beam.CombineFn):
     def create_accumulator(self) -> Counts:
         return Counts()
 
@@ -281,7 +282,7 @@ class AddCounts(beam.CombineFn):  # type: ignore[misc]
         return accumulator
 
 
-class EndImport(beam.DoFn):  # type: ignore[misc]
+class EndImport(beam.DoFn):
     """The import's report from the reader's counts and the workers', and the upload `done`,
     unless it ended otherwise meanwhile (superseded, failed)."""
 
@@ -310,6 +311,16 @@ class EndImport(beam.DoFn):  # type: ignore[misc]
         handoff.end(documents, read.taken, ledger.Status.DONE, "", result)
 
 
+def run_on_this_image(options: PipelineOptions) -> None:
+    """On Dataflow, the workers run the image the template launcher runs (batch/Dockerfile records
+    its own name at build time, `CATALOGIST_WORKER_IMAGE`): they need the same packages, and the
+    Beam SDK's own image has none of ours."""
+    worker = options.view_as(WorkerOptions)
+    image = os.environ.get("CATALOGIST_WORKER_IMAGE", "")  # the container's, not a setting
+    if image and not worker.sdk_container_image:
+        worker.sdk_container_image = image
+
+
 def build(pipeline: beam.Pipeline, spec: Spec) -> None:
     read = (
         pipeline
@@ -327,6 +338,7 @@ def build(pipeline: beam.Pipeline, spec: Spec) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     options = PipelineOptions(sys.argv[1:] if argv is None else argv)
+    run_on_this_image(options)
     given = options.view_as(ImportOptions)
     job = options.view_as(GoogleCloudOptions).job_name or handoff.job_name(given.upload_id)
     spec = Spec(job_settings(options), given.upload_id, job, given.file_format)

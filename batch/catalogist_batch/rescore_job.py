@@ -74,7 +74,7 @@ class Spec:
         return {"vendors": list(self.vendors), "category": self.category}
 
 
-class ReadProducts(beam.DoFn):  # type: ignore[misc]
+class ReadProducts(beam.DoFn):
     """One vendor's products (or all), page by page in id order, each with the work it needs; those
     that need none go straight to the report (`LEFT_AS_THEY_WERE`)."""
 
@@ -100,7 +100,7 @@ class ReadProducts(beam.DoFn):  # type: ignore[misc]
                 yield beam.pvalue.TaggedOutput(LEFT_AS_THEY_WERE, ProductOutcome(str(product.get("vendor", "")), work))
 
 
-class WriteRescored(beam.DoFn):  # type: ignore[misc]
+class WriteRescored(beam.DoFn):
     """A page of re-scored products written with `products.update` (each product only if nobody
     wrote it since it was read, else decided on again as it is now); each product's outcome."""
 
@@ -129,7 +129,7 @@ class WriteRescored(beam.DoFn):  # type: ignore[misc]
             yield rewrite.outcome(product_id, written.get(product_id))
 
 
-class AddTallies(beam.CombineFn):  # type: ignore[misc]
+class AddTallies(beam.CombineFn):
     def create_accumulator(self) -> Tally:
         return Tally()
 
@@ -146,7 +146,7 @@ class AddTallies(beam.CombineFn):  # type: ignore[misc]
         return tally
 
 
-class StoreReport(beam.DoFn):  # type: ignore[misc]
+class StoreReport(beam.DoFn):
     def __init__(self, spec: Spec) -> None:
         self._spec = spec
 

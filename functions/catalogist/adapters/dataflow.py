@@ -59,7 +59,9 @@ class DataflowJobs:
             "launchParameter": {
                 "jobName": name,
                 "containerSpecGcsPath": self._template,
-                "parameters": dict(parameters),
+                # Dataflow gives the job its own --project (and refuses it as a parameter); empty
+                # values are the settings' defaults, and a template parameter may not be empty.
+                "parameters": {k: v for k, v in parameters.items() if k != "project" and v != ""},
                 "environment": self._environment,
             }
         }
