@@ -40,9 +40,7 @@ from apache_beam.utils.shared import Shared
 from catalogist.documents.imports import COLLECTION as IMPORTS
 from catalogist.errors import PermanentError, Superseded
 from catalogist.imports.jobs import FILE_FORMAT, UPLOAD_ID
-from catalogist.imports.pages import Counts
-from catalogist.imports.pipeline import FileFacts, FileSource, Import, ImportContext
-from catalogist.imports.progress import SizedStream
+from catalogist.imports.pipeline import Counts, FileFacts, FileSource, Import, ImportContext, SizedStream
 from catalogist.intake import handoff, ledger
 from catalogist.settings import Settings
 from catalogist.vendorfiles import ProductRow

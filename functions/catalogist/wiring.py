@@ -155,20 +155,27 @@ def check_local_releases(settings: Settings) -> None:
             )
 
 
+def dataflow_environment(settings: Settings) -> dict[str, Any]:
+    """An import job's runtime environment on Dataflow (FlexTemplateRuntimeEnvironment): who its
+    workers run as, where they stage and keep temporary files, their network and most workers."""
+    return {
+        "serviceAccountEmail": settings.dataflow_service_account,
+        "tempLocation": settings.dataflow_temp_location,
+        "stagingLocation": settings.dataflow_staging_location,
+        "subnetwork": settings.dataflow_subnetwork,
+        "maxWorkers": settings.dataflow_max_workers,
+        "additionalUserLabels": {"app": "catalogist", "job": "import"},
+    }
+
+
 def import_jobs(settings: Settings) -> ImportJobs | None:
     """Where big vendor files are imported (`CATALOGIST_IMPORT_JOBS`): Dataflow Flex Template
     jobs, jobs on Beam's local runner, or nowhere but the function."""
     launcher: JobLauncher
     if settings.import_jobs == "dataflow":
-        environment = {
-            "serviceAccountEmail": settings.dataflow_service_account,
-            "tempLocation": settings.dataflow_temp_location,
-            "stagingLocation": settings.dataflow_staging_location,
-            "subnetwork": settings.dataflow_subnetwork,
-            "maxWorkers": settings.dataflow_max_workers,
-            "additionalUserLabels": {"app": "catalogist", "job": "import"},
-        }
-        launcher = DataflowJobs(settings.project, settings.dataflow_region, settings.import_job_template, environment)
+        launcher = DataflowJobs(
+            settings.project, settings.dataflow_region, settings.import_job_template, dataflow_environment(settings)
+        )
     elif settings.import_jobs == "local":
         launcher = LocalJobs(settings.local_job_python, settings.local_job_logs)
     else:

@@ -43,6 +43,11 @@ class DataflowJobs:
         self._given_session = session
         self._endpoint = endpoint.rstrip("/")
 
+    @property
+    def environment(self) -> dict[str, Any]:
+        """What each launch asks of Dataflow for its workers (empty settings left out)."""
+        return dict(self._environment)
+
     @cached_property
     def session(self) -> Any:
         if self._given_session is not None:

@@ -42,7 +42,17 @@ from catalogist.intake.events import StorageObject
 from catalogist.ports import BlobReader, DocumentStore, ModifyConflict, Write
 from catalogist.vendorfiles import ColumnMapping, ParsedFile, ProductRow, RowProblem, parse_vendor_file
 
-__all__ = ["FileFacts", "FilePipeline", "FileSource", "Import", "ImportContext", "RowModels", "import_file"]
+__all__ = [
+    "Counts",
+    "FileFacts",
+    "FilePipeline",
+    "FileSource",
+    "Import",
+    "ImportContext",
+    "RowModels",
+    "SizedStream",
+    "import_file",
+]
 
 log = logging.getLogger("catalogist.imports")
 
