@@ -35,6 +35,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from catalogist.documents import products
 from catalogist.documents.rescores import COLLECTION as RESCORES
 from catalogist.documents.rescores import ProductOutcome, RescoreReport, Tally
+from catalogist.errors import ModelError
 from catalogist.models.kinds import KINDS, MANIFEST
 from catalogist.models.releases import Release, fetch_release
 from catalogist.ports import Write
@@ -194,7 +195,10 @@ def release_versions(settings: Settings, worker: Worker) -> Versions:
     for kind in KINDS:
         location = getattr(settings, kind.setting)
         folder = fetch_release(location, worker.blobs, cache / kind.name, only=(MANIFEST,))
-        versions[kind.name] = Release.open(folder, kind.manifest_kind, only=(MANIFEST,)).version
+        try:
+            versions[kind.name] = Release.open(folder, kind.manifest_kind, only=(MANIFEST,)).version
+        except ModelError:
+            raise ModelError(f"no {kind.name} release at {location} (--{kind.name}-release names one)") from None
     return Versions(**versions)
 
 
@@ -209,7 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = job_settings(options)
     worker = Worker(settings)
     worker.start()
-    versions = release_versions(settings, worker)
+    try:
+        versions = release_versions(settings, worker)
+    except ModelError as error:
+        print(f"catalogist rescore: {error}", file=sys.stderr)
+        return 2
     started = now()
     vendors = tuple(dict.fromkeys(given.vendor))
     runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
