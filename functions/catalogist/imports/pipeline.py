@@ -196,9 +196,16 @@ class Import:
                 self._page(PageRead.start(page, self.source.vendor, self.documents, None, writer, None), writer)
 
     def stop(self, reason: str) -> None:
-        """The import stopped for a newer generation of its file."""
-        ended = {"status": ImportStatus.SUPERSEDED.value, "reason": reason, "finished_at": datetime.now(UTC)}
-        self.documents.update(IMPORTS, self.source.import_id, {**ended, "rows_seen": self.counts.rows_seen})
+        """The import stopped for a newer generation of its file (with the rows it had seen, when
+        this `Import` read them: a job's worker leaves the reader's count as it is)."""
+        ended: dict[str, Any] = {
+            "status": ImportStatus.SUPERSEDED.value,
+            "reason": reason,
+            "finished_at": datetime.now(UTC),
+        }
+        if self.counts.rows_seen:
+            ended["rows_seen"] = self.counts.rows_seen
+        self.documents.update(IMPORTS, self.source.import_id, ended)
 
     def finish(self, facts: FileFacts, counts: Counts, total_seconds: float) -> dict[str, Any]:
         """The import's report, and the vendor's mapping remembered for their next file."""
