@@ -4,13 +4,16 @@
 UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
+# The batch pipelines' environment (Apache Beam), locked apart in batch/uv.lock: Beam's pins
+# (protobuf < 7, python-dateutil < 3) are not the function bundle's.
+BATCH_BIN := batch/.venv/bin
 UV := .cache/uv/bin/uv
 FIRESTORE_EMULATOR := infra/firestore-emulator
 CHECKOV := .cache/checkov/bin/checkov
 
-.PHONY: install chromium demo dev test test-unit test-integration test-browser lint format requirements bench models screenshots clean
+.PHONY: install batch chromium demo demo-rescore dev test test-unit test-integration test-browser lint format requirements bench models screenshots clean
 
-install: $(BIN)/catalogist $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json $(CHECKOV) chromium
+install: $(BIN)/catalogist $(BATCH_BIN)/python $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json $(CHECKOV) chromium
 
 $(UV):
 	python3 -m venv .cache/uv
@@ -23,6 +26,15 @@ $(UV):
 # dev): the gpu group is the trainer image's CUDA wheels, gigabytes no machine without a GPU wants.
 $(BIN)/catalogist: $(UV) uv.lock pyproject.toml
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --compile-bytecode --python python3
+	touch $@
+
+# The local runner's environment: exactly batch/uv.lock, the runtime package from this checkout
+# (editable, so the pipelines run the function's code as it is). The Dataflow image adds the
+# `dataflow` extra (batch/Dockerfile).
+batch: $(BATCH_BIN)/python
+
+$(BATCH_BIN)/python: $(UV) batch/uv.lock batch/pyproject.toml pyproject.toml
+	$(UV) sync --frozen --compile-bytecode --python python3 --project batch
 	touch $@
 
 $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json: $(FIRESTORE_EMULATOR)/package-lock.json
@@ -44,6 +56,11 @@ chromium:
 # The main job: the local stack on a real example.
 demo: install
 	$(BIN)/catalogist demo
+
+# The second act, on the demo's stack: a second release published and the catalogue re-scored
+# with it (catalogist demo --rescore; docs/batch.md).
+demo-rescore: install
+	$(BIN)/catalogist demo --rescore
 
 # The reference releases in models/, rebuilt with the commands their manifests name (the
 # classifier takes about 40 minutes on 2 cores).
@@ -89,4 +106,4 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .cache .catalogist $(FIRESTORE_EMULATOR)/node_modules
+	rm -rf $(VENV) batch/.venv .cache .catalogist $(FIRESTORE_EMULATOR)/node_modules

@@ -59,6 +59,7 @@ RUNS = (
     ),
     Run("reliability.py"),
     Run("evaluate_row_models.py"),
+    Run("bench_batch.py"),
     Run("bench_training.py"),
     Run("bench_row_models_at_scale.py"),
 )

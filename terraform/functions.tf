@@ -113,12 +113,15 @@ resource "google_cloudfunctions2_function" "on_upload" {
       # The vendor folders uploads are accepted from: the folders storage.tf lets them write.
       CATALOGIST_VENDORS = join(",", sort(keys(var.vendors)))
       # Vendor files above this size are imported by a Dataflow job, not in the delivery.
-      CATALOGIST_BIG_FILE_BYTES           = var.import_jobs.big_file_bytes
-      CATALOGIST_IMPORT_JOBS              = "dataflow"
-      CATALOGIST_IMPORT_JOB_TEMPLATE      = local.import_template
-      CATALOGIST_DATAFLOW_REGION          = local.dataflow_region
-      CATALOGIST_DATAFLOW_SERVICE_ACCOUNT = google_service_account.dataflow.email
-      CATALOGIST_DATAFLOW_TEMP_LOCATION   = local.dataflow_temp_location
+      CATALOGIST_BIG_FILE_BYTES            = var.import_jobs.big_file_bytes
+      CATALOGIST_IMPORT_JOBS               = "dataflow"
+      CATALOGIST_IMPORT_JOB_TEMPLATE       = local.import_template
+      CATALOGIST_DATAFLOW_REGION           = local.dataflow_region
+      CATALOGIST_DATAFLOW_SERVICE_ACCOUNT  = google_service_account.dataflow.email
+      CATALOGIST_DATAFLOW_TEMP_LOCATION    = local.dataflow_temp_location
+      CATALOGIST_DATAFLOW_STAGING_LOCATION = local.dataflow_staging_location
+      CATALOGIST_DATAFLOW_SUBNETWORK       = var.import_jobs.subnetwork
+      CATALOGIST_DATAFLOW_MAX_WORKERS      = var.import_jobs.max_workers
       # gunicorn's request threads (functions-framework) and the classifier's interpreter pool:
       # must equal the requests Cloud Run sends one instance at once.
       THREADS = var.upload_function.concurrency

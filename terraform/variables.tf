@@ -341,12 +341,18 @@ variable "import_jobs" {
     raising it, and big_file_bytes with it.
     region: where the jobs run (default: var.region, next to the buckets).
     template_object: the Flex Template spec's object in jobs_bucket, written by CI.
+    max_workers: the most workers one job scales to (one reads the file, the others categorize
+    and write its pages; docs/batch.md has the sizing).
+    subnetwork: the workers' subnetwork, "regions/REGION/subnetworks/NAME" (default: the
+    project's default network).
   EOT
   type = object({
     big_file_bytes          = optional(number, 33554432)
     import_bytes_per_second = optional(number, 83000)
     region                  = optional(string)
     template_object         = optional(string, "templates/import.json")
+    max_workers             = optional(number, 8)
+    subnetwork              = optional(string, "")
   })
   default = {}
   validation {
@@ -365,6 +371,14 @@ variable "import_jobs" {
     condition     = can(regex("^templates/[A-Za-z0-9._/-]+[.]json$", var.import_jobs.template_object))
     error_message = "import_jobs.template_object must be a .json object under templates/ (the prefix on_upload may read and CI writes)."
   }
+  validation {
+    condition     = var.import_jobs.max_workers >= 1 && var.import_jobs.max_workers <= 100 && floor(var.import_jobs.max_workers) == var.import_jobs.max_workers
+    error_message = "import_jobs.max_workers must be a whole number from 1 to 100."
+  }
+  validation {
+    condition     = var.import_jobs.subnetwork == "" || can(regex("^(https://www.googleapis.com/compute/v1/projects/[a-z0-9-]+/)?regions/[a-z]+-[a-z]+[0-9]+/subnetworks/[a-z]([-a-z0-9]*[a-z0-9])?$", var.import_jobs.subnetwork))
+    error_message = "import_jobs.subnetwork must be regions/REGION/subnetworks/NAME (or its full URL), or empty for the default network."
+  }
 }
 
 variable "vendors" {
@@ -375,7 +389,7 @@ variable "vendors" {
     Each may create and replace objects under its own folder only, and the function refuses
     objects in any other folder (CATALOGIST_VENDORS).
   EOT
-  type = map(string)
+  type        = map(string)
   validation {
     condition     = length(var.vendors) > 0
     error_message = "vendors must name at least one vendor: with none, CATALOGIST_VENDORS is empty and the function accepts any folder."

@@ -15,7 +15,7 @@ from catalogist_infra.stack import (
     firestore_client,
     storage_client,
 )
-from tests.support import BIGBASKET, GROCERY, REPO, require_data, stack_config
+from tests.support import BIG_FILE_BYTES, BIGBASKET, GROCERY, REPO, require_data, stack_config
 
 # What a test needs is where it lives: `make test-integration` is `-m integration`, and so on.
 MARKERS_BY_FOLDER = {
@@ -77,6 +77,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, reference_releases: dict[str
     releases = reference_releases
     for kind in KINDS:
         config.function_env[BY_FIELD[kind.setting].env] = f"gs://{config.models_bucket}/{kind.name}/test"
+    # Files above this go to import jobs on Beam's local runner (tests/integration/test_import_job.py);
+    # every other test's files are far smaller and imported in the function.
+    config.function_env["CATALOGIST_BIG_FILE_BYTES"] = str(BIG_FILE_BYTES)
     running = Stack(config)
     running.start()
     models = storage_client(config).bucket(config.models_bucket)

@@ -51,6 +51,10 @@ def require_data(path: Path, what: str) -> Path:
 # -- the local stack ---------------------------------------------------------------------------
 
 
+# The session stack's big-file size: files above it are imported by a job (`imports.jobs`).
+BIG_FILE_BYTES = 128 * 1024
+
+
 def vendor() -> str:
     """A vendor name of its own per test, so tests sharing the session's stack never collide."""
     return f"vendor-{uuid.uuid4().hex[:8]}"

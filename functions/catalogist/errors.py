@@ -51,3 +51,14 @@ class UploadInProgress(CatalogistError):
 class ShortRead(CatalogistError):
     """An object's bytes ended before the size its event announced: transient, so the attempt
     fails and the upload is read again."""
+
+
+class HandedToJob(CatalogistError):
+    """The upload went to a batch job (a big vendor file), which ends it: the delivery answers
+    now and the ledger entry waits `importing`. `fields` go on the entry; the message is the
+    reason an admin reads."""
+
+    def __init__(self, reason: str, fields: dict[str, object]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fields = fields

@@ -6,7 +6,7 @@ clients; unit tests pass small in-memory fakes instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
@@ -53,6 +53,25 @@ class Write:
     paths: tuple[tuple[str, ...], ...] = ()
     create: bool = False
     delete: bool = False
+
+
+@dataclass(frozen=True)
+class LaunchedJob:
+    """A batch job a runner accepted."""
+
+    name: str
+    id: str  # the runner's own id (Dataflow's job id; the local process id)
+    runner: str  # dataflow | local
+    console: str = ""  # where a person follows it: its Dataflow console page, or its log file
+
+
+class JobLauncher(Protocol):
+    """Starts import jobs (Dataflow Flex Templates in GCP, Beam's local runner on one machine)."""
+
+    def launch(self, name: str, parameters: Mapping[str, str]) -> LaunchedJob:
+        """Start the job called `name` with these parameters. The same name again while that job
+        is active starts nothing and answers with it: a launch repeated after a lost answer."""
+        ...
 
 
 Filter = tuple[str, str, Any]  # (top-level field, one of == < <= > >= in, value)
@@ -119,4 +138,11 @@ class DocumentStore(Protocol):
     def count(self, collection: str, filters: Sequence[Filter], up_to: int) -> int:
         """How many documents match, counting no further than `up_to` (an aggregation: no
         document is read)."""
+        ...
+
+    def scan(
+        self, collection: str, filters: Sequence[Filter], after: str = "", page: int = 500
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every document matching the filters (equalities), in document id order, from the first
+        id above `after`: a whole collection read in pages of `page` (a batch job's input)."""
         ...

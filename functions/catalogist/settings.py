@@ -239,6 +239,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dataflow_region", "CATALOGIST_DATAFLOW_REGION", "the region Dataflow import jobs run in"),
     Setting("dataflow_service_account", "CATALOGIST_DATAFLOW_SERVICE_ACCOUNT", "the Dataflow workers' service account"),
     Setting("dataflow_temp_location", "CATALOGIST_DATAFLOW_TEMP_LOCATION", "gs://…/tmp for Dataflow jobs"),
+    Setting(
+        "dataflow_staging_location",
+        "CATALOGIST_DATAFLOW_STAGING_LOCATION",
+        "gs://…/staging, where Dataflow jobs stage their files",
+    ),
+    Setting(
+        "dataflow_subnetwork",
+        "CATALOGIST_DATAFLOW_SUBNETWORK",
+        "the subnetwork Dataflow workers run in (regions/REGION/subnetworks/NAME); empty: the default network",
+    ),
+    Setting(
+        "dataflow_max_workers",
+        "CATALOGIST_DATAFLOW_MAX_WORKERS",
+        "most workers an import job scales to (one reads the file; the others categorize and write its pages)",
+        8,
+        whole,
+    ),
+    Setting(
+        "local_job_python",
+        "CATALOGIST_LOCAL_JOB_PYTHON",
+        "with CATALOGIST_IMPORT_JOBS=local: the Python of the batch environment (batch/.venv) that runs import "
+        "jobs on Beam's local runner",
+    ),
+    Setting(
+        "local_job_logs",
+        "CATALOGIST_LOCAL_JOB_LOGS",
+        "with CATALOGIST_IMPORT_JOBS=local: the folder of the local import jobs' logs",
+        os.path.join(tempfile.gettempdir(), "catalogist-jobs"),
+    ),
     Setting("firestore_database", "CATALOGIST_FIRESTORE_DATABASE", "the Firestore database", "(default)", read=text),
     Setting(
         "firestore_emulator_host",
@@ -343,6 +372,11 @@ class Settings:
     dataflow_region: str = _default("dataflow_region")
     dataflow_service_account: str = _default("dataflow_service_account")
     dataflow_temp_location: str = _default("dataflow_temp_location")
+    dataflow_staging_location: str = _default("dataflow_staging_location")
+    dataflow_subnetwork: str = _default("dataflow_subnetwork")
+    dataflow_max_workers: int = _default("dataflow_max_workers")
+    local_job_python: str = _default("local_job_python")
+    local_job_logs: str = _default("local_job_logs")
     firestore_database: str = _default("firestore_database")
     firestore_emulator_host: str = _default("firestore_emulator_host")
     log_level: str = _default("log_level")
@@ -355,12 +389,54 @@ class Settings:
                 "missing setting CATALOGIST_MODELS_BUCKET: the bucket model releases are published to (or "
                 "CATALOGIST_MODEL_LOCATION, or each of CATALOGIST_CLASSIFIER_RELEASE, _TEXTCAT_RELEASE, _PRICE_RELEASE)"
             )
-        if settings.import_jobs == "dataflow":
-            for name in ("import_job_template", "dataflow_region", "dataflow_temp_location"):
-                if not getattr(settings, name):
-                    env = BY_FIELD[name].env
-                    raise SettingsError(f"missing setting {env}: CATALOGIST_IMPORT_JOBS=dataflow needs it")
+        needed = {
+            "dataflow": (
+                "import_job_template",
+                "dataflow_region",
+                "dataflow_temp_location",
+                "dataflow_staging_location",
+            ),
+            "local": ("local_job_python",),
+        }
+        for name in needed.get(settings.import_jobs, ()):
+            if not getattr(settings, name):
+                env = BY_FIELD[name].env
+                raise SettingsError(f"missing setting {env}: CATALOGIST_IMPORT_JOBS={settings.import_jobs} needs it")
         return settings
+
+
+# What a batch job runs with of the function's settings (an import job's parameters, the settings
+# a re-scoring run passes its workers): the store, the releases, and the rules decisions follow.
+JOB_FIELDS = (
+    "project",
+    "firestore_database",
+    "firestore_emulator_host",
+    "classifier_release",
+    "textcat_release",
+    "price_release",
+    "currency",
+    "audit_rate",
+    "photo_tta",
+    "model_threads",
+    "max_photo_bytes",
+    "max_attempts",
+    "lease_seconds",
+    "log_level",
+)
+
+
+def job_parameters(settings: Settings) -> dict[str, str]:
+    """`JOB_FIELDS` of `settings` as text, by field name (a Flex Template's parameters)."""
+    return {name: str(getattr(settings, name)) for name in JOB_FIELDS}
+
+
+def from_job_parameters(parameters: Mapping[str, str]) -> Settings:
+    """The settings a job was given (`job_parameters`), read as the function reads its
+    environment: the same checks, the same defaults for what was not given."""
+    unknown = set(parameters) - set(JOB_FIELDS)
+    if unknown:
+        raise SettingsError(f"not a job setting: {', '.join(sorted(unknown))} (one of {', '.join(JOB_FIELDS)})")
+    return Settings.from_env({BY_FIELD[name].env: value for name, value in parameters.items()})
 
 
 @dataclass(frozen=True)

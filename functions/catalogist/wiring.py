@@ -11,17 +11,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from catalogist.adapters.dataflow import DataflowJobs
 from catalogist.adapters.firestore import EmulatorDocuments, FirestoreDocuments
+from catalogist.adapters.local_jobs import LocalJobs
 from catalogist.adapters.storage import StorageBlobs
 from catalogist.errors import ModelError
 from catalogist.imaging import DecodeBudget, return_freed_pixels_to_the_system
+from catalogist.imports.jobs import ImportJobs
 from catalogist.imports.pipeline import FilePipeline, RowModels
 from catalogist.intake.uploads import Pipeline
 from catalogist.models.kinds import CLASSIFIER, KINDS, MANIFEST, PRICE, TEXTCAT, ReleaseKind
 from catalogist.models.releases import Lazy, Release, loaded_once
 from catalogist.photos.pipeline import PhotoPipeline
-from catalogist.ports import ReleaseFiles
-from catalogist.settings import BY_FIELD, PanelSettings, Settings
+from catalogist.ports import JobLauncher, ReleaseFiles
+from catalogist.settings import BY_FIELD, PanelSettings, Settings, job_parameters
 
 log = logging.getLogger("catalogist.wiring")
 
@@ -152,6 +155,34 @@ def check_local_releases(settings: Settings) -> None:
             )
 
 
+def dataflow_environment(settings: Settings) -> dict[str, Any]:
+    """An import job's runtime environment on Dataflow (FlexTemplateRuntimeEnvironment): who its
+    workers run as, where they stage and keep temporary files, their network and most workers."""
+    return {
+        "serviceAccountEmail": settings.dataflow_service_account,
+        "tempLocation": settings.dataflow_temp_location,
+        "stagingLocation": settings.dataflow_staging_location,
+        "subnetwork": settings.dataflow_subnetwork,
+        "maxWorkers": settings.dataflow_max_workers,
+        "additionalUserLabels": {"app": "catalogist", "job": "import"},
+    }
+
+
+def import_jobs(settings: Settings) -> ImportJobs | None:
+    """Where big vendor files are imported (`CATALOGIST_IMPORT_JOBS`): Dataflow Flex Template
+    jobs, jobs on Beam's local runner, or nowhere but the function."""
+    launcher: JobLauncher
+    if settings.import_jobs == "dataflow":
+        launcher = DataflowJobs(
+            settings.project, settings.dataflow_region, settings.import_job_template, dataflow_environment(settings)
+        )
+    elif settings.import_jobs == "local":
+        launcher = LocalJobs(settings.local_job_python, settings.local_job_logs)
+    else:
+        return None
+    return ImportJobs(launcher, settings.big_file_bytes, job_parameters(settings))
+
+
 def pipelines(settings: Settings, blobs: StorageBlobs, documents: FirestoreDocuments) -> dict[str, Pipeline]:
     """The pipeline of each kind of upload, sharing the instance's models (files and photo-only
     products both get prices from the one price release)."""
@@ -167,7 +198,11 @@ def pipelines(settings: Settings, blobs: StorageBlobs, documents: FirestoreDocum
             models[PRICE.name],
         ),
         "vendor_file": FilePipeline(
-            blobs, documents, RowModelsOnce(models[TEXTCAT.name], models[PRICE.name]), settings.audit_rate
+            blobs,
+            documents,
+            RowModelsOnce(models[TEXTCAT.name], models[PRICE.name]),
+            settings.audit_rate,
+            import_jobs(settings),
         ),
     }
 

@@ -13,12 +13,19 @@ and the review panel left running to decide what the models were unsure of.
    to review and why, the price list's import report, and the panel's address. The stack keeps
    running for the panel (`--stop` stops it at the end; `--screenshots DIR` saves the queue and a
    card as pictures, then stops).
+
+    catalogist demo --rescore  # or: make demo-rescore, on the stack the demo left running
+
+publishes a second release of the classifier and the text categorizer (the reference models with
+looser thresholds: a stand-in for a retrained release), re-scores the demo vendor's catalogue
+with it (`catalogist rescore`, Apache Beam's local runner) and prints what moved.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -71,6 +78,9 @@ class Release:
 def run(args: argparse.Namespace) -> int:
     from catalogist_infra.dev import print_parts, stack_config
     from catalogist_training.publish import publish
+
+    if args.rescore:
+        return rescore(args)
 
     grocery = _grocery_data(args)
     classifier = _release(
@@ -139,6 +149,73 @@ def run(args: argparse.Namespace) -> int:
             print("The stack keeps running for the panel; stop it with:")
             print(f"  catalogist dev down --data-dir {stack.config.data_dir}")
     return code
+
+
+# The demo's second release: the reference models with looser thresholds (more decided without a
+# person, at a lower promised precision). A stand-in for a retrained release, not one.
+SECOND_RELEASE = {"classifier": {"fine": 0.6, "coarse": 0.9}, "textcat": {"type": 0.8, "sub_category": 0.85}}
+
+
+def rescore(args: argparse.Namespace) -> int:
+    """The second act, on the demo's running stack: a second release of the classifier and the
+    text categorizer published, the demo vendor's catalogue re-scored with it on Beam's local
+    runner (`catalogist rescore`), and what moved printed."""
+    from catalogist_infra.dev import stack_config
+    from catalogist_infra.release import derive, publish
+
+    config = stack_config(args)
+    if not config.state_file.exists():
+        print(f"No demo stack is running from {config.data_dir}: run `make demo` first.")
+        return 1
+    documents = firestore_client(config)
+    client = storage_client(config)
+    before = _catalogue(documents)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    releases = {}
+    for kind, thresholds in SECOND_RELEASE.items():
+        source = _release(kind, getattr(args, kind), args, lambda out: None).folder
+        derived = derive(source, Path(args.models_dir) / f"{kind}-{stamp}", thresholds, stamp)
+        location = f"gs://{config.models_bucket}/{kind}/{derived.version}"
+        publish(derived.folder, location, client)
+        releases[kind] = location
+        shown = ", ".join(f"{level} {value:.2f}" for level, value in thresholds.items())
+        print(f"published {kind} {derived.version}: the reference model, thresholds {shown} (looser) -> {location}")
+    price = _release("price", args.price, args, lambda out: None)
+    releases["price"] = f"gs://{config.models_bucket}/{price.prefix}"  # the one the demo serves
+    command = [str(Path(sys.executable).parent / "catalogist"), "rescore", "--vendor", VENDOR]
+    command += [f"--{kind}-release={location}" for kind, location in releases.items()]
+    env = {**os.environ, **config.client_env()}
+    print(f"\n$ catalogist rescore --vendor {VENDOR} " + " ".join(command[4:]))
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, check=False)
+    if done.returncode:
+        return done.returncode
+    print(f"(re-scored in {time.monotonic() - started:.1f} s on Beam's local runner)\n")
+    after = _catalogue(documents)
+    moved = [(pid, before[pid], after[pid]) for pid in sorted(after) if pid in before and before[pid] != after[pid]]
+    print(f"{'product':<30} {'before':<48} {'after':<48}")
+    for pid, old, new in moved:
+        print(f"{pid.split(':', 1)[1][:29]:<30} {old[:47]:<48} {new[:47]:<48}")
+    if not moved:
+        print("  nothing moved")
+    print(
+        "\nThe function still serves the first releases: point it at the second "
+        "(CATALOGIST_CLASSIFIER_RELEASE, CATALOGIST_TEXTCAT_RELEASE) so new uploads are decided alike."
+    )
+    documents.close()
+    return 0
+
+
+def _catalogue(documents: Any) -> dict[str, str]:
+    """The demo vendor's products: the category each is filed under, and whether it waits for a person."""
+    shown = {}
+    for snapshot in documents.collection("products").where(filter=FieldFilter("vendor", "==", VENDOR)).stream():
+        product = Product.from_fields(snapshot.id, snapshot.to_dict() or {})
+        if product.category is not None:
+            level = product.category.decided_level
+            review = "REVIEW " if product.needs_review else ""
+            shown[product.id] = f"{review}{product.category.path_text} ({level})"
+    return shown
 
 
 def _screenshots(config: StackConfig, folder: Path) -> None:
@@ -375,6 +452,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--stop",
         "CATALOGIST_DEMO_STOP",
         "stop the stack at the end (by default it keeps running for the review panel)",
+        action="store_true",
+    )
+    add_flag(
+        parser,
+        "--rescore",
+        "CATALOGIST_DEMO_RESCORE",
+        "on the demo's running stack: publish a second release and re-score the catalogue with it (make demo-rescore)",
         action="store_true",
     )
     add_flag(

@@ -136,6 +136,12 @@ def print_parts(stack: Stack) -> None:
     for name, location in stack.config.function_env.items():
         if name.endswith("_RELEASE"):
             print(f"  serving {name.removeprefix('CATALOGIST_').removesuffix('_RELEASE').lower():<10} {location}")
+    jobs = stack.config.jobs_env
+    if jobs:
+        logs = jobs["CATALOGIST_LOCAL_JOB_LOGS"]
+        print(f"  big files imported by jobs on Beam's local runner (as on Dataflow); their logs in {logs}")
+    else:
+        print("  no batch environment (make install builds batch/.venv): every file is imported in the function")
     print("Talk to it with:\n  " + "\n  ".join(f"export {k}={v}" for k, v in stack.config.client_env().items()))
     print(f"Review panel: {stack.config.panel_url}/  (sign in as {stack.config.reviewers.split(',')[0]})")
 

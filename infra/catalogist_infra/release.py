@@ -11,11 +11,78 @@ manifest goes up last) are `catalogist_training.publish`'s, shared with training
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from catalogist.errors import ModelError
 from catalogist.flags import add_flag
+from catalogist.models.kinds import KINDS, MANIFEST, ReleaseKind
+from catalogist.models.releases import Release, sha256_of
 from catalogist_training.publish import PublishError, parse_destination, publish
+
+
+def derive(source: Path, out: Path, thresholds: dict[str, float], version: str = "", command: str = "") -> Release:
+    """A new release of the same model with other decision thresholds (a looser or stricter
+    promise of precision): the release's files copied to `out`, its taxonomy's thresholds
+    replaced for the levels named, and a manifest with a new version (by default the time, as
+    trainers name releases) that says what it was derived from. A stand-in for a retrained
+    release where none is at hand: the demo's second release, the tests' looser and stricter ones."""
+    folder = ReleaseKind.release_in(Path(source))
+    manifest = json.loads((folder / MANIFEST).read_text())
+    kind = next((k for k in KINDS if k.manifest_kind == manifest.get("kind")), None)
+    if kind is None or not kind.tree:
+        raise PublishError(f"{folder} is not a release with a category tree (a classifier or text categorizer)")
+    release = Release.open(folder, kind.manifest_kind, kind.files)
+    from catalogist.models.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.load(folder / "taxonomy.json")
+    unknown = set(thresholds) - set(taxonomy.levels)
+    if unknown:
+        raise PublishError(f"no level {', '.join(sorted(unknown))} in {folder}: the levels are {taxonomy.levels}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in manifest["files"]:
+        shutil.copy2(folder / name, out / name)
+    changed = taxonomy.with_thresholds(
+        tuple(thresholds.get(level, t) for level, t in zip(taxonomy.levels, taxonomy.thresholds, strict=True))
+    )
+    changed.save(out / "taxonomy.json")
+    derived = {
+        **manifest,
+        "version": version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
+        "files": {name: sha256_of(out / name) for name in manifest["files"]},
+        "thresholds": dict(zip(changed.levels, changed.thresholds, strict=True)),
+        "derived_from": {
+            "version": release.version,
+            "thresholds": dict(zip(taxonomy.levels, taxonomy.thresholds, strict=True)),
+        },
+        "command": command
+        or f"catalogist release derive {folder} {out} "
+        + " ".join(f"--threshold {k}={v}" for k, v in thresholds.items()),
+    }
+    (out / MANIFEST).write_text(json.dumps(derived, indent=2) + "\n")
+    return Release.open(out, kind.manifest_kind, kind.files)
+
+
+def run_derive(args: argparse.Namespace) -> int:
+    thresholds = {}
+    for given in args.threshold or ():
+        level, _, value = given.partition("=")
+        try:
+            thresholds[level.strip()] = float(value)
+        except ValueError:
+            print(f"catalogist release derive: --threshold takes LEVEL=NUMBER, got {given!r}", file=sys.stderr)
+            return 2
+    try:
+        release = derive(Path(args.source), Path(args.out), thresholds, args.version or "")
+    except (PublishError, ModelError) as error:
+        print(f"catalogist release derive: {error}", file=sys.stderr)
+        return 1
+    print(f"release {release.version} in {release.folder}, thresholds {release.manifest['thresholds']}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,3 +118,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     publish_parser.add_argument("destination", metavar="gs://BUCKET/KIND/VERSION", help="where to publish it")
     add_flag(publish_parser, "--project", "GOOGLE_CLOUD_PROJECT", "project of the models bucket")
     publish_parser.set_defaults(func=run)
+    derive_parser = actions.add_parser(
+        "derive",
+        help="a new release of the same model with other decision thresholds",
+        description=derive.__doc__,
+    )
+    derive_parser.add_argument("source", metavar="SOURCE_FOLDER", help="the release to derive from")
+    derive_parser.add_argument("out", metavar="OUT_FOLDER", help="where the new release is written")
+    derive_parser.add_argument("--threshold", action="append", help="LEVEL=NUMBER, e.g. fine=0.7 (repeatable)")
+    derive_parser.add_argument("--version", help="the new release's version (default: now, YYYYMMDD-HHMMSS)")
+    derive_parser.set_defaults(func=run_derive)

@@ -36,6 +36,8 @@ from catalogist_infra.processes import (
 REPO = Path(__file__).resolve().parents[2]
 FIRESTORE_LAUNCHER = REPO / "infra" / "firestore-emulator" / "launcher.cjs"
 FUNCTIONS_SOURCE = REPO / "functions" / "main.py"
+# The batch pipelines' own environment (`make batch`): Beam's local runner stands in for Dataflow.
+BATCH_PYTHON = REPO / "batch" / ".venv" / "bin" / "python"
 T = TypeVar("T")
 # Parts the foreground `dev up` starts again when they die: they keep no state of their own.
 RESTARTABLE = ("functions", "panel", "bridge")
@@ -60,6 +62,20 @@ class StackConfig:
     external_firestore: str | None = None
     model_location: str | None = None
     function_env: dict[str, str] = field(default_factory=dict)
+    # Big vendor files imported by jobs on Beam's local runner, as on Dataflow in GCP, when the
+    # batch environment is installed (`make install` builds it); else in the function.
+    import_jobs: bool = True
+
+    @property
+    def jobs_env(self) -> dict[str, str]:
+        """The function's settings for local import jobs, or none without the batch environment."""
+        if not self.import_jobs or not BATCH_PYTHON.exists():
+            return {}
+        return {
+            "CATALOGIST_IMPORT_JOBS": "local",
+            "CATALOGIST_LOCAL_JOB_PYTHON": str(BATCH_PYTHON),
+            "CATALOGIST_LOCAL_JOB_LOGS": str(self.data_dir / "logs" / "jobs"),
+        }
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **overrides: Any) -> StackConfig:
@@ -174,6 +190,7 @@ class Stack:
             stop_group(process.pid)
             process.wait(timeout=5)
         self._processes.clear()
+        stop_import_jobs(self.config.data_dir)
         self.config.state_file.unlink(missing_ok=True)
 
     def restart(self, name: str, timeout: float = 30.0) -> None:
@@ -268,7 +285,7 @@ class Stack:
                 config.functions_url,
                 logs / "functions.log",
                 # THREADS: request threads, as Terraform sets them on the deployed function
-                {**base_env, "THREADS": str(Settings.threads), **config.function_env},
+                {**base_env, "THREADS": str(Settings.threads), **config.jobs_env, **config.function_env},
                 FUNCTIONS_SOURCE.parent,
                 listens=f"{config.functions_url} (on_upload, CloudEvent)",
             )
@@ -402,7 +419,26 @@ def stop_recorded(data_dir: Path) -> list[str]:
         if group_alive(pid):
             stop_group(pid)
             stopped.append(name)
+    stopped += stop_import_jobs(data_dir)
     state_file.unlink(missing_ok=True)
+    return stopped
+
+
+def stop_import_jobs(data_dir: Path) -> list[str]:
+    """Stop the local import jobs the stack's function started that still run (each in a session
+    of its own, so it outlives a request): with the emulators gone they could only fail. Each is
+    recorded as `<name>.pid` in the jobs' log folder, and stopped only if that process still is
+    the job (`--job_name=<name>` on its command line)."""
+    stopped = []
+    for pid_file in sorted((data_dir / "logs" / "jobs").glob("*.pid")):
+        try:
+            pid = int(pid_file.read_text().strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if f"--job_name={pid_file.stem}".encode() in command and group_alive(pid):
+            stop_group(pid, grace=2.0)
+            stopped.append(pid_file.stem)
     return stopped
 
 

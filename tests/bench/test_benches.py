@@ -24,6 +24,10 @@ pytestmark = pytest.mark.bench
 
 # What each bench prints before its figures: one heading or label per part it measures.
 HEADINGS = {
+    "bench_batch.py": (
+        "re-scoring with the local runner",
+        "the import job (local runner) beside the function's import",
+    ),
     "bench_concurrency.py": ("1. Photo core in one process", "2. Through the local stack"),
     "bench_import.py": (
         "rows per file, uploaded to the local stack",

@@ -4,7 +4,10 @@ creates, and CI learns where to put the template from an output."""
 
 from __future__ import annotations
 
-from tests.terraform.hcl import attr, example_values, expr, load, scope, workloads
+import pytest
+
+from catalogist.settings import Settings
+from tests.terraform.hcl import attr, example_values, expr, failed_validations, load, scope, workloads
 from tests.terraform.hcl_eval import evaluate
 
 REQUIRED = example_values()
@@ -14,6 +17,9 @@ IMPORT_SETTINGS = {
     "CATALOGIST_DATAFLOW_REGION": "local.dataflow_region",
     "CATALOGIST_DATAFLOW_SERVICE_ACCOUNT": "google_service_account.dataflow.email",
     "CATALOGIST_DATAFLOW_TEMP_LOCATION": "local.dataflow_temp_location",
+    "CATALOGIST_DATAFLOW_STAGING_LOCATION": "local.dataflow_staging_location",
+    "CATALOGIST_DATAFLOW_SUBNETWORK": "var.import_jobs.subnetwork",
+    "CATALOGIST_DATAFLOW_MAX_WORKERS": "var.import_jobs.max_workers",
     "CATALOGIST_BIG_FILE_BYTES": "var.import_jobs.big_file_bytes",
 }
 
@@ -71,3 +77,46 @@ def test_the_jobs_bucket_is_private_and_drops_finished_jobs_files() -> None:
     assert bucket["public_access_prevention"] == ["enforced"]
     prefixes = [rule["condition"][0].get("matches_prefix") for rule in bucket["lifecycle_rule"]]
     assert [["dataflow/"]] in prefixes
+
+
+def test_what_the_function_launches_with_is_a_setting_it_reads_and_a_dataflow_job_needs() -> None:
+    environment = {
+        name: "x"
+        for name in ("GOOGLE_CLOUD_PROJECT", "CATALOGIST_MODELS_BUCKET", *IMPORT_SETTINGS)
+        if name not in ("CATALOGIST_BIG_FILE_BYTES", "CATALOGIST_DATAFLOW_MAX_WORKERS")
+    }
+    environment["CATALOGIST_IMPORT_JOBS"] = "dataflow"
+
+    settings = Settings.from_env(environment)
+
+    assert (settings.dataflow_staging_location, settings.dataflow_subnetwork) == ("x", "x")
+    without_staging = {k: v for k, v in environment.items() if k != "CATALOGIST_DATAFLOW_STAGING_LOCATION"}
+    with pytest.raises(Exception, match="CATALOGIST_DATAFLOW_STAGING_LOCATION"):
+        Settings.from_env(without_staging)
+
+
+@pytest.mark.parametrize(
+    ("given", "refused"),
+    [
+        ({"max_workers": 8}, False),
+        ({"max_workers": 0}, True),
+        ({"max_workers": 2.5}, True),
+        ({"max_workers": 500}, True),
+        ({"subnetwork": "regions/europe-west1/subnetworks/batch"}, False),
+        ({"subnetwork": "batch"}, True),
+        ({"subnetwork": "regions/europe-west1/subnetworks/Batch_1"}, True),
+    ],
+)
+def test_the_workers_count_and_subnetwork_are_checked_at_plan(given: dict, refused: bool) -> None:
+    tf = load()
+
+    failed = failed_validations(tf, "import_jobs", scope(tf, **REQUIRED, import_jobs=given))
+
+    assert bool(failed) is refused, failed
+
+
+def test_the_workers_default_to_what_the_function_defaults_to() -> None:
+    names = scope(load(), **REQUIRED)
+
+    assert names["var"]["import_jobs"]["max_workers"] == Settings.dataflow_max_workers
+    assert names["var"]["import_jobs"]["subnetwork"] == Settings.dataflow_subnetwork

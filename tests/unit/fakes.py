@@ -115,6 +115,15 @@ class MemoryDocuments:
         documents = self.collections.get(collection, {}).values()
         return min(up_to, sum(all(_matches(d, f) for f in filters) for d in documents))
 
+    def scan(self, collection, filters, after="", page=500):
+        with self._lock:
+            found = sorted(
+                (i, copy.deepcopy(d))
+                for i, d in self.collections.get(collection, {}).items()
+                if i > after and all(_matches(d, f) for f in filters)
+            )
+        yield from found
+
     @_atomic
     def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:
         documents = self.collections.get(collection, {})

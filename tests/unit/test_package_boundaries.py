@@ -15,6 +15,7 @@ ROOTS = {
     "catalogist": REPO / "functions" / "catalogist",
     "catalogist_training": REPO / "training" / "catalogist_training",
     "catalogist_infra": REPO / "infra" / "catalogist_infra",
+    "catalogist_batch": REPO / "batch" / "catalogist_batch",
 }
 
 
@@ -110,7 +111,15 @@ def test_no_two_modules_import_each_other():
 def test_serving_code_never_imports_training_or_infra():
     serving = {p for p in package_graph() if p.startswith("catalogist.") or p == "catalogist"}
     reached = {target for p in serving for target in package_graph()[p]}
-    assert not reached & {"catalogist_training", "catalogist_infra"}
+    assert not reached & {"catalogist_training", "catalogist_infra", "catalogist_batch"}
+
+
+def test_the_pipelines_run_the_function_s_code_and_nothing_imports_them():
+    """Beam is in the batch environment only: no other package may import the pipelines (the
+    CLI starts them as a process), and they import serving code, never training or the CLI."""
+    graph = package_graph()
+    assert not any("catalogist_batch" in targets for source, targets in graph.items() if source != "catalogist_batch")
+    assert graph["catalogist_batch"] and not graph["catalogist_batch"] & {"catalogist_training", "catalogist_infra"}
 
 
 def test_no_package_imports_another_s_private_names():

@@ -93,6 +93,29 @@ def test_dataflow_import_jobs_need_their_template_region_and_temp_location():
         Settings.from_env({**REQUIRED, "CATALOGIST_IMPORT_JOBS": "dataflow"})
 
 
+def test_local_import_jobs_need_the_batch_environment_s_python():
+    with pytest.raises(SettingsError, match="CATALOGIST_LOCAL_JOB_PYTHON"):
+        Settings.from_env({**REQUIRED, "CATALOGIST_IMPORT_JOBS": "local"})
+
+    local = Settings.from_env(
+        {**REQUIRED, "CATALOGIST_IMPORT_JOBS": "local", "CATALOGIST_LOCAL_JOB_PYTHON": "batch/.venv/bin/python"}
+    )
+    assert (local.import_jobs, local.dataflow_max_workers) == ("local", 8)
+
+
+def test_a_job_is_given_the_function_s_settings_and_reads_them_back_the_same():
+    from catalogist.settings import JOB_FIELDS, from_job_parameters, job_parameters
+
+    settings = Settings.from_env({**REQUIRED, "CATALOGIST_CURRENCY": "eur", "CATALOGIST_MAX_ATTEMPTS": "3"})
+
+    again = from_job_parameters(job_parameters(settings))
+
+    assert {name: getattr(again, name) for name in JOB_FIELDS} == {name: getattr(settings, name) for name in JOB_FIELDS}
+    assert again.textcat_release == "gs://shop-models/textcat" and again.max_attempts == 3
+    with pytest.raises(SettingsError, match="not a job setting: panel_secret"):
+        from_job_parameters({**job_parameters(settings), "panel_secret": "x"})
+
+
 def test_a_setting_s_flag_has_the_setting_s_variable_as_its_twin(monkeypatch):
     monkeypatch.setenv("CATALOGIST_TEXTCAT_RELEASE", "gs://shop-models/textcat/v3")
     parser = argparse.ArgumentParser()

@@ -1,6 +1,7 @@
 """The Firestore documents, one module per collection, each the one owner of its document's
-shape: `products`, `imports`, `reviews`, `vendors`, and the values they are made of (`values`).
+shape: `products`, `imports`, `reviews`, `vendors`, `rescores` (re-scoring reports), and the
+values they are made of (`values`).
 Writers build typed values and call `to_fields`; readers call `from_fields`. (The upload ledger,
 `uploads/`, is owned by `catalogist.intake.ledger`, with the claims that guard it.)"""
 
-__all__ = ["imports", "products", "reviews", "values", "vendors"]
+__all__ = ["imports", "products", "rescores", "reviews", "values", "vendors"]

@@ -89,20 +89,29 @@ class PhotoScore:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """The row of a vendor file a product's row fields came from."""
+    """The row of a vendor file a product's row fields came from. `position` is the row's place
+    among all the file's rows (row numbers restart on each sheet): of two rows of one SKU in one
+    file, the later wins whatever order their pages are written in (an import job writes pages
+    on many workers at once)."""
 
     object: ObjectVersion
     row: int
     sheet: str = ""
+    position: int = 0
 
     def to_fields(self) -> dict[str, Any]:
-        return {**self.object.to_fields(), "row": self.row, "sheet": self.sheet}
+        return {**self.object.to_fields(), "row": self.row, "sheet": self.sheet, "position": self.position}
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any] | None) -> SourceFile | None:
         if not fields:
             return None
-        return cls(ObjectVersion.from_fields(fields), int(fields.get("row") or 0), str(fields.get("sheet") or ""))
+        return cls(
+            ObjectVersion.from_fields(fields),
+            int(fields.get("row") or 0),
+            str(fields.get("sheet") or ""),
+            int(fields.get("position") or 0),
+        )
 
 
 @dataclass(frozen=True)

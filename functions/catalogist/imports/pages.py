@@ -35,6 +35,19 @@ class Counts:
     # parse, read and models on the importing thread; commit on the writer thread, overlapping them
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("parse", "read", "models", "commit"), 0.0))
 
+    def add(self, other: Counts) -> Counts:
+        """Both counts together (an import job's pages are counted on many workers)."""
+        return Counts(
+            rows_seen=self.rows_seen + other.rows_seen,
+            written=self.written + other.written,
+            unchanged=self.unchanged + other.unchanged,
+            refreshed=self.refreshed + other.refreshed,
+            rejected=self.rejected + other.rejected,
+            superseded=self.superseded + other.superseded,
+            problems=(self.problems + other.problems)[:FIRST_PROBLEMS],
+            seconds={name: self.seconds.get(name, 0.0) + other.seconds.get(name, 0.0) for name in self.seconds},
+        )
+
 
 class PageWriter:
     """Writes one page at a time on a background thread; the next page waits for the last one.
@@ -102,15 +115,16 @@ class PageRead:
         page: list[ProductRow],
         vendor: str,
         documents: DocumentStore,
-        reader: ThreadPoolExecutor,
+        reader: ThreadPoolExecutor | None,
         writer: PageWriter,
         ahead: PageRead | None,
     ) -> PageRead:
+        """Without a `reader`, the products are read when the page's turn comes (`result`)."""
         # A SKU twice in one page: the later row wins, as it does across pages.
         rows = list({row.sku: row for row in page}.values())
         ids = [products.product_id(vendor, row.sku) for row in rows]
         clash = writer.is_writing_any(ids) or (ahead is not None and not set(ahead.ids).isdisjoint(ids))
-        started = None if clash else reader.submit(_read_products, documents, ids)
+        started = None if clash or reader is None else reader.submit(_read_products, documents, ids)
         return cls(rows, ids, started)
 
     def result(self, documents: DocumentStore, writer: PageWriter) -> Stored:

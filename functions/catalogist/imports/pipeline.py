@@ -17,11 +17,11 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Protocol, cast
 
 from catalogist.documents import products, vendors
 from catalogist.documents.imports import COLLECTION as IMPORTS
@@ -40,9 +40,19 @@ from catalogist.imports.rows import (
 )
 from catalogist.intake.events import StorageObject
 from catalogist.ports import BlobReader, DocumentStore, ModifyConflict, Write
-from catalogist.vendorfiles import ParsedFile, ProductRow, RowProblem, parse_vendor_file
+from catalogist.vendorfiles import ColumnMapping, ParsedFile, ProductRow, RowProblem, parse_vendor_file
 
-__all__ = ["FilePipeline", "FileSource", "ImportContext", "RowModels", "import_file"]
+__all__ = [
+    "Counts",
+    "FileFacts",
+    "FilePipeline",
+    "FileSource",
+    "Import",
+    "ImportContext",
+    "RowModels",
+    "SizedStream",
+    "import_file",
+]
 
 log = logging.getLogger("catalogist.imports")
 
@@ -58,6 +68,31 @@ class ImportContext:
     models: RowModelsSource
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     audit_rate: float = products.DEFAULT_AUDIT_RATE
+    job: str = ""  # the batch job importing the file, when one does (`imports.jobs`), shown on the import
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What reading a file found besides its rows, as the import report shows it (complete once
+    the rows are read: the duplicates are found as they stream)."""
+
+    format: str
+    encoding: str
+    columns: tuple[str, ...]
+    mapping: ColumnMapping
+    duplicate_skus: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, parsed: ParsedFile) -> FileFacts:
+        return cls(parsed.format, parsed.encoding, parsed.columns, parsed.mapping, parsed.stats.duplicate_skus)
+
+    def read_fields(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "encoding": self.encoding,
+            "columns": list(self.columns),
+            "column_mapping": json.loads(self.mapping.to_json()),
+        }
 
 
 def import_file(
@@ -84,7 +119,12 @@ def import_file(
 
 
 class Import:
-    """One import of one file version in progress: its counts, its cadence, its pages."""
+    """One import of one file version in progress: its counts, its cadence, its pages.
+
+    In the function it all runs in one process (`run`). An import job runs the same steps apart:
+    one reader opens the file and reads its pages (`open`, `read_pages`), workers write them
+    (`write_pages`, each with its own `Import` of the same file), and the counts added up end it
+    (`finish`)."""
 
     def __init__(
         self,
@@ -96,11 +136,13 @@ class Import:
         self.source, self.context = source, context
         self.counts = Counts()
         self.cadence = Cadence(context.documents, source.import_id, self.counts, still_current, progress)
-        self.base = {
+        self.base: dict[str, Any] = {
             "vendor": source.vendor,
             "object": {"bucket": source.bucket, "name": source.name, "generation": source.generation},
             "started_at": context.now,
         }
+        if context.job:
+            self.base["job"] = context.job
 
     @property
     def documents(self) -> DocumentStore:
@@ -108,33 +150,68 @@ class Import:
 
     def run(self, stream: BinaryIO, file_format: str) -> dict[str, Any]:
         started = time.perf_counter()
-        parsed = self._parse(stream, file_format)
-        mapping = json.loads(parsed.mapping.to_json())
-        read = {
-            "format": parsed.format,
-            "encoding": parsed.encoding,
-            "columns": list(parsed.columns),
-            "column_mapping": mapping,
-        }
-        running = {**self.base, **read, "status": ImportStatus.RUNNING.value, "rows_seen": 0, "written": 0}
-        self.documents.commit([Write(IMPORTS, self.source.import_id, running, merge=False)])
+        parsed = self.open(stream, file_format)
         try:
             self._rows(parsed.rows)
             if isinstance(stream, SizedStream):
                 stream.check_complete()
         except Superseded as superseded:
-            ended = {
-                "status": ImportStatus.SUPERSEDED.value,
-                "reason": str(superseded),
-                "finished_at": datetime.now(UTC),
-            }
-            self.documents.update(IMPORTS, self.source.import_id, {**ended, "rows_seen": self.counts.rows_seen})
+            self.stop(str(superseded))
             raise
-        summary = self._summary(parsed, read, started)
-        finished = summary["finished_at"]
-        vendor = vendors.Vendor(self.source.vendor, parsed.mapping, self.source.name, finished)
+        return self.finish(FileFacts.of(parsed), self.counts, time.perf_counter() - started)
+
+    def announce(self, reason: str) -> None:
+        """Show the import before its rows are read (a job not started yet), with why it waits."""
+        waiting = {**self.base, "status": ImportStatus.RUNNING.value, "reason": reason, "rows_seen": 0, "written": 0}
+        self.documents.commit([Write(IMPORTS, self.source.import_id, waiting, merge=False)])
+
+    def open(self, stream: BinaryIO, file_format: str) -> ParsedFile:
+        """The file opened for its rows (`BadFile` when it cannot be read), the import shown running."""
+        parsed = self._parse(stream, file_format)
+        running = {
+            **self.base,
+            **FileFacts.of(parsed).read_fields(),
+            "status": ImportStatus.RUNNING.value,
+            "rows_seen": 0,
+            "written": 0,
+        }
+        if self.context.job:
+            running["reason"] = f"imported by the batch job {self.context.job}"
+        self.documents.commit([Write(IMPORTS, self.source.import_id, running, merge=False)])
+        return parsed
+
+    def read_pages(self, parsed: ParsedFile) -> Iterator[list[ProductRow]]:
+        """The file's good rows in pages, its problems counted and its progress shown on the
+        cadence, which also stops the import (`Superseded`) once a newer generation is uploaded."""
+        return pages(parsed.rows, self.counts, self.cadence.row_seen)
+
+    def write_pages(self, pages: Iterable[list[ProductRow]]) -> None:
+        """Categorize, price and write pages one after another, each page's products read when its
+        turn comes: a job's worker, handed pages of one file that other workers write at the same
+        time (the newest upload, then the later row of a SKU, wins whatever the order:
+        `rows.row_outcome`)."""
+        with PageWriter(self.counts) as writer:
+            for page in pages:
+                self.cadence.stop_if_superseded()
+                self._page(PageRead.start(page, self.source.vendor, self.documents, None, writer, None), writer)
+
+    def stop(self, reason: str) -> None:
+        """The import stopped for a newer generation of its file (with the rows it had seen, when
+        this `Import` read them: a job's worker leaves the reader's count as it is)."""
+        ended: dict[str, Any] = {
+            "status": ImportStatus.SUPERSEDED.value,
+            "reason": reason,
+            "finished_at": datetime.now(UTC),
+        }
+        if self.counts.rows_seen:
+            ended["rows_seen"] = self.counts.rows_seen
+        self.documents.update(IMPORTS, self.source.import_id, ended)
+
+    def finish(self, facts: FileFacts, counts: Counts, total_seconds: float) -> dict[str, Any]:
+        """The import's report, and the vendor's mapping remembered for their next file."""
+        summary = self._summary(facts, counts, total_seconds)
+        vendor = vendors.Vendor(self.source.vendor, facts.mapping, self.source.name, summary["finished_at"])
         self.documents.commit([Write(IMPORTS, self.source.import_id, summary, merge=False), vendors.write(vendor)])
-        counts = self.counts
         log.info(
             "file imported",
             extra={
@@ -161,11 +238,11 @@ class Import:
             self.documents.commit([Write(IMPORTS, self.source.import_id, {**self.base, **rejected})])
             raise
 
-    def _summary(self, parsed: ParsedFile, read: dict[str, Any], started: float) -> dict[str, Any]:
-        counts, duplicates = self.counts, parsed.stats.duplicate_skus
+    def _summary(self, facts: FileFacts, counts: Counts, total_seconds: float) -> dict[str, Any]:
+        duplicates = facts.duplicate_skus
         return {
             **self.base,
-            **read,
+            **facts.read_fields(),
             "status": ImportStatus.DONE.value,
             "rows_seen": counts.rows_seen,
             "written": counts.written,
@@ -182,7 +259,7 @@ class Import:
             "seconds": {
                 **{k: round(v, 3) for k, v in counts.seconds.items()},
                 "write": round(counts.seconds["commit"], 3),
-                "total": round(time.perf_counter() - started, 3),
+                "total": round(total_seconds, 3),
             },
         }
 
@@ -252,7 +329,8 @@ class Import:
 
 
 class FilePipeline:
-    """`on_upload`'s pipeline for vendor files (see `catalogist.intake.uploads.Pipeline`)."""
+    """`on_upload`'s pipeline for vendor files (see `catalogist.intake.uploads.Pipeline`). With
+    `jobs`, a file above their threshold is handed to a batch job (`imports.jobs`) instead."""
 
     def __init__(
         self,
@@ -260,18 +338,22 @@ class FilePipeline:
         documents: DocumentStore,
         models: RowModelsSource,
         audit_rate: float = products.DEFAULT_AUDIT_RATE,
+        jobs: ImportJobsLike | None = None,
     ) -> None:
         self._blobs = blobs
         self._documents = documents
         self._models = models
         self._audit_rate = audit_rate
+        self._jobs = jobs
 
     def __call__(
         self, obj: StorageObject, file_format: str, now: datetime, still_current: Callable[[], bool]
     ) -> dict[str, Any]:
         source = FileSource(obj.bucket, obj.name, obj.generation, obj.vendor, obj.content_type)
-        stream = SizedStream(self._blobs.open_stream(obj.bucket, obj.name, obj.generation), obj.size)
         context = ImportContext(self._documents, self._models, now, self._audit_rate)
+        if self._jobs is not None and self._jobs.takes(obj):
+            raise self._jobs.hand_over(source, context, file_format, now)
+        stream = SizedStream(self._blobs.open_stream(obj.bucket, obj.name, obj.generation), obj.size)
         with stream:
             summary = import_file(
                 cast(BinaryIO, stream), source, context, file_format=file_format, still_current=still_current
@@ -282,3 +364,11 @@ class FilePipeline:
             "rows_written": summary["written"],
             "rows_rejected": summary["rejected"],
         }
+
+
+class ImportJobsLike(Protocol):
+    """`imports.jobs.ImportJobs`, which imports this module."""
+
+    def takes(self, obj: StorageObject) -> bool: ...
+
+    def hand_over(self, source: FileSource, context: ImportContext, file_format: str, now: datetime) -> Exception: ...

@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from catalogist.documents import products
@@ -77,9 +78,10 @@ class RowOutcome(enum.StrEnum):
 
 def row_outcome(stored: dict[str, Any] | None, row: ProductRow, source: FileSource) -> RowOutcome:
     """What a row of `source` means for the product as stored: the newest upload wins, across
-    every file of the vendor, whatever order the events come in."""
+    every file of the vendor, whatever order the events come in; within one file, the later row
+    of a SKU, whatever order the pages are written in."""
     stored = stored or {}
-    if from_newer_upload(stored, source):
+    if from_newer_upload(stored, source) or from_later_row(stored, row, source):
         return RowOutcome.SUPERSEDED
     if stored.get("source_row_hash") != row_hash(row):
         return RowOutcome.WRITTEN
@@ -93,10 +95,52 @@ def from_newer_upload(product: dict[str, Any], source: FileSource) -> bool:
     return is_newer(str((product.get("source_file") or {}).get("generation", "")), source.generation)
 
 
+def from_later_row(product: dict[str, Any], row: ProductRow, source: FileSource) -> bool:
+    """Whether the product holds a later row of the same file version than `row` (a SKU twice in
+    one file: the later row wins, as it does when pages are written in file order)."""
+    stored = SourceFile.from_fields(product.get("source_file"))
+    return (
+        stored is not None
+        and stored.object == ObjectVersion(source.bucket, source.name, source.generation)
+        and stored.position > row.position
+    )
+
+
 def source_file(row: ProductRow, source: FileSource) -> dict[str, Any]:
     return SourceFile(
-        ObjectVersion(source.bucket, source.name, source.generation), row.row_number, row.sheet
+        ObjectVersion(source.bucket, source.name, source.generation), row.row_number, row.sheet, row.position
     ).to_fields()
+
+
+def stored_row(product: dict[str, Any]) -> ProductRow | None:
+    """The row a product's row fields were written from, as the import read it (None for a
+    product no row described): what re-scoring categorizes and prices again. Its `row_hash` is
+    the stored `source_row_hash`, so the text and numbers are the ones first scored."""
+    if not product.get("name") or not product.get("sku") or not product.get(products.TEXT_CATEGORY):
+        return None
+    vendor_price = Money.from_fields(product.get("vendor_price"))
+    pack = product.get("pack") or {}
+    source = SourceFile.from_fields(product.get("source_file"))
+    return ProductRow(
+        row_number=source.row if source else 0,
+        sku=str(product["sku"]),
+        name=str(product["name"]),
+        brand=str(product.get("brand") or ""),
+        vendor_category=str(product.get("vendor_category") or ""),
+        description=str(product.get("description") or ""),
+        image_link=str(product.get("image_link") or ""),
+        gtin=str(product.get("gtin") or ""),
+        # the amount was stored as float(Decimal): its repr is the same number again
+        vendor_price=None if vendor_price is None else Decimal(repr(vendor_price.amount)),
+        currency=vendor_price.currency if vendor_price else "",
+        pack_count=int(pack.get("count") or 1),
+        pack_quantity=None if pack.get("quantity") is None else float(pack["quantity"]),
+        pack_unit=str(pack.get("unit") or ""),
+        attributes=tuple((str(k), str(v)) for k, v in (product.get("attributes") or {}).items()),
+        notes=tuple(str(note) for note in product.get("row_notes") or ()),
+        sheet=source.sheet if source else "",
+        position=source.position if source else 0,
+    )
 
 
 def row_hash(row: ProductRow) -> str:
@@ -121,6 +165,24 @@ def price_input(row: ProductRow, decision: Decision, currency: str) -> PriceInpu
     )
 
 
+def model_fields(decision: Decision, suggestion: Any, release: RowModels) -> dict[str, Any]:
+    """What the row models decided of a row: its text category and suggested price, with the
+    versions that decided them (all that re-scoring a row writes)."""
+    price = PriceSuggestion(
+        suggestion.price,
+        suggestion.low,
+        suggestion.high,
+        release.price.currency,
+        suggestion.mode,
+        release.price.version,
+    )
+    return {
+        products.TEXT_CATEGORY: CategoryDecision.from_decision(decision, release.textcat.version).to_fields(),
+        products.PRICE: price.to_fields(),
+        "model_versions": {"textcat": release.textcat.version, "price": release.price.version},
+    }
+
+
 def product_fields(
     row: ProductRow,
     source: FileSource,
@@ -130,14 +192,6 @@ def product_fields(
     now: datetime,
 ) -> dict[str, Any]:
     vendor_price = None if row.vendor_price is None else Money(float(row.vendor_price), row.currency)
-    price = PriceSuggestion(
-        suggestion.price,
-        suggestion.low,
-        suggestion.high,
-        release.price.currency,
-        suggestion.mode,
-        release.price.version,
-    )
     return {
         products.VENDOR: source.vendor,
         "sku": row.sku,
@@ -153,11 +207,21 @@ def product_fields(
         "row_notes": list(row.notes),
         "source_file": source_file(row, source),
         "source_row_hash": row_hash(row),
-        products.TEXT_CATEGORY: CategoryDecision.from_decision(decision, release.textcat.version).to_fields(),
-        products.PRICE: price.to_fields(),
-        "model_versions": {"textcat": release.textcat.version, "price": release.price.version},
+        **model_fields(decision, suggestion, release),
         products.UPDATED_AT: now,
     }
+
+
+def score_rows(rows: list[ProductRow], release: RowModels) -> list[tuple[Decision, Any]]:
+    """Each row's text decision and price suggestion, a page at a time: the import's and
+    re-scoring's one way of asking the row models."""
+    if not rows:
+        return []
+    decisions = release.textcat.decide_many([(r.name, r.brand, r.vendor_category) for r in rows])
+    suggestions = release.price.suggest(
+        [price_input(row, decision, release.price.currency) for row, decision in zip(rows, decisions, strict=True)]
+    )
+    return list(zip(decisions, suggestions, strict=True))
 
 
 def row_fields(
@@ -167,13 +231,9 @@ def row_fields(
     if not rows:
         return {}
     release = models.get()
-    decisions = release.textcat.decide_many([(r.name, r.brand, r.vendor_category) for r in rows])
-    suggestions = release.price.suggest(
-        [price_input(row, decision, release.price.currency) for row, decision in zip(rows, decisions, strict=True)]
-    )
     return {
         products.product_id(source.vendor, row.sku): product_fields(row, source, decision, suggestion, release, now)
-        for row, decision, suggestion in zip(rows, decisions, suggestions, strict=True)
+        for row, (decision, suggestion) in zip(rows, score_rows(rows, release), strict=True)
     }
 
 

@@ -37,6 +37,8 @@ class Status(enum.StrEnum):
     SUPERSEDED = "superseded"
     # transient failures on every allowed attempt; acknowledged and shown, retried by hand
     FAILED = "failed"
+    # handed to a batch job (a big vendor file: `intake.handoff`), which ends it like a delivery
+    IMPORTING = "importing"
 
 
 def upload_id(bucket: str, name: str, generation: str) -> str:

@@ -1,5 +1,6 @@
-"""Retrying an upload by hand: a `failed` one (its attempts ran out on transient errors), or one
-stuck `received` with no live attempt (its event was lost).
+"""Retrying an upload by hand: a `failed` one (its attempts ran out on transient errors), one
+stuck `received` with no live attempt (its event was lost), or one stuck `importing` (its batch
+job died without ending it, `handoff.is_stuck`).
 
 The object is copied onto itself, which makes a new generation of the same bytes: Cloud Storage
 (or, locally, the event bridge) then delivers a new finalized event, and the new version is
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from catalogist.errors import PermanentError
-from catalogist.intake import ledger
+from catalogist.intake import handoff, ledger
 from catalogist.intake.events import newest
 from catalogist.ports import ObjectCopier
 
@@ -28,7 +29,9 @@ def retry_upload(documents: Any, blobs: ObjectCopier, upload_id: str, who: str, 
     entry = documents.get(ledger.COLLECTION, upload_id)
     if entry is None:
         raise RetryRefused(f"no upload {upload_id}")
-    stuck = entry["status"] == ledger.Status.RECEIVED and not ledger.is_running(documents, entry, upload_id, now, lease)
+    stuck = (
+        entry["status"] == ledger.Status.RECEIVED and not ledger.is_running(documents, entry, upload_id, now, lease)
+    ) or handoff.is_stuck(documents, entry, upload_id, now, lease)
     if entry["status"] != ledger.Status.FAILED and not stuck:
         raise RetryRefused(f"only failed or stuck uploads are retried; this one is {entry['status']}")
     later = newest(ledger.other_versions(documents, entry).values(), str(entry["generation"]))

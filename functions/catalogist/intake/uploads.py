@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from catalogist.errors import PermanentError, Superseded, UploadInProgress
+from catalogist.errors import HandedToJob, PermanentError, Superseded, UploadInProgress
 from catalogist.intake import ledger
 from catalogist.intake.events import FINALIZED, StorageEvent, StorageObject, is_newer, newest, object_name_problem
 from catalogist.ports import BlobReader, DocumentStore
@@ -152,6 +152,9 @@ class Delivery:
                 result = dict(pipeline(self.event.object, entry.get("format", ""), self.now, still_current))
         except PermanentError as error:
             return self.end(entry, ledger.Status.REJECTED, error.reason)
+        except HandedToJob as handed:
+            # The job ends the upload (`intake.handoff`); until then redeliveries answer at once.
+            return self.end(entry, ledger.Status.IMPORTING, handed.reason, handed.fields)
         except Superseded as superseded:
             return self.end(entry, ledger.Status.SUPERSEDED, str(superseded))
         except Exception as error:
@@ -181,7 +184,9 @@ class Delivery:
         self.documents.update(ledger.COLLECTION, self.upload_id, ended)
         ledger.end_attempt(self.documents, self.upload_id, self.attempt, finished, status.value)
         log.log(
-            logging.INFO if status in (ledger.Status.DONE, ledger.Status.SUPERSEDED) else logging.WARNING,
+            logging.INFO
+            if status in (ledger.Status.DONE, ledger.Status.SUPERSEDED, ledger.Status.IMPORTING)
+            else logging.WARNING,
             f"{entry['kind']} {status.value}",
             extra={**self.context, "status": status.value, "reason": reason, **result},
         )

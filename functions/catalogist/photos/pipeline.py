@@ -97,6 +97,17 @@ def photo_key(obj: StorageObject) -> str:
     return PurePosixPath(obj.name).name.replace(".", "_")
 
 
+def score_photo(
+    photo: bytes, version: ObjectVersion, classifier: Classifier, now: datetime, budget: DecodeBudget | None = None
+) -> PhotoScore:
+    """One photo version's leaf probabilities by the release, with what the file said of itself:
+    the photo path's, and re-scoring's, one way of classifying. `BadPhoto` for a corrupt,
+    truncated or oversized photo, or one that is no photo at all."""
+    pixels, facts = photo_pixels_with_facts(photo, classifier.image_size, budget)
+    probabilities = classifier.probabilities(pixels)
+    return PhotoScore(version, facts, tuple(float(p) for p in probabilities), classifier.version, now)
+
+
 def image_fields(
     product: Mapping[str, Any], taxonomy: Taxonomy, version: str, pricer: CategoryPricer | None
 ) -> dict[str, Any]:
@@ -175,13 +186,10 @@ class PhotoPipeline:
         photo = self.blobs.read_all(obj.bucket, obj.name, obj.generation, self.max_bytes)
         fetched = time.perf_counter()
         classifier = self.classifiers.get()
-        # BadPhoto for corrupt, truncated, bomb, wrong format
-        pixels, facts = photo_pixels_with_facts(photo, classifier.image_size, self.budget)
-        probabilities = classifier.probabilities(pixels)
+        stored_as = ObjectVersion(obj.bucket, obj.name, obj.generation)
+        this_photo = score_photo(photo, stored_as, classifier, now, self.budget)
         classified = time.perf_counter()
         key, version = photo_key(obj), classifier.version
-        scores = tuple(float(p) for p in probabilities)
-        this_photo = PhotoScore(ObjectVersion(obj.bucket, obj.name, obj.generation), facts, scores, version, now)
         pricer = self._pricer()
 
         def add_photo(product_id: str, stored: dict[str, Any] | None) -> dict[str, Any]:

@@ -21,13 +21,14 @@ class RowNormalizer:
         self._limits = limits
         self._mapped = set(mapping.columns().values())
 
-    def __call__(self, row: SourceRow) -> ProductRow | RowProblem:
+    def __call__(self, row: SourceRow, position: int = 0) -> ProductRow | RowProblem:
+        """`position`: the row's place among the file's rows (`ProductRow.position`)."""
         try:
-            return self._normalize(row)
+            return self._normalize(row, position)
         except _Reject as reject:
             return RowProblem(row.row_number, reject.field, reject.reason, row.sheet)
 
-    def _normalize(self, row: SourceRow) -> ProductRow:
+    def _normalize(self, row: SourceRow, position: int) -> ProductRow:
         m = self._mapping
         notes: list[str] = []
         gtin_text = self._cell(row, "gtin")
@@ -60,6 +61,7 @@ class RowNormalizer:
         return ProductRow(
             row_number=row.row_number,
             sheet=row.sheet,
+            position=position,
             sku=sku,
             name=name,
             brand=self._cell(row, "brand"),

@@ -207,8 +207,8 @@ def _results(
     source_rows: Iterator[SourceRow | RowProblem], normalize: RowNormalizer, stats: ParseStats
 ) -> Iterator[RowResult]:
     seen = SeenKeys()
-    for item in _stop_softly(source_rows):
-        result = normalize(item) if isinstance(item, SourceRow) else item
+    for position, item in enumerate(_stop_softly(source_rows), start=1):
+        result = normalize(item, position) if isinstance(item, SourceRow) else item
         if isinstance(result, ProductRow) and seen.add(hash(result.sku)):
             again = stats.duplicate_skus.setdefault(result.sku, [])
             if len(again) < ROWS_LISTED_PER_DUPLICATE:

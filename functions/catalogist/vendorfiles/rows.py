@@ -48,6 +48,10 @@ class ProductRow:
     attributes: tuple[tuple[str, str], ...] = ()  # unmapped columns, in file order
     notes: tuple[str, ...] = ()  # what we dropped or fixed while keeping the row
     sheet: str = ""
+    # The row's place among all the file's rows, first = 1 (row numbers restart on each sheet of
+    # a workbook): of two rows of one SKU the later wins, in whatever order they are written.
+    # Not part of what the vendor said (`to_dict`).
+    position: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/Firestore types: the price becomes a float, attributes a dict."""
