@@ -278,3 +278,146 @@ class FakeStorage:
                 return super().blob(name)
 
         return Recording(self.store, bucket_name)
+
+
+# -- the review panel in a browser (tests/browser) ------------------------------------------------
+
+PANEL_ADMIN = "admin@catalogist.local"
+PANEL_REVIEWER = "reviewer@catalogist.local"
+
+
+def panel_page(chromium, stack, reviewer: str, **context_options):
+    """A browser session of its own (its own cookies), signed in as `reviewer`."""
+    context = chromium.new_context(base_url=stack.config.panel_url, **context_options)
+    page = context.new_page()
+    page.goto("/signin")
+    page.get_by_role("button", name=reviewer).click()
+    page.wait_for_url("**/queue*")
+    return page
+
+
+def seed_unsure(
+    firestore,
+    taxonomy: Taxonomy,
+    seller: str,
+    confidences: list[float],
+    names: list[str] | None = None,
+    **fields,
+) -> list[str]:
+    """Products of `seller` decided from a photo, each unsure with its best leaf at the given
+    confidence; their summaries as the pipeline writes them. Their ids, in seeding order."""
+    from datetime import timedelta
+
+    from catalogist.documents import products
+
+    ids = []
+    now = datetime.now(UTC)
+    unsure = taxonomy.with_thresholds((1.01,) * len(taxonomy.levels))  # every one needs a human
+    for i, best in enumerate(confidences):
+        leaves = len(taxonomy.leaves)
+        rest = (1 - best) / (leaves - 1)
+        probabilities = np.full(leaves, rest)
+        probabilities[i % leaves] = best
+        decision = CategoryDecision.from_decision(unsure.decide(probabilities), "seeded", 1).to_fields()
+        product = {
+            "vendor": seller,
+            "sku": f"S-{i:03d}",
+            "name": names[i] if names and i < len(names) else f"Seeded product {i}",
+            "image_category": decision,
+            "updated_at": now - timedelta(seconds=len(confidences) - i),
+            **fields,
+        }
+        product.update(products.summary_fields(product, 0.0))
+        ids.append(f"{seller}:S-{i:03d}")
+        firestore.collection("products").document(ids[-1]).set(product)
+    return ids
+
+
+def stored_product(firestore, product_id: str) -> dict:
+    return firestore.collection("products").document(product_id).get().to_dict()
+
+
+def reviews_of(firestore, product_id: str) -> list[dict]:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = firestore.collection("reviews").where(filter=FieldFilter("product_id", "==", product_id))
+    return [snapshot.to_dict() for snapshot in query.stream()]
+
+
+def open_queue(page, query: str) -> None:
+    """The queue of a vendor (`query` a vendor id) or of any filter (`query` starting with "?")."""
+    page.goto(f"/queue{query}" if query.startswith("?") else f"/queue?vendor={query}")
+    page.wait_for_selector("article.card")
+
+
+def current_sku(page) -> str:
+    return page.locator("article.card .sku").first.inner_text()
+
+
+# The WCAG contrast of every visible piece of text under `root`, from the computed styles: its
+# colour (with the opacities above it) over the backgrounds behind it, down to the white page.
+# Large text (24 px, or 18.66 px bold) needs 3:1, the rest 4.5:1. What fails, with its figures.
+CONTRAST_SCRIPT = """
+(root) => {
+  const parse = (c) => {
+    const m = /rgba?\\(([^)]+)\\)/.exec(c);
+    if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat(1);
+  const channel = (v) => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  };
+  const luminance = (c) => 0.2126 * channel(c[0]) + 0.7152 * channel(c[1]) + 0.0722 * channel(c[2]);
+  const ratio = (a, b) => {
+    const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+      const c = parse(getComputedStyle(node).backgroundColor);
+      if (c && c[3] > 0) {
+        layers.push(c);
+        if (c[3] >= 1) break;
+      }
+    }
+    let color = [255, 255, 255, 1];
+    for (const layer of layers.reverse()) color = over(layer, color);
+    return color;
+  };
+  const opacity = (el) => {
+    let o = 1;
+    for (let n = el; n && n.nodeType === 1; n = n.parentElement) o *= Number(getComputedStyle(n).opacity);
+    return o;
+  };
+  const skipped = "[hidden], .visually-hidden, script, style, datalist, option, :disabled";
+  const failures = [];
+  const seen = new Set();
+  const walker = document.createTreeWalker(document.querySelector(root), NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode;
+    const el = text.parentElement;
+    if (!text.textContent.trim() || seen.has(el)) continue;
+    seen.add(el);
+    const style = getComputedStyle(el);
+    if (!el.getClientRects().length || style.visibility === "hidden" || el.closest(skipped)) continue;
+    const bg = background(el);
+    const fg = parse(style.color);
+    const shown = over([fg[0], fg[1], fg[2], fg[3] * opacity(el)], bg);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    const got = ratio(shown, bg);
+    const where = `${style.color} on rgb(${bg.slice(0, 3).map(Math.round).join(", ")})`;
+    const said = text.textContent.trim().slice(0, 40);
+    if (got < (large ? 3 : 4.5)) failures.push(`${got.toFixed(2)}:1 "${said}" (${where})`);
+  }
+  return failures;
+}
+"""
+
+
+def contrast_failures(page, root: str = "body") -> list[str]:
+    return page.evaluate(CONTRAST_SCRIPT, root)

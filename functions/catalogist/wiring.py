@@ -130,11 +130,15 @@ class _ReleaseInfo:
         kind = self.kind.manifest_kind
         release = self.release()
         if release is None:
-            return {"kind": kind, "version": "unreadable", "location": self.location, "figures": ""}
-        metrics = release.manifest.get("metrics") or {}
-        shown = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
-        figures = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in list(shown.items())[:6])
-        return {"kind": kind, "version": release.version, "location": self.location, "figures": figures}
+            return {"kind": kind, "version": "unreadable", "location": self.location, "metrics": {}}
+        # the figures as recorded at release; the panel says them in words (panel/words.py)
+        return {
+            "kind": kind,
+            "version": release.version,
+            "location": self.location,
+            "metrics": release.manifest.get("metrics") or {},
+            "target_precision": release.manifest.get("target_precision"),
+        }
 
 
 def document_store(settings: Settings) -> FirestoreDocuments:

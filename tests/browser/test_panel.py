@@ -4,46 +4,42 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
-from google.cloud.firestore_v1.base_query import FieldFilter
 
-from catalogist.documents import products
-from catalogist.documents.values import CategoryDecision
 from catalogist.models.taxonomy import Taxonomy
-from tests.support import final_ledger_entry, vendor
+from tests.support import (
+    PANEL_ADMIN,
+    PANEL_REVIEWER,
+    current_sku,
+    final_ledger_entry,
+    open_queue,
+    panel_page,
+    reviews_of,
+    seed_unsure,
+    stored_product,
+    vendor,
+)
 
-ADMIN = "admin@catalogist.local"
-REVIEWER = "reviewer@catalogist.local"
+ADMIN, REVIEWER = PANEL_ADMIN, PANEL_REVIEWER
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">Dates'
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def signed_in_page(chromium, stack, reviewer: str):
-    """A browser session of its own (its own cookies), signed in as `reviewer`."""
-    context = chromium.new_context(base_url=stack.config.panel_url)
-    page = context.new_page()
-    page.goto("/signin")
-    page.get_by_role("button", name=reviewer).click()
-    page.wait_for_url("**/queue*")
-    return page
-
-
 @pytest.fixture
 def page(chromium, stack):
-    page = signed_in_page(chromium, stack, ADMIN)
+    page = panel_page(chromium, stack, ADMIN)
     yield page
     page.context.close()
 
 
 @pytest.fixture
 def second_reviewer(chromium, stack):
-    page = signed_in_page(chromium, stack, REVIEWER)
+    page = panel_page(chromium, stack, REVIEWER)
     yield page
     page.context.close()
 
@@ -53,49 +49,8 @@ def taxonomy(reference_classifier: Path) -> Taxonomy:
     return Taxonomy.load(reference_classifier / "taxonomy.json")
 
 
-def seed(
-    firestore, taxonomy: Taxonomy, seller: str, confidences: list[float], names: list[str] | None = None
-) -> list[str]:
-    """Products of `seller` decided from a photo, each unsure with its best leaf at the given
-    confidence; their summaries as the pipeline writes them. Their ids, in seeding order."""
-    ids = []
-    now = datetime.now(UTC)
-    unsure = taxonomy.with_thresholds((1.01,) * len(taxonomy.levels))  # every one needs a human
-    for i, best in enumerate(confidences):
-        leaves = len(taxonomy.leaves)
-        rest = (1 - best) / (leaves - 1)
-        probabilities = np.full(leaves, rest)
-        probabilities[i % leaves] = best
-        decision = CategoryDecision.from_decision(unsure.decide(probabilities), "seeded", 1).to_fields()
-        product = {
-            "vendor": seller,
-            "sku": f"S-{i:03d}",
-            "name": (names or [])[i] if names and i < len(names) else f"Seeded product {i}",
-            "image_category": decision,
-            "updated_at": now - timedelta(seconds=len(confidences) - i),
-        }
-        product.update(products.summary_fields(product, 0.0))
-        ids.append(f"{seller}:S-{i:03d}")
-        firestore.collection("products").document(ids[-1]).set(product)
-    return ids
-
-
-def product(firestore, product_id: str) -> dict:
-    return firestore.collection("products").document(product_id).get().to_dict()
-
-
-def reviews_of(firestore, product_id: str) -> list[dict]:
-    query = firestore.collection("reviews").where(filter=FieldFilter("product_id", "==", product_id))
-    return [snapshot.to_dict() for snapshot in query.stream()]
-
-
-def open_queue(page, seller: str) -> None:
-    page.goto(f"/queue?vendor={seller}")
-    page.wait_for_selector("article.card")
-
-
-def current_sku(page) -> str:
-    return page.locator("article.card .sku").first.inner_text()
+seed = seed_unsure
+product = stored_product
 
 
 def test_the_first_card_is_the_least_confident(page, firestore, taxonomy):
@@ -269,14 +224,17 @@ def test_an_unsigned_request_and_a_non_reviewer_are_refused(chromium, stack):
     context.close()
 
 
-def test_two_reviewers_on_one_card_the_second_is_refused_and_undo_keeps_the_other_s_work(
+def test_a_card_whose_lease_lapsed_is_still_checked_by_revision_and_undo_keeps_the_other_s_work(
     page, second_reviewer, firestore, taxonomy
 ):
     seller = vendor()
     (card,) = seed(firestore, taxonomy, seller, [0.30])
     second = product(firestore, card)["image_category"]["alternatives"][1]["path_text"]
-    open_queue(page, seller)
-    open_queue(second_reviewer, seller)  # both see the card as it is now
+    open_queue(second_reviewer, seller)  # the reviewer has the card open, then their laptop sleeps:
+    lease = firestore.collection("card_leases").document(card)
+    _wait(lambda: (lease.get().to_dict() or {}).get("reviewer") == REVIEWER)
+    lease.delete()  # their lease lapses unrenewed
+    open_queue(page, seller)  # so the admin gets the card
 
     page.keyboard.press("2")
     page.wait_for_selector("#done:not([hidden])")
@@ -305,6 +263,15 @@ def test_two_reviewers_on_one_card_the_second_is_refused_and_undo_keeps_the_othe
     records = {(r["reviewer"], r["refused"]): r for r in reviews_of(firestore, card)}
     assert records[(ADMIN, False)]["undone"] is False and records[(ADMIN, False)]["undo_refused"]["by"] == ADMIN
     assert records[(REVIEWER, False)]["undone"] is False
+
+
+def _wait(condition, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.1)
 
 
 def test_a_price_with_a_decimal_comma_is_saved_as_written(page, firestore, taxonomy):

@@ -173,7 +173,7 @@ def test_the_overview_shows_the_backlog_and_the_measured_precision(panel):
     page = client.get("/overview").get_data(as_text=True)
 
     assert "Review backlog" in page and ">3<" in page.replace(" ", "").replace("\n", "")
-    assert "No audits reviewed yet." in page
+    assert "No automatic decision has been checked yet." in page
 
 
 def test_an_undecided_photo_is_not_called_decided(panel):
@@ -182,7 +182,7 @@ def test_an_undecided_photo_is_not_called_decided(panel):
 
     card = client.get("/card/acme:H-3").get_data(as_text=True)
 
-    assert "for a human to decide" in card
+    assert "(only the top level: pick a deeper one with 1–5 or /)" in card
     assert "decided to" not in card
 
 

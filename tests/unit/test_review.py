@@ -9,7 +9,7 @@ import pytest
 from catalogist.documents import products
 from catalogist.models.bounds import clopper_pearson
 from catalogist.panel import trust
-from catalogist.panel.queries import queue_page
+from catalogist.panel.queries import QueueView, queue_page
 from catalogist.panel.review import Choice, NeedsConfirmation, ReviewError, StaleDecision, decide, review_id, undo
 from catalogist.ports import REVISION, Write
 from tests.support import image_decision
@@ -38,7 +38,7 @@ def test_the_queue_holds_the_unsure_least_confident_first_then_oldest():
     put(documents, "UNSURE-OLD", [0.25, 0.30, 0.40, 0.05], seen=NOW - timedelta(days=1))
     put(documents, "VERY-UNSURE", [0.30, 0.28, 0.22, 0.20])
 
-    page, _ = queue_page(documents, {}, "", 10)
+    page, _ = queue_page(documents, QueueView(), "", 10)
 
     assert [product.id for product in page] == ["acme:VERY-UNSURE", "acme:UNSURE-OLD", "acme:UNSURE-NEW"]
 
@@ -52,7 +52,7 @@ def test_paging_by_rank_shows_every_queued_product_exactly_once():
 
     seen, after = [], ""
     while True:
-        page, after = queue_page(documents, {}, after, 10)
+        page, after = queue_page(documents, QueueView(), after, 10)
         seen += [product.id for product in page]
         if not after:
             break

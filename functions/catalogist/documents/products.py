@@ -2,10 +2,11 @@
 
 Each source writes its own part (`image_category` and a rough `photo_price` from photos,
 `text_category`, name, brand and prices from vendor files, `human_category` and `human_price`
-from an admin in the review panel, fields no pipeline writes) and `summary_fields` derives what
-the shop and the panel read: the category (a human's word first, then a confident image or text
-decision, else the image or text guess with `needs_review`) and the review queue's keys; the
-price shown is the row's, else the photo's (`shown_price`).
+from an admin in the review panel, fields no pipeline writes, as is `skipped`, a reviewer's "not
+now") and `summary_fields` derives what the shop and the panel read: the category (a human's word
+first, then a confident image or text decision, else the image or text guess with
+`needs_review`), the review queue's keys, who decided it, and the search keys; the price shown
+is the row's, else the photo's (`shown_price`).
 
 Every writer goes through `update`: it reads the product, applies the writer's change and the
 summary that follows from the result, and writes both unless another writer got there first
@@ -35,6 +36,22 @@ REVIEW_CODE = "review_code"
 REVIEW_RANK = "review_rank"
 NEEDS_REVIEW = "needs_review"
 UPDATED_AT = "updated_at"
+# A human decision's sort keys, newest last, each unique (the product id ends it): every human
+# decision (the panel's "decided"), and one reviewer's ("mine", their email first). Ranges of one
+# field each, served by single-field indexes, where `decided_by ==` ordered by time would need a
+# composite index.
+DECIDED_RANK, DECIDED_KEY = "decided_rank", "decided_key"
+# The product search's keys: SKU, name and vendor as `search_key` folds them (Firestore has no
+# case-insensitive match, so the folded text is stored and searched by prefix)
+SEARCH_SKU, SEARCH_NAME, SEARCH_VENDOR = "search_sku", "search_name", "search_vendor"
+# The object name of the vendor file the row fields came from: an import's products
+SOURCE_NAME = "source_name"
+# A reviewer's "not now" ({by, at}), written by the panel only: the card moves to the skipped band
+SKIPPED = "skipped"
+# The queue's bands, by the first characters of `review_rank`: open cards start with their
+# confidence's digits; skipped ones with this, which sorts after every digit, so one range filter
+# on the rank (and the composite indexes it already has) serves either band.
+SKIPPED_BAND = "s|"
 # The sources' own fields: each written by one source only.
 IMAGE_CATEGORY, TEXT_CATEGORY, HUMAN_CATEGORY = "image_category", "text_category", "human_category"
 PRICE, PHOTO_PRICE, HUMAN_PRICE = "price", "photo_price", "human_price"
@@ -146,6 +163,8 @@ class Product:
     changed_by: str = ""
     changed_at: datetime | None = None
     revision: int = 0
+    skipped_by: str = ""
+    skipped_at: datetime | None = None
 
     @classmethod
     def from_fields(cls, product_id: str, fields: Mapping[str, Any]) -> Product:
@@ -179,6 +198,8 @@ class Product:
             changed_by=str(fields.get("changed_by") or ""),
             changed_at=fields.get("changed_at"),
             revision=int(fields.get(REVISION) or 0),
+            skipped_by=str((fields.get(SKIPPED) or {}).get("by") or ""),
+            skipped_at=(fields.get(SKIPPED) or {}).get("at"),
         )
 
     @property
@@ -187,6 +208,11 @@ class Product:
         rough one from the photos. Each writer owns its field, so neither can overwrite the
         other whatever order they land in."""
         return self.price or self.photo_price
+
+    @property
+    def queue_confidence(self) -> float | None:
+        """The confidence the queue is ordered by (the models' best guess), None outside it."""
+        return rank_confidence(self.review_rank)
 
     @property
     def kind(self) -> str:
@@ -230,11 +256,38 @@ def audited(product_id: str, audit_rate: float) -> bool:
     return bucket < audit_rate
 
 
-def review_rank(confidence: float, first_seen_at: datetime | None, product_id: str) -> str:
+def review_rank(confidence: float, first_seen_at: datetime | None, product_id: str, skipped: bool = False) -> str:
     """The queue's sort key, a string so one range filter pages through it (`> last seen`):
-    least confident first, oldest first among equals, the id making every key unique."""
+    least confident first, oldest first among equals, the id making every key unique; a skipped
+    card in the skipped band, after every open one."""
     seen = first_seen_at.strftime("%Y%m%dT%H%M%S.%f") if first_seen_at else "0"
-    return f"{round(confidence * 10_000):05d}|{seen}|{product_id}"
+    return f"{SKIPPED_BAND if skipped else ''}{confidence_key(confidence)}|{seen}|{product_id}"
+
+
+def confidence_key(confidence: float) -> str:
+    """The start of every open rank at this confidence: ranks compare as their confidences do."""
+    return f"{round(min(max(confidence, 0.0), 1.0) * 10_000):05d}"
+
+
+def rank_confidence(rank: str | None) -> float | None:
+    if not rank:
+        return None
+    digits = rank.removeprefix(SKIPPED_BAND)[:5]
+    return int(digits) / 10_000 if digits.isdigit() else None
+
+
+def search_key(text: str) -> str:
+    """Text as the product search compares it: case folded, spaces collapsed."""
+    return " ".join(str(text).casefold().split())
+
+
+def decided_rank(at: datetime | None, product_id: str) -> str:
+    return f"{at.strftime('%Y%m%dT%H%M%S.%f') if at else '0'}|{product_id}"
+
+
+def decided_key(reviewer: str, at: datetime | None, product_id: str) -> str:
+    """`decided_rank` after the reviewer's email and a newline (which no email holds)."""
+    return f"{reviewer}\n{decided_rank(at, product_id)}"
 
 
 def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RATE) -> dict[str, Any]:
@@ -243,7 +296,8 @@ def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RA
 
     A product is in the queue (`review_rank` set) when a model was unsure of it, or when it was
     decided automatically and falls in the audit sample; a human decision takes it out. Outside
-    the queue `review_rank` is None, which no string range filter matches.
+    the queue `review_rank` is None, which no string range filter matches. A skipped product
+    stays in the queue, in the skipped band.
     """
     category = effective_category(product)
     if category is None:
@@ -254,6 +308,9 @@ def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RA
     best = (category.get("alternatives") or [{}])[0].get("confidence", category.get("confidence", {}).get("fine", 0.0))
     first_seen_at = product.get("first_seen_at") or product.get("updated_at")
     in_queue = needs_review or audit
+    human = product.get(HUMAN_CATEGORY) or {}
+    reviewer, reviewed_at = human.get("reviewed_by"), human.get("reviewed_at")
+    rank = review_rank(float(best or 0.0), first_seen_at, product_id, bool(product.get(SKIPPED)))
     return {
         "category": category,
         "category_path": category["path_text"],
@@ -267,7 +324,13 @@ def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RA
         "kind": kind_of(product),
         "audit": audit,
         "first_seen_at": first_seen_at,
-        "review_rank": review_rank(float(best or 0.0), first_seen_at, product_id) if in_queue else None,
+        "review_rank": rank if in_queue else None,
+        DECIDED_RANK: decided_rank(reviewed_at, product_id) if human else None,
+        DECIDED_KEY: decided_key(str(reviewer), reviewed_at, product_id) if human else None,
+        SEARCH_SKU: search_key(product.get("sku", "")),
+        SEARCH_NAME: search_key(product.get("name") or ""),
+        SEARCH_VENDOR: search_key(product.get("vendor", "")),
+        SOURCE_NAME: (product.get("source_file") or {}).get("name"),
     }
 
 

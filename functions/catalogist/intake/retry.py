@@ -7,6 +7,12 @@ The object is copied onto itself, which makes a new generation of the same bytes
 processed from scratch like any upload, with fresh attempts. The old entry keeps its history and
 says which generation retried it. Only the newest generation of an object is retried: an older
 one was superseded by what the vendor uploaded since.
+
+Re-running is the same copy for an upload that finished (done or rejected): after its vendor's
+column mapping was corrected, or the vendor's fix arrived by other means, the newest version of a
+file goes through the normal pipeline again as a new generation. Each version is re-run once:
+the first of two people asking at once claims it (`upload_reruns/{upload id}`, create-if-absent),
+the other is told who did.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from typing import Any
 from catalogist.errors import PermanentError
 from catalogist.intake import handoff, ledger
 from catalogist.intake.events import newest
-from catalogist.ports import ObjectCopier
+from catalogist.ports import ObjectCopier, Write
+
+RERUNS = "upload_reruns"
+RERUNNABLE = (ledger.Status.DONE, ledger.Status.REJECTED)
 
 
 class RetryRefused(PermanentError):
@@ -39,4 +48,32 @@ def retry_upload(documents: Any, blobs: ObjectCopier, upload_id: str, who: str, 
         raise RetryRefused(f"generation {later} of this object was uploaded since; it is the one that counts")
     generation = blobs.copy_to_new_generation(entry["bucket"], entry["name"], entry["generation"])
     documents.update(ledger.COLLECTION, upload_id, {"retried_as": generation, "retried_by": who, "retried_at": now})
+    return generation
+
+
+def rerun_upload(documents: Any, blobs: ObjectCopier, upload_id: str, who: str, now: datetime) -> str:
+    """Process the newest version of a finished upload again, as a new generation of the same
+    object through the normal pipeline; that generation."""
+    entry = documents.get(ledger.COLLECTION, upload_id)
+    if entry is None:
+        raise RetryRefused(f"no upload {upload_id}")
+    if entry["status"] not in RERUNNABLE:
+        hint = " (use Retry)" if entry["status"] == ledger.Status.FAILED else ""
+        raise RetryRefused(f"only a finished upload (done or rejected) is re-run; this one is {entry['status']}{hint}")
+    later = newest(ledger.other_versions(documents, entry).values(), str(entry["generation"]))
+    if later:
+        raise RetryRefused(f"generation {later} of this object was uploaded since; re-run that one")
+    if not documents.create(RERUNS, upload_id, {"by": who, "at": now, "generation": ""}):
+        claim = documents.get(RERUNS, upload_id) or {}
+        raise RetryRefused(
+            f"{claim.get('by', 'someone')} re-ran this version already"
+            + (f", as generation {claim['generation']}" if claim.get("generation") else "")
+        )
+    try:
+        generation = blobs.copy_to_new_generation(entry["bucket"], entry["name"], entry["generation"])
+    except Exception:
+        documents.commit([Write(RERUNS, upload_id, {}, delete=True)])  # not re-run: free to ask again
+        raise
+    documents.update(RERUNS, upload_id, {"generation": generation})
+    documents.update(ledger.COLLECTION, upload_id, {"rerun_as": generation, "rerun_by": who, "rerun_at": now})
     return generation

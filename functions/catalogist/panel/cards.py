@@ -1,5 +1,6 @@
-"""The review queue, one card at a time: the queue's pages, a card, a decision and its undo, the
-category search, and a product's photos (pinned to the generation that was scored)."""
+"""The review queue, one card at a time: the queue's pages and counts, a card, its lease, a
+decision, a skip and an undo, the category search, and a product's photos (pinned to the
+generation that was scored)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from typing import Any
 import flask
 
 from catalogist.documents import products
+from catalogist.documents.leases import Lease
 from catalogist.documents.products import Product
-from catalogist.documents.values import CategoryDecision
+from catalogist.documents.values import Money, PriceSuggestion
 from catalogist.imaging import decode_photo
-from catalogist.panel import queries, review
+from catalogist.intake import ledger
+from catalogist.panel import leases, queries, review, words
 from catalogist.panel.context import context, document_id, json_body, revision_of, whole_number
 from catalogist.panel.errors import BadRequest, NotFound
+from catalogist.panel.filters import FilterForm, queue_form
 from catalogist.panel.trust import LEVELS
 
 blueprint = flask.Blueprint("cards", __name__)
@@ -25,6 +29,7 @@ blueprint = flask.Blueprint("cards", __name__)
 PHOTO_SIDES = (160, 360, 720)  # thumbnail sizes served; anything else is rounded up to one
 PHOTO_MAX_BYTES = 25 * 1024 * 1024
 SEARCH_LIMIT = 20
+CODES = ["audit", *(f"{source} to {level}" for source in ("image", "text") for level in LEVELS[source][:-1])]
 
 
 @dataclass(frozen=True)
@@ -40,26 +45,70 @@ class Card:
 
     product: Product
     alternatives: list[CardOption]
-    decisions: list[tuple[str, CategoryDecision]]  # (where it came from, the decision)
     enter_files: str  # the words beside Enter: exactly the category Enter files, at its level
+    store_currency: str = ""
 
     @classmethod
-    def of(cls, product: Product) -> Card:
+    def of(cls, product: Product, store_currency: str = "") -> Card:
         alternatives: list[CardOption] = []
         for decision, tree in ((product.image_category, "image"), (product.text_category, "text")):
             for option in decision.alternatives if decision else ():
                 if len(alternatives) < 5 and option.path_text not in {a.path for a in alternatives}:
                     alternatives.append(CardOption(option.path_text, option.confidence, tree))
-        decisions = [
-            (label, decision)
-            for label, decision in (("photo", product.image_category), ("price list", product.text_category))
-            if decision
-        ]
-        return cls(product, alternatives, decisions, _enter_files(product))
+        return cls(product, alternatives, _enter_files(product), store_currency)
 
     @property
     def id(self) -> str:
         return self.product.id
+
+    @property
+    def confidence_line(self) -> str:
+        return words.confidence_line(self.product)
+
+    @property
+    def other_source(self) -> tuple[str, str] | None:
+        """The source the shown category did not come from, and what it says (no percentages:
+        the card has one confidence line)."""
+        shown = self.product.category_source
+        for source, decision in (("image", self.product.image_category), ("text", self.product.text_category)):
+            if decision and source != shown:
+                return words.SOURCES[source], decision.path_text
+        return None
+
+    @property
+    def reason(self) -> str:
+        return words.reason(self.product) if self.product.review_rank else ""
+
+    @property
+    def vendor_price(self) -> Money | None:
+        """The vendor's price in its currency: a row that named none was read in the store's."""
+        price = self.product.vendor_price
+        if price is not None and not price.currency:
+            return Money(price.amount, self.store_currency)
+        return price
+
+    @property
+    def price_flag(self) -> str:
+        return words.price_flag(self.vendor_price, self.product.shown_price)
+
+    @property
+    def price_source(self) -> str:
+        price = self.product.shown_price
+        return words.price_source(price) if price else ""
+
+    @property
+    def source_import(self) -> str:
+        """The import report of the file the row fields came from (its id is the upload's)."""
+        source = self.product.source_file
+        return ledger.upload_id(source.object.bucket, source.object.name, source.object.generation) if source else ""
+
+    @property
+    def photo_alt(self) -> str:
+        """What the photo is, for someone who cannot see it."""
+        named = self.product.name or f"the product with SKU {self.product.sku}"
+        guess = self.product.category.path_text if self.product.category else ""
+        said = f"; the model's best guess is {words.node_name(guess)}" if guess and not self.product.name else ""
+        return f"Photo of {named} from {self.product.vendor}{said}"
 
     @property
     def data(self) -> str:
@@ -69,6 +118,7 @@ class Card:
                 "id": self.product.id,
                 "revision": self.product.revision,
                 "alternatives": [{"path": a.path, "tree": a.tree} for a in self.alternatives],
+                "queued": bool(self.product.review_rank),
             }
         )
 
@@ -78,8 +128,8 @@ def _enter_files(product: Product) -> str:
     if category is None:
         return ""
     shallow = category.needs_review and category.decided_level != "human"
-    level = f" (only the {category.decided_level} level: pick a deeper one with 1–5 or /)" if shallow else ""
-    return category.path_text + level
+    level = words.level_name(category.decided_level)
+    return category.path_text + (f" (only the {level}: pick a deeper one with 1–5 or /)" if shallow else "")
 
 
 def load(product_id: str) -> Product:
@@ -89,6 +139,66 @@ def load(product_id: str) -> Product:
     return Product.from_fields(product_id, fields)
 
 
+def card_of(product: Product) -> Card:
+    return Card.of(product, context().settings.currency)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the queue's list."""
+
+    product: Product
+    leased_by: str = ""
+
+    @property
+    def confidence(self) -> float | None:
+        if self.product.review_rank:
+            return self.product.queue_confidence
+        decision = self.product.image_category or self.product.text_category
+        return decision.alternatives[0].confidence if decision and decision.alternatives else None
+
+    @property
+    def label(self) -> str:
+        product = self.product
+        return product.name or (words.node_name(product.category.path_text) if product.category else product.sku)
+
+    @property
+    def state(self) -> str:
+        human = self.product.human_category
+        if human is not None:
+            return f"filed by {human.reviewed_by}"
+        return words.reason(self.product) if self.product.review_rank else ""
+
+
+def filter_form() -> FilterForm:
+    panel = context()
+    return queue_form(
+        flask.request.args,
+        flask.g.reviewer,
+        panel.vendor_names,
+        top_categories(),
+        words.KINDS,
+        CODES,
+    )
+
+
+def top_categories() -> list[str]:
+    """The top categories of the trees in service (the category pick-list)."""
+    names: dict[str, None] = {}
+    for tree in context().taxonomies:
+        taxonomy = context().taxonomy(tree)
+        for leaf in taxonomy.leaves if taxonomy else ():
+            names[leaf[0]] = None
+    return sorted(names, key=str.casefold)
+
+
+def queue_rows(form: FilterForm, after: str) -> tuple[list[Row], str]:
+    panel = context()
+    page, next_after = queries.queue_page(panel.documents, form.view, after, panel.panel.panel_page_size)
+    held = leases.held_by_others(panel.documents, [p.id for p in page], flask.g.reviewer, panel.clock())
+    return [Row(product, held[product.id].reviewer if product.id in held else "") for product in page], next_after
+
+
 @blueprint.get("/")
 def home() -> Any:
     return flask.redirect(flask.url_for("cards.queue"))
@@ -96,39 +206,83 @@ def home() -> Any:
 
 @blueprint.get("/queue")
 def queue() -> Any:
-    filters = queue_filters()
-    items, next_after = queue_page(filters, flask.request.args.get("after", ""))
+    form = filter_form()
+    rows, next_after = queue_rows(form, flask.request.args.get("after", ""))
+    first = next((row.product for row in rows if not row.leased_by), None)
     return flask.render_template(
         "queue.html",
-        items=items,
-        first=Card.of(items[0]) if items else None,
-        filters=filters,
+        rows=rows,
+        first=card_of(first) if first else None,
+        form=form,
+        view=form.view,
         next_after=next_after,
-        codes=["audit", *(f"{source} to {level}" for source in ("image", "text") for level in LEVELS[source][:-1])],
+        statuses=queries.STATUSES,
+        order=queries.ORDER_WORDS[form.view.status],
+        codes={code: words.code_words(code) for code in CODES},
+        categories=top_categories(),
     )
 
 
 @blueprint.get("/api/queue")
 def queue_api() -> Any:
-    items, next_after = queue_page(queue_filters(), flask.request.args.get("after", ""))
-    return {"items": [{"id": p.id, "rank": p.review_rank} for p in items], "next_after": next_after}
-
-
-def queue_filters() -> dict[str, str]:
+    form = filter_form()
+    rows, next_after = queue_rows(form, flask.request.args.get("after", ""))
+    html = flask.render_template("rows.html", rows=rows)
     return {
-        name: flask.request.args.get(name, "").strip()
-        for name in queries.QUEUE_FILTERS
-        if flask.request.args.get(name, "").strip()
+        "items": [{"id": row.product.id, "leased_by": row.leased_by} for row in rows],
+        "rows": html,
+        "next_after": next_after,
     }
 
 
-def queue_page(filters: dict[str, str], after: str) -> tuple[list[Product], str]:
-    return queries.queue_page(context().documents, filters, after, context().panel.panel_page_size)
+@blueprint.get("/api/queue/count")
+def queue_count() -> Any:
+    """How many cards the view holds: asked after the page shows, as Firestore counts from its
+    index but the local emulator reads every product to count them."""
+    counted = queries.queue_count(context().documents, filter_form().view)
+    return {"count": counted, "capped": counted is not None and counted >= queries.COUNT_CAP}
+
+
+@blueprint.get("/api/vendors")
+def vendor_names() -> Any:
+    return {"vendors": context().vendor_names.names()}
 
 
 @blueprint.get("/card/<path:product_id>")
 def card(product_id: str) -> Any:
-    return flask.render_template("card.html", card=Card.of(load(product_id)))
+    return flask.render_template("card.html", card=card_of(load(product_id)))
+
+
+@blueprint.post("/api/lease")
+def lease() -> Any:
+    """Take or renew the card's lease for the reviewer; 409 with who holds it otherwise."""
+    panel = context()
+    product_id = document_id(json_body().get("product_id"), "product_id")
+    load(product_id)
+    taken = leases.take(panel.documents, product_id, flask.g.reviewer, panel.clock())
+    return lease_answer(taken)
+
+
+def lease_answer(taken: Lease) -> dict[str, Any]:
+    return {"leased_to": taken.reviewer, "until": taken.until.isoformat(), "renew_seconds": leases.RENEW_SECONDS}
+
+
+@blueprint.post("/api/lease/release")
+def release() -> Any:
+    panel = context()
+    product_id = document_id(json_body().get("product_id"), "product_id")
+    leases.release(panel.documents, product_id, flask.g.reviewer, panel.clock())
+    return {"released": True}
+
+
+@blueprint.post("/api/skip")
+def skip() -> Any:
+    """Not now: the card goes to the skipped band (status "skipped"), and its lease ends."""
+    panel = context()
+    product_id = document_id(json_body().get("product_id"), "product_id")
+    revision = review.skip(panel.documents, product_id, flask.g.reviewer, panel.clock(), panel.settings.audit_rate)
+    leases.release(panel.documents, product_id, flask.g.reviewer, panel.clock())
+    return {"product_id": product_id, "revision": revision}
 
 
 @blueprint.post("/api/decide")
@@ -154,6 +308,8 @@ def decide() -> Any:
         panel.settings.audit_rate,
         revision=revision_of(body),
     )
+    if choice.action != "price":  # the card is done: free it (a price keeps it open)
+        leases.release(panel.documents, product_id, flask.g.reviewer, panel.clock())
     return {
         "review_id": record["id"],
         "product_id": record["product_id"],
@@ -185,15 +341,15 @@ def tree_of(path: tuple[str, ...], asked: str) -> str:
 
 @blueprint.get("/api/taxonomy")
 def taxonomy_search() -> Any:
-    words = flask.request.args.get("q", "").casefold().split()
+    wanted = flask.request.args.get("q", "").casefold().split()
     asked = flask.request.args.get("tree", "")
     found: list[dict[str, str]] = []
     for tree in [asked] if asked else list(context().taxonomies):
         taxonomy = context().taxonomy(tree)
         for leaf in taxonomy.leaves if taxonomy else ():
             text = "/".join(leaf)
-            if all(word in text.casefold() for word in words):
-                found.append({"path": text, "tree": tree})
+            if all(word in text.casefold() for word in wanted):
+                found.append({"path": text, "tree": tree, "source": words.SOURCES.get(tree, tree)})
                 if len(found) >= SEARCH_LIMIT:
                     return {"paths": found}
     return {"paths": found}
@@ -218,3 +374,7 @@ def photo(product_id: str, key: str) -> Any:
     # pinned to the scored generation: the same URL always shows the same photo
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+def price_range(price: PriceSuggestion) -> str:
+    return f"{price.low:,.2f}–{price.high:,.2f} {price.currency}".strip()

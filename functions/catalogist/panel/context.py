@@ -16,6 +16,7 @@ from catalogist.imaging import DecodeBudget
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel.auth import SignIn
 from catalogist.panel.errors import BadRequest
+from catalogist.panel.filters import VendorNames
 from catalogist.ports import BlobReader, DocumentStore, ObjectCopier
 from catalogist.settings import PanelSettings, Settings
 
@@ -37,6 +38,7 @@ class PanelContext:
     models: Callable[[], list[dict[str, Any]]]  # the releases in service, for the overview
     clock: Callable[[], datetime]
     budget: DecodeBudget  # thumbnails decode within the instance's bound
+    vendor_names: VendorNames  # the vendor pick-list, read once in a while
 
     def taxonomy(self, tree: str) -> Taxonomy | None:
         source = self.taxonomies.get(tree)

@@ -8,10 +8,11 @@ from typing import Any
 
 import flask
 
-from catalogist.panel import trust
+from catalogist.panel import trust, words
 from catalogist.panel.context import context
 
 blueprint = flask.Blueprint("overview", __name__)
+MODEL_NAMES = {"image-classifier": "Photo classifier", "textcat": "Price-list categorizer", "price": "Price model"}
 
 
 @blueprint.get("/overview")
@@ -21,6 +22,7 @@ def overview() -> Any:
     decided, total = trust.decided_without_review(panel.documents, now - timedelta(days=7))
     return flask.render_template(
         "overview.html",
+        model_names=MODEL_NAMES,
         per_day=trust.uploads_per_day(panel.documents, now),
         decided=decided,
         total=total,
@@ -28,5 +30,11 @@ def overview() -> Any:
         backlog_cap=trust.BACKLOG_CAP,
         precision=trust.audit_precision(panel.documents),
         audit_rate=panel.settings.audit_rate,
-        models=panel.models(),
+        models=[{**model, "figures": _figures(model)} for model in panel.models()],
     )
+
+
+def _figures(model: dict[str, Any]) -> str:
+    if model.get("version") == "unreadable":
+        return "the release could not be read (see the panel's log)"
+    return words.model_figures(str(model.get("kind", "")), model.get("metrics") or {}, model.get("target_precision"))

@@ -10,8 +10,9 @@ POST is applied once.
 
 A decision carries the product's `revision` as the card showed it; if the product changed since
 (another reviewer decided it, a photo or a price list arrived) it is refused, saying who changed
-it and when, and the refusal is recorded too. Undo carries the revision the decision left and
-restores the product's human fields from before it, only while that decision is still the
+it and when, and the refusal is recorded too. A decision on a card another reviewer has open
+(`leases.py`) is refused and recorded the same way. Undo carries the revision the decision left
+and restores the product's human fields from before it, only while that decision is still the
 product's current one.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 from catalogist.documents import products, reviews
 from catalogist.documents.products import Product
 from catalogist.documents.values import CategoryDecision, HumanPrice, Money, PriceSuggestion
+from catalogist.panel import leases
 from catalogist.panel.errors import BadRequest, Conflict
 from catalogist.ports import REVISION, DocumentStore
 from catalogist.vendorfiles.prices import PriceError, parse_price
@@ -82,6 +84,14 @@ def shown_category(product: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
     return path, {"image": "image", "text": "text"}.get(category.get("source", ""), "")
 
 
+def first_alternative(product: Product) -> tuple[tuple[str, ...], str]:
+    """The card's first alternative (key 1): the photo's best leaf, else the price list's."""
+    for decision, tree in ((product.image_category, "image"), (product.text_category, "text")):
+        if decision is not None and decision.alternatives:
+            return decision.alternatives[0].path, tree
+    raise ReviewError("the product has no alternatives: choose a category with /")
+
+
 def decide(
     documents: DocumentStore,
     product_id: str,
@@ -101,6 +111,12 @@ def decide(
     earlier = documents.get(reviews.COLLECTION, identifier)
     if earlier is not None and not earlier.get("refused"):
         return earlier
+    try:
+        leases.check_free(documents, product_id, reviewer, now)
+    except leases.Leased as leased:
+        stored = documents.get(products.COLLECTION, product_id) or {}
+        _record_refusal(documents, identifier, product_id, stored, choice, reviewer, now, leased.reason)
+        raise
     before: dict[str, Any] = {}
 
     def apply(_: str, stored: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -147,6 +163,13 @@ def undo(
     if review.get("undone"):
         return review
     product_id = review["product_id"]
+    try:
+        leases.check_free(documents, product_id, reviewer, now)
+    except leases.Leased as leased:
+        documents.update(
+            reviews.COLLECTION, identifier, {"undo_refused": {"by": reviewer, "at": now, "reason": leased.reason}}
+        )
+        raise
 
     def revert(_: str, stored: dict[str, Any] | None) -> dict[str, Any]:
         if stored is None:
@@ -172,6 +195,30 @@ def undo(
     undone = {"undone": True, "undone_by": reviewer, "undone_at": now}
     documents.update(reviews.COLLECTION, identifier, undone)
     return {**review, **undone, "revision": written[product_id][REVISION]}
+
+
+def skip(
+    documents: DocumentStore,
+    product_id: str,
+    reviewer: str,
+    now: datetime,
+    audit_rate: float = products.DEFAULT_AUDIT_RATE,
+) -> int:
+    """Not now: a queued card moves to the skipped band, for another look (status "skipped");
+    a card no longer queued is left as it is. The product's revision after it."""
+    leases.check_free(documents, product_id, reviewer, now)
+    seen: list[int] = []
+
+    def mark(_: str, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        if stored is None:
+            raise ReviewError(f"no product {product_id}")
+        seen[:] = [int(stored.get(REVISION) or 0)]
+        if not stored.get(products.REVIEW_RANK):
+            return None
+        return {products.SKIPPED: {"by": reviewer, "at": now}}
+
+    written = products.update(documents, [product_id], mark, reviewer, now, audit_rate)
+    return int(written[product_id][REVISION]) if product_id in written else seen[0]
 
 
 HUMAN_FIELDS = products.HUMAN_FIELDS

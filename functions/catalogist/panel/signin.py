@@ -8,6 +8,7 @@ from typing import Any
 
 import flask
 
+from catalogist.panel import words
 from catalogist.panel.auth import (
     CSRF_HEADER,
     DEV_COOKIE,
@@ -24,7 +25,6 @@ from catalogist.panel.context import context, refusal
 
 blueprint = flask.Blueprint("signin", __name__)
 OPEN = ("signin.signin", "signin.health", "static")
-KIND_NAMES = {"photo": "photo only", "row": "price-list row only", "both": "photo and row"}
 
 
 @blueprint.before_app_request
@@ -68,7 +68,7 @@ def page_context() -> dict[str, Any]:
     session_id = getattr(flask.g, "session_id", "")
     secret = context().panel.panel_secret
     csrf = csrf_token(secret, reviewer, session_id) if reviewer and session_id else ""
-    return {"reviewer": reviewer, "csrf": csrf, "kinds": KIND_NAMES}
+    return {"reviewer": reviewer, "csrf": csrf, "kinds": words.KINDS}
 
 
 @blueprint.route("/signin", methods=["GET", "POST"])

@@ -14,6 +14,7 @@ from catalogist.documents.products import COLLECTION as PRODUCTS
 from catalogist.documents.reviews import COLLECTION as REVIEWS
 from catalogist.intake import ledger
 from catalogist.models.bounds import clopper_pearson
+from catalogist.panel import words
 from catalogist.ports import DocumentStore
 
 BACKLOG_CAP = 100_000
@@ -32,6 +33,10 @@ class Precision:
     @property
     def point(self) -> float:
         return self.right / self.reviewed if self.reviewed else 0.0
+
+    @property
+    def sentence(self) -> str:
+        return words.precision_sentence(self.source, self.level, self.right, self.reviewed)
 
 
 def uploads_per_day(documents: DocumentStore, today: datetime, days: int = 7) -> list[tuple[str, int]]:
@@ -53,6 +58,7 @@ def decided_without_review(documents: DocumentStore, since: datetime) -> tuple[i
 
 
 def backlog(documents: DocumentStore) -> int:
+    """Cards in the queue, open and skipped."""
     return documents.count(PRODUCTS, [("review_rank", ">", "")], BACKLOG_CAP)
 
 

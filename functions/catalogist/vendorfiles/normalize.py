@@ -9,7 +9,7 @@ from catalogist.vendorfiles.limits import Limits
 from catalogist.vendorfiles.mapping import ColumnMapping
 from catalogist.vendorfiles.packsize import parse_pack_size
 from catalogist.vendorfiles.prices import PriceError, currency_code, parse_price
-from catalogist.vendorfiles.rows import ProductRow, RowProblem, SourceRow
+from catalogist.vendorfiles.rows import ProductRow, RowProblem, SourceRow, kept_values
 from catalogist.vendorfiles.textcells import clean_text, unshout
 
 MAX_SKU_CHARS = 200
@@ -26,7 +26,7 @@ class RowNormalizer:
         try:
             return self._normalize(row, position)
         except _Reject as reject:
-            return RowProblem(row.row_number, reject.field, reject.reason, row.sheet)
+            return RowProblem(row.row_number, reject.field, reject.reason, row.sheet, kept_values(row.cells))
 
     def _normalize(self, row: SourceRow, position: int) -> ProductRow:
         m = self._mapping

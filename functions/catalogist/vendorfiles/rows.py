@@ -1,5 +1,6 @@
 """The values a vendor file turns into: one result per row, either a product or a problem."""
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,17 +16,48 @@ class SourceRow:
     sheet: str = ""
 
 
+# A rejected row's cells are kept for the import report (and the CSV a vendor fixes), within
+# bounds: a report holds 50 of them in one Firestore document (1 MiB at most).
+KEPT_CELLS = 60
+KEPT_CELL_CHARS = 200
+KEPT_ROW_CHARS = 4_000
+
+
 @dataclass(frozen=True)
 class RowProblem:
-    """A row we could not take, in words an admin can act on. `field` is ours, or `(row)`."""
+    """A row we could not take, in words an admin can act on. `field` is ours, or `(row)`;
+    `values` the row's cells as the vendor wrote them, when it had cells (`kept_values`)."""
 
     row_number: int
     field: str
     reason: str
     sheet: str = ""
+    values: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row_number, "sheet": self.sheet, "field": self.field, "reason": self.reason}
+        return {
+            "row": self.row_number,
+            "sheet": self.sheet,
+            "field": self.field,
+            "reason": self.reason,
+            "values": dict(self.values),
+        }
+
+
+def kept_values(cells: Mapping[str, str]) -> dict[str, str]:
+    """A row's cells, bounded: a long cell ends in "…", and cells past the row's budget are left
+    out (the reason still says what was wrong)."""
+    kept: dict[str, str] = {}
+    budget = KEPT_ROW_CHARS
+    for column, value in list(cells.items())[:KEPT_CELLS]:
+        text = str(value)
+        if len(text) > KEPT_CELL_CHARS:
+            text = text[: KEPT_CELL_CHARS - 1] + "…"
+        budget -= len(text) + len(str(column))
+        if budget < 0:
+            break
+        kept[str(column)[:KEPT_CELL_CHARS]] = text
+    return kept
 
 
 @dataclass(frozen=True)
