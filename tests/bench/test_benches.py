@@ -52,6 +52,9 @@ HEADINGS = {
         "TensorFlow SavedModel",  # the float network is built when no trained one exists
         "draft decode (served)",
         "full decode",
+        "views none",
+        "views flip ",
+        "views flip_crops",
         "LiteRT int8 invoke alone",
         "through the local stack",
         "installed size",
