@@ -97,7 +97,7 @@ def end_to_end(files: dict[str, bytes], textcat: Path, price: Path) -> None:
 
 
 def parse_and_predict(data: bytes, textcat: Path, price: Path) -> None:
-    from catalogist.imports.pipeline import price_input
+    from catalogist.imports.rows import price_input
     from catalogist.models.price_model import PriceModel
     from catalogist.models.textcat import TextCategorizer
     from catalogist.vendorfiles import ProductRow, parse_vendor_file

@@ -45,7 +45,7 @@ from catalogist.intake import handoff, ledger
 from catalogist.settings import Settings
 from catalogist.vendorfiles import ProductRow
 from catalogist_batch.handlers import Releases
-from catalogist_batch.job import Every, Heartbeat, Worker, failure, job_settings, now, retried, run_pipeline
+from catalogist_batch.job import Every, Worker, failure, job_settings, now, retried, run_pipeline
 
 log = logging.getLogger("catalogist.batch.import")
 
@@ -119,7 +119,7 @@ class ReadFile(beam.DoFn):
             current = functools.partial(handoff.still_current, documents, entry)
             the_import = Import(source, context, still_current=current)
             try:
-                with Heartbeat(documents, taken, worker.lease):
+                with ledger.KeptLease(documents, taken.upload_id, taken.attempt, worker.lease):
                     stream = SizedStream(
                         worker.blobs.open_stream(source.bucket, source.name, source.generation), int(entry["size"])
                     )

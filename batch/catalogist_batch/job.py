@@ -4,7 +4,6 @@ per worker, and the beat that keeps a job's claim on its upload alive while it w
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 
 from catalogist import logs
 from catalogist.adapters.storage import StorageBlobs
-from catalogist.intake import handoff
 from catalogist.ports import DocumentStore
 from catalogist.settings import BY_FIELD, JOB_FIELDS, Settings, from_job_parameters
 from catalogist.wiring import document_store
@@ -66,31 +64,6 @@ class Worker:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-class Heartbeat:
-    """Renews a job's attempt on the ledger every third of the lease while its work runs, so a job
-    that dies loses the upload within one lease (`handoff.is_stuck`) and one that works keeps it."""
-
-    def __init__(self, documents: DocumentStore, taken: handoff.TakenUpload, lease: timedelta) -> None:
-        self._documents, self._taken, self._lease = documents, taken, lease
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="job-heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._lease.total_seconds() / 3):
-            try:
-                handoff.renew(self._documents, self._taken, now() + self._lease)
-            except Exception:  # the next beat may get through; the work decides the outcome
-                handoff.log.warning("could not renew the job's lease", exc_info=True)
 
 
 class Every:

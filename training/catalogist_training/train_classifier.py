@@ -20,6 +20,7 @@ import logging
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -315,9 +316,15 @@ def train_classifier(run: RunPhotos, config: TrainConfig) -> Path | None:
     started = time.time()
 
     training = combined([run.train, run.extra, repeated(run.iconic, config.iconic_copies)])
+    if len(training) < chosen.global_batch:
+        # A store's first exported reviews can be fewer photos than a batch: train on batches of
+        # what there is (a whole number per replica) rather than refuse, and say so.
+        fitted = len(training) // chosen.replicas * chosen.replicas
+        if fitted == 0:
+            raise ValueError(f"{len(training)} training photos cannot give each of {chosen.replicas} replicas one")
+        log.warning("only %d training photos: batches of %d instead of %d", len(training), fitted, chosen.global_batch)
+        chosen = replace(chosen, global_batch=fitted)
     steps = len(training) // chosen.global_batch
-    if steps == 0:
-        raise ValueError(f"{len(training)} training photos do not fill one batch of {chosen.global_batch}")
     skipped = Skipped()
     dataset = training_batches(
         training,

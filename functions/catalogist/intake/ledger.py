@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalogist.intake.events import StorageEvent, object_name_problem
@@ -135,6 +137,34 @@ def claim_attempt(
 
 def renew_lease(documents: DocumentStore, upload: str, attempt: int, until: datetime) -> None:
     documents.update(ATTEMPTS, attempt_id(upload, attempt), {"lease_until": until})
+
+
+class KeptLease:
+    """Renews an attempt's lease every third of its length while the work inside runs, so a long
+    import (in the function or in a batch job) keeps its claim, and one that dies loses it within
+    one lease."""
+
+    def __init__(self, documents: DocumentStore, upload: str, attempt: int, lease: timedelta) -> None:
+        self._documents, self._upload, self._attempt, self._lease = documents, upload, attempt, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{upload[:8]}", daemon=True)
+
+    def __enter__(self) -> KeptLease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._lease.total_seconds() / 3):
+            try:
+                renew_lease(self._documents, self._upload, self._attempt, datetime.now(UTC) + self._lease)
+            except Exception:  # the next renewal may get through; the work itself decides the outcome
+                logging.getLogger("catalogist.intake.ledger").warning(
+                    "could not renew the lease", extra={"upload_id": self._upload}, exc_info=True
+                )
 
 
 def end_attempt(documents: DocumentStore, upload: str, attempt: int, now: datetime, outcome: str) -> None:

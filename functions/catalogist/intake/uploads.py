@@ -16,7 +16,6 @@ with the last error and the event is acknowledged.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -148,7 +147,7 @@ class Delivery:
             return not self._newer_version(entry)
 
         try:
-            with _LeaseRenewal(documents, self.upload_id, self.attempt, self.lease):
+            with ledger.KeptLease(documents, self.upload_id, self.attempt, self.lease):
                 result = dict(pipeline(self.event.object, entry.get("format", ""), self.now, still_current))
         except PermanentError as error:
             return self.end(entry, ledger.Status.REJECTED, error.reason)
@@ -253,34 +252,6 @@ def reject_unreadable_event(
 
 def _finished(upload_id: str, entry: Mapping[str, Any], redelivered: bool) -> Outcome:
     return Outcome(upload_id, entry["status"], entry["kind"], entry.get("reason", ""), redelivered)
-
-
-class _LeaseRenewal:
-    """Renews the attempt's lease every third of its length while the pipeline runs, so a long
-    import keeps its claim and a killed one loses it within one lease."""
-
-    def __init__(self, documents: DocumentStore, upload_id: str, attempt: int, lease: timedelta) -> None:
-        self._documents = documents
-        self._upload_id = upload_id
-        self._attempt = attempt
-        self._lease = lease
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{upload_id[:8]}", daemon=True)
-
-    def __enter__(self) -> _LeaseRenewal:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._lease.total_seconds() / 3):
-            try:
-                ledger.renew_lease(self._documents, self._upload_id, self._attempt, datetime.now(UTC) + self._lease)
-            except Exception:  # the next renewal may get through; the work itself decides the outcome
-                log.warning("could not renew the lease", extra={"upload_id": self._upload_id}, exc_info=True)
 
 
 def _verdict(event: StorageEvent, settings: Settings, blobs: BlobReader) -> Verdict:
