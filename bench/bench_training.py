@@ -210,6 +210,8 @@ def main() -> int:
     train_flags = ["--image-size", str(image), "--batch-size", str(batch)]
     if args.smoke:
         train_flags += ["--train-from", "block5"]
+    if args.work:
+        args.work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         root = Path(tmp)
         print(f"photos: the Grocery Store training photos re-encoded under N/{PER_CLASS} class folders")
