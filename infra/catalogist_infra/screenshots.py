@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from catalogist_infra.stack import StackConfig
 
-LAPTOP = {"width": 1024, "height": 768}
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
+LAPTOP: ViewportSize = {"width": 1024, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
@@ -30,7 +34,7 @@ def take_screenshots(config: StackConfig, folder: Path, vendor: str) -> list[Pat
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
 
-        def signed_in(viewport: dict[str, int]):
+        def signed_in(viewport: ViewportSize):
             page = browser.new_context(base_url=config.panel_url, viewport=viewport).new_page()
             page.goto("/signin")
             page.get_by_role("button", name=reviewer).click()
