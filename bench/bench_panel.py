@@ -91,14 +91,14 @@ def timed(session: requests.Session, method: str, url: str, **kwargs) -> float:
 def http_figures(config, session: requests.Session, csrf: str, rounds: int) -> None:
     base = config.panel_url
     first_page = [timed(session, "GET", f"{base}/queue") for _ in range(rounds)]
-    ranks = [item["rank"] for item in session.get(f"{base}/api/queue", timeout=30).json()["items"]]
+    second = session.get(f"{base}/api/queue", timeout=30).json()["next_after"]  # the cursor after the first page
     deep = []
-    after = ranks[-1]
+    after = second
     for _ in range(rounds):  # walk down the queue page by page
         started = time.perf_counter()
         page = session.get(f"{base}/api/queue", params={"after": after}, timeout=30).json()
         deep.append(time.perf_counter() - started)
-        after = page["next_after"] or ranks[-1]
+        after = page["next_after"] or second
     vendor_page = [timed(session, "GET", f"{base}/queue", params={"vendor": "vendor-07"}) for _ in range(rounds)]
     ids = [item["id"] for item in session.get(f"{base}/api/queue", params={"after": after}, timeout=30).json()["items"]]
     cards = [timed(session, "GET", f"{base}/card/{pid}") for pid in ids[: rounds // 2] * 2]
