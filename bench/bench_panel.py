@@ -91,10 +91,10 @@ def timed(session: requests.Session, method: str, url: str, **kwargs) -> float:
 def http_figures(config, session: requests.Session, csrf: str, rounds: int) -> None:
     base = config.panel_url
     first_page = [timed(session, "GET", f"{base}/queue") for _ in range(rounds)]
-    second = session.get(f"{base}/api/queue", timeout=30).json()["next_after"]  # the queue's own cursor
+    second = session.get(f"{base}/api/queue", timeout=30).json()["next_after"]  # the cursor after the first page
     deep = []
     after = second
-    for _ in range(rounds):  # walk down the queue page by page (back to the second page at its end)
+    for _ in range(rounds):  # walk down the queue page by page
         started = time.perf_counter()
         page = session.get(f"{base}/api/queue", params={"after": after}, timeout=30).json()
         deep.append(time.perf_counter() - started)

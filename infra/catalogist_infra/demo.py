@@ -11,8 +11,8 @@ and the review panel left running to decide what the models were unsure of.
    vendor price list as `demo-vendor`, waits for the function, and prints what a store cares
    about: the share decided without review and how often those decisions were right, what went
    to review and why, the price list's import report, and the panel's address. The stack keeps
-   running for the panel (`--stop` stops it at the end; `--screenshots DIR` saves the queue and a
-   card as pictures, then stops).
+   running for the panel (`--stop` stops it at the end; `--screenshots DIR` saves the panel's
+   pictures, `catalogist_infra.screenshots`, then stops).
 
     catalogist demo --rescore  # or: make demo-rescore, on the stack the demo left running
 
@@ -135,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"published {release.kind} {release.version} to gs://{stack.config.models_bucket}/{release.prefix}/")
         code = _upload_and_report(stack.config, client, documents, grocery, args.photos, bool(row_models))
         if args.screenshots:
-            _screenshots(stack.config, Path(args.screenshots))
+            from catalogist_infra.screenshots import take_screenshots
+
+            for path in take_screenshots(stack.config, Path(args.screenshots), VENDOR):
+                print(f"saved {path}")
     finally:
         documents.close()
         if stop_at_end:
@@ -216,27 +219,6 @@ def _catalogue(documents: Any) -> dict[str, str]:
             review = "REVIEW " if product.needs_review else ""
             shown[product.id] = f"{review}{product.category.path_text} ({level})"
     return shown
-
-
-def _screenshots(config: StackConfig, folder: Path) -> None:
-    """The queue and one card, as the README shows them."""
-    from playwright.sync_api import sync_playwright
-
-    folder.mkdir(parents=True, exist_ok=True)
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=flags)
-        page = browser.new_context(base_url=config.panel_url, viewport={"width": 1280, "height": 900}).new_page()
-        page.goto("/signin")
-        page.get_by_role("button", name=config.reviewers.split(",")[0]).click()
-        page.goto(f"/queue?vendor={VENDOR}")
-        page.wait_for_selector("article.card img")
-        page.wait_for_function("() => [...document.images].every(img => img.complete)")
-        page.screenshot(path=str(folder / "panel-queue.png"))
-        page.locator("article.card").screenshot(path=str(folder / "panel-card.png"))
-        browser.close()
-    print(f"screenshots of the panel in {folder}")
 
 
 def _upload_and_report(
@@ -465,5 +447,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         "--screenshots",
         "CATALOGIST_DEMO_SCREENSHOTS",
-        "save the panel's queue and a card as PNG in this folder, then stop",
+        "save the panel's pictures (a card, the queue at 1024x768 and 390 px, search, an import report) "
+        "as PNG in this folder, then stop",
     )

@@ -8,6 +8,7 @@ from typing import Any, BinaryIO, cast
 import pytest
 from openpyxl import Workbook
 
+from catalogist.errors import BadFile
 from catalogist.vendorfiles import ColumnMapping, ParsedFile, ProductRow, RowProblem, parse_vendor_file
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "vendorfiles"
@@ -188,6 +189,21 @@ def test_a_known_mapping_that_no_longer_fits_is_guessed_again() -> None:
     parsed = parse_vendor_file(io.BytesIO(data), "x.csv", known_mapping=saved)
 
     assert parsed.mapping.sku == "sku"
+
+
+def test_a_saved_mapping_finds_a_header_no_guess_would() -> None:
+    saved = ColumnMapping(sku="Spalte 1", name="Spalte 2", price="Spalte 3")
+    data = b"Preisliste Mai;;\nSpalte 1;Spalte 2;Spalte 3\nR-1;Basmati rice 1 kg;250,00\n"
+
+    with pytest.raises(BadFile, match="no header row"):
+        parse_vendor_file(io.BytesIO(data), "x.csv")
+    parsed = parse_vendor_file(io.BytesIO(data), "x.csv", known_mapping=saved)
+    rows = products(parsed)
+
+    assert parsed.mapping == saved
+    assert [(r.row_number, r.sku, r.name, r.vendor_price) for r in rows] == [
+        (3, "R-1", "Basmati rice 1 kg", Decimal("250.00"))
+    ]
 
 
 def test_rows_with_problems_do_not_stop_good_rows() -> None:

@@ -56,7 +56,12 @@ def import_report(import_id: str) -> Any:
     report = _report(import_id)
     entry = context().documents.get(ledger.COLLECTION, import_id) or {}
     return flask.render_template(
-        "import.html", report=report, columns=rejected_columns(report), entry=entry, upload_id=import_id
+        "import.html",
+        report=report,
+        columns=rejected_columns(report),
+        entry=entry,
+        upload_id=import_id,
+        fields=FIELDS,  # the columns read, in our fields' order (a stored map keeps none)
     )
 
 

@@ -110,7 +110,7 @@ def parse_vendor_file(
     # A .csv separated by tabs (or semicolons) stays the format it was decided to be; the
     # delimiter is the reader's own finding.
     delimiter = sniff_delimiter(text_sample, prefer_tab=file_format == "tsv")
-    headers, source_rows = named_rows(read_delimited(lines, delimiter, limits), limits, object_name)
+    headers, source_rows = named_rows(read_delimited(lines, delimiter, limits), limits, object_name, known_mapping)
     return _finish(object_name, file_format, encoding, headers, source_rows, known_mapping, limits)
 
 
@@ -125,7 +125,7 @@ def _decided_format(head: bytes, object_name: str, content_type: str) -> str:
 
 def _xlsx(source: IO[bytes], object_name: str, known: ColumnMapping | None, limits: Limits) -> ParsedFile:
     last_rows = check_zip(source, object_name, limits)
-    headers, source_rows = read_workbook(source, object_name, limits, last_rows)
+    headers, source_rows = read_workbook(source, object_name, limits, last_rows, known)
     return _finish(object_name, "xlsx", "", headers, source_rows, known, limits)
 
 

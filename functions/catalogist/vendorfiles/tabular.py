@@ -1,7 +1,9 @@
 """Rows of cells (CSV, TSV, a worksheet) → named cells, once the header row is found.
 
 Price lists often open with a title block ("Price list, valid from…", a logo row, blank rows),
-so the header is the row among the first few that names the most of our fields.
+so the header is the row among the first few that names the most of our fields, or the row that
+has every column of the vendor's saved mapping: a mapping set by hand is how a file whose
+headers name nothing we know ("Spalte 1", "Spalte 2") is read at all.
 """
 
 from collections.abc import Iterable, Iterator
@@ -10,7 +12,7 @@ from itertools import chain
 from catalogist.errors import BadFile
 from catalogist.vendorfiles.delimited import TableLine
 from catalogist.vendorfiles.limits import Limits
-from catalogist.vendorfiles.mapping import match_strength
+from catalogist.vendorfiles.mapping import FIELDS, ColumnMapping, match_strength
 from catalogist.vendorfiles.rows import RowProblem, SourceRow
 
 _HEADER_SEARCH_LINES = 1_000  # lines read, broken ones included, before giving up on a header
@@ -21,9 +23,10 @@ class NoHeader(BadFile):
 
 
 def named_rows(
-    lines: Iterable[TableLine | RowProblem], limits: Limits, where: str
+    lines: Iterable[TableLine | RowProblem], limits: Limits, where: str, known: ColumnMapping | None = None
 ) -> tuple[list[str], Iterator[SourceRow | RowProblem]]:
-    """The header and an iterator of the rows under it. `where` names the file (and sheet)."""
+    """The header and an iterator of the rows under it. `where` names the file (and sheet);
+    `known` is the vendor's saved mapping, if any."""
     iterator = iter(lines)
     head: list[TableLine | RowProblem] = []
     readable = 0
@@ -36,8 +39,8 @@ def named_rows(
     candidates = [i for i in head if isinstance(i, TableLine)]
     if not candidates:
         raise NoHeader(f"{where} has no rows" + _first_problem(head))
-    header_line = max(candidates, key=lambda line: (match_strength(_texts(line.cells)), -line.row_number))
-    if match_strength(_texts(header_line.cells)) == 0:
+    header_line = max(candidates, key=lambda line: (_strength(line, known), -line.row_number))
+    if _strength(header_line, known) == 0:
         raise NoHeader(
             f"{where}: no header row in the first {len(candidates)} rows names a product "
             "column (for example SKU / Artikelnummer / Артикул, or Name / Bezeichnung / "
@@ -63,6 +66,14 @@ def _rows(lines: Iterable[TableLine | RowProblem], headers: list[str]) -> Iterat
             if value.strip():
                 cells[f"column {extra}"] = value
         yield SourceRow(line.row_number, cells, line.sheet)
+
+
+def _strength(line: TableLine, known: ColumnMapping | None) -> int:
+    """How many of our fields the line would fill as the header; a line with every column of
+    the saved mapping beats any guess."""
+    if known is not None and known.fits(_unique(line.cells)):
+        return len(FIELDS) + 1
+    return match_strength(_texts(line.cells))
 
 
 def _texts(cells: tuple[str, ...]) -> list[str]:

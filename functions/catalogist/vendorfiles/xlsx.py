@@ -18,6 +18,7 @@ from typing import IO, Any, BinaryIO
 from catalogist.errors import BadFile
 from catalogist.vendorfiles.delimited import TableLine
 from catalogist.vendorfiles.limits import Limits
+from catalogist.vendorfiles.mapping import ColumnMapping
 from catalogist.vendorfiles.rows import RowProblem, SourceRow
 from catalogist.vendorfiles.tabular import NoHeader, named_rows
 from catalogist.vendorfiles.xlsxparts import ZIP_ERRORS, check_parts
@@ -66,10 +67,15 @@ def _check_sizes(members: list[zipfile.ZipInfo], object_name: str, limits: Limit
 
 
 def read_workbook(
-    stream: IO[bytes], object_name: str, limits: Limits, last_rows: dict[str, int] | None = None
+    stream: IO[bytes],
+    object_name: str,
+    limits: Limits,
+    last_rows: dict[str, int] | None = None,
+    known: ColumnMapping | None = None,
 ) -> tuple[list[str], Iterator[SourceRow | RowProblem]]:
     """The first product sheet's header, and the rows of every product sheet in order, each sheet
-    read up to its last row with a cell (`last_rows` by part name, from `check_zip`)."""
+    read up to its last row with a cell (`last_rows` by part name, from `check_zip`; `known` the
+    vendor's saved mapping, which finds a header no guess would)."""
     from openpyxl import load_workbook  # heavy; only paid for by Excel uploads
 
     with warnings.catch_warnings():
@@ -86,7 +92,7 @@ def read_workbook(
         sheet.reset_dimensions()
         last_row = (last_rows or {}).get(getattr(sheet, "_worksheet_path", ""))
         try:
-            headers, rows = named_rows(_sheet_lines(sheet, limits, where, last_row), limits, where)
+            headers, rows = named_rows(_sheet_lines(sheet, limits, where, last_row), limits, where, known)
         except NoHeader as error:
             skipped.append(error.reason)  # a cover sheet, notes, a chart: not a price list
             continue

@@ -41,7 +41,10 @@
       if (this.onClose) this.onClose();
       const back = this.returnTo;
       this.returnTo = null;
+      // Opened by a key with nothing focused: focus goes to the card, never stays in the hidden dialog.
+      const home = document.querySelector("article.card") || document.querySelector("main");
       if (back && document.contains(back) && back !== document.body) back.focus();
+      else if (home) home.focus({ preventScroll: true });
     },
   };
 
@@ -261,8 +264,17 @@
       const link = li.querySelector("a.row");
       if (here) link.setAttribute("aria-current", "true");
       else link.removeAttribute("aria-current");
-      if (here) li.scrollIntoView({ block: "nearest" });
+      if (here) keepInList(li);
     }
+  }
+
+  // The list follows the current card by scrolling itself only: scrollIntoView would scroll the
+  // page too, and below 900 px, where the list sits under the card, it pulled the card off screen.
+  function keepInList(li) {
+    const box = listBox.getBoundingClientRect();
+    const at = li.getBoundingClientRect();
+    if (at.top < box.top) listBox.scrollTop -= box.top - at.top;
+    else if (at.bottom > box.bottom) listBox.scrollTop += at.bottom - box.bottom;
   }
 
   function markLeased(id, who) {
