@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from catalogist.models.taxonomy import Taxonomy
+from tests.support import PANEL_ADMIN, PANEL_REVIEWER, panel_page
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Flags for a closed network and a root user: without the background-networking ones Chromium
 # keeps trying to reach Google's hosts.
@@ -42,3 +45,24 @@ def chromium() -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(chromium, stack):
+    """The panel signed in as the admin, in a browser context of its own."""
+    page = panel_page(chromium, stack, PANEL_ADMIN)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def second_reviewer(chromium, stack):
+    """A second reviewer's session beside `page`: leases and races need two."""
+    page = panel_page(chromium, stack, PANEL_REVIEWER)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def taxonomy(reference_classifier: Path) -> Taxonomy:
+    return Taxonomy.load(reference_classifier / "taxonomy.json")

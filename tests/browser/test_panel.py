@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 
-from catalogist.models.taxonomy import Taxonomy
 from tests.support import (
     PANEL_ADMIN,
     PANEL_REVIEWER,
     current_sku,
     final_ledger_entry,
     open_queue,
-    panel_page,
     reviews_of,
     seed_unsure,
     stored_product,
@@ -28,25 +25,6 @@ ADMIN, REVIEWER = PANEL_ADMIN, PANEL_REVIEWER
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">Dates'
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def page(chromium, stack):
-    page = panel_page(chromium, stack, ADMIN)
-    yield page
-    page.context.close()
-
-
-@pytest.fixture
-def second_reviewer(chromium, stack):
-    page = panel_page(chromium, stack, REVIEWER)
-    yield page
-    page.context.close()
-
-
-@pytest.fixture(scope="module")
-def taxonomy(reference_classifier: Path) -> Taxonomy:
-    return Taxonomy.load(reference_classifier / "taxonomy.json")
 
 
 seed = seed_unsure

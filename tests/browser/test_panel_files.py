@@ -19,7 +19,6 @@ from tests.support import (
     PANEL_ADMIN,
     dataset_photos,
     final_ledger_entry,
-    panel_page,
     stored_product,
     upload,
     vendor,
@@ -28,13 +27,6 @@ from tests.support import (
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FORMULA = '=HYPERLINK("http://evil.example","fix me")'
 SCRIPT = "<script>window.__pwned = 1</script>Green tea"
-
-
-@pytest.fixture
-def page(chromium, stack):
-    page = panel_page(chromium, stack, PANEL_ADMIN)
-    yield page
-    page.context.close()
 
 
 def price_list(rows: list[list[str]], delimiter: str = ",") -> bytes:

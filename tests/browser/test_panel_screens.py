@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from catalogist.intake import ledger
-from catalogist.models.taxonomy import Taxonomy
 from tests.support import (
     PANEL_ADMIN,
     contrast_failures,
@@ -34,18 +33,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 INTERNAL_WORDS = re.compile(r"sub_category|category_text|list_price|always reviewed|Clopper|Pearson|_")
 LAPTOP = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def page(chromium, stack):
-    page = panel_page(chromium, stack, PANEL_ADMIN)
-    yield page
-    page.context.close()
-
-
-@pytest.fixture(scope="module")
-def taxonomy(reference_classifier: Path) -> Taxonomy:
-    return Taxonomy.load(reference_classifier / "taxonomy.json")
 
 
 def tab_until(page, selector: str, presses: int = 120) -> bool:

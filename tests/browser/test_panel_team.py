@@ -8,19 +8,16 @@ import re
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import requests
 
-from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel.auth import DEV_COOKIE, DevSignIn
 from tests.support import (
     PANEL_ADMIN,
     PANEL_REVIEWER,
     current_sku,
     open_queue,
-    panel_page,
     reviews_of,
     seed_unsure,
     stored_product,
@@ -29,25 +26,6 @@ from tests.support import (
 
 ADMIN, REVIEWER = PANEL_ADMIN, PANEL_REVIEWER
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def page(chromium, stack):
-    page = panel_page(chromium, stack, ADMIN)
-    yield page
-    page.context.close()
-
-
-@pytest.fixture
-def second_reviewer(chromium, stack):
-    page = panel_page(chromium, stack, REVIEWER)
-    yield page
-    page.context.close()
-
-
-@pytest.fixture(scope="module")
-def taxonomy(reference_classifier: Path) -> Taxonomy:
-    return Taxonomy.load(reference_classifier / "taxonomy.json")
 
 
 def lease_of(firestore, product_id: str) -> dict:
