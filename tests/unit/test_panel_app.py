@@ -176,6 +176,26 @@ def test_the_overview_shows_the_backlog_and_the_measured_precision(panel):
     assert "No automatic decision has been checked yet." in page
 
 
+def test_the_overview_sets_each_release_s_promise_beside_the_live_audit():
+    promise = "98.7% of the categories filed without a human were right on photos the thresholds were not set on"
+    models = [
+        {"kind": "image-classifier", "version": "20261206-1", "location": "gs://m", "metrics": {}, "promise": promise},
+        {"kind": "textcat", "version": "20261206-2", "location": "gs://m", "metrics": {}, "promise": None},
+    ]
+    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
+    app = create_app(
+        SETTINGS, PANEL, MemoryDocuments(), MemoryBlobs({}), sign_in, {}, lambda: models, clock=lambda: NOW
+    )
+    client = app.test_client()
+    signed_in(client, sign_in)
+
+    page = client.get("/overview").get_data(as_text=True)
+
+    assert f"Photo classifier, as measured at release 20261206-1: {promise}." in page
+    assert "Price-list categorizer, as measured" not in page  # a release without a promise claims none
+    assert page.index("Are automatic decisions right?") < page.index(promise) < page.index("Models serving")
+
+
 def test_an_undecided_photo_is_not_called_decided(panel):
     client, _, sign_in = panel
     signed_in(client, sign_in)
