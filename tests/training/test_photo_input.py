@@ -133,13 +133,19 @@ def test_a_broken_photo_is_skipped_with_its_reason_and_the_others_train(tmp_path
         seed=1,
         skipped=skipped,
     )
-    labels = np.concatenate([y for _x, y in batches.take(29).as_numpy_iterator()])  # 4 passes over 29 good photos
+    # 33 batches are 132 photos, 4.5 passes over the 29 good ones: decoding runs in parallel and
+    # out of order (`deterministic=False`), so a busy machine may move a few photos across a pass
+    # boundary, but every good photo must come 4 times in 4.5 passes
+    labels = np.concatenate([y for _x, y in batches.take(33).as_numpy_iterator()])
 
     assert len(skipped) == 3 and all("corrupt" in reason or "truncated" in reason for reason in skipped.photos.values())
     assert {Path(name).name for name in skipped.photos} == {"p00.jpg", "p01.jpg", "p02.jpg"}
     apple = taxonomy.leaf_index(("Fruit", "Apple", "Granny-Smith"))
-    expected = {leaf: 4 * (5 if leaf == apple else 8) for leaf in range(4)}
-    assert Counter(labels.tolist()) == expected, "every good photo, each pass"
+    at_least = {leaf: 4 * (5 if leaf == apple else 8) for leaf in range(4)}
+    seen = Counter(labels.tolist())
+    assert set(seen) == set(at_least) and all(seen[leaf] >= at_least[leaf] for leaf in at_least), (
+        f"every good photo, each pass: {seen} against at least {at_least}"
+    )
 
 
 def test_check_batches_decode_every_photo_once_in_order(tmp_path):
