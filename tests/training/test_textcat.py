@@ -46,8 +46,8 @@ def test_combined_leaf_probabilities_sum_to_one_and_follow_the_type_regression_a
     answers = ExpertAnswers(
         [np.array([[0.9, 0.1]]), np.array([[0.2, 0.3, 0.5]]), type_regression], np.full((1, 4), 0.25)
     )
-    mixed = Combination((1.0, 0.5, 0.5), (1.0, 0.5, 0.5), (1.0, 0.5), (0.3, 0.3, 1.0))
-    type_alone = Combination((1.0, 0.0, 0.0), (1.0, 0.0, 0.0), (1.0, 0.0), (0.0, 0.0, 1.0))
+    mixed = Combination(((1.0, 0.5, 0.5), (1.0, 0.5, 0.5), (1.0, 0.5)), (0.3, 0.3, 1.0))
+    type_alone = Combination(((1.0, 0.0, 0.0), (1.0, 0.0, 0.0), (1.0, 0.0)), (0.0, 0.0, 1.0))
 
     assert np.isclose(combine(taxonomy, answers, mixed).sum(), 1.0)
     assert np.allclose(combine(taxonomy, answers, type_alone), type_regression)
