@@ -96,6 +96,7 @@ def test_one_column_per_level_where_blank_trailing_levels_make_a_shorter_path(tm
         {"sku": "3", "name": "Odd", "dept": "Drinks", "aisle": "", "shelf": "Green Tea"},
         {"sku": "4", "name": "Milk", "dept": "Dairy", "aisle": "", "shelf": ""},
         {"sku": "5", "name": "Cream", "dept": "Dairy", "aisle": "Cream", "shelf": ""},
+        {"sku": "6", "name": "Lager", "dept": "Drinks", "aisle": "Wine/Beer", "shelf": ""},
     ]
     columns = CatalogueColumns(category_levels=("dept", "aisle", "shelf"))
 
@@ -109,6 +110,7 @@ def test_one_column_per_level_where_blank_trailing_levels_make_a_shorter_path(tm
     assert catalogue.levels == ("dept", "aisle", "shelf")  # named as the store named its columns
     assert catalogue.report.rejected == {
         "category: level column 'aisle' is empty above a level that is set": 1,
+        "category: a name holds '/', which the tree puts between its levels": 1,
         "category: the path is also the parent of other categories (a product belongs in a leaf)": 1,
     }
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from catalogist.errors import BadFile
+from catalogist.models.taxonomy import SEPARATOR as TREE_SEPARATOR
 from catalogist.vendorfiles import ColumnMapping, ProductRow, RowProblem, parse_vendor_file
 from catalogist.vendorfiles.mapping import header_key
 from catalogist.vendorfiles.prices import PriceError, currency_code, parse_price
@@ -240,6 +241,13 @@ def level_names(columns: CatalogueColumns, depth: int) -> tuple[str, ...]:
 
 def _category_path(columns: CatalogueColumns, cells: dict[str, str]) -> tuple[tuple[str, ...], str]:
     """The row's category path, or ((), why it has none)."""
+    path, problem = _parts(columns, cells)
+    if any(TREE_SEPARATOR in name for name in path):
+        return (), f"category: a name holds '{TREE_SEPARATOR}', which the tree puts between its levels"
+    return path, problem
+
+
+def _parts(columns: CatalogueColumns, cells: dict[str, str]) -> tuple[tuple[str, ...], str]:
     if columns.category_levels:
         parts = [cells.get(column, "") for column in columns.category_levels]
         while parts and not parts[-1]:
