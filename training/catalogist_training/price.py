@@ -2,6 +2,7 @@
 
     catalogist train price --data products.csv --out models/price [--extra reviews.csv ...]
     catalogist evaluate price --model models/price --data products.csv --out reports/price
+    catalogist train price --data export.tsv --columns columns.json --out models/price
 
 Stacking, all in log price: a ridge on the hashed text and the group medians are computed
 out-of-fold on the train split (5 folds, by product) so LightGBM learns how far to trust them;

@@ -1,7 +1,11 @@
-"""Train and evaluate the text categorizer (name + brand → category › sub_category › type).
+"""Train and evaluate the text categorizer (name + brand → a path of the store's tree, of any depth).
 
     catalogist train textcat --data products.csv --out models/textcat [--extra reviews.csv ...]
     catalogist evaluate textcat --model models/textcat --data products.csv --out reports/textcat
+    catalogist train textcat --data export.tsv --columns columns.json --out models/textcat
+
+--data is any catalogue the vendor-file readers take, its columns named or guessed
+(catalogist_training.catalogue); the tree's levels are the store's.
 
 Training (the experts and how they are combined: catalogist.models.textcat): the train and
 validation splits (vendor_data: split by product, so no product is on both sides) and any
