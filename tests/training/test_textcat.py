@@ -93,3 +93,15 @@ def test_a_reviewed_row_decides_its_twin_after_retraining(tmp_path: Path) -> Non
 
     twin = TextCategorizer.open(model_dir).decide(tea["product"].upper() + "  ", " " + tea["brand"].lower())
     assert twin.category_path == (coffee["category"], coffee["sub_category"], coffee["type"])
+
+
+def test_the_reference_releases_combination_reads_and_writes_back_as_committed() -> None:
+    from catalogist.models.taxonomy import Taxonomy
+    from catalogist.models.textcat import Combination
+
+    release = Path(__file__).resolve().parents[2] / "models" / "textcat"
+    written = json.loads((release / "textcat.json").read_text())["combination"]
+    levels = Taxonomy.load(release / "taxonomy.json").levels
+
+    assert Combination.from_json(written).to_json(levels) == written
+    assert list(Combination.from_json(written).to_json(levels)) == [*LEVELS, "leaf"]  # its keys' order too
