@@ -457,8 +457,9 @@ def write_catalogue_report(folder: Path, found: TrainingRows) -> None:
     (folder / "catalogue.json").write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n")
     for report in found.reports:
         left_out = sum(report.rejected.values())
-        log.info(
-            "%s: %d rows read, %d kept, %d left out%s",
+        log.log(
+            logging.WARNING if left_out else logging.INFO,
+            "%s: %d rows read, %d kept, %d left out%s (examples in catalogue.json)",
             report.source,
             report.rows_read,
             report.rows_kept,

@@ -8,6 +8,7 @@ catalogist_training.vendor_cli train textcat --help`.
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -19,9 +20,19 @@ from catalogist_training.catalogue import GUESSED, CatalogueColumns
 from catalogist_training.release_manifest import record_command
 
 
+def _log_to_stderr() -> None:
+    """Structured log lines (what reading the catalogue found) on stderr: stdout is the result."""
+    from catalogist.logs import JsonFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
 def _run_train_textcat(args: argparse.Namespace) -> int:
     from catalogist_training.textcat import train
 
+    _log_to_stderr()
     config = train(
         args.data,
         args.out,
@@ -38,6 +49,7 @@ def _run_train_textcat(args: argparse.Namespace) -> int:
 def _run_train_price(args: argparse.Namespace) -> int:
     from catalogist_training.price import train
 
+    _log_to_stderr()
     print(
         json.dumps(
             train(
