@@ -105,3 +105,26 @@ def test_the_reference_releases_combination_reads_and_writes_back_as_committed()
 
     assert Combination.from_json(written).to_json(levels) == written
     assert list(Combination.from_json(written).to_json(levels)) == [*LEVELS, "leaf"]  # its keys' order too
+
+
+def test_a_tree_two_to_six_levels_deep_trains_and_decides_each_leaf_at_its_own_depth(tmp_path: Path) -> None:
+    leaves = {
+        "orange juice": ("Drinks", "Juice"),
+        "cheddar cheese": ("Food", "Dairy", "Cheese"),
+        "steel induction pan": ("Home", "Kitchen", "Cookware", "Pans", "Induction", "Steel"),
+    }
+    data = tmp_path / "tree.csv"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        table = csv.writer(handle)
+        table.writerow(["sku", "name", "brand", *(f"level {depth}" for depth in range(1, 7))])
+        for i in range(240):
+            name, path = list(leaves.items())[i % 3]
+            table.writerow([f"S-{i}", f"{name} {i} pack", f"Brand {i % 7}", *path, *[""] * (6 - len(path))])
+
+    trained = ["train", "textcat", "--data", str(data), "--out", str(tmp_path / "model"), "--folds", "2"]
+    assert vendor_cli.main(trained) == 0
+
+    model = TextCategorizer.open(tmp_path / "model")
+    assert model.taxonomy.levels == tuple(f"level {depth}" for depth in range(1, 7))  # the store's column names
+    for name, path in leaves.items():
+        assert model.decide(f"{name} 1000 pack", "Brand 3").category_path == path
