@@ -147,3 +147,14 @@ def test_bigbasket_reads_as_its_own_csv_reading_did() -> None:
         (p.index, p.name.casefold(), p.brand, p.category_path, p.sale_price, p.market_price) for p in before
     ]
     assert catalogue.report.rejected == {"name: the product name (column 'product') is empty": 1}
+
+
+def test_an_id_column_the_readers_cannot_guess_is_named(tmp_path: Path) -> None:
+    rows = [{"Artikelkennung": "A-1", "title": "Tea", "category_path": "Drinks > Tea"}]
+    data = written(tmp_path, rows, "export.csv")
+
+    with pytest.raises(BadFile, match="SKU"):
+        read_catalogue(data)
+    catalogue = read_catalogue(data, CatalogueColumns(sku="Artikelkennung"))
+
+    assert [(row.sku, row.name, row.category_path) for row in catalogue.listings] == [("A-1", "Tea", ("Drinks", "Tea"))]

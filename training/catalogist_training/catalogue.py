@@ -30,7 +30,7 @@ from typing import Any
 from catalogist.errors import BadFile
 from catalogist.models.taxonomy import SEPARATOR as TREE_SEPARATOR
 from catalogist.vendorfiles import ColumnMapping, ProductRow, RowProblem, parse_vendor_file
-from catalogist.vendorfiles.mapping import header_key
+from catalogist.vendorfiles.mapping import guess_mapping, header_key
 from catalogist.vendorfiles.prices import PriceError, currency_code, parse_price
 
 # Headers of one-level-per-column exports, level by level, root first (after `header_key`):
@@ -147,11 +147,9 @@ class Catalogue:
 def read_catalogue(path: Path, columns: CatalogueColumns = GUESSED) -> Catalogue:
     """Every row of `path` with a usable category, in file order, and the report of the rest."""
     path = Path(path)
-    with path.open("rb") as stream:
-        guessed = parse_vendor_file(stream, path.name)
-        headers = list(guessed.columns)
-    resolved = resolve_columns(columns, headers, guessed.mapping)
-    report = CatalogueReport(str(path), guessed.format, resolved.to_json())
+    headers, file_format = _headers(path, columns)
+    resolved = resolve_columns(columns, headers, guess_mapping(headers))
+    report = CatalogueReport(str(path), file_format, resolved.to_json())
     mapping = ColumnMapping(sku=resolved.sku, name=resolved.name, brand=resolved.brand)
     listings: list[Listing] = []
     currency = ""
@@ -187,6 +185,22 @@ def read_catalogue(path: Path, columns: CatalogueColumns = GUESSED) -> Catalogue
     report.currency = currency or resolved.currency or DEFAULT_CURRENCY
     report.rows_kept = len(listings)
     return Catalogue(listings, report.levels, report.currency, report)
+
+
+def _headers(path: Path, columns: CatalogueColumns) -> tuple[list[str], str]:
+    """The file's column names and format. The readers refuse a file whose name and SKU columns
+    they cannot guess; the store's named ones are then given to them (only the headers are
+    wanted from this pass: a named SKU column stands in for an unnamed name column)."""
+    named = ColumnMapping(sku=columns.sku, name=columns.name or columns.sku, brand=columns.brand)
+    for known in (None, named):
+        try:
+            with path.open("rb") as stream:
+                parsed = parse_vendor_file(stream, path.name, known_mapping=known)
+                return list(parsed.columns), parsed.format
+        except BadFile:
+            if known is not None or not (columns.sku and named.name):
+                raise
+    raise AssertionError("unreachable")
 
 
 def resolve_columns(columns: CatalogueColumns, headers: Sequence[str], guess: ColumnMapping) -> CatalogueColumns:
