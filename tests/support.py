@@ -137,6 +137,17 @@ def small_csv(tmp_path: Path, rows: int = 600) -> Path:
     return path
 
 
+def store_catalogue(folder: Path, rows: int = 600) -> tuple[Path, Path]:
+    """A second store's catalogue made from BigBasket's rows of two categories (another schema,
+    a `>`-separated path 2–4 levels deep, prices in euros; tests/fixtures/make_store_catalogue.py)
+    and the mapping file that names its columns: (catalogue.tsv, columns.json)."""
+    from tests.fixtures.make_store_catalogue import make_store_catalogue
+
+    products = require_data(BIGBASKET, "the BigBasket catalogue")
+    data = make_store_catalogue(products, folder, rows, ("Beverages", "Snacks & Branded Foods"))
+    return data, folder / "columns.json"
+
+
 # -- tiny deterministic row models and an import of a text (tests/unit) -----------------------
 
 IMPORT_NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

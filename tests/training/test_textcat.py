@@ -46,8 +46,8 @@ def test_combined_leaf_probabilities_sum_to_one_and_follow_the_type_regression_a
     answers = ExpertAnswers(
         [np.array([[0.9, 0.1]]), np.array([[0.2, 0.3, 0.5]]), type_regression], np.full((1, 4), 0.25)
     )
-    mixed = Combination((1.0, 0.5, 0.5), (1.0, 0.5, 0.5), (1.0, 0.5), (0.3, 0.3, 1.0))
-    type_alone = Combination((1.0, 0.0, 0.0), (1.0, 0.0, 0.0), (1.0, 0.0), (0.0, 0.0, 1.0))
+    mixed = Combination(((1.0, 0.5, 0.5), (1.0, 0.5, 0.5), (1.0, 0.5)), (0.3, 0.3, 1.0))
+    type_alone = Combination(((1.0, 0.0, 0.0), (1.0, 0.0, 0.0), (1.0, 0.0)), (0.0, 0.0, 1.0))
 
     assert np.isclose(combine(taxonomy, answers, mixed).sum(), 1.0)
     assert np.allclose(combine(taxonomy, answers, type_alone), type_regression)
@@ -93,3 +93,38 @@ def test_a_reviewed_row_decides_its_twin_after_retraining(tmp_path: Path) -> Non
 
     twin = TextCategorizer.open(model_dir).decide(tea["product"].upper() + "  ", " " + tea["brand"].lower())
     assert twin.category_path == (coffee["category"], coffee["sub_category"], coffee["type"])
+
+
+def test_the_reference_releases_combination_reads_and_writes_back_as_committed() -> None:
+    from catalogist.models.taxonomy import Taxonomy
+    from catalogist.models.textcat import Combination
+
+    release = Path(__file__).resolve().parents[2] / "models" / "textcat"
+    written = json.loads((release / "textcat.json").read_text())["combination"]
+    levels = Taxonomy.load(release / "taxonomy.json").levels
+
+    assert Combination.from_json(written).to_json(levels) == written
+    assert list(Combination.from_json(written).to_json(levels)) == [*LEVELS, "leaf"]  # its keys' order too
+
+
+def test_a_tree_two_to_six_levels_deep_trains_and_decides_each_leaf_at_its_own_depth(tmp_path: Path) -> None:
+    leaves = {
+        "orange juice": ("Drinks", "Juice"),
+        "cheddar cheese": ("Food", "Dairy", "Cheese"),
+        "steel induction pan": ("Home", "Kitchen", "Cookware", "Pans", "Induction", "Steel"),
+    }
+    data = tmp_path / "tree.csv"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        table = csv.writer(handle)
+        table.writerow(["sku", "name", "brand", *(f"level {depth}" for depth in range(1, 7))])
+        for i in range(240):
+            name, path = list(leaves.items())[i % 3]
+            table.writerow([f"S-{i}", f"{name} {i} pack", f"Brand {i % 7}", *path, *[""] * (6 - len(path))])
+
+    trained = ["train", "textcat", "--data", str(data), "--out", str(tmp_path / "model"), "--folds", "2"]
+    assert vendor_cli.main(trained) == 0
+
+    model = TextCategorizer.open(tmp_path / "model")
+    assert model.taxonomy.levels == tuple(f"level {depth}" for depth in range(1, 7))  # the store's column names
+    for name, path in leaves.items():
+        assert model.decide(f"{name} 1000 pack", "Brand 3").category_path == path

@@ -2,6 +2,7 @@
 
     catalogist train price --data products.csv --out models/price [--extra reviews.csv ...]
     catalogist evaluate price --model models/price --data products.csv --out reports/price
+    catalogist train price --data export.tsv --columns columns.json --out models/price
 
 Stacking, all in log price: a ridge on the hashed text and the group medians are computed
 out-of-fold on the train split (5 folds, by product) so LightGBM learns how far to trust them;
@@ -34,6 +35,7 @@ import numpy as np
 from sklearn.linear_model import Ridge
 from tqdm import tqdm
 
+from catalogist.errors import BadFile
 from catalogist.models.kinds import PRICE, ReleaseKind
 from catalogist.models.neighbours import WordNeighbours
 from catalogist.models.price_features import (
@@ -60,15 +62,21 @@ from catalogist.models.price_model import (
 )
 from catalogist.models.text_features import fit_idf, pack_idf
 from catalogist.vendorfiles.packsize import parse_pack_size
+from catalogist_training.catalogue import GUESSED, CatalogueColumns, read_catalogue
 from catalogist_training.release_manifest import write_manifest
 from catalogist_training.row_pages import counts_of, stack_rows, weighted
-from catalogist_training.textcat import product_digest, trained_on, write_trained_on
+from catalogist_training.textcat import (
+    columns_of,
+    product_digest,
+    trained_on,
+    write_catalogue_report,
+    write_trained_on,
+)
 from catalogist_training.vendor_data import (
-    CURRENCY,
     Product,
-    load_products,
     name_group,
     product_key,
+    products_of,
     split_key,
     training_rows,
 )
@@ -283,15 +291,23 @@ def _stack(rows: _Rows, ridge_alpha: float) -> _Stack:
 
 
 def train(
-    data: Path, out: Path, extras: list[Path] | None = None, ridge_alpha: float = 0.3, limit: int = 0
+    data: Path,
+    out: Path,
+    extras: list[Path] | None = None,
+    ridge_alpha: float = 0.3,
+    limit: int = 0,
+    columns: CatalogueColumns = GUESSED,
 ) -> dict[str, Any]:
     """Fit on train with early stopping and the range's widening measured on validation, then
     fit the same number of trees again on train + validation: the served model knows 18% more
-    products, its neighbours above all. The test split is never used."""
+    products, its neighbours above all. The test split is never used. `columns` name the
+    price the model learns (`price`), the vendor's list price (`list_price`) and the rest
+    (`catalogist_training.catalogue`); the release predicts in the catalogue's currency."""
     started = time.time()
     out = Path(out) / "release"  # the release; a trainer's --out may hold more beside it
     extras = list(extras or [])
-    found = training_rows(data, extras)
+    found = training_rows(data, extras, columns)
+    write_catalogue_report(out.parent, found)
     train_rows = [p for p in found.train if p.sale_price]
     validation = [p for p in found.validation if p.sale_price]
     if limit:
@@ -347,7 +363,7 @@ def train(
         bias=np.float32(final.bias),
     )
     tables = final.tables | {
-        "currency": CURRENCY,
+        "currency": found.currency,
         "interval_scale": scales,
         "features": {"text": _names("text"), "list": _names("list")},
         "category_prices": category_prices(final_rows, final_set.inputs),
@@ -359,6 +375,7 @@ def train(
         "learning_rate": LEARNING_RATE,
         "folds": FOLDS,
         "data": str(data),
+        **({"columns": columns.to_json()} if columns.to_json() else {}),
         "extra": [str(path) for path in extras],
         "train_rows": len(train_rows),
         "validation_rows": len(validation),
@@ -473,14 +490,20 @@ def _suggestion_metrics(log_truth: np.ndarray, found: list[PriceSuggestion]) -> 
     )
 
 
-def evaluate(model_dir: Path, data: Path, out: Path) -> dict[str, Any]:
+def evaluate(model_dir: Path, data: Path, out: Path, columns: CatalogueColumns | None = None) -> dict[str, Any]:
+    """Metrics and report of the release on the priced rows of `data` it did not learn, read
+    with `columns` (by default those it was trained with); prices in the release's currency."""
     model_dir = ReleaseKind.release_in(model_dir)
     model = PriceModel.open(model_dir)
     config = json.loads((model_dir / "price.json").read_text())
     seen = trained_on(model_dir)
-    rows = [p for p in load_products(data) if p.sale_price and product_digest(p) not in seen]
+    catalogue = read_catalogue(data, columns_of(config) if columns is None else columns)
+    if catalogue.currency != model.currency:
+        raise BadFile(f"{data} is priced in {catalogue.currency}; the price release learnt {model.currency}")
+    products = products_of(catalogue)
+    rows = [p for p in products if p.sale_price and product_digest(p) not in seen]
     truth = np.log([_sale_price(p) for p in rows])
-    metrics: dict[str, Any] = {"rows": len(rows)}
+    metrics: dict[str, Any] = {"rows": len(rows), "currency": model.currency}
     suggestions = {}
     for mode, with_list in (("text", False), ("list_price", True)):
         usable = [p for p in rows if p.market_price] if with_list else rows

@@ -1,7 +1,11 @@
-"""Train and evaluate the text categorizer (name + brand → category › sub_category › type).
+"""Train and evaluate the text categorizer (name + brand → a path of the store's tree, of any depth).
 
     catalogist train textcat --data products.csv --out models/textcat [--extra reviews.csv ...]
     catalogist evaluate textcat --model models/textcat --data products.csv --out reports/textcat
+    catalogist train textcat --data export.tsv --columns columns.json --out models/textcat
+
+--data is any catalogue the vendor-file readers take, its columns named or guessed
+(catalogist_training.catalogue); the tree's levels are the store's.
 
 Training (the experts and how they are combined: catalogist.models.textcat): the train and
 validation splits (vendor_data: split by product, so no product is on both sides) and any
@@ -21,11 +25,12 @@ from training.
 
 import hashlib
 import json
+import logging
 import time
 import warnings
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -53,11 +58,13 @@ from catalogist.models.textcat import (
     level_answers,
     softmax,
 )
+from catalogist_training.catalogue import GUESSED, CatalogueColumns
 from catalogist_training.release_manifest import write_manifest
 from catalogist_training.row_pages import PAGE_ROWS, counts_of, weighted
 from catalogist_training.vendor_data import (
     LEVELS,
     Product,
+    TrainingRows,
     load_products,
     name_group,
     product_key,
@@ -65,6 +72,8 @@ from catalogist_training.vendor_data import (
     training_rows,
 )
 from catalogist_training.vendor_report import figure_png, plt, write_report
+
+log = logging.getLogger(__name__)
 
 FOLDS = 5
 COMMON_WORDS = 300  # NameNeighbours drops words found in more products than this
@@ -78,7 +87,6 @@ MAX_CLASSES = 0  # weight of the category and sub-category losses in the type re
 ROW_VISITS = 1_000_000  # a regression's passes stop at about this many rows seen (EPOCHS at most)
 CALIBRATION_ROWS = 50_000  # rows whose out-of-fold answers fit the combination and the thresholds
 ANSWER_ROWS = 2_000  # rows answered at once: the vote's similarities grow with the rows indexed
-INITIAL = Combination((0.3, 0.3, 0.3), (0.3, 0.3, 0.3), (0.7, 0.3), (0.3, 0.3, 1.0))
 
 
 # -- the regression -----------------------------------------------------------------------------
@@ -186,7 +194,7 @@ def epochs_for(rows: int) -> int:
 def fit_experts(
     taxonomy: Taxonomy,
     rows: list[Product],
-    combination: Combination = INITIAL,
+    combination: Combination | None = None,
     counts: sparse.csr_matrix | None = None,
 ) -> TextCategorizer:
     """Features, one regression per level and the name neighbours, fitted on `rows` (`counts`:
@@ -197,9 +205,10 @@ def fit_experts(
     features = weighted(counts, idf, seen)
     leaf = np.array([taxonomy.leaf_index(p.category_path) for p in rows])
     levels = []
-    for depth, level in enumerate(LEVELS):
+    names = taxonomy.levels
+    for depth, level in enumerate(names):
         to_node = taxonomy.leaf_to_node(level)
-        parents = tuple(taxonomy.leaf_to_node(up) for up in LEVELS[:depth]) if depth == len(LEVELS) - 1 else ()
+        parents = tuple(taxonomy.leaf_to_node(up) for up in names[:depth]) if depth == len(names) - 1 else ()
         weights, bias = fit_softmax(
             features,
             to_node[leaf],
@@ -216,6 +225,7 @@ def fit_experts(
         levels.append(LevelWeights(full, bias))
     del features  # the largest array: gone before the neighbours' vectors are made
     neighbours = NameNeighbours.build(weighted(counts, idf, words_only=True), leaf, COMMON_WORDS)
+    combination = combination or Combination.initial(len(names))
     return TextCategorizer(taxonomy, idf, tuple(levels), neighbours, combination)
 
 
@@ -245,7 +255,7 @@ def out_of_fold(taxonomy: Taxonomy, rows: list[Product], folds: int, asked: np.n
     asked = np.arange(len(rows)) if asked is None else asked
     fold = np.array([fold_of(p, folds) for p in rows])
     counts = counts_of([p.text for p in rows])
-    regressions = [np.zeros((len(asked), len(taxonomy.nodes(level)))) for level in LEVELS]
+    regressions = [np.zeros((len(asked), len(taxonomy.nodes(level)))) for level in taxonomy.levels]
     votes = np.zeros((len(asked), len(taxonomy.leaves)))
     for k in tqdm(range(folds), desc="textcat folds"):
         inside = np.nonzero(fold != k)[0]
@@ -266,37 +276,48 @@ def answers_in_pages(model: TextCategorizer, texts: list[tuple[str, str, str]]) 
     if not pages:
         return model.answers(texts)
     return ExpertAnswers(
-        [np.vstack([page.regressions[depth] for page in pages]) for depth in range(len(LEVELS))],
+        [np.vstack([page.regressions[depth] for page in pages]) for depth in range(len(model.taxonomy.levels))],
         np.vstack([page.votes for page in pages]),
     )
 
 
 def fit_combination(taxonomy: Taxonomy, answers: ExpertAnswers, leaf: np.ndarray) -> Combination:
-    """The weights with the lowest out-of-fold log-loss: each level's, then the leaves'."""
+    """The weights with the lowest out-of-fold log-loss: each level's, root first, then the
+    leaves'."""
     rows = np.arange(len(leaf))
 
     def loss(probabilities: np.ndarray, truth: np.ndarray) -> float:
         return float(-np.mean(np.log(np.maximum(probabilities[rows, truth], 1e-12))))
 
-    def fitted(combination: Combination, name: str, score: Callable[[Combination], float]) -> Combination:
-        def objective(weights: np.ndarray) -> float:
-            trial: dict[str, Any] = {name: tuple(float(w) for w in weights)}
-            return score(replace(combination, **trial))
+    def fitted(combination: Combination, depth: int | None, score: Callable[[Combination], float]) -> Combination:
+        """`combination` with the weights of the level at `depth` (None: the leaves') at their
+        best for `score`."""
 
-        start = np.array(getattr(combination, name))
-        found = minimize(objective, start, method="L-BFGS-B", bounds=[(0.0, 5.0)] * len(start))
-        best: dict[str, Any] = {name: tuple(round(float(w), 4) for w in found.x)}
-        return replace(combination, **best)
+        def weighed(weights: Iterable[float]) -> Combination:
+            if depth is None:
+                return replace(combination, leaf=tuple(weights))
+            levels = list(combination.levels)
+            levels[depth] = tuple(weights)
+            return replace(combination, levels=tuple(levels))
 
-    combination = INITIAL
-    for depth, name in enumerate(("category", "sub_category", "type")):
-        truth = taxonomy.leaf_to_node(LEVELS[depth])[leaf]
+        start = np.array(combination.leaf if depth is None else combination.levels[depth])
+        found = minimize(
+            lambda weights: score(weighed(float(w) for w in weights)),
+            start,
+            method="L-BFGS-B",
+            bounds=[(0.0, 5.0)] * len(start),
+        )
+        return weighed(round(float(w), 4) for w in found.x)
+
+    combination = Combination.initial(len(taxonomy.levels))
+    for depth, level in enumerate(taxonomy.levels):
+        truth = taxonomy.leaf_to_node(level)[leaf]
 
         def level_loss(trial: Combination, depth: int = depth, truth: np.ndarray = truth) -> float:
             return loss(level_answers(taxonomy, answers, trial)[depth], truth)
 
-        combination = fitted(combination, name, level_loss)
-    return fitted(combination, "leaf", lambda trial: loss(combine(taxonomy, answers, trial), leaf))
+        combination = fitted(combination, depth, level_loss)
+    return fitted(combination, None, lambda trial: loss(combine(taxonomy, answers, trial), leaf))
 
 
 def threshold(
@@ -350,23 +371,27 @@ def train(
     target_precision: float = 0.98,
     limit: int = 0,
     folds: int = FOLDS,
+    columns: CatalogueColumns = GUESSED,
 ) -> dict[str, Any]:
+    """`columns`: which columns of `data` hold what (`catalogist_training.catalogue`); what
+    reading it found is written beside the release (`catalogue.json`)."""
     started = time.time()
     out = Path(out) / "release"  # the release; a trainer's --out may hold more beside it
     extras = list(extras or [])
-    found = training_rows(data, extras)
+    found = training_rows(data, extras, columns)
+    write_catalogue_report(out.parent, found)
     rows = found.all  # the test split is never touched here
     if limit:  # a smoke run: the first rows, and every extra row still
         kept = set(rows[:limit])
         rows = rows[:limit] + [p for p in found.extra if p not in kept]
-    taxonomy = Taxonomy.from_paths([p.category_path for p in rows], LEVELS)
+    taxonomy = Taxonomy.from_paths([p.category_path for p in rows], found.levels)
     asked = calibration_rows(np.array([fold_of(p, folds) for p in rows]), folds)
     leaf = np.array([taxonomy.leaf_index(rows[i].category_path) for i in asked])
 
     answers = out_of_fold(taxonomy, rows, folds, asked)
     combination = fit_combination(taxonomy, answers, leaf)
     probabilities = combine(taxonomy, answers, combination)
-    thresholds = tuple(threshold(taxonomy, level, probabilities, leaf, target_precision) for level in LEVELS)
+    thresholds = tuple(threshold(taxonomy, level, probabilities, leaf, target_precision) for level in taxonomy.levels)
     taxonomy = taxonomy.with_thresholds(thresholds)
     # thresholds fitted on these: optimistic
     out_of_fold_metrics = metrics_of(taxonomy, [rows[i] for i in asked], probabilities)
@@ -386,12 +411,13 @@ def train(
         "kind": "textcat",
         "feature_version": FEATURE_VERSION,
         "n_features": N_FEATURES,
-        "combination": combination.to_json(),
-        "thresholds": dict(zip(LEVELS, thresholds, strict=True)),
+        "combination": combination.to_json(taxonomy.levels),
+        "thresholds": dict(zip(taxonomy.levels, thresholds, strict=True)),
         "target_precision": target_precision,
         "twin_agreement": agreement,
         "experts": expert_summary(model),
         "data": str(data),
+        **({"columns": columns.to_json()} if columns.to_json() else {}),
         "extra": [str(path) for path in extras],
         "folds": folds,
         "epochs": epochs_for(len(rows)),
@@ -423,13 +449,37 @@ def trained_on(model_dir: Path) -> set[str]:
     return set(json.loads((model_dir / "trained_on.json").read_text()))
 
 
+def write_catalogue_report(folder: Path, found: TrainingRows) -> None:
+    """What reading the training files found, rows left out and why, beside the release; and
+    in the log, so a trainer sees it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    reports = [report.to_json() for report in found.reports]
+    (folder / "catalogue.json").write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n")
+    for report in found.reports:
+        left_out = sum(report.rejected.values())
+        log.log(
+            logging.WARNING if left_out else logging.INFO,
+            "%s: %d rows read, %d kept, %d left out%s (examples in catalogue.json)",
+            report.source,
+            report.rows_read,
+            report.rows_kept,
+            left_out,
+            "".join(f"; {n} × {reason}" for reason, n in report.rejected.most_common()),
+        )
+
+
+def columns_of(config: dict[str, Any]) -> CatalogueColumns:
+    """The columns a release read its training data with."""
+    return CatalogueColumns.from_json(config.get("columns", {}))
+
+
 def training_rows_of(model_dir: Path, config: dict[str, Any]) -> tuple[list[Product], str | None]:
     """The release's training rows, read again from the files its config names, or why not."""
     data, extras = Path(config.get("data", "")), [Path(p) for p in config.get("extra", [])]
     missing = [str(p) for p in [data, *extras] if not p.is_file()]
     if missing:
         return [], f"the training data ({', '.join(missing)}) is not on this machine"
-    rows = training_rows(data, extras).all
+    rows = training_rows(data, extras, columns_of(config)).all
     if {product_digest(p) for p in rows} != trained_on(model_dir):
         return [], f"{data} is not the file the model was trained on (its products differ)"
     return rows, None
@@ -438,14 +488,17 @@ def training_rows_of(model_dir: Path, config: dict[str, Any]) -> tuple[list[Prod
 # -- evaluation ----------------------------------------------------------------------------------
 
 
-def evaluate(model_dir: Path, data: Path, out: Path, with_baseline: bool = True) -> dict[str, Any]:
-    """Metrics and report of the release in `model_dir` on the rows of `data` it did not learn;
-    `with_baseline=False` skips the baseline, which on a million training rows takes hours."""
+def evaluate(
+    model_dir: Path, data: Path, out: Path, with_baseline: bool = True, columns: CatalogueColumns | None = None
+) -> dict[str, Any]:
+    """Metrics and report of the release in `model_dir` on the rows of `data` it did not learn
+    (read with `columns`, by default those the release was trained with); `with_baseline=False`
+    skips the baseline, which on a million training rows takes hours."""
     model_dir = ReleaseKind.release_in(model_dir)
     model = TextCategorizer.open(model_dir)
     config = json.loads((model_dir / "textcat.json").read_text())
     seen = trained_on(model_dir)
-    all_rows = load_products(data)
+    all_rows = load_products(data, columns_of(config) if columns is None else columns)
     rows = [p for p in all_rows if product_digest(p) not in seen]
     probabilities = np.vstack(
         [np.empty((0, len(model.taxonomy.leaves)))]
@@ -463,12 +516,13 @@ def evaluate(model_dir: Path, data: Path, out: Path, with_baseline: bool = True)
         metrics["unseen_name_groups"] = metrics_of(
             model.taxonomy, [p for p, u in zip(rows, unseen, strict=True) if u], probabilities[unseen]
         )
-    baseline = baseline_metrics(training, rows) if with_baseline and training and rows else None
+    levels = model.taxonomy.levels
+    baseline = baseline_metrics(training, rows, levels) if with_baseline and training and rows else None
     if baseline is not None:
         metrics["baseline"] = baseline
         metrics["model_minus_baseline"] = {
             level: round(metrics["accuracy_by_level"][level] - baseline["accuracy_by_level"][level], 4)
-            for level in LEVELS
+            for level in levels
         }
     else:
         metrics["baseline_omitted"] = (
@@ -483,7 +537,7 @@ def metrics_of(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarra
     if not rows:
         return {"rows": 0}
     result: dict[str, Any] = {"rows": len(rows), "accuracy_by_level": {}, "macro_f1_by_level": {}}
-    for depth, level in enumerate(LEVELS, start=1):
+    for depth, level in enumerate(taxonomy.levels, start=1):
         nodes = taxonomy.nodes(level)
         predicted = [nodes[i] for i in taxonomy.level_probabilities(probabilities, level).argmax(1)]
         truth = [p.category_path[:depth] for p in rows]
@@ -492,14 +546,15 @@ def metrics_of(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarra
             f1_score(["/".join(t) for t in truth], ["/".join(t) for t in predicted], average="macro", zero_division=0)
         )
     found = taxonomy.decide_many(probabilities)
-    leaf = [d.decided_level == LEVELS[-1] for d in found]
+    leaves = set(taxonomy.leaves)
+    leaf = [d.category_path in leaves for d in found]  # a leaf at whatever depth it sits
     right = [d.category_path == p.category_path for d, p in zip(found, rows, strict=True)]
     accepted = [r for r, is_leaf in zip(right, leaf, strict=True) if is_leaf]
     result["auto_accept_rate"] = float(np.mean(leaf))
     result["auto_accept_precision"] = float(np.mean(accepted)) if accepted else None
     result["needs_review_rate"] = float(np.mean([d.needs_review for d in found]))
     result["decided_level_share"] = {
-        level: float(np.mean([d.decided_level == level for d in found])) for level in LEVELS
+        level: float(np.mean([d.decided_level == level for d in found])) for level in taxonomy.levels
     }
     best = [taxonomy.leaves[i] for i in probabilities.argmax(1)]
     result["hindsight_auto_accept_at_98"] = hindsight_share(
@@ -525,9 +580,10 @@ BASELINE_C = 20.0
 LBFGS_MAX_WEIGHTS = 20_000_000
 
 
-def baseline_metrics(training: list[Product], rows: list[Product]) -> dict[str, Any]:
+def baseline_metrics(training: list[Product], rows: list[Product], levels: tuple[str, ...] = LEVELS) -> dict[str, Any]:
     """scikit-learn's LogisticRegression (C=20) per level on TF-IDF word 1–2-grams + char_wb
-    2–5-grams of "name | brand", fitted on `training`, scored on `rows`."""
+    2–5-grams of "name | brand", fitted on `training`, scored on `rows`. At a level deeper
+    than a leaf, the leaf is its own class, as it is the taxonomy's own node there."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_union
@@ -541,7 +597,7 @@ def baseline_metrics(training: list[Product], rows: list[Product]) -> dict[str, 
     features = vectorizer.fit_transform(text(training))
     scored = vectorizer.transform(text(rows))
     result: dict[str, Any] = {"rows": len(rows), "accuracy_by_level": {}, "macro_f1_by_level": {}, "solver": {}}
-    for depth, level in enumerate(LEVELS, start=1):
+    for depth, level in enumerate(levels, start=1):
         labels = ["/".join(p.category_path[:depth]) for p in training]
         truth = np.array(["/".join(p.category_path[:depth]) for p in rows])
         classes = len(set(labels))
@@ -559,7 +615,7 @@ def baseline_metrics(training: list[Product], rows: list[Product]) -> dict[str, 
             result["solver"][level] = f"{solver}, {int(regression.n_iter_.max())} iterations"
         result["accuracy_by_level"][level] = float(np.mean(predicted == truth))
         result["macro_f1_by_level"][level] = float(f1_score(truth, predicted, average="macro", zero_division=0))
-        if depth == len(LEVELS):
+        if depth == len(levels):
             result["hindsight_auto_accept_at_98"] = hindsight_share(confidence, predicted == truth)
     return result
 
@@ -568,9 +624,10 @@ def _figures(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray)
     if not rows:
         return {}
     figures = {}
-    nodes = taxonomy.nodes("category")
+    top = taxonomy.levels[0]
+    nodes = taxonomy.nodes(top)
     truth = np.array([nodes.index(p.category_path[:1]) if p.category_path[:1] in nodes else -1 for p in rows])
-    predicted = taxonomy.level_probabilities(probabilities, "category").argmax(1)
+    predicted = taxonomy.level_probabilities(probabilities, top).argmax(1)
     matrix = np.zeros((len(nodes), len(nodes)))
     for t, p in zip(truth, predicted, strict=True):
         if t >= 0:
@@ -583,7 +640,7 @@ def _figures(taxonomy: Taxonomy, rows: list[Product], probabilities: np.ndarray)
     axis.set_yticks(range(len(nodes)), labels)
     axis.set_xlabel("predicted")
     axis.set_ylabel("true")
-    figures["Category confusion matrix (row-normalized)"] = figure_png(figure)
+    figures[f"{top.replace('_', ' ').capitalize()} confusion matrix (row-normalized)"] = figure_png(figure)
 
     leaf_truth = [p.category_path for p in rows]
     confidence = probabilities.max(1)

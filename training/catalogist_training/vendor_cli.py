@@ -8,6 +8,7 @@ catalogist_training.vendor_cli train textcat --help`.
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -15,12 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from catalogist.flags import add_flag
+from catalogist_training.catalogue import GUESSED, CatalogueColumns
 from catalogist_training.release_manifest import record_command
+
+
+def _log_to_stderr() -> None:
+    """Structured log lines (what reading the catalogue found) on stderr: stdout is the result."""
+    from catalogist.logs import JsonFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def _run_train_textcat(args: argparse.Namespace) -> int:
     from catalogist_training.textcat import train
 
+    _log_to_stderr()
     config = train(
         args.data,
         args.out,
@@ -28,6 +40,7 @@ def _run_train_textcat(args: argparse.Namespace) -> int:
         target_precision=args.target_precision,
         limit=args.limit,
         folds=args.folds,
+        columns=_columns(args) or GUESSED,
     )
     print(json.dumps(config, indent=2))
     return 0
@@ -36,9 +49,18 @@ def _run_train_textcat(args: argparse.Namespace) -> int:
 def _run_train_price(args: argparse.Namespace) -> int:
     from catalogist_training.price import train
 
+    _log_to_stderr()
     print(
         json.dumps(
-            train(args.data, args.out, extras=_extras(args), ridge_alpha=args.ridge_alpha, limit=args.limit), indent=2
+            train(
+                args.data,
+                args.out,
+                extras=_extras(args),
+                ridge_alpha=args.ridge_alpha,
+                limit=args.limit,
+                columns=_columns(args) or GUESSED,
+            ),
+            indent=2,
         )
     )
     return 0
@@ -49,11 +71,13 @@ def _run_evaluate(kind: str) -> Callable[[argparse.Namespace], int]:
         if kind == "textcat":
             from catalogist_training.textcat import evaluate as evaluate_textcat
 
-            metrics = evaluate_textcat(args.model, args.data, args.out, with_baseline=not args.no_baseline)
+            metrics = evaluate_textcat(
+                args.model, args.data, args.out, with_baseline=not args.no_baseline, columns=_columns(args)
+            )
         else:
             from catalogist_training.price import evaluate
 
-            metrics = evaluate(args.model, args.data, args.out)
+            metrics = evaluate(args.model, args.data, args.out, columns=_columns(args))
         metrics.pop("model", None)
         print(json.dumps(metrics, indent=2))
         return 0
@@ -80,16 +104,64 @@ def _extras(args: argparse.Namespace) -> list[Path]:
     return list(args.extra) if args.extra else list(args.extra_from_env)
 
 
+# flag, its environment variable's tail, CatalogueColumns field, help; lists are comma-separated
+COLUMN_FLAGS = (
+    ("--sku-column", "SKU_COLUMN", "sku", "column of the product's id"),
+    ("--name-column", "NAME_COLUMN", "name", "column of the product's name"),
+    ("--brand-column", "BRAND_COLUMN", "brand", "column of the brand"),
+    ("--category-path", "CATEGORY_PATH", "category_path", "one column holding the whole category path"),
+    ("--separator", "SEPARATOR", "separator", "what parts the path column's levels (default: found, e.g. '>')"),
+    ("--category-levels", "CATEGORY_LEVELS", "category_levels", "one column per level, root first, comma-separated"),
+    ("--level-names", "LEVEL_NAMES", "level_names", "the store's names of its levels, root first, comma-separated"),
+    ("--price-column", "PRICE_COLUMN", "price", "the price the shop sells at (what the price model learns)"),
+    ("--list-price-column", "LIST_PRICE_COLUMN", "list_price", "the vendor's list price"),
+    ("--currency", "CURRENCY", "currency", "the prices' currency where cells and headers name none (else INR)"),
+)
+
+
+def _add_columns(parser: argparse.ArgumentParser) -> None:
+    """Which columns of --data hold what: a mapping file, and a flag per field over it; a
+    column named by neither is guessed (catalogist_training.catalogue)."""
+    add_flag(
+        parser,
+        "--columns",
+        "CATALOGIST_CATALOGUE_COLUMNS",
+        "JSON file naming the columns (fields: " + ", ".join(f for *_, f, _ in COLUMN_FLAGS) + ", group)",
+        type=Path,
+    )
+    for flag, env, _, help in COLUMN_FLAGS:
+        add_flag(parser, flag, f"CATALOGIST_CATALOGUE_{env}", help)
+
+
+def _columns(args: argparse.Namespace) -> CatalogueColumns | None:
+    """The columns the flags and the mapping file name; None when they name none."""
+    base = CatalogueColumns.from_file(args.columns) if args.columns else GUESSED
+    given = {field: getattr(args, flag[2:].replace("-", "_")) for flag, _, field, _ in COLUMN_FLAGS}
+    listed = {
+        field: tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()
+        for field, value in given.items()
+        if field in ("category_levels", "level_names")
+    }
+    columns = base.overridden(**(given | listed))
+    return None if columns == GUESSED else columns
+
+
 def register_train(subparsers: Any) -> None:
     textcat = subparsers.add_parser(
         "textcat",
-        help="train the text categorizer on a products.csv-shaped file",
-        description="Fit the name+brand → category › sub_category › type model; the combination of "
+        help="train the text categorizer on a store's catalogue (products.csv by default)",
+        description="Fit the name+brand → category path model, a tree of any depth; the combination of "
         "its experts and the thresholds are fitted out of fold; the held-out test split is skipped.",
     )
     add_flag(
-        textcat, "--data", "CATALOGIST_TEXTCAT_DATA", "CSV with the columns of products.csv", type=Path, required=True
+        textcat,
+        "--data",
+        "CATALOGIST_TEXTCAT_DATA",
+        "the catalogue: CSV, TSV, XLSX, JSON or JSONL, columns named below or guessed (products.csv needs none)",
+        type=Path,
+        required=True,
     )
+    _add_columns(textcat)
     add_flag(
         textcat, "--out", "CATALOGIST_TEXTCAT_OUT", "directory for the exported model files", type=Path, required=True
     )
@@ -125,7 +197,15 @@ def register_train(subparsers: Any) -> None:
         help="train the price model (LightGBM P10/P50/P90, text and list-price modes)",
         description="Fit ridge + group medians + nearest-neighbour prices stacked into LightGBM on log sale price.",
     )
-    add_flag(price, "--data", "CATALOGIST_PRICE_DATA", "CSV with the columns of products.csv", type=Path, required=True)
+    add_flag(
+        price,
+        "--data",
+        "CATALOGIST_PRICE_DATA",
+        "the catalogue: CSV, TSV, XLSX, JSON or JSONL, columns named below or guessed (products.csv needs none)",
+        type=Path,
+        required=True,
+    )
+    _add_columns(price)
     add_flag(price, "--out", "CATALOGIST_PRICE_OUT", "directory for the exported model files", type=Path, required=True)
     _add_extra(price, "CATALOGIST_PRICE_EXTRA")
     add_flag(price, "--ridge-alpha", "CATALOGIST_PRICE_RIDGE_ALPHA", "ridge L2 strength", type=float, default=0.3)
@@ -150,8 +230,14 @@ def register_evaluate(subparsers: Any) -> None:
         upper = kind.upper()
         add_flag(parser, "--model", f"CATALOGIST_{upper}_MODEL", "directory written by train", type=Path, required=True)
         add_flag(
-            parser, "--data", f"CATALOGIST_{upper}_EVAL_DATA", "CSV with products.csv columns", type=Path, required=True
+            parser,
+            "--data",
+            f"CATALOGIST_{upper}_EVAL_DATA",
+            "the catalogue to score (its columns: as the release was trained, unless named here)",
+            type=Path,
+            required=True,
         )
+        _add_columns(parser)
         add_flag(
             parser, "--out", f"CATALOGIST_{upper}_REPORT", "directory for metrics and report", type=Path, required=True
         )

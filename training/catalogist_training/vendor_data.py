@@ -1,8 +1,11 @@
-"""BigBasket-style product rows for the text and price models, and their fixed splits.
+"""A catalogue's labelled products for the text and price models, and their fixed splits.
+
+Rows are read through the vendor-file readers (`catalogist_training.catalogue`): any format,
+columns named or guessed, the category as a path or one column per level, of any depth.
 
 The split is a pure function of each row's product — its name and brand, casefolded, spaces
-collapsed (`product_key`) — hashed with a salt, so any CSV with the columns of products.csv
-splits the same way on any machine, no seed file needed:
+collapsed (`product_key`) — hashed with a salt, so any catalogue splits the same way on any
+machine, no seed file needed:
 
     test (held out, never tuned on)   15% — crc32("heldout:<key>") % 100 < 15
     validation (tuning, calibration)  15% of the rest — crc32("validation:<key>") % 100 < 15
@@ -24,14 +27,14 @@ reviewed product's label replaces the catalogue's rows of the same product: the 
 wins, as it does on the product document.
 """
 
-import csv
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-LEVELS = ("category", "sub_category", "type")
-CURRENCY = "INR"  # BigBasket's prices; a price release predicts in the currency it learnt
+from catalogist_training.catalogue import GUESSED, Catalogue, CatalogueColumns, CatalogueReport, read_catalogue
+
+LEVELS = ("category", "sub_category", "type")  # BigBasket's levels, its product_of rows'
 TEST_PERCENT = 15
 VALIDATION_PERCENT = 15
 
@@ -41,7 +44,7 @@ class Product:
     index: str
     name: str
     brand: str
-    category_path: tuple[str, str, str]
+    category_path: tuple[str, ...]  # root first, of any depth
     sale_price: float | None
     market_price: float | None
     group: str = ""  # a generated row's source product (its `product_key`); "" for a real row
@@ -52,13 +55,20 @@ class Product:
         return (self.name, self.brand, "")
 
 
-def load_products(path: Path) -> list[Product]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [product for row in csv.DictReader(handle) if (product := product_of(row)) is not None]
+def load_products(path: Path, columns: CatalogueColumns = GUESSED) -> list[Product]:
+    return products_of(read_catalogue(path, columns))
+
+
+def products_of(catalogue: Catalogue) -> list[Product]:
+    return [
+        Product(row.sku, row.name, row.brand, row.category_path, row.price, row.list_price, row.group)
+        for row in catalogue.listings
+    ]
 
 
 def product_of(row: dict[str, str]) -> Product | None:
-    """A CSV row as a product, or None for a row without a name or a full category path."""
+    """A products.csv row (as `csv.DictReader` gives it) as a product, or None for a row
+    without a name or a full category path: how `scale_rows` reads its source rows."""
     name = " ".join((row.get("product") or "").split())
     path_parts = tuple(" ".join((row.get(level) or "").split()) for level in LEVELS)
     if not name or not all(path_parts):
@@ -67,7 +77,7 @@ def product_of(row: dict[str, str]) -> Product | None:
         index=str(row.get("index", "")).strip(),
         name=name,
         brand=" ".join((row.get("brand") or "").split()),
-        category_path=path_parts,  # type: ignore[arg-type]
+        category_path=path_parts,
         sale_price=_price(row.get("sale_price")),
         market_price=_price(row.get("market_price")),
         group=(row.get("source_product") or "").strip(),
@@ -104,24 +114,37 @@ def split(products: list[Product]) -> dict[str, list[Product]]:
 @dataclass(frozen=True)
 class TrainingRows:
     """The rows a model learns from: the data file's train and validation splits, with the
-    extra files' rows added to train (a reviewed product replaces the data's rows of it)."""
+    extra files' rows added to train (a reviewed product replaces the data's rows of it); the
+    levels and currency of the data, and what reading it found (`CatalogueReport`)."""
 
     train: list[Product]
     validation: list[Product]
     extra: list[Product]
+    levels: tuple[str, ...] = LEVELS
+    currency: str = "INR"
+    reports: list[CatalogueReport] = field(default_factory=list)
 
     @property
     def all(self) -> list[Product]:
         return self.train + self.validation
 
 
-def training_rows(data: Path, extras: list[Path] = ()) -> TrainingRows:  # type: ignore[assignment]
-    """Split `data`, add `extras`. The test split stays out, and so does any data row whose
-    product an extra row also names."""
-    extra = [p for path in extras for p in load_products(path)]
+def training_rows(
+    data: Path,
+    extras: list[Path] = (),  # type: ignore[assignment]
+    columns: CatalogueColumns = GUESSED,
+) -> TrainingRows:
+    """Split `data` (its columns: `columns`), add `extras` (products.csv columns, or as guessed).
+    The test split stays out, and so does any data row whose product an extra row also names."""
+    catalogue = read_catalogue(data, columns)
+    extra_catalogues = [read_catalogue(path) for path in extras]
+    extra = [p for found in extra_catalogues for p in products_of(found)]
     reviewed = {product_key(p) for p in extra}
-    parts = split([p for p in load_products(data) if product_key(p) not in reviewed])
-    return TrainingRows(parts["train"] + extra, parts["validation"], extra)
+    parts = split([p for p in products_of(catalogue) if product_key(p) not in reviewed])
+    reports = [catalogue.report] + [found.report for found in extra_catalogues]
+    return TrainingRows(
+        parts["train"] + extra, parts["validation"], extra, catalogue.levels, catalogue.currency, reports
+    )
 
 
 _NOT_STEM = re.compile(r"[\d.,]+\s*\w{0,5}|[^\w\s]")
@@ -134,6 +157,7 @@ def name_group(product: Product) -> str:
 
 
 def _price(text: str | None) -> float | None:
+    """products.csv's price cells, for `product_of`."""
     try:
         value = float(text or "")
     except ValueError:

@@ -59,7 +59,7 @@ LIST_FEATURES = ("log_list_price", "brand_discount", "type_discount", "brand_dis
 class PriceInput:
     name: str
     brand: str
-    category_path: tuple[str, ...]  # category, sub_category, type
+    category_path: tuple[str, ...]  # root first, to a leaf at any depth
     pack_quantity: float | None = None
     pack_unit: str = ""
     pack_count: int = 1
@@ -171,14 +171,16 @@ def neighbour_features(
 
 
 def group_keys(row: PriceInput) -> dict[str, str]:
-    category, sub_category, kind = [*row.category_path, "", "", ""][:3]
+    """The row's groups: its `type` is its whole path (a leaf at any depth), its `sub_category`
+    the path's first two levels, its `category` the first (BigBasket's three levels)."""
+    path = tuple(row.category_path)
     brand = row.brand.casefold().strip()
     return {
-        "type": f"{category}/{sub_category}/{kind}",
-        "sub_category": f"{category}/{sub_category}",
-        "category": category,
+        "type": "/".join(path),
+        "sub_category": "/".join(path[:2]),
+        "category": path[0] if path else "",
         "brand": brand,
-        "brand_type": f"{brand}|{category}/{sub_category}/{kind}",
+        "brand_type": f"{brand}|{'/'.join(path)}",
     }
 
 

@@ -217,11 +217,15 @@ class CategoryPrices:
         return cls(spreads, words, float(found["log_discount"]))
 
     def node(self, path: tuple[str, ...]) -> tuple[CategorySpread, str] | None:
-        """The deepest node of `path` in the shop's tree with enough prices, and the mode."""
-        for depth in range(min(len(path), len(CATEGORY_LEVELS)), 0, -1):
-            spread = self.spreads[CATEGORY_LEVELS[-depth]].get("/".join(path[:depth]))
-            if spread and spread.count >= MIN_CATEGORY_PRODUCTS:
-                return spread, "category"
+        """The deepest node of `path` in the shop's tree with enough prices, and the mode: the
+        path's prefixes, longest first, among the leaves (`type`), then the first two levels'
+        and the first level's nodes."""
+        for depth in range(len(path), 0, -1):
+            key = "/".join(path[:depth])
+            for level in CATEGORY_LEVELS:
+                spread = self.spreads[level].get(key)
+                if spread and spread.count >= MIN_CATEGORY_PRODUCTS:
+                    return spread, "category"
         return self.by_words(path)
 
     def by_words(self, path: tuple[str, ...]) -> tuple[CategorySpread, str] | None:

@@ -2,16 +2,17 @@
 
 Three experts read the hashed TF-IDF of a product (catalogist.models.text_features):
 
-- a multinomial logistic regression per level (category, sub-category, type), each softmax
-  over all the nodes of its level. A weight exists only where a feature met the node in
+- a multinomial logistic regression per level (BigBasket's category, sub-category and type; a
+  store's tree has as many levels as its deepest leaf), each softmax over all the nodes of its
+  level (a leaf shallower than a level is its own node there). A weight exists only where a feature met the node in
   training, which keeps the file small and costs nothing in accuracy (docs/experiments.md);
 - a name-neighbour vote: the training products sharing the most uncommon words with the row
   (`NameNeighbours`) vote for their types, weighted by similarity.
 
 Per level, a weighted geometric mean of the experts' probabilities (the level's own regression,
 the type regression summed up to the level, the vote summed likewise) is that level's answer;
-a leaf's probability is then a weighted geometric mean of its type's, sub-category's and
-category's answers, normalized over the leaves. Every weight was fitted on out-of-fold
+a leaf's probability is then a weighted geometric mean of its nodes' answers at every level,
+normalized over the leaves. Every weight was fitted on out-of-fold
 predictions, and `Taxonomy.decide` applies per-level thresholds calibrated the same way for 98%
 precision. A product that training saw under the same name and brand (`twins`; products an
 admin reviewed above all) has its training label mixed in at the weight training measured.
@@ -111,19 +112,37 @@ class Twins:
 
 @dataclass(frozen=True)
 class Combination:
-    """How the experts' answers are weighed (fitted out of fold in training)."""
+    """How the experts' answers are weighed (fitted out of fold in training).
 
-    category: tuple[float, float, float]  # category regression, type regression, vote
-    sub_category: tuple[float, float, float]  # sub-category regression, type regression, vote
-    type: tuple[float, float]  # type regression, vote
-    leaf: tuple[float, float, float]  # the category, sub-category and type answers
+    `levels`, root first: each level above the leaves weighs its own regression, the type
+    regression summed up to it and the vote summed likewise; the deepest level weighs the type
+    regression and the vote. `leaf`: each level's answer's weight in the leaves' probabilities.
+    A tree of any depth has one entry per level; BigBasket's three are category, sub_category
+    and type."""
 
-    def to_json(self) -> dict[str, list[float]]:
-        return {name: list(getattr(self, name)) for name in ("category", "sub_category", "type", "leaf")}
+    levels: tuple[tuple[float, ...], ...]
+    leaf: tuple[float, ...]
+
+    @classmethod
+    def initial(cls, depth: int) -> "Combination":
+        """Where the fit starts: the leaf level's answer weighed most."""
+        above = ((0.3, 0.3, 0.3),) * (depth - 1)
+        return cls((*above, (0.7, 0.3)), (0.3,) * (depth - 1) + (1.0,))
+
+    def to_json(self, level_names: tuple[str, ...]) -> dict[str, list[float]]:
+        """Each level's weights under its name, then the leaves' (`leaf`), in that order."""
+        if LEAF_WEIGHTS in level_names:
+            raise ValueError(f"a level may not be named {LEAF_WEIGHTS!r}: it names the leaves' weights")
+        document = {name: list(weights) for name, weights in zip(level_names, self.levels, strict=True)}
+        return document | {LEAF_WEIGHTS: list(self.leaf)}
 
     @classmethod
     def from_json(cls, document: dict[str, list[float]]) -> "Combination":
-        return cls(*(tuple(float(w) for w in document[name]) for name in ("category", "sub_category", "type", "leaf")))  # type: ignore[arg-type]
+        levels = tuple(tuple(float(w) for w in weights) for name, weights in document.items() if name != LEAF_WEIGHTS)
+        return cls(levels, tuple(float(w) for w in document[LEAF_WEIGHTS]))
+
+
+LEAF_WEIGHTS = "leaf"
 
 
 @dataclass(frozen=True)
@@ -236,23 +255,20 @@ def _log(probabilities: np.ndarray) -> np.ndarray:
 
 def level_answers(taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination) -> list[np.ndarray]:
     """Per level, (rows, nodes): the weighted geometric mean of the experts, normalized."""
-    category, sub_category = taxonomy.levels[:2]
     regression_leaf, votes = answers.regressions[-1], answers.votes
     by_level = []
-    for depth, (level, weights) in enumerate(
-        ((category, combination.category), (sub_category, combination.sub_category))
-    ):
+    for depth, (level, weights) in enumerate(zip(taxonomy.levels[:-1], combination.levels, strict=False)):
         summed = (taxonomy.level_probabilities(regression_leaf, level), taxonomy.level_probabilities(votes, level))
         mixed = weights[0] * _log(answers.regressions[depth])
         mixed += weights[1] * _log(summed[0]) + weights[2] * _log(summed[1])
         by_level.append(softmax(mixed))
-    mixed = combination.type[0] * _log(regression_leaf) + combination.type[1] * _log(votes)
-    by_level.append(softmax(mixed))
+    weights = combination.levels[-1]
+    by_level.append(softmax(weights[0] * _log(regression_leaf) + weights[1] * _log(votes)))
     return by_level
 
 
 def combine(taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination) -> np.ndarray:
-    """(rows, leaves): the leaves' probabilities from the three levels' answers."""
+    """(rows, leaves): the leaves' probabilities from every level's answer."""
     mixed = np.zeros_like(answers.votes)
     for weight, level, answer in zip(
         combination.leaf, taxonomy.levels, level_answers(taxonomy, answers, combination), strict=True
