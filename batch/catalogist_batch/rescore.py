@@ -23,7 +23,7 @@ product the new release is sure of leaves the queue and one it is unsure of ente
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +46,7 @@ class Versions:
     price: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"classifier": self.classifier, "textcat": self.textcat, "price": self.price}
+        return asdict(self)
 
 
 def newer(version: str, than: str) -> bool:

@@ -35,6 +35,39 @@ def register_train(subparsers) -> argparse.ArgumentParser:
     )
     add_flag(
         parser,
+        "--out",
+        "CATALOGIST_OUT",
+        "output folder (work/, release/, eval-*/)",
+        default="artifacts/classifier",
+    )
+    add_photo_selection_flags(parser)
+    add_flag(
+        parser,
+        "--batch-norm",
+        "CATALOGIST_BATCH_NORM",
+        "batch-norm statistics: frozen (ImageNet's) or trained",
+        choices=("frozen", "trained"),
+    )
+    add_flag(
+        parser,
+        "--augment",
+        "CATALOGIST_AUGMENT",
+        "augmentation: shop (shop-photo failures) or standard (crops, flips, colour jitter)",
+        choices=("shop", "standard"),
+    )
+    add_config_flags(parser)
+    from catalogist_training.vertex import add_vertex_flags
+
+    add_vertex_flags(parser)
+    parser.set_defaults(func=run_train)
+    return parser
+
+
+def add_photo_selection_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that choose a run's photos, the same for `train classifier` and `prepare photos`
+    (a pack is made for the selection the training will ask for)."""
+    add_flag(
+        parser,
         "--data",
         "CATALOGIST_DATA",
         "dataset folder (Grocery Store layout, <split>.csv manifest or folder tree)",
@@ -44,13 +77,6 @@ def register_train(subparsers) -> argparse.ArgumentParser:
         "--download-to",
         "CATALOGIST_DOWNLOAD_TO",
         "download the public Grocery Store dataset here when --data is not given",
-    )
-    add_flag(
-        parser,
-        "--out",
-        "CATALOGIST_OUT",
-        "output folder (work/, release/, eval-*/)",
-        default="artifacts/classifier",
     )
     add_flag(
         parser,
@@ -67,20 +93,6 @@ def register_train(subparsers) -> argparse.ArgumentParser:
         default="current",
         choices=("current", "plain"),
     )
-    add_flag(
-        parser,
-        "--batch-norm",
-        "CATALOGIST_BATCH_NORM",
-        "batch-norm statistics: frozen (ImageNet's) or trained",
-        choices=("frozen", "trained"),
-    )
-    add_flag(
-        parser,
-        "--augment",
-        "CATALOGIST_AUGMENT",
-        "augmentation: shop (shop-photo failures) or standard (crops, flips, colour jitter)",
-        choices=("shop", "standard"),
-    )
     parser.add_argument(
         "--extra",
         action="append",
@@ -89,12 +101,6 @@ def register_train(subparsers) -> argparse.ArgumentParser:
         "--val-split none); repeatable (env CATALOGIST_EXTRA, comma-separated)",
     )
     add_flag(parser, "--val-split", "CATALOGIST_VAL_SPLIT", "validation split name or CSV manifest; none for a refit")
-    add_config_flags(parser)
-    from catalogist_training.vertex import add_vertex_flags
-
-    add_vertex_flags(parser)
-    parser.set_defaults(func=run_train)
-    return parser
 
 
 def add_config_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] = ()) -> None:
@@ -296,22 +302,10 @@ def register_prepare(subparsers) -> argparse.ArgumentParser:
         "classifier` would and pack them, original bytes, into TFRecord shards with an index.json. "
         "`train classifier --data PACK` then reads them sequentially, from disk or a bucket.",
     )
-    add_flag(parser, "--data", "CATALOGIST_DATA", "dataset (Grocery Store layout, <split>.csv manifest or folder tree)")
-    add_flag(parser, "--download-to", "CATALOGIST_DOWNLOAD_TO", "download the public Grocery Store dataset here")
     add_flag(
         parser, "--out", "CATALOGIST_PACK_OUT", "where the pack goes: a folder or gs://bucket/prefix", required=True
     )
-    add_flag(parser, "--smoke", "CATALOGIST_SMOKE", "the photos of the tiny CI run", action="store_true")
-    add_flag(
-        parser,
-        "--recipe",
-        "CATALOGIST_RECIPE",
-        "recipe whose defaults apply",
-        default="current",
-        choices=("current", "plain"),
-    )
-    add_flag(parser, "--val-split", "CATALOGIST_VAL_SPLIT", "validation split name or CSV manifest; none for a refit")
-    parser.add_argument("--extra", action="append", help="as for train classifier")
+    add_photo_selection_flags(parser)
     fields_offered = (*SELECTION, "iconic_copies", "seed")
     add_config_flags(parser, fields_offered)
     parser.set_defaults(func=run_prepare, config_fields=fields_offered)
