@@ -23,7 +23,6 @@ million rows would take hours. `--code REV` trains with the code of a git revisi
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -35,6 +34,8 @@ import time
 from dataclasses import asdict, dataclass
 from io import BytesIO
 from pathlib import Path
+
+from catalogist_training.scale_rows import small_catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 BIGBASKET = REPO.parent / "shared" / "datasets" / "bigbasket" / "products.csv"
@@ -111,18 +112,6 @@ def revision_code(revision: str, into: Path) -> list[Path]:
     return [into / package for package in PACKAGES]
 
 
-def smoke_data(data: Path, out: Path) -> Path:
-    """The first real rows of two categories: a catalogue small enough to train in seconds."""
-    with data.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["category"] in ("Beverages", "Snacks & Branded Foods")]
-    path = out / "smoke-real.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows[:SMOKE_REAL_ROWS])
-    return path
-
-
 def catalogue(data: Path, rows: int, seed: int, out: Path) -> tuple[Path, float | None]:
     """The N-row catalogue made from `data` by this checkout's generator, and the seconds it
     took (None when an earlier run's file was reused)."""
@@ -183,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch)
         out.mkdir(parents=True, exist_ok=True)
-        real = smoke_data(args.data, out) if args.smoke else args.data
+        real = small_catalogue(args.data, SMOKE_REAL_ROWS, out / "smoke-real.csv") if args.smoke else args.data
         rows = SMOKE_ROWS if args.smoke else args.rows
         code = revision_code(args.code, Path(scratch) / "code") if args.code else [REPO / p for p in PACKAGES]
         side = args.code or "this checkout"

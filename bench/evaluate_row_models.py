@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from catalogist_training.scale_rows import small_catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 BIGBASKET = REPO.parent / "shared" / "datasets" / "bigbasket" / "products.csv"
@@ -31,17 +32,6 @@ TEXT_FLOORS = {"category": 0.935, "sub_category": 0.85, "type": 0.755}
 TEXT_AUTOMATIC = {"precision": 0.97, "rate": 0.25}  # thresholds fitted out of fold must hold
 PRICE_TEXT_RMSLE = 0.595  # a new product's row, name only
 PHOTO_PRICE_COVERAGE = 0.7  # a photo's rough price is a range: P10–P90 must hold most prices
-
-
-def smoke_rows(data: Path, out: Path) -> Path:
-    with data.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["category"] in ("Beverages", "Snacks & Branded Foods")]
-    path = out / "smoke.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows[:SMOKE_ROWS])
-    return path
 
 
 def run(kind: str, data: Path, out: Path) -> tuple[dict, float]:
@@ -107,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        data = smoke_rows(args.data, out) if args.smoke else args.data
+        data = small_catalogue(args.data, SMOKE_ROWS, out / "smoke.csv") if args.smoke else args.data
         text, text_seconds = run("textcat", data, out)
         price, price_seconds = run("price", data, out)
     print(f"\nText categorizer on {text['rows']:,} rows never seen ({text_seconds:.0f} s to train and evaluate)")

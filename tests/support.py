@@ -3,7 +3,6 @@ small deterministic models and fixtures. Tests import from here, never from anot
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import uuid
@@ -125,16 +124,9 @@ def dataset_photos(release: Path, count: int, per_category: int = 1) -> list[tup
 
 
 def small_csv(tmp_path: Path, rows: int = 600) -> Path:
-    products = require_data(BIGBASKET, "the BigBasket catalogue")
-    with products.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        kept = [r for r in reader if r["category"] in ("Beverages", "Snacks & Branded Foods")]
-    path = tmp_path / "small.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(kept[0]))
-        writer.writeheader()
-        writer.writerows(kept[:rows])
-    return path
+    from catalogist_training.scale_rows import small_catalogue
+
+    return small_catalogue(require_data(BIGBASKET, "the BigBasket catalogue"), rows, tmp_path / "small.csv")
 
 
 def store_catalogue(folder: Path, rows: int = 600) -> tuple[Path, Path]:

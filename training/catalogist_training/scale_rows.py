@@ -329,6 +329,22 @@ def write(data: Path, rows: int, out: Path, seed: int = 0) -> int:
     return written
 
 
+SMALL_CATEGORIES = ("Beverages", "Snacks & Branded Foods")
+
+
+def small_catalogue(data: Path, rows: int, out: Path) -> Path:
+    """The first `rows` rows of two of the catalogue's categories, written to `out`: small enough
+    to train both row models in seconds (the smoke runs of the benches and the tests), with
+    enough types to have a tree."""
+    with data.open(newline="", encoding="utf-8") as handle:
+        kept = [r for r in csv.DictReader(handle) if r["category"] in SMALL_CATEGORIES]
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(kept[0]))
+        writer.writeheader()
+        writer.writerows(kept[:rows])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from catalogist.flags import add_flag
 
