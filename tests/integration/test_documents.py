@@ -1,6 +1,7 @@
 """The Firestore adapters' `modify` against the real emulator: no write is lost to a concurrent
 writer, however the store isolates (Firestore's transactions; claims where the emulator has none)."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -8,13 +9,14 @@ from typing import Any
 import pytest
 
 from catalogist.adapters.firestore import (
+    BATCH_LIMIT,
     CLAIMED_PER_COMMIT,
     REVISION_CLAIMS,
     EmulatorDocuments,
     FirestoreDocuments,
     claim_id,
 )
-from catalogist.ports import REVISION
+from catalogist.ports import REVISION, Write
 from tests.support import vendor
 
 
@@ -118,3 +120,27 @@ def test_the_transaction_path_writes_and_counts_revisions(stack, monkeypatch: py
     assert existing(documents, collection, "b")[REVISION] == 1
     assert documents.modify(collection, ["b"], lambda _, stored: None) == {}
     assert existing(documents, collection, "b")[REVISION] == 1
+
+
+def test_a_scan_read_slower_than_its_stream_s_deadline_gives_every_document_once(emulator, monkeypatch):
+    """A re-scoring job reads its products for longer than one RunQuery stream may stay open; the
+    stream breaks with DEADLINE_EXCEEDED and the scan opens it again, past what it gave."""
+    from catalogist.adapters import firestore
+
+    collection = f"scanned-{vendor()}"
+    ids = [f"p-{i:05d}" for i in range(3 * BATCH_LIMIT)]
+    payload = "x" * 4_000  # more than the stream's flow-control window holds: the server is still sending
+    for start in range(0, len(ids), BATCH_LIMIT):
+        emulator.commit(
+            [Write(collection, i, {"vendor": "v", "payload": payload}) for i in ids[start : start + BATCH_LIMIT]]
+        )
+    monkeypatch.setattr(firestore, "EMULATOR_STREAM_SECONDS", 1.0)
+
+    seen = []
+    for document_id, _ in emulator.scan(collection, [("vendor", "==", "v")], after=ids[9]):
+        seen.append(document_id)
+        if len(seen) % 100 == 0:
+            time.sleep(0.25)  # a slow reader: the whole scan takes several deadlines
+
+    assert len(seen) == len(set(seen)), "none twice"
+    assert sorted(seen) == ids[10:], "none lost"

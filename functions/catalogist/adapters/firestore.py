@@ -23,6 +23,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+from google.api_core.retry import Retry, if_exception_type
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
@@ -38,7 +39,11 @@ MODIFY_ATTEMPTS = 10  # a document that changed under every one of them is left 
 # Optimistic claims are not queued as Firestore's locks are: N processes writing one document
 # lose up to N-1 rounds each (with random back-off), so the emulator's writers get more attempts.
 EMULATOR_ATTEMPTS = 30
+EMULATOR_STREAM_SECONDS = 300.0  # RunQuery's own default deadline, named so a test can shorten it
 LOCAL_TURNS = 64  # locks shared by the documents this process writes, by hash
+# A stream the emulator or the network cut; the rest of it is read again.
+_BROKEN_STREAM = (gexc.DeadlineExceeded, gexc.ServiceUnavailable, gexc.InternalServerError, gexc.Aborted)
+_NEVER_RETRY = Retry(predicate=if_exception_type())
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
 _WritePb = write_types.Write.pb()
@@ -278,13 +283,32 @@ class EmulatorDocuments(FirestoreDocuments):
     def scan(
         self, collection: str, filters: Sequence[Filter], after: str = "", page: int = 500
     ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """One stream in id order, skipping to `after`: the emulator answers a range filter on
-        document ids with nothing at all (and ignores cursors), and holds everything in memory,
-        so one long stream costs it nothing a page would not."""
+        """One stream, skipping ids up to `after`: the emulator answers a range filter on document
+        ids with nothing at all (and ignores cursors), and holds everything in memory, so one long
+        stream costs it nothing a page would not. With an equality filter it does not keep id
+        order, so where a stream is in it is known only by the ids it gave.
+
+        A stream stays open as long as its reader takes, and a re-scoring job reads for longer
+        than RunQuery's deadline. A broken stream is opened again and the ids already given are
+        skipped, so each document comes once (a set of ids: 100,000 products hold a few MB). The
+        client's own resume is switched off: it sends a cursor the emulator ignores, and in
+        google-cloud-firestore 2.34.1 it fails with AttributeError (`_retry`) before it gets that
+        far."""
         query = self._filtered(collection, filters).order_by(FieldPath.document_id())
-        for snapshot in query.stream():
-            if snapshot.id > after:
-                yield snapshot.id, snapshot.to_dict() or {}
+        given: set[str] = set()
+        broken = 0
+        while True:
+            before = len(given)
+            try:
+                for snapshot in query.stream(retry=_NEVER_RETRY, timeout=EMULATOR_STREAM_SECONDS):
+                    if snapshot.id > after and snapshot.id not in given:
+                        given.add(snapshot.id)
+                        yield snapshot.id, snapshot.to_dict() or {}
+                return
+            except _BROKEN_STREAM:
+                broken = broken + 1 if len(given) == before else 1
+                if broken >= EMULATOR_ATTEMPTS:
+                    raise
 
     def _sweep_claims(self) -> None:
         """Delete claims older than `CLAIMS_KEPT`. A claim must outlive every writer that read its
