@@ -92,15 +92,20 @@ def build_panel(settings: Settings, panel: PanelSettings, blobs: StorageBlobs, d
         sign_in = DevSignIn(panel.reviewers, panel.panel_secret, panel.on_cloud_run)
     else:
         sign_in = IapSignIn(panel.iap_audience, panel.reviewers)
-    cache = Path(settings.model_cache_dir) / "panel"
-    releases = {kind.name: _ReleaseInfo(getattr(settings, kind.setting), kind, blobs, cache) for kind in KINDS}
+    releases = releases_in_service(settings, blobs)
     taxonomies = {kind.tree: releases[kind.name].taxonomy for kind in KINDS if kind.tree}
     return create_app(
         settings, panel, documents, blobs, sign_in, taxonomies, lambda: [r.describe() for r in releases.values()]
     )
 
 
-class _ReleaseInfo:
+def releases_in_service(settings: Settings, files: ReleaseFiles) -> dict[str, ReleaseInfo]:
+    """Each kind's release as the panel and the commands read it: manifest and taxonomy only."""
+    cache = Path(settings.model_cache_dir) / "panel"
+    return {kind.name: ReleaseInfo(getattr(settings, kind.setting), kind, files, cache) for kind in KINDS}
+
+
+class ReleaseInfo:
     """A release's manifest and taxonomy, read once; None (and a log line) when unreadable, so
     the panel still shows everything else."""
 

@@ -1,10 +1,13 @@
-"""Human decisions made in the panel go back into training: exported from the emulators as a
-dataset the trainer reads, and a smoke classifier trains on it."""
+"""Human decisions made in the panel go back into training: `catalogist export reviews` writes
+them from the emulators as a dataset (the labels: leaves of the releases in service), and the
+trainer reads it and takes its first steps on it (what a full run then does with a dataset is
+tests/training/test_classifier_smoke.py's)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from catalogist.adapters.firestore import EmulatorDocuments
-from catalogist.adapters.storage import StorageBlobs
+from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel.review import Choice, decide, review_id, undo
-from catalogist_infra.export_reviews import export, split_of
+from catalogist_infra.export_reviews import split_of
 from tests.support import dataset_photos, final_ledger_entry, upload, vendor
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")]
@@ -41,16 +44,22 @@ def test_reviewed_photos_become_a_dataset_a_classifier_trains_on(
         decide(documents, product_id, Choice("search", tuple(truth.split("/")), "image"), "ana@shop", "r", started)
     undo(documents, review_id(undone_one, "r"), "ana@shop", started)
 
-    summary = export(documents, StorageBlobs(stack.config.project), tmp_path / "export", started)
+    since = started.replace(tzinfo=None).isoformat()  # this test's decisions, not the session's earlier ones
+    command = [str(Path(sys.executable).parent / "catalogist"), "export", "reviews", "--out", str(tmp_path / "export")]
+    command += ["--since", since]
+    env = {**os.environ, **stack.config.client_env(), **stack.config.function_env}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((tmp_path / "export" / "export.json").read_text())
 
-    assert summary["decisions"] == len(truths) - 1
+    assert summary["decisions"] == len(truths) - 1, "the undone decision does not count"
     exported = {}
     for split in ("train", "val"):
         with (tmp_path / "export" / "photos" / f"{split}.csv").open() as stream:
             for row in csv.DictReader(stream):
                 exported[row["image"]] = (row["category"], split)
                 assert (tmp_path / "export" / "photos" / row["image"]).stat().st_size > 0
-    assert len(exported) == len(truths) - 1
+    assert len(exported) == len(truths) - 1, "every photo decided and not undone"
     for image, (category, split) in exported.items():
         product_id = next(pid for pid in truths if Path(image).name.startswith(pid.replace(":", "_") + "_"))
         assert category == truths[product_id][0]
@@ -68,6 +77,8 @@ def test_reviewed_photos_become_a_dataset_a_classifier_trains_on(
             str(tmp_path / "export" / "photos"),
             "--out",
             str(tmp_path / "model"),
+            "--max-steps",
+            "2",
         ],
         capture_output=True,
         text=True,
@@ -75,4 +86,7 @@ def test_reviewed_photos_become_a_dataset_a_classifier_trains_on(
         check=False,
     )
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
-    assert (tmp_path / "model" / "release" / "model.tflite").exists()
+    work = tmp_path / "model" / "work"
+    assert json.loads((work / "progress.json").read_text())["steps_done"] == 2
+    learned = {"/".join(leaf) for leaf in Taxonomy.load(work / "taxonomy.json").leaves}
+    assert learned == {category for category, _ in exported.values()}, "the trainer learns the exported labels"

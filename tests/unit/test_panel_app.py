@@ -294,3 +294,33 @@ def test_the_sign_in_page_is_styled_before_sign_in(panel):
     for asset in ("/assets/panel.css", "/assets/panel.js"):
         with client.get(asset) as answer:
             assert answer.status_code == 200
+
+
+def test_a_store_tree_s_own_levels_name_the_audit_and_the_queue_s_reasons():
+    """A store whose catalogue tree is department › aisle › shelf sees its own levels in the
+    overview's precision and the queue's reason filter, not the reference trees' names."""
+    from catalogist.models.taxonomy import Taxonomy
+    from catalogist.ports import Write
+
+    store_tree = Taxonomy.from_paths(
+        [("Food", "Dairy", "Yoghurt"), ("Food", "Bread")], ("department", "aisle", "shelf")
+    )
+    documents = MemoryDocuments()
+    audit = {"audit": True, "undone": False, "audit_source": "text", "audit_level": "aisle"}
+    documents.commit(
+        [Write("reviews", f"r-{i}", {**audit, "audit_correct": i > 0, "reviewed_at": NOW}) for i in range(5)]
+    )
+    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
+    app = create_app(
+        SETTINGS, PANEL, documents, MemoryBlobs({}), sign_in, {"text": lambda: store_tree}, clock=lambda: NOW
+    )
+    client = signed_in(app.test_client(), sign_in)
+
+    overview = client.get("/overview").get_data(as_text=True)
+    queue = client.get("/queue?reason=text+to+aisle")
+    old_reason = client.get("/queue?reason=text+to+sub_category")
+
+    assert "Of 5 automatic decisions from the price list to the aisle checked, 4 were right" in overview
+    assert queue.status_code == 200
+    assert "price list: not sure below the aisle" in queue.get_data(as_text=True)
+    assert old_reason.status_code == 400, "a level the tree in service does not have is no reason"

@@ -12,7 +12,7 @@ from catalogist.panel import trust
 from catalogist.panel.queries import QueueView, queue_page
 from catalogist.panel.review import Choice, NeedsConfirmation, ReviewError, StaleDecision, decide, review_id, undo
 from catalogist.ports import REVISION, Write
-from tests.support import image_decision
+from tests.support import TREE, image_decision
 from tests.unit.fakes import MemoryDocuments
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -255,7 +255,7 @@ def test_audited_decisions_measure_the_precision_of_automatic_ones():
         choice = Choice("search", ("Fruit", "Banana", "Banana")) if wrong else Choice("accept")
         decide(documents, pid, choice, "ana@shop", f"r-{i}", NOW, audit_rate=1.0)
 
-    (row,) = trust.audit_precision(documents)
+    (row,) = trust.audit_precision(documents, {"image": TREE.levels})
     assert (row.source, row.level, row.right, row.reviewed) == ("image", "fine", 9, 12)
     assert row.low < 0.75 < row.high
     low, high = clopper_pearson(9, 12)

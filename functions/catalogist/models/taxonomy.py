@@ -136,6 +136,10 @@ class Taxonomy:
         leaf_probabilities = np.asarray(leaf_probabilities, dtype=np.float64)
         return np.add.reduceat(leaf_probabilities[..., order], starts, axis=-1)
 
+    def is_leaf(self, category_path: Sequence[str]) -> bool:
+        """A whole category of the tree (at any depth), not a node above one."""
+        return tuple(category_path) in self._leaf_set
+
     def leaf_index(self, category_path: tuple[str, ...]) -> int:
         return self.leaves.index(tuple(category_path))
 

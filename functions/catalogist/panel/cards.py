@@ -22,14 +22,19 @@ from catalogist.panel import leases, queries, review, words
 from catalogist.panel.context import context, document_id, json_body, revision_of, whole_number
 from catalogist.panel.errors import BadRequest, NotFound
 from catalogist.panel.filters import FilterForm, queue_form
-from catalogist.panel.trust import LEVELS
 
 blueprint = flask.Blueprint("cards", __name__)
 
 PHOTO_SIDES = (160, 360, 720)  # thumbnail sizes served; anything else is rounded up to one
 PHOTO_MAX_BYTES = 25 * 1024 * 1024
 SEARCH_LIMIT = 20
-CODES = ["audit", *(f"{source} to {level}" for source in ("image", "text") for level in LEVELS[source][:-1])]
+
+
+def review_codes() -> list[str]:
+    """The queue's reasons a filter can pick: audits, and each tree's levels a decision can stop
+    above its leaves at (`products.summary_fields`' `review_code`), in the trees in service."""
+    levels = context().levels()
+    return ["audit", *(f"{source} to {level}" for source, names in levels.items() for level in names[:-1])]
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ def filter_form() -> FilterForm:
         panel.vendor_names,
         top_categories(),
         words.KINDS,
-        CODES,
+        review_codes(),
     )
 
 
@@ -218,7 +223,7 @@ def queue() -> Any:
         next_after=next_after,
         statuses=queries.STATUSES,
         order=queries.ORDER_WORDS[form.view.status],
-        codes={code: words.code_words(code) for code in CODES},
+        codes={code: words.code_words(code) for code in review_codes()},
         categories=top_categories(),
     )
 

@@ -44,6 +44,11 @@ class PanelContext:
         source = self.taxonomies.get(tree)
         return source() if source else None
 
+    def levels(self) -> dict[str, tuple[str, ...]]:
+        """Each tree's levels, root first, as its release in service names them (a store's own
+        tree has its own names and depth); a tree whose release cannot be read has none."""
+        return {tree: taxonomy.levels for tree in self.taxonomies if (taxonomy := self.taxonomy(tree))}
+
 
 def context() -> PanelContext:
     return flask.current_app.extensions["catalogist"]

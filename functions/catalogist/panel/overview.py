@@ -28,7 +28,7 @@ def overview() -> Any:
         total=total,
         backlog=trust.backlog(panel.documents),
         backlog_cap=trust.BACKLOG_CAP,
-        precision=trust.audit_precision(panel.documents),
+        precision=trust.audit_precision(panel.documents, panel.levels()),
         audit_rate=panel.settings.audit_rate,
         models=[{**model, "figures": _figures(model)} for model in panel.models()],
     )

@@ -7,6 +7,7 @@ costs a few dozen index reads whatever the catalogue's size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,6 @@ from catalogist.panel import words
 from catalogist.ports import DocumentStore
 
 BACKLOG_CAP = 100_000
-LEVELS = {"image": ("top", "coarse", "fine"), "text": ("category", "sub_category", "type")}
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,10 @@ def backlog(documents: DocumentStore) -> int:
     return documents.count(PRODUCTS, [("review_rank", ">", "")], BACKLOG_CAP)
 
 
-def audit_precision(documents: DocumentStore) -> list[Precision]:
+def audit_precision(documents: DocumentStore, levels_by_tree: Mapping[str, Sequence[str]]) -> list[Precision]:
+    """Per tree ("image", "text") and level of it (`PanelContext.levels`), root first."""
     rows = []
-    for source, levels in LEVELS.items():
+    for source, levels in levels_by_tree.items():
         for level in levels:
             base = [
                 ("audit", "==", True),
