@@ -50,7 +50,6 @@ from catalogist_infra.stack import (
     storage_client,
     wait_until,
 )
-from catalogist_training.release_manifest import unpadded
 
 SAMPLES = REPO / "infra" / "samples"
 MODELS = REPO / "models"  # the reference releases committed with the code
@@ -292,15 +291,13 @@ class PhotoResult:
 
 
 def _same(leaf: str, truth: str) -> bool:
-    return unpadded(tuple(leaf.split("/"))) == unpadded(tuple(truth.split("/")))
+    return bool(leaf) and leaf == truth
 
 
 def _within(decided: str, truth: str) -> bool:
-    """Whether a decided path is right as far as it goes (Fruit/Apple for a Granny Smith). A
-    release made before trees of mixed depth names a short leaf again to fill its levels
-    (Fruit/Banana/Banana for the dataset's Fruit/Banana): the same category."""
-    parts = list(unpadded(tuple(decided.split("/"))))
-    return list(unpadded(tuple(truth.split("/"))))[: len(parts)] == parts
+    """Whether a decided path is right as far as it goes (Fruit/Apple for a Granny Smith)."""
+    parts = decided.split("/")
+    return truth.split("/")[: len(parts)] == parts
 
 
 def _photo_result(documents: Any, name: str, truth: str, entry: dict[str, Any]) -> PhotoResult:

@@ -27,7 +27,7 @@ def test_a_human_category_survives_a_new_price_list_and_a_new_photo(stack, uploa
     decide(
         documents,
         f"{seller}:R-1",
-        Choice("search", ("Fruit", "Banana", "Banana"), "image"),
+        Choice("search", ("Fruit", "Banana"), "image"),
         "ana@shop",
         "r-1",
         datetime.now(UTC),
@@ -45,10 +45,10 @@ def test_a_human_category_survives_a_new_price_list_and_a_new_photo(stack, uploa
         "the vendor's new data"
     )
     assert product["image_category"] and product["text_category"], "both models decided again"
-    assert product["human_category"]["path_text"] == "Fruit/Banana/Banana"
+    assert product["human_category"]["path_text"] == "Fruit/Banana"
     assert (product["category"]["source"], product["category_path"], product["needs_review"]) == (
         "human",
-        "Fruit/Banana/Banana",
+        "Fruit/Banana",
         False,
     )
     assert product["review_rank"] is None

@@ -155,7 +155,8 @@ def test_a_release_is_recalibrated_in_place_from_photos_it_never_trained_on(smok
 
     assert status == 0
     manifest = json.loads((release / "manifest.json").read_text())
-    assert manifest["recalibrated_by"].startswith("catalogist calibrate classifier")
+    assert manifest["command"].startswith("catalogist train classifier"), "what rebuilds it is still its training"
+    assert manifest["changed_after"][-1]["command"].startswith("catalogist calibrate classifier")
     assert manifest["calibrated_on"] == "val" and manifest["promise"]["photos"] == 20
     assert Taxonomy.load(release / "taxonomy.json").thresholds == tuple(manifest["thresholds"].values())
     PhotoClassifier.open(release)  # still a release the function opens: the manifest's hashes hold

@@ -1,6 +1,7 @@
 """Releases made before trees could hold mixed depths padded short paths with repeated names;
 renaming them keeps the model and its output order, and the function still opens the release."""
 
+import json
 import shutil
 
 import numpy as np
@@ -25,5 +26,7 @@ def test_a_padded_release_is_renamed_in_output_order_and_still_opens(tmp_path):
     assert ("Fruit", "Banana") in after.taxonomy.leaves and ("Fruit", "Banana", "Banana") not in after.taxonomy.leaves
     assert after.taxonomy.leaves == tuple(unpadded(leaf) for leaf in before.taxonomy.leaves)
     assert np.array_equal(after.probabilities(pixels), before.probabilities(pixels)), "the same model"
-    assert manifest["version"] != before.version and manifest["unpadded_from"] == before.version
+    assert manifest["version"] != before.version and manifest["changed_after"][-1]["from_version"] == before.version
+    assert manifest["changed_after"][-1]["command"].startswith("python -m catalogist_training.release_manifest unpad")
+    assert manifest.get("command") == json.loads((FIXTURE / "manifest.json").read_text()).get("command"), "its training"
     assert Taxonomy.load(release / "taxonomy.json").thresholds == before.taxonomy.thresholds

@@ -43,7 +43,13 @@ STORE_PHOTOS = Taxonomy.from_paths([("Fresh", "Fruit", "Apple"), ("Drinks", "Jui
 
 def listed(documents: MemoryDocuments, sku: str, photo: bool) -> str:
     product_id = f"acme:{sku}"
-    fields: dict[str, object] = {"vendor": "acme", "sku": sku, "name": f"Item {sku}", "brand": "Acme", "description": ""}
+    fields: dict[str, object] = {
+        "vendor": "acme",
+        "sku": sku,
+        "name": f"Item {sku}",
+        "brand": "Acme",
+        "description": "",
+    }
     if photo:
         fields["photos"] = {"front": {"object": {"bucket": "up", "name": f"acme/{sku}.jpg", "generation": 7}}}
     products.update(documents, [product_id], lambda _, stored: fields, "import", NOW)

@@ -105,8 +105,8 @@ def borrowed_thresholds(taxonomy: Taxonomy, release: Path) -> tuple[Taxonomy, di
         **manifest.get("calibration", {}),
         "release_version": manifest["version"],
         "release": str(release),
-        "release_command": manifest.get("command"),  # with recalibrated_by, how to rebuild those thresholds
-        "release_recalibrated_by": manifest.get("recalibrated_by"),
+        "release_command": manifest.get("command"),  # with changed_after, how to rebuild those thresholds
+        "release_changed_after": manifest.get("changed_after", []),
     }
     return taxonomy.with_thresholds(theirs.thresholds), record
 

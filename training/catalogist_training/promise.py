@@ -20,7 +20,6 @@ training and is right at confidences where unseen photos are not (issue #29).
 
 import argparse
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -167,7 +166,7 @@ def recalibrate_release(
     manifest's promise and calibration."""
     from catalogist.imaging import photo_pixels
     from catalogist.models.classifier import TAXONOMY_FILE, PhotoClassifier
-    from catalogist_training.release_manifest import rewrite_manifest
+    from catalogist_training.release_manifest import rewrite_manifest, this_command
 
     classifier = PhotoClassifier.open(release, num_threads=2)  # with the views the release serves
     known = set(classifier.taxonomy.leaves)
@@ -186,12 +185,10 @@ def recalibrate_release(
     taxonomy = calibrate(classifier.taxonomy, probabilities, truth, fitted, bound_confidence)
     taxonomy.save(release / TAXONOMY_FILE)
     record = calibration_record(taxonomy, probabilities, truth, calibrated_on, fitted, bound_confidence)
-    manifest = json.loads((release / "manifest.json").read_text())
     rewrite_manifest(
         release,
         # the release is still the one its training command built, with these thresholds on top
-        command=manifest.get("command"),  # None: a release older than the field
-        recalibrated_by=" ".join(["catalogist calibrate classifier", *sys.argv[3:]]),
+        this_command(),
         thresholds=taxonomy.to_json()["thresholds"],
         calibrated_on="+".join(calibrated_on),
         target_precision=target,

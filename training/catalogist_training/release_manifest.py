@@ -39,6 +39,10 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return found
 
 
+def this_command() -> str:
+    return " ".join(shlex.quote(arg) for arg in ["catalogist", *(_COMMAND or sys.argv[1:])])
+
+
 def write_manifest(folder: Path, kind: ReleaseKind, **extra: Any) -> dict[str, Any]:
     """Hash the kind's files (inside `folder`) and write `folder/manifest.json` under a new
     version; the manifest. `extra` adds the release's own facts (metrics, config, thresholds…)."""
@@ -47,20 +51,24 @@ def write_manifest(folder: Path, kind: ReleaseKind, **extra: Any) -> dict[str, A
         "version": time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
         "files": {name: sha256_of(folder / name) for name in sorted(kind.files)},
         "versions": package_versions(),
-        "command": " ".join(shlex.quote(arg) for arg in ["catalogist", *(_COMMAND or sys.argv[1:])]),
+        "command": this_command(),
         **extra,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return manifest
 
 
-def rewrite_manifest(folder: Path, **changes: Any) -> dict[str, Any]:
+def rewrite_manifest(folder: Path, changed_by: str, **changes: Any) -> dict[str, Any]:
     """The release's manifest written again (new version, files hashed again) with `changes`:
-    for a release whose files were changed after it was made (thresholds calibrated again)."""
+    for a release whose files were changed after it was made (thresholds calibrated again).
+    `command` stays the one that trained it (what `make models` runs to rebuild it); each later
+    change is added to `changed_after` with the command that made it, `changed_by`."""
     old = json.loads((folder / MANIFEST).read_text())
-    kept = {key: value for key, value in old.items() if key not in ("kind", "version", "files", "versions", "command")}
+    kept = {key: value for key, value in old.items() if key not in ("kind", "version", "files", "versions")}
     kind = next(k for k in KINDS if k.manifest_kind == old["kind"])
-    return write_manifest(folder, kind, **{**kept, **changes})
+    after = [*old.get("changed_after", []), {"from_version": old["version"], "command": changed_by}]
+    trained_by = old.get("command")  # None: a release made before manifests named their command
+    return write_manifest(folder, kind, **{**kept, **changes, "command": trained_by, "changed_after": after})
 
 
 def unpadded(path: tuple[str, ...]) -> tuple[str, ...]:
@@ -82,7 +90,7 @@ def unpad_tree(folder: Path) -> dict[str, Any]:
         padded.levels, tuple(unpadded(leaf) for leaf in padded.leaves), padded.thresholds, padded.accept_level
     )
     renamed.save(path)
-    return rewrite_manifest(folder, unpadded_from=json.loads((folder / MANIFEST).read_text())["version"])
+    return rewrite_manifest(folder, f"python -m catalogist_training.release_manifest unpad {folder}")
 
 
 if __name__ == "__main__":
