@@ -75,7 +75,7 @@ dev: install
 	$(BIN)/catalogist dev up
 
 test: install
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit

@@ -26,11 +26,23 @@ MARKERS_BY_FOLDER = {
 TESTS = Path(__file__).parent
 
 
+# Trainings, benches and fault injection: minutes where most tests take seconds.
+HEAVY = ("slow", "bench", "reliability")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers by folder; then heavy modules first, for the scheduling `make test` uses
+    (`-n 2 --dist loadscope --no-loadscope-reorder`: each module is one work unit, so a
+    module-scoped fixture — a smoke training, a trained model, a browser — is built by one
+    worker only, and units go out in this order). Heavy first, so both workers start on them
+    and the many short modules fill in behind, instead of one worker running a minutes-long
+    training alone at the end. A stable sort: a module's tests stay together and in order.
+    """
     for item in items:
         folder = Path(item.fspath).relative_to(TESTS).parts[0]
         for marker in MARKERS_BY_FOLDER.get(folder, ()):
             item.add_marker(marker)
+    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in HEAVY))
 
 
 @pytest.fixture(scope="session")
