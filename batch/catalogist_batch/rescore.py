@@ -113,7 +113,10 @@ def score_photos(work: Work, scores: Mapping[str, PhotoScore], classifier: Class
     if not scored:  # every photo unreadable: the old decision stands
         return
     product = {**work.product, "photos": photos}
-    work.image_fields = {"photos": photos, **image_fields(product, classifier.taxonomy, classifier.version, pricer)}
+    work.image_fields = {
+        "photos": photos,
+        **image_fields(product, classifier.taxonomy, classifier.version, pricer, classifier.store_map),
+    }
 
 
 def score_rows_of(works: list[Work], release: RowModels) -> None:

@@ -270,11 +270,15 @@ def _upload_and_report(
     if with_rows:
         _print_import(documents, entries[price_list.name])
     joined = _product(documents, f"{VENDOR}:BAN-001")
-    if joined.name and joined.image_category and joined.category:
+    photo, row, category = joined.image_category, joined.text_category, joined.category
+    if photo and row and category:
+        placed = "/".join(photo.store_path) if photo.store_path else "nowhere (the store map says nothing of it)"
+        verdict = "decided" if not category.needs_review else f"for a human: {category.review_reason}"
         print(
-            f"\nproducts/{joined.id} joins the photo and the price-list row: name {joined.name!r}, "
-            f"image category {joined.image_category.path_text}, "
-            f"shown under {joined.category.path_text} (source {joined.category_source})"
+            f"\nproducts/{joined.id}, one product from a photo and a price-list row ({joined.name!r}):\n"
+            f"  the photo:        {photo.path_text}, in the store's tree {placed}\n"
+            f"  the price list:   {row.path_text}{'' if not row.needs_review else ' (not sure below this)'}\n"
+            f"  filed once under: {category.path_text} ({verdict})"
         )
     return 0
 

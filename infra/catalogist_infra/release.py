@@ -85,6 +85,43 @@ def run_derive(args: argparse.Namespace) -> int:
     return 0
 
 
+def attach_map(release_folder: Path, map_file: Path, store_release: Path) -> dict:
+    """Check a store map (`catalogist.models.store_map`) against the classifier's photo tree and
+    the store's tree (the text categorizer release's), and write it into the classifier release
+    with a new version; its manifest says what changed it (`changed_after`). Raises PublishError
+    with every problem found, writing nothing."""
+    from catalogist.models.kinds import CLASSIFIER, TEXTCAT
+    from catalogist.models.store_map import MAP_FILE, StoreMap
+    from catalogist.models.taxonomy import Taxonomy
+    from catalogist_training.release_manifest import rewrite_manifest
+
+    folder = ReleaseKind.release_in(Path(release_folder))
+    store_folder = ReleaseKind.release_in(Path(store_release))
+    try:
+        Release.open(folder, CLASSIFIER.manifest_kind, CLASSIFIER.files)
+        Release.open(store_folder, TEXTCAT.manifest_kind, only=("taxonomy.json",))
+        store_map = StoreMap.load(map_file)
+    except (ModelError, OSError, ValueError, KeyError) as error:
+        raise PublishError(f"cannot attach {map_file}: {error}") from None
+    store = Taxonomy.load(store_folder / "taxonomy.json")
+    problems = store_map.problems(Taxonomy.load(folder / "taxonomy.json"), store)
+    if problems:
+        raise PublishError(f"{map_file} does not fit: " + "; ".join(problems))
+    store_map.attached(store).save(folder / MAP_FILE)
+    command = f"catalogist release map {release_folder} {map_file} --store-tree {store_release}"
+    return rewrite_manifest(folder, command, store_tree={"release": str(store_release), "levels": list(store.levels)})
+
+
+def run_map(args: argparse.Namespace) -> int:
+    try:
+        manifest = attach_map(Path(args.release), Path(args.map_file), Path(args.store_tree))
+    except PublishError as error:
+        print(f"catalogist release map: {error}", file=sys.stderr)
+        return 2
+    print(f"release {manifest['version']} in {args.release} places its photos in the tree of {args.store_tree}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from google.cloud import storage  # type: ignore[attr-defined]  # no type information
 
@@ -128,3 +165,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     derive_parser.add_argument("--threshold", action="append", help="LEVEL=NUMBER, e.g. fine=0.7 (repeatable)")
     derive_parser.add_argument("--version", help="the new release's version (default: now, YYYYMMDD-HHMMSS)")
     derive_parser.set_defaults(func=run_derive)
+    map_parser = actions.add_parser(
+        "map",
+        help="place a classifier's categories in the store's tree (a store map, checked against both trees)",
+        description=attach_map.__doc__,
+    )
+    map_parser.add_argument("release", metavar="CLASSIFIER_RELEASE", help="the classifier release folder")
+    map_parser.add_argument("map_file", metavar="MAP_FILE", help='{"nodes": {"Fruit/Apple": "Fruits & Vegetables/…"}}')
+    map_parser.add_argument("--store-tree", required=True, metavar="TEXTCAT_RELEASE", help="the store tree's release")
+    map_parser.set_defaults(func=run_map)

@@ -20,6 +20,8 @@ from google.api_core import exceptions as gexc
 from catalogist.errors import ModelError
 from catalogist.models.kinds import KINDS, MANIFEST, ReleaseKind, by_name
 from catalogist.models.releases import Release
+from catalogist.models.store_map import MAP_FILE, StoreMap
+from catalogist.models.taxonomy import Taxonomy
 
 _DESTINATION = re.compile(r"gs://([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/([a-z]+)/([A-Za-z0-9._-]+)/?")
 
@@ -56,6 +58,15 @@ def publish(folder: Path, destination: str, storage_client: StorageClient) -> li
         release = Release.open(folder, by_name(kind).manifest_kind, by_name(kind).files)
     except ModelError as error:
         raise PublishError(f"{folder} is not a {kind} release that can be published: {error}") from None
+    if MAP_FILE in release.manifest["files"]:
+        # Its store side was checked against the store's whole tree when it was attached
+        # (`catalogist release map`); its photo side is checked against this very release.
+        store_map = StoreMap.load(folder / MAP_FILE)
+        problems = store_map.photo_problems(Taxonomy.load(folder / "taxonomy.json"))
+        if not store_map.store_levels:
+            problems.append("it was not attached with `catalogist release map` (no store levels)")
+        if problems:
+            raise PublishError(f"{folder}'s store map: {'; '.join(problems[:5])}")
     if release.version != version:
         raise PublishError(
             f"{folder / MANIFEST} says version {release.version!r}; the destination names {version!r}. "

@@ -49,7 +49,7 @@ def write_manifest(folder: Path, kind: ReleaseKind, **extra: Any) -> dict[str, A
     manifest = {
         "kind": kind.manifest_kind,
         "version": time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
-        "files": {name: sha256_of(folder / name) for name in sorted(kind.files)},
+        "files": {name: sha256_of(folder / name) for name in sorted(kind.files_in(folder))},
         "versions": package_versions(),
         "command": this_command(),
         **extra,

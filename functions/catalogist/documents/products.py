@@ -24,6 +24,7 @@ from typing import Any
 
 from catalogist.documents.values import CategoryDecision, HumanPrice, Money, ObjectVersion, PriceSuggestion
 from catalogist.errors import PermanentError
+from catalogist.models.taxonomy import SEPARATOR
 from catalogist.ports import REVISION, DocumentStore
 
 COLLECTION = "products"
@@ -222,11 +223,16 @@ class Product:
 
 
 def effective_category(product: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The category the shop files the product under, with its source: a human's first, then
-    the first confident model decision (image, then text), else the first model guess."""
+    """The category the shop files the product under, with its source: a human's first; then,
+    for a product with a photo the classifier placed in the store's tree and a price-list row,
+    one category from both (`joined_category`); else the first confident model decision (image,
+    then text), else the first model guess."""
     human = product.get(HUMAN_CATEGORY)
     if human:
         return {**human, "source": "human", "needs_review": False, "review_reason": None}
+    image, text = product.get(IMAGE_CATEGORY), product.get(TEXT_CATEGORY)
+    if image and text and image.get("store_path"):
+        return joined_category(image, text)
     candidates: list[tuple[str, dict[str, Any]]] = [
         (source, product[f"{source}_category"]) for source in ("image", "text") if product.get(f"{source}_category")
     ]
@@ -237,6 +243,43 @@ def effective_category(product: Mapping[str, Any]) -> dict[str, Any] | None:
         source, decision = candidates[0]
         return {**decision, "source": source}
     return None
+
+
+def joined_category(image: Mapping[str, Any], text: Mapping[str, Any]) -> dict[str, Any]:
+    """One category in the store's tree from a photo's decision placed there (`store_path`) and
+    the row's decision, each as far as it is sure (its path).
+
+    Where the two disagree (neither path is the start of the other) a human decides, told what
+    each said. Where they agree the product goes as deep as the sure one goes: the row's path
+    when the row is sure and at least as deep, the photo's store node when the photo is sure and
+    deeper (decided only if that node is a leaf of the store's tree). Both unsure: the deeper of
+    the two, for a human. `tree` is "text": whatever the source, the path is the store's."""
+    placed, row = tuple(image["store_path"]), tuple(text.get("path") or ())
+    photo_sure, row_sure = not image.get("needs_review", True), not text.get("needs_review", True)
+    agreed = {"photo": SEPARATOR.join(placed), "row": str(text.get("path_text", "")), "agree": True}
+    if placed[: len(row)] != row[: len(placed)]:
+        reason = f"the photo says {agreed['photo']}, the price list says {agreed['row']}"
+        return {**text, "source": "text", "tree": "text", "needs_review": True, "review_reason": reason,
+                "joined": {**agreed, "agree": False}}  # fmt: skip
+    photo_deeper = len(placed) > len(row)
+    if not photo_deeper or (row_sure and not photo_sure):
+        return {**text, "source": "text", "tree": "text", "joined": agreed}
+    level = str(image["store_level"])
+    decided = photo_sure and bool(image.get("store_leaf"))
+    why = None if decided else (image.get("review_reason") or f"the photo files it under {agreed['photo']}")
+    return {
+        "path": list(placed),
+        "path_text": agreed["photo"],
+        "decided_level": level,
+        "confidence": {level: float(image.get("confidence", {}).get(image.get("decided_level"), 0.0))},
+        "alternatives": text.get("alternatives") or [],
+        "needs_review": not decided,
+        "review_reason": why,
+        "model_version": image.get("model_version", ""),
+        "source": "image",
+        "tree": "text",
+        "joined": agreed,
+    }
 
 
 def shown_price(product: Mapping[str, Any]) -> PriceSuggestion | None:

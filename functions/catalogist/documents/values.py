@@ -75,6 +75,11 @@ class CategoryDecision:
     reviewed_by: str = ""  # human decisions
     reviewed_at: datetime | None = None
     review_id: str = ""
+    # image decisions of a release with a store map (`catalogist.models.store_map`): the node of
+    # the store's tree the decided path lands on, its level there, and whether it is a leaf there
+    store_path: tuple[str, ...] | None = None
+    store_level: str = ""
+    store_leaf: bool = False
 
     @property
     def path_text(self) -> str:
@@ -130,13 +135,15 @@ class CategoryDecision:
         )
         if self.photo_keys is not None:
             fields["photo_keys"] = list(self.photo_keys)
+        if self.store_path is not None:
+            fields.update(store_path=list(self.store_path), store_level=self.store_level, store_leaf=self.store_leaf)
         return fields
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any] | None) -> CategoryDecision | None:
         if not fields:
             return None
-        keys = fields.get("photo_keys")
+        keys, store_path = fields.get("photo_keys"), fields.get("store_path")
         return cls(
             path=tuple(fields.get("path") or str(fields.get("path_text", "")).split(SEPARATOR)),
             decided_level=str(fields.get("decided_level", "")),
@@ -153,6 +160,9 @@ class CategoryDecision:
             reviewed_by=str(fields.get("reviewed_by", "")),
             reviewed_at=fields.get("reviewed_at"),
             review_id=str(fields.get("review_id", "")),
+            store_path=tuple(store_path) if store_path is not None else None,
+            store_level=str(fields.get("store_level", "")),
+            store_leaf=bool(fields.get("store_leaf", False)),
         )
 
 

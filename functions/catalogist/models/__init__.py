@@ -12,6 +12,7 @@ __all__ = [
     "price_features",
     "price_model",
     "releases",
+    "store_map",
     "taxonomy",
     "text_features",
     "textcat",

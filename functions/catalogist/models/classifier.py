@@ -19,6 +19,7 @@ from PIL import Image
 from catalogist.imaging import photo_pixels
 from catalogist.models.kinds import CLASSIFIER
 from catalogist.models.releases import Release
+from catalogist.models.store_map import MAP_FILE, StoreMap
 from catalogist.models.taxonomy import Decision, Taxonomy
 
 MODEL_FILE = "model.tflite"
@@ -146,6 +147,8 @@ class PhotoClassifier:
         self.tta = release_views(release) if tta == "release" else tta
         tta_views(np.zeros((2, 2, 3), np.uint8), self.tta)  # reject a bad name at load, not per photo
         self.image_size = self.model.image_size
+        mapped = MAP_FILE in release.manifest["files"]  # checked against the manifest with the rest
+        self.store_map = StoreMap.load(release.path(MAP_FILE)) if mapped else None
 
     @classmethod
     def open(cls, folder: Path, **options: Any) -> PhotoClassifier:

@@ -25,6 +25,11 @@ class ReleaseKind:
     setting: str  # the `Settings` field naming the release in service
     model: str  # "module:Class" whose `open(folder)` loads it (imported only when it is opened)
     tree: str = ""  # the category tree its taxonomy.json is: "image", "text", or none
+    optional: tuple[str, ...] = ()  # files a release may add, listed in its manifest when it has them
+
+    def files_in(self, folder: Path) -> tuple[str, ...]:
+        """The files a release in `folder` lists: every required one and the optional ones it has."""
+        return (*self.files, *(name for name in self.optional if (Path(folder) / name).is_file()))
 
     def open(self, folder: Path, **options: Any) -> Any:
         module, _, name = self.model.partition(":")
@@ -45,6 +50,7 @@ CLASSIFIER = ReleaseKind(
     "classifier_release",
     "catalogist.models.classifier:PhotoClassifier",
     tree="image",
+    optional=("store-map.json",),  # catalogist.models.store_map.MAP_FILE
 )
 TEXTCAT = ReleaseKind(
     "textcat",

@@ -81,7 +81,8 @@ def shown_category(product: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
     path = tuple(category.get("path") or ())
     if not path:
         raise ReviewError("the product has no model decision to accept: choose a category with 1–5 or /")
-    return path, {"image": "image", "text": "text"}.get(category.get("source", ""), "")
+    # a category joined from a photo and a row is in the store's tree whatever its source
+    return path, category.get("tree") or {"image": "image", "text": "text"}.get(category.get("source", ""), "")
 
 
 def first_alternative(product: Product) -> tuple[tuple[str, ...], str]:

@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from catalogist.documents.values import CategoryDecision, ObjectVersion, PriceSu
 from catalogist.errors import BadPhoto, ModelError
 from catalogist.imaging import DecodeBudget, photo_pixels_with_facts
 from catalogist.intake.events import StorageObject
+from catalogist.models.store_map import StoreMap
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.ports import BlobReader, DocumentStore
 
@@ -42,6 +43,7 @@ class Classifier(Protocol):
 
     taxonomy: Taxonomy
     image_size: int
+    store_map: StoreMap | None  # where its decisions sit in the store's tree, if it says
 
     @property
     def version(self) -> str: ...
@@ -109,10 +111,15 @@ def score_photo(
 
 
 def image_fields(
-    product: Mapping[str, Any], taxonomy: Taxonomy, version: str, pricer: CategoryPricer | None
+    product: Mapping[str, Any],
+    taxonomy: Taxonomy,
+    version: str,
+    pricer: CategoryPricer | None,
+    store_map: StoreMap | None = None,
 ) -> dict[str, Any]:
-    """The image decision over every photo of the product the release has scored, and the rough
-    price it leads to (`photo_price`, when the price model knows the category).
+    """The image decision over every photo of the product the release has scored, where it sits
+    in the store's tree (when the release maps it), and the rough price it leads to
+    (`photo_price`, when the price model knows the category).
 
     The price has its own field, as `image_category` has: a price-list row writes `price`, and
     whichever lands last, the row's price is the one shown (`Product.shown_price`)."""
@@ -120,6 +127,14 @@ def image_fields(
     scored = {key: photo for key, photo in photos.items() if photo.model_version == version}
     decision = taxonomy.decide(np.mean([photo.probabilities for photo in scored.values()], axis=0))
     image_category = CategoryDecision.from_decision(decision, version, len(scored), tuple(sorted(scored)))
+    placed = store_map.place(image_category.path) if store_map else None
+    if store_map and placed:
+        image_category = replace(
+            image_category,
+            store_path=placed,
+            store_level=store_map.level_of(placed),
+            store_leaf=store_map.is_leaf(placed),
+        )
     fields: dict[str, Any] = {
         products.IMAGE_CATEGORY: image_category.to_fields(),
         "model_versions": {**(product.get("model_versions") or {}), "classifier": version},
@@ -196,7 +211,8 @@ class PhotoPipeline:
             product = stored or {}
             photos = {**(product.get("photos") or {}), key: this_photo.to_fields()}
             fields = {"vendor": obj.vendor, "sku": sku, "photos": photos, "updated_at": now}
-            return {**fields, **image_fields({**product, **fields}, classifier.taxonomy, version, pricer)}
+            decided = image_fields({**product, **fields}, classifier.taxonomy, version, pricer, classifier.store_map)
+            return {**fields, **decided}
 
         by = f"photo {obj.name}"
         written = products.update(self.documents, [product_id], add_photo, by, now, self.audit_rate)[product_id]

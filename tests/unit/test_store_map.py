@@ -1,0 +1,148 @@
+"""One category per product in the store's tree: a classifier release's map places a photo's
+decision there, and a product with a photo and a price-list row gets one category from both."""
+
+from datetime import UTC, datetime
+
+from catalogist.documents import products
+from catalogist.models.store_map import StoreMap
+from catalogist.models.taxonomy import Taxonomy
+from catalogist.panel.review import Choice, decide
+from catalogist.photos.pipeline import image_fields
+from tests.unit.fakes import MemoryDocuments
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+PHOTOS = Taxonomy(
+    ("top", "coarse", "fine"),
+    (("Fruit", "Apple", "Pink-Lady"), ("Fruit", "Apple", "Royal-Gala"), ("Fruit", "Banana"), ("Packages", "Juice")),
+    (0.9, 0.9, 0.9),
+    "fine",
+)
+STORE = Taxonomy.from_paths(
+    [
+        ("Fruits & Vegetables", "Fresh Fruits", "Apples & Pomegranate"),
+        ("Fruits & Vegetables", "Fresh Fruits", "Banana, Sapota & Papaya"),
+        ("Beverages", "Fruit Juices & Drinks", "Juices"),
+        ("Bakery", "Breads", "Brown Bread"),
+    ],
+    ("category", "sub_category", "type"),
+)
+MAP = StoreMap(
+    {
+        ("Fruit",): ("Fruits & Vegetables", "Fresh Fruits"),
+        ("Fruit", "Apple"): ("Fruits & Vegetables", "Fresh Fruits", "Apples & Pomegranate"),
+        ("Fruit", "Banana"): ("Fruits & Vegetables", "Fresh Fruits", "Banana, Sapota & Papaya"),
+    }
+).attached(STORE)
+APPLES = "Fruits & Vegetables/Fresh Fruits/Apples & Pomegranate"
+
+
+def photo(probabilities: list[float]) -> dict:
+    """The image fields the photo path writes for one photo with these leaf probabilities."""
+    scored = {
+        "p_jpg": {
+            "probabilities": probabilities,
+            "model_version": "clf-1",
+            "object": {"bucket": "u", "name": "acme/A-1.jpg", "generation": "1"},
+            "image": {},
+        }
+    }
+    return image_fields({"photos": scored}, PHOTOS, "clf-1", None, MAP)[products.IMAGE_CATEGORY]
+
+
+def row(path: tuple[str, ...], sure: bool) -> dict:
+    return {
+        "path": list(path),
+        "path_text": "/".join(path),
+        "decided_level": STORE.levels[len(path) - 1],
+        "confidence": {level: 0.99 for level in STORE.levels[: len(path)]},
+        "alternatives": [{"path_text": APPLES, "confidence": 0.6}],
+        "needs_review": not sure,
+        "review_reason": None if sure else "not sure enough",
+        "model_version": "txt-1",
+    }
+
+
+def filed(image: dict, text: dict | None) -> dict:
+    product = {"vendor": "acme", "sku": "A-1", products.IMAGE_CATEGORY: image}
+    if text is not None:
+        product[products.TEXT_CATEGORY] = text
+    return products.summary_fields(product, audit_rate=0.0)
+
+
+def test_a_photo_decision_lands_on_the_store_node_of_its_deepest_mapped_node():
+    sure_apple = photo([0.97, 0.01, 0.01, 0.01])  # sure of Fruit/Apple/Pink-Lady
+    only_fruit = photo([0.3, 0.3, 0.35, 0.05])  # sure of Fruit alone
+    juice = photo([0.0, 0.0, 0.02, 0.98])  # Packages/Juice: the map says nothing of it
+
+    assert (sure_apple["store_path"], sure_apple["store_leaf"]) == (APPLES.split("/"), True)
+    assert sure_apple["store_level"] == "type"
+    assert (only_fruit["store_path"], only_fruit["store_leaf"]) == (["Fruits & Vegetables", "Fresh Fruits"], False)
+    assert "store_path" not in juice, "a decision the map says nothing of stays in the photo tree"
+
+
+def test_photo_and_row_agreeing_make_one_category_as_deep_as_the_sure_one_goes():
+    unsure_row = row(("Fruits & Vegetables",), sure=False)
+    sure_row = row(tuple(APPLES.split("/")), sure=True)
+
+    photo_decides = filed(photo([0.97, 0.01, 0.01, 0.01]), unsure_row)
+    both_sure = filed(photo([0.97, 0.01, 0.01, 0.01]), sure_row)
+    photo_only_fruit = filed(photo([0.3, 0.3, 0.35, 0.05]), unsure_row)
+
+    assert (photo_decides["category_path"], photo_decides["needs_review"]) == (APPLES, False)
+    assert photo_decides["category"]["source"] == "image" and photo_decides["category"]["tree"] == "text"
+    assert photo_decides["category"]["decided_level"] == "type"
+    assert (both_sure["category_path"], both_sure["needs_review"], both_sure["category"]["source"]) == (
+        APPLES,
+        False,
+        "text",
+    )
+    assert photo_only_fruit["category_path"] == "Fruits & Vegetables/Fresh Fruits", "the deeper of two unsure"
+    assert photo_only_fruit["needs_review"] and photo_only_fruit["review_code"] == "image to sub_category"
+
+
+def test_photo_and_row_disagreeing_go_to_a_human_told_what_each_said():
+    bread = row(("Bakery", "Breads", "Brown Bread"), sure=True)
+
+    summary = filed(photo([0.97, 0.01, 0.01, 0.01]), bread)
+
+    assert summary["needs_review"] and summary["category_path"] == "Bakery/Breads/Brown Bread"
+    assert summary["review_reason"] == f"the photo says {APPLES}, the price list says Bakery/Breads/Brown Bread"
+    assert summary["category"]["joined"] == {"photo": APPLES, "row": "Bakery/Breads/Brown Bread", "agree": False}
+
+
+def test_without_a_map_a_confident_photo_is_filed_in_its_own_tree_as_before():
+    unmapped = photo([0.97, 0.01, 0.01, 0.01])
+    for field in ("store_path", "store_level", "store_leaf"):
+        unmapped.pop(field)
+
+    summary = filed(unmapped, row(("Bakery",), sure=False))
+
+    assert (summary["category_path"], summary["category"]["source"]) == ("Fruit/Apple/Pink-Lady", "image")
+
+
+def test_enter_on_a_joined_card_files_the_store_category_in_the_store_tree():
+    documents = MemoryDocuments()
+    product = {"vendor": "acme", "sku": "A-1", products.IMAGE_CATEGORY: photo([0.97, 0.01, 0.01, 0.01])}
+    product[products.TEXT_CATEGORY] = row(("Fruits & Vegetables",), sure=False)
+    products.update(documents, ["acme:A-1"], lambda _, stored: product, "seed", NOW, audit_rate=1.0)
+
+    decide(documents, "acme:A-1", Choice("accept"), "ana@shop", "r-1", NOW, audit_rate=1.0)
+
+    human = documents.get("products", "acme:A-1")["human_category"]
+    assert (human["path_text"], human["tree"]) == (APPLES, "text")
+
+
+def test_a_map_is_refused_for_a_node_either_tree_lacks():
+    bad = StoreMap({("Fruit", "Kiwi"): ("Fruits & Vegetables",), ("Fruit",): ("Fruits & Vegetables", "Exotic")})
+
+    problems = bad.problems(PHOTOS, STORE)
+
+    assert problems == [
+        "Fruit → Fruits & Vegetables/Exotic: no such category in the store's tree",
+        "Fruit/Kiwi is no category of the photo model",
+    ]
+    assert MAP.problems(PHOTOS, STORE) == []
+    assert MAP.store_leaves == {
+        tuple(APPLES.split("/")),
+        ("Fruits & Vegetables", "Fresh Fruits", "Banana, Sapota & Papaya"),
+    }
