@@ -105,3 +105,53 @@ def test_the_command_is_registered() -> None:
     assert args.source == str(FIXTURE)
     assert args.destination == f"gs://shop-models/classifier/{VERSION}"
     assert args.func.__module__ == "catalogist_infra.release"
+
+
+def test_a_store_map_is_attached_only_when_both_trees_have_its_nodes_and_published_with_its_release(
+    tmp_path: Path,
+) -> None:
+    """`catalogist release map` (one category per product, docs/training.md §8) on the fixture
+    classifier and the committed BigBasket text release: a bad map is refused whole, a good one
+    becomes part of the release the publisher checks and sends."""
+    import json
+
+    from catalogist.models.classifier import PhotoClassifier
+    from catalogist_infra.release import attach_map
+
+    release = tmp_path / "release"
+    shutil.copytree(FIXTURE, release)
+    leaf = PhotoClassifier.open(release).taxonomy.leaves[0]
+    store_tree = REPO / "models" / "textcat"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"nodes": {"Fruit/Dragonfruit": "Beverages", "/".join(leaf[:1]): "Nowhere/At all"}}))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"nodes": {"/".join(leaf[:1]): "Fruits & Vegetables/Fresh Fruits"}}))
+
+    with pytest.raises(PublishError) as refused:
+        attach_map(release, bad, store_tree)
+    manifest = attach_map(release, good, store_tree)
+    written = publish(release, f"gs://shop-models/classifier/{manifest['version']}", FakeStorage())
+
+    assert "Fruit/Dragonfruit is no category of the photo model" in str(refused.value)
+    assert "Nowhere/At all: no such category in the store's tree" in str(refused.value)
+    assert "store-map.json" in manifest["files"] and manifest["changed_after"][-1]["command"].startswith(
+        "catalogist release map"
+    )
+    assert f"classifier/{manifest['version']}/store-map.json" in written
+    placed = PhotoClassifier.open(release).store_map
+    assert placed is not None and placed.place(leaf) == ("Fruits & Vegetables", "Fresh Fruits")
+
+
+def test_a_store_map_not_attached_through_release_map_is_refused_at_publish(tmp_path: Path) -> None:
+    import json
+
+    from catalogist.models.kinds import CLASSIFIER
+    from catalogist_training.release_manifest import write_manifest
+
+    release = tmp_path / "release"
+    shutil.copytree(FIXTURE, release)
+    (release / "store-map.json").write_text(json.dumps({"nodes": {"Fruit": "Fruits & Vegetables"}}))
+    manifest = write_manifest(release, CLASSIFIER)  # lists the map, but nobody checked it
+
+    with pytest.raises(PublishError, match="not attached with `catalogist release map`"):
+        publish(release, f"gs://shop-models/classifier/{manifest['version']}", FakeStorage())
