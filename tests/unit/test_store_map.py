@@ -146,3 +146,23 @@ def test_a_map_is_refused_for_a_node_either_tree_lacks():
         tuple(APPLES.split("/")),
         ("Fruits & Vegetables", "Fresh Fruits", "Banana, Sapota & Papaya"),
     }
+
+
+def test_the_card_says_what_the_photo_and_the_row_each_said():
+    from catalogist.documents.products import Product
+    from catalogist.panel import words
+
+    def line(image: dict, text: dict) -> str:
+        fields = {"vendor": "acme", "sku": "A-1", products.IMAGE_CATEGORY: image, products.TEXT_CATEGORY: text}
+        return words.confidence_line(Product.from_fields("acme:A-1", {**fields, **products.summary_fields(fields)}))
+
+    agree = line(photo([0.97, 0.01, 0.01, 0.01]), row(("Fruits & Vegetables",), sure=False))
+    disagree = line(photo([0.97, 0.01, 0.01, 0.01]), row(("Bakery", "Breads", "Brown Bread"), sure=True))
+
+    assert agree == (
+        "Photo and price list agree on Apples & Pomegranate: the photo Pink Lady (97%), "
+        "the price list Fruits & Vegetables (not sure below it)."
+    )
+    assert disagree == (
+        f"Photo and price list disagree: the photo Pink Lady (97%), which is {APPLES} here; the price list Brown Bread."
+    )

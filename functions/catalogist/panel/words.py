@@ -53,7 +53,20 @@ def confidence_line(product: Product) -> str:
         return "No model has categorized this product yet."
     if decision.decided_level == "human":
         return f"Filed by {decision.reviewed_by}: {decision.path_text}."
+    photo, row = product.image_category, product.text_category
+    if photo is not None and row is not None and photo.store_path is not None:
+        return joined_line(photo, row, decision)
     return model_line(decision)
+
+
+def joined_line(photo: CategoryDecision, row: CategoryDecision, decision: CategoryDecision) -> str:
+    """A product filed from a photo and a row (`products.joined_category`): what each says."""
+    placed = photo.store_path or ()
+    photo_says = f"the photo {node_name(photo.path_text)} ({percent(photo.confidence.get(photo.decided_level, 0.0))})"
+    row_says = f"the price list {node_name(row.path_text)}" + (" (not sure below it)" if row.needs_review else "")
+    if placed[: len(row.path)] != row.path[: len(placed)]:
+        return f"Photo and price list disagree: {photo_says}, which is {'/'.join(placed)} here; {row_says}."
+    return f"Photo and price list agree on {node_name(decision.path_text)}: {photo_says}, {row_says}."
 
 
 def model_line(decision: CategoryDecision) -> str:
