@@ -69,3 +69,38 @@ def test_values_only_the_client_knows_are_left_to_the_client(documents: Firestor
     assert documents._encoded(Write("products", "a:1", {"blob": b"\x00"})) is None
     assert documents._encoded(Write("products", "a:1", {"m": {1: "int key"}})) is None
     assert documents._encoded(Write("products", "a:1", {"m": {"": "empty key"}})) is None
+
+
+class BrokenOnce:
+    """A query whose stream is cut by its deadline the first time (what a Firestore stream does
+    to a slow or unlucky reader), then answers; it records what each stream was asked."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids, self.streams = ids, 0
+
+    def stream(self, retry: Any = None) -> Any:
+        from google.api_core import exceptions
+
+        self.streams += 1
+        assert retry is not None and not retry._predicate(exceptions.DeadlineExceeded("x")), "the client's resume off"
+        for n, document_id in enumerate(self.ids):
+            if self.streams == 1 and n == 2:
+                raise exceptions.DeadlineExceeded("stream cut")
+            yield type("Snapshot", (), {"id": document_id, "to_dict": lambda self: {"n": 1}})()
+
+    def limit(self, _: int) -> BrokenOnce:
+        return self
+
+    def order_by(self, _: Any) -> BrokenOnce:
+        return self
+
+
+def test_a_page_whose_stream_breaks_is_read_again_whole(documents: FirestoreDocuments, monkeypatch) -> None:
+    query = BrokenOnce(["a", "b", "c"])
+    monkeypatch.setattr(documents, "_filtered", lambda collection, filters: query)
+    monkeypatch.setattr("catalogist.adapters.firestore.time.sleep", lambda _: None)
+
+    scanned = list(documents.scan("products", [], page=10))
+
+    assert [document_id for document_id, _ in scanned] == ["a", "b", "c"], "each once, none lost"
+    assert query.streams == 2

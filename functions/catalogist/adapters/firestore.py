@@ -44,6 +44,7 @@ LOCAL_TURNS = 64  # locks shared by the documents this process writes, by hash
 # A stream the emulator or the network cut; the rest of it is read again.
 _BROKEN_STREAM = (gexc.DeadlineExceeded, gexc.ServiceUnavailable, gexc.InternalServerError, gexc.Aborted)
 _NEVER_RETRY = Retry(predicate=if_exception_type())
+PAGE_ATTEMPTS = 5  # reads of one page of a scan whose stream broke
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
 _WritePb = write_types.Write.pb()
@@ -155,13 +156,15 @@ class FirestoreDocuments:
         self, collection: str, filters: Sequence[Filter], after: str = "", page: int = 500
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Pages of `page` documents, each a query from the last id seen: a query stream that runs
-        for long is cut by its deadline, and a page costs one round trip."""
+        for long is cut by its deadline, and a page costs one round trip. A page whose stream
+        breaks is read again whole (`PAGE_ATTEMPTS`): the client's own resume of a broken stream
+        fails with AttributeError (`_retry`) in google-cloud-firestore 2.34.1 and hides why."""
         reference = self.client.collection(collection)
         while True:
             query = self._filtered(collection, filters).order_by(FieldPath.document_id())
             if after:
                 query = query.where(filter=FieldFilter(FieldPath.document_id(), ">", reference.document(after)))
-            found = [(snapshot.id, snapshot.to_dict() or {}) for snapshot in query.limit(page).stream()]
+            found = _read_page(query.limit(page))
             yield from found
             if len(found) < page:
                 return
@@ -328,6 +331,17 @@ REVISION_CLAIMS = "_revisions"
 CLAIMED_PER_COMMIT = BATCH_LIMIT // 2  # a claim and the document's write each
 CLAIMS_KEPT = datetime.timedelta(minutes=10)
 SWEEP_EVERY_CLAIMS = 5_000
+
+
+def _read_page(query: Any) -> list[tuple[str, dict[str, Any]]]:
+    for attempt in range(1, PAGE_ATTEMPTS + 1):
+        try:
+            return [(snapshot.id, snapshot.to_dict() or {}) for snapshot in query.stream(retry=_NEVER_RETRY)]
+        except _BROKEN_STREAM:
+            if attempt == PAGE_ATTEMPTS:
+                raise
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+    raise AssertionError("unreachable")
 
 
 def claim_id(collection: str, document_id: str, revision: int) -> str:
