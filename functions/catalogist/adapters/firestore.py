@@ -158,7 +158,8 @@ class FirestoreDocuments:
         """Pages of `page` documents, each a query from the last id seen: a query stream that runs
         for long is cut by its deadline, and a page costs one round trip. A page whose stream
         breaks is read again whole (`PAGE_ATTEMPTS`): the client's own resume of a broken stream
-        fails with AttributeError (`_retry`) in google-cloud-firestore 2.34.1 and hides why."""
+        fails with AttributeError (`_retry`) in google-cloud-firestore 2.34.1 and hides why
+        (googleapis/python-firestore#596, reported in 2022 and still there)."""
         reference = self.client.collection(collection)
         while True:
             query = self._filtered(collection, filters).order_by(FieldPath.document_id())
