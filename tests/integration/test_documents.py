@@ -123,8 +123,8 @@ def test_the_transaction_path_writes_and_counts_revisions(stack, monkeypatch: py
 
 
 def test_a_scan_read_slower_than_its_stream_s_deadline_gives_every_document_once(emulator, monkeypatch):
-    """A re-scoring job reads its products for longer than one RunQuery stream may stay open; the
-    stream breaks with DEADLINE_EXCEEDED and the scan opens it again, past what it gave."""
+    """A re-scoring job reads its products for longer than one RunQuery stream may stay open
+    (here 1 s): the scan holds no stream while its reader works, and gives each document once."""
     from catalogist.adapters import firestore
 
     collection = f"scanned-{vendor()}"

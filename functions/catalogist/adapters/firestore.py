@@ -287,30 +287,35 @@ class EmulatorDocuments(FirestoreDocuments):
     def scan(
         self, collection: str, filters: Sequence[Filter], after: str = "", page: int = 500
     ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """One stream, skipping ids up to `after`: the emulator answers a range filter on document
-        ids with nothing at all (and ignores cursors), and holds everything in memory, so one long
-        stream costs it nothing a page would not. With an equality filter it does not keep id
-        order, so where a stream is in it is known only by the ids it gave.
+        """The matching ids first, then their documents a page at a time, in id order.
 
-        A stream stays open as long as its reader takes, and a re-scoring job reads for longer
-        than RunQuery's deadline. A broken stream is opened again and the ids already given are
-        skipped, so each document comes once (a set of ids: 100,000 products hold a few MB). The
-        client's own resume is switched off: it sends a cursor the emulator ignores, and in
-        google-cloud-firestore 2.34.1 it fails with AttributeError (`_retry`) before it gets that
-        far."""
-        query = self._filtered(collection, filters).order_by(FieldPath.document_id())
-        given: set[str] = set()
+        The emulator answers a range filter on document ids with nothing at all and ignores
+        cursors, so no page can start where the last one ended; and a query stream held open
+        while its reader works made it buffer the whole answer (its heap passed 16 GB while a
+        job re-scored 100,000 products) and broke at RunQuery's deadline. So one stream is read
+        as fast as it comes, keeping only the ids, and the documents are then read by id
+        (`get_many`), each as it is when its page is read."""
+        ids = sorted(i for i in self._matching_ids(collection, filters) if i > after)
+        for start in range(0, len(ids), page):
+            chunk = ids[start : start + page]
+            found = self.get_many(collection, chunk)
+            yield from ((document_id, found[document_id]) for document_id in chunk if document_id in found)
+
+    def _matching_ids(self, collection: str, filters: Sequence[Filter]) -> set[str]:
+        """A broken stream is opened again and read to the end (the client's own resume is
+        switched off: it sends a cursor the emulator ignores, and in google-cloud-firestore
+        2.34.1 it fails with AttributeError `_retry`, googleapis/python-firestore#596)."""
+        query = self._filtered(collection, filters)
+        ids: set[str] = set()
         broken = 0
         while True:
-            before = len(given)
+            before = len(ids)
             try:
                 for snapshot in query.stream(retry=_NEVER_RETRY, timeout=EMULATOR_STREAM_SECONDS):
-                    if snapshot.id > after and snapshot.id not in given:
-                        given.add(snapshot.id)
-                        yield snapshot.id, snapshot.to_dict() or {}
-                return
+                    ids.add(snapshot.id)
+                return ids
             except _BROKEN_STREAM:
-                broken = broken + 1 if len(given) == before else 1
+                broken = broken + 1 if len(ids) == before else 1
                 if broken >= EMULATOR_ATTEMPTS:
                     raise
 
