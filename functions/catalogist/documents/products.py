@@ -245,6 +245,11 @@ def effective_category(product: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def on_one_path(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether two category paths agree: one is the start of the other (or they are equal)."""
+    return tuple(a[: len(b)]) == tuple(b[: len(a)])
+
+
 def joined_category(image: Mapping[str, Any], text: Mapping[str, Any]) -> dict[str, Any]:
     """One category in the store's tree from a photo's decision placed there (`store_path`) and
     the row's decision, each as far as it is sure (its path).
@@ -257,7 +262,7 @@ def joined_category(image: Mapping[str, Any], text: Mapping[str, Any]) -> dict[s
     placed, row = tuple(image["store_path"]), tuple(text.get("path") or ())
     photo_sure, row_sure = not image.get("needs_review", True), not text.get("needs_review", True)
     agreed = {"photo": SEPARATOR.join(placed), "row": str(text.get("path_text", "")), "agree": True}
-    if placed[: len(row)] != row[: len(placed)]:
+    if not on_one_path(placed, row):
         reason = f"the photo says {agreed['photo']}, the price list says {agreed['row']}"
         return {**text, "source": "text", "tree": "text", "needs_review": True, "review_reason": reason,
                 "joined": {**agreed, "agree": False}}  # fmt: skip

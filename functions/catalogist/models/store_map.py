@@ -62,15 +62,17 @@ class StoreMap:
         return sorted(self.photo_problems(photos) + self.store_problems(store))
 
     def photo_problems(self, photos: Taxonomy) -> list[str]:
-        known = _nodes(photos)
-        return [f"{SEPARATOR.join(node)} is no category of the photo model" for node in self.nodes if node not in known]
+        return [
+            f"{SEPARATOR.join(node)} is no category of the photo model"
+            for node in self.nodes
+            if not photos.has_node(node)
+        ]
 
     def store_problems(self, store: Taxonomy) -> list[str]:
-        known = _nodes(store)
         found = [
             f"{SEPARATOR.join(source)} → {SEPARATOR.join(target)}: no such category in the store's tree"
             for source, target in self.nodes.items()
-            if target not in known
+            if not store.has_node(target)
         ]
         if self.store_levels and tuple(store.levels) != self.store_levels:
             found.append(
@@ -94,7 +96,3 @@ class StoreMap:
             "nodes": {SEPARATOR.join(k): SEPARATOR.join(v) for k, v in sorted(self.nodes.items())},
         }
         Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def _nodes(taxonomy: Taxonomy) -> set[tuple[str, ...]]:
-    return {leaf[:depth] for leaf in taxonomy.leaves for depth in range(1, len(leaf) + 1)}

@@ -136,6 +136,11 @@ class Taxonomy:
         leaf_probabilities = np.asarray(leaf_probabilities, dtype=np.float64)
         return np.add.reduceat(leaf_probabilities[..., order], starts, axis=-1)
 
+    def has_node(self, category_path: Sequence[str]) -> bool:
+        """A category of the tree at any level: a leaf or a node above leaves."""
+        depth = len(category_path)
+        return 0 < depth <= len(self.levels) and tuple(category_path) in self._nodes[depth - 1]
+
     def is_leaf(self, category_path: Sequence[str]) -> bool:
         """A whole category of the tree (at any depth), not a node above one."""
         return tuple(category_path) in self._leaf_set

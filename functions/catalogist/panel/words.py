@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from catalogist.documents.products import Product
+from catalogist.documents.products import Product, on_one_path
 from catalogist.documents.values import CategoryDecision, Money, PriceSuggestion
 from catalogist.models.bounds import lower_bound
 
@@ -64,7 +64,7 @@ def joined_line(photo: CategoryDecision, row: CategoryDecision, decision: Catego
     placed = photo.store_path or ()
     photo_says = f"the photo {node_name(photo.path_text)} ({percent(photo.confidence.get(photo.decided_level, 0.0))})"
     row_says = f"the price list {node_name(row.path_text)}" + (" (not sure below it)" if row.needs_review else "")
-    if placed[: len(row.path)] != row.path[: len(placed)]:
+    if not on_one_path(placed, row.path):
         return f"Photo and price list disagree: {photo_says}, which is {'/'.join(placed)} here; {row_says}."
     return f"Photo and price list agree on {node_name(decision.path_text)}: {photo_says}, {row_says}."
 
