@@ -32,6 +32,7 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +111,7 @@ def export(
                 {
                     "index": f"review:{product_id}",
                     "product": product.name,
-                    **dict(
-                        zip(level_columns(len(taxonomy.levels)), [*path, *[""] * len(taxonomy.levels)], strict=False)
-                    ),
+                    **dict(zip_longest(level_columns(len(taxonomy.levels)), path, fillvalue="")),
                     "brand": product.brand,
                     "sale_price": "" if price is None else f"{price}",
                     "description": product.description,

@@ -127,8 +127,7 @@ def image_fields(
     scored = {key: photo for key, photo in photos.items() if photo.model_version == version}
     decision = taxonomy.decide(np.mean([photo.probabilities for photo in scored.values()], axis=0))
     image_category = CategoryDecision.from_decision(decision, version, len(scored), tuple(sorted(scored)))
-    placed = store_map.place(image_category.path) if store_map else None
-    if store_map and placed:
+    if store_map and (placed := store_map.place(image_category.path)):
         image_category = replace(
             image_category,
             store_path=placed,
