@@ -1,7 +1,6 @@
 """The Firestore adapters' `modify` against the real emulator: no write is lost to a concurrent
 writer, however the store isolates (Firestore's transactions; claims where the emulator has none)."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -122,25 +121,22 @@ def test_the_transaction_path_writes_and_counts_revisions(stack, monkeypatch: py
     assert existing(documents, collection, "b")[REVISION] == 1
 
 
-def test_a_scan_read_slower_than_its_stream_s_deadline_gives_every_document_once(emulator, monkeypatch):
-    """A re-scoring job reads its products for longer than one RunQuery stream may stay open
-    (here 1 s): the scan holds no stream while its reader works, and gives each document once."""
-    from catalogist.adapters import firestore
-
+def test_a_scan_gives_every_matching_document_once_page_by_page_as_written(emulator):
+    """A re-scoring job reads a catalogue in pages; here pages of 100 over 1,500 matching
+    documents (written each way the store writes), started after a given id, with others between."""
     collection = f"scanned-{vendor()}"
     ids = [f"p-{i:05d}" for i in range(3 * BATCH_LIMIT)]
-    payload = "x" * 4_000  # more than the stream's flow-control window holds: the server is still sending
     for start in range(0, len(ids), BATCH_LIMIT):
-        emulator.commit(
-            [Write(collection, i, {"vendor": "v", "payload": payload}) for i in ids[start : start + BATCH_LIMIT]]
-        )
-    monkeypatch.setattr(firestore, "EMULATOR_STREAM_SECONDS", 1.0)
+        emulator.commit([Write(collection, i, {"vendor": "v", "n": int(i[2:])}) for i in ids[start : start + BATCH_LIMIT]])
+        emulator.commit([Write(collection, f"{i}-other", {"vendor": "w"}) for i in ids[start : start + 10]])
+    emulator.create(collection, "q-created", {"vendor": "v", "n": -1})
+    emulator.commit([Write(collection, "q-merged", {"vendor": "v", "card": {"n": -2}}, paths=(("vendor",), ("card", "n")))])
+    emulator.update(collection, ids[20], {"n": 20, "card.seen": True})
 
-    seen = []
-    for document_id, _ in emulator.scan(collection, [("vendor", "==", "v")], after=ids[9]):
-        seen.append(document_id)
-        if len(seen) % 100 == 0:
-            time.sleep(0.25)  # a slow reader: the whole scan takes several deadlines
+    seen = list(emulator.scan(collection, [("vendor", "==", "v")], after=ids[9], page=100))
 
-    assert len(seen) == len(set(seen)), "none twice"
-    assert sorted(seen) == ids[10:], "none lost"
+    seen_ids = [document_id for document_id, _ in seen]
+    assert seen_ids == [*ids[10:], "q-created", "q-merged"], "each once, in id order, none lost"
+    assert dict(seen)[ids[20]] == {"vendor": "v", "n": 20, "card": {"seen": True}}, "the fields as written"
+    assert dict(seen)["q-merged"] == {"vendor": "v", "card": {"n": -2}}
+    assert emulator.get(collection, "q-created") == {"vendor": "v", "n": -1}

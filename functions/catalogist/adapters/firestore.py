@@ -11,6 +11,7 @@ merges, sentinels, references) goes through the client's `set`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import random
@@ -39,7 +40,6 @@ MODIFY_ATTEMPTS = 10  # a document that changed under every one of them is left 
 # Optimistic claims are not queued as Firestore's locks are: N processes writing one document
 # lose up to N-1 rounds each (with random back-off), so the emulator's writers get more attempts.
 EMULATOR_ATTEMPTS = 30
-EMULATOR_STREAM_SECONDS = 300.0  # RunQuery's own default deadline, named so a test can shorten it
 LOCAL_TURNS = 64  # locks shared by the documents this process writes, by hash
 # A stream the emulator or the network cut; the rest of it is read again.
 _BROKEN_STREAM = (gexc.DeadlineExceeded, gexc.ServiceUnavailable, gexc.InternalServerError, gexc.Aborted)
@@ -68,11 +68,11 @@ class FirestoreDocuments:
 
     def get(self, collection: str, document_id: str) -> dict[str, Any] | None:
         snapshot = self.client.collection(collection).document(document_id).get()
-        return snapshot.to_dict() if snapshot.exists else None
+        return self._fields(snapshot) if snapshot.exists else None
 
     def get_many(self, collection: str, document_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         references = [self.client.collection(collection).document(i) for i in document_ids]
-        return {s.id: s.to_dict() or {} for s in self.client.get_all(references) if s.exists}
+        return {s.id: self._fields(s) for s in self.client.get_all(references) if s.exists}
 
     def create(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> bool:
         try:
@@ -138,7 +138,7 @@ class FirestoreDocuments:
 
     def find(self, collection: str, field: str, value: Any, limit: int = 1000) -> dict[str, dict[str, Any]]:
         query = self.client.collection(collection).where(filter=FieldFilter(field, "==", value)).limit(limit)
-        return {snapshot.id: snapshot.to_dict() or {} for snapshot in query.stream()}
+        return {snapshot.id: self._fields(snapshot) for snapshot in query.stream()}
 
     def query(
         self, collection: str, filters: Sequence[Filter], order: Sequence[Order], limit: int
@@ -146,7 +146,7 @@ class FirestoreDocuments:
         query = self._filtered(collection, filters)
         for field, direction in order:
             query = query.order_by(field, direction=_DIRECTIONS[direction])
-        return [(snapshot.id, snapshot.to_dict() or {}) for snapshot in query.limit(limit).stream()]
+        return [(snapshot.id, self._fields(snapshot)) for snapshot in query.limit(limit).stream()]
 
     def count(self, collection: str, filters: Sequence[Filter], up_to: int) -> int:
         result = self._filtered(collection, filters).limit(up_to).count().get()
@@ -160,16 +160,24 @@ class FirestoreDocuments:
         breaks is read again whole (`PAGE_ATTEMPTS`): the client's own resume of a broken stream
         fails with AttributeError (`_retry`) in google-cloud-firestore 2.34.1 and hides why
         (googleapis/python-firestore#596, reported in 2022 and still there)."""
-        reference = self.client.collection(collection)
         while True:
-            query = self._filtered(collection, filters).order_by(FieldPath.document_id())
-            if after:
-                query = query.where(filter=FieldFilter(FieldPath.document_id(), ">", reference.document(after)))
-            found = _read_page(query.limit(page))
-            yield from found
+            found = _read_page(self._page(collection, filters, after).limit(page))
+            yield from ((snapshot.id, self._fields(snapshot)) for snapshot in found)
             if len(found) < page:
                 return
-            after = found[-1][0]
+            after = found[-1].id
+
+    def _page(self, collection: str, filters: Sequence[Filter], after: str) -> Any:
+        """The query of a scan's page: the matching documents after `after`, in id order."""
+        query = self._filtered(collection, filters).order_by(FieldPath.document_id())
+        if not after:
+            return query
+        reference = self.client.collection(collection).document(after)
+        return query.where(filter=FieldFilter(FieldPath.document_id(), ">", reference))
+
+    def _fields(self, snapshot: Any) -> dict[str, Any]:
+        """A document's fields as its writer gave them."""
+        return snapshot.to_dict() or {}
 
     def _filtered(self, collection: str, filters: Sequence[Filter]) -> Any:
         query: Any = self.client.collection(collection)
@@ -203,6 +211,8 @@ class EmulatorDocuments(FirestoreDocuments):
     commit fails on the claim and that writer reads again. The emulator applies a commit's
     writes in order and stops at the first that fails, so a claim and its write land together
     or not at all. Claims are kept while a writer may still hold an older read (`_sweep_claims`).
+    Every document it writes also carries its own id as a field (`PAGE_KEY`, hidden from readers),
+    by which its scans page (`_page`).
     """
 
     def __init__(self, project: str, database: str = "(default)") -> None:
@@ -284,40 +294,27 @@ class EmulatorDocuments(FirestoreDocuments):
             self._sweep_claims()
         return lost
 
-    def scan(
-        self, collection: str, filters: Sequence[Filter], after: str = "", page: int = 500
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The matching ids first, then their documents a page at a time, in id order.
+    def create(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> bool:
+        return super().create(collection, document_id, {**fields, PAGE_KEY: document_id})
 
-        The emulator answers a range filter on document ids with nothing at all and ignores
-        cursors, so no page can start where the last one ended; and a query stream held open
-        while its reader works made it buffer the whole answer (its heap passed 16 GB while a
-        job re-scored 100,000 products) and broke at RunQuery's deadline. So one stream is read
-        as fast as it comes, keeping only the ids, and the documents are then read by id
-        (`get_many`), each as it is when its page is read."""
-        ids = sorted(i for i in self._matching_ids(collection, filters) if i > after)
-        for start in range(0, len(ids), page):
-            chunk = ids[start : start + page]
-            found = self.get_many(collection, chunk)
-            yield from ((document_id, found[document_id]) for document_id in chunk if document_id in found)
+    def update(self, collection: str, document_id: str, fields: Mapping[str, Any]) -> None:
+        super().update(collection, document_id, {**fields, PAGE_KEY: document_id})
 
-    def _matching_ids(self, collection: str, filters: Sequence[Filter]) -> set[str]:
-        """A broken stream is opened again and read to the end (the client's own resume is
-        switched off: it sends a cursor the emulator ignores, and in google-cloud-firestore
-        2.34.1 it fails with AttributeError `_retry`, googleapis/python-firestore#596)."""
-        query = self._filtered(collection, filters)
-        ids: set[str] = set()
-        broken = 0
-        while True:
-            before = len(ids)
-            try:
-                for snapshot in query.stream(retry=_NEVER_RETRY, timeout=EMULATOR_STREAM_SECONDS):
-                    ids.add(snapshot.id)
-                return ids
-            except _BROKEN_STREAM:
-                broken = broken + 1 if len(ids) == before else 1
-                if broken >= EMULATOR_ATTEMPTS:
-                    raise
+    def commit(self, writes: Sequence[Write]) -> None:
+        super().commit([_keyed(write) for write in writes])
+
+    def _page(self, collection: str, filters: Sequence[Filter], after: str) -> Any:
+        """Pages by `PAGE_KEY`, the document's id written as a field of its own: the emulator
+        answers a range filter on document ids with nothing at all and ignores cursors and read
+        masks, and one stream over a whole collection made it build the whole answer in memory
+        (its heap passed 16 GB for 100,000 products). A range on an ordinary field it honours."""
+        query = self._filtered(collection, filters).order_by(PAGE_KEY)
+        return query.where(filter=FieldFilter(PAGE_KEY, ">", after)) if after else query
+
+    def _fields(self, snapshot: Any) -> dict[str, Any]:
+        fields = super()._fields(snapshot)
+        fields.pop(PAGE_KEY, None)
+        return fields
 
     def _sweep_claims(self) -> None:
         """Delete claims older than `CLAIMS_KEPT`. A claim must outlive every writer that read its
@@ -334,20 +331,28 @@ class EmulatorDocuments(FirestoreDocuments):
 
 
 REVISION_CLAIMS = "_revisions"
+PAGE_KEY = "_page_key"  # the emulator's copy of each document's id, for scans (`EmulatorDocuments._page`)
 CLAIMED_PER_COMMIT = BATCH_LIMIT // 2  # a claim and the document's write each
 CLAIMS_KEPT = datetime.timedelta(minutes=10)
 SWEEP_EVERY_CLAIMS = 5_000
 
 
-def _read_page(query: Any) -> list[tuple[str, dict[str, Any]]]:
+def _read_page(query: Any) -> list[Any]:
     for attempt in range(1, PAGE_ATTEMPTS + 1):
         try:
-            return [(snapshot.id, snapshot.to_dict() or {}) for snapshot in query.stream(retry=_NEVER_RETRY)]
+            return list(query.stream(retry=_NEVER_RETRY))
         except _BROKEN_STREAM:
             if attempt == PAGE_ATTEMPTS:
                 raise
             time.sleep(min(2.0, 0.1 * 2**attempt))
     raise AssertionError("unreachable")
+
+
+def _keyed(write: Write) -> Write:
+    if write.delete:
+        return write
+    paths = (*write.paths, (PAGE_KEY,)) if write.paths else ()
+    return dataclasses.replace(write, fields={**write.fields, PAGE_KEY: write.document_id}, paths=paths)
 
 
 def claim_id(collection: str, document_id: str, revision: int) -> str:
