@@ -127,10 +127,14 @@ def test_a_scan_gives_every_matching_document_once_page_by_page_as_written(emula
     collection = f"scanned-{vendor()}"
     ids = [f"p-{i:05d}" for i in range(3 * BATCH_LIMIT)]
     for start in range(0, len(ids), BATCH_LIMIT):
-        emulator.commit([Write(collection, i, {"vendor": "v", "n": int(i[2:])}) for i in ids[start : start + BATCH_LIMIT]])
+        emulator.commit(
+            [Write(collection, i, {"vendor": "v", "n": int(i[2:])}) for i in ids[start : start + BATCH_LIMIT]]
+        )
         emulator.commit([Write(collection, f"{i}-other", {"vendor": "w"}) for i in ids[start : start + 10]])
     emulator.create(collection, "q-created", {"vendor": "v", "n": -1})
-    emulator.commit([Write(collection, "q-merged", {"vendor": "v", "card": {"n": -2}}, paths=(("vendor",), ("card", "n")))])
+    emulator.commit(
+        [Write(collection, "q-merged", {"vendor": "v", "card": {"n": -2}}, paths=(("vendor",), ("card", "n")))]
+    )
     emulator.update(collection, ids[20], {"n": 20, "card.seen": True})
 
     seen = list(emulator.scan(collection, [("vendor", "==", "v")], after=ids[9], page=100))
