@@ -45,6 +45,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in HEAVY))
 
 
+# Modules of long tests that share no module-scoped fixture: each test is a work unit of its own,
+# so their minutes spread over the workers instead of queueing on one (13 bench smokes in a row
+# were a third of one worker's run).
+ONE_UNIT_PER_TEST = ("tests/bench/test_benches.py", "tests/training/test_streamed_training.py")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist loadscope` with `ONE_UNIT_PER_TEST` split; any other mode is xdist's own."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.split("::", 1)[0] in ONE_UNIT_PER_TEST:
+                return nodeid
+            return super()._split_scope(nodeid)
+
+    return Scheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def grocery() -> Path:
     """The Grocery Store photos."""

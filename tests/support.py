@@ -35,6 +35,21 @@ GROCERY = SHARED_DATA / "grocerystore"
 BIGBASKET = SHARED_DATA / "bigbasket" / "products.csv"
 
 
+def tiny_backbone(folder: Path) -> Path:
+    """A tiny image feature-vector SavedModel as TF Hub publishes them (64×64 input in 0..1).
+    Training tests whose subject is not the network (checkpoints and resume, the Vertex AI
+    entry point, training on exported reviews) train on it in seconds; EfficientNet-lite0 costs
+    each of them a minute of CPU, and `test_classifier_smoke.py` trains that one end to end."""
+    import keras  # only training tests need it: imported here, not by every test
+
+    inputs = keras.Input((64, 64, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    x = keras.layers.Conv2D(16, 3, strides=2, activation="relu")(x)
+    features = keras.layers.GlobalAveragePooling2D()(x)
+    keras.Model(inputs, features).export(str(folder), verbose=False)
+    return folder
+
+
 def require_data(path: Path, what: str) -> Path:
     """`path` of the shared datasets, or the test is skipped: on a user's machine without
     `../shared`. Under CI (`CI=true`) the data is always beside the checkout, so its absence is a

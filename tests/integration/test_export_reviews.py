@@ -19,7 +19,7 @@ from catalogist.adapters.firestore import EmulatorDocuments
 from catalogist.models.taxonomy import Taxonomy
 from catalogist.panel.review import Choice, decide, review_id, undo
 from catalogist_infra.export_reviews import split_of
-from tests.support import dataset_photos, final_ledger_entry, upload, vendor
+from tests.support import dataset_photos, final_ledger_entry, tiny_backbone, upload, vendor
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")]
 
@@ -79,6 +79,8 @@ def test_reviewed_photos_become_a_dataset_a_classifier_trains_on(
             str(tmp_path / "model"),
             "--max-steps",
             "2",
+            "--backbone",  # the subject is the data, not the network: a tiny one trains in seconds
+            str(tiny_backbone(tmp_path / "backbone")),
         ],
         capture_output=True,
         text=True,

@@ -13,7 +13,7 @@ import pytest
 
 from catalogist.models.classifier import PhotoClassifier
 from catalogist.models.taxonomy import Taxonomy
-from tests.support import GROCERY
+from tests.support import GROCERY, tiny_backbone
 
 METRICS = {
     "fine_accuracy",
@@ -131,6 +131,8 @@ def test_a_refit_trains_on_val_and_keeps_the_thresholds_of_the_run_that_held_it_
             "val",
             "--thresholds-from",
             str(calibration_release),
+            "--backbone",  # the subject is the refit's data and thresholds, not the network
+            str(tiny_backbone(tmp_path / "backbone")),
         ]
     )
 

@@ -176,6 +176,26 @@ def saved_model_input_size(path: str) -> int | None:
     return int(height) if height is not None and height == width else None
 
 
+@keras.saving.register_keras_serializable(package="catalogist")
+class SavedModelLayer(keras.layers.TFSMLayer):
+    """Keras's TFSMLayer with its weights named without ":". It names each after the SavedModel's
+    variable ("conv2d/kernel:0" becomes "conv2d_kernel:0"), the optimizer names its slots after
+    that ("conv2d_kernel:0_momentum"), and TensorFlow refuses such a name scope: training on one
+    device failed at its first step (Keras 3.15; under a distribution strategy the scope is not
+    opened, so two replicas trained)."""
+
+    def _add_existing_weight(self, weight):
+        # Keras's own method with ":" replaced too; the variable is the SavedModel's own, not a copy
+        variable = keras.Variable(
+            initializer=weight,
+            trainable=weight.trainable,
+            dtype=weight.dtype,
+            shape=weight.shape,
+            name=weight.name.replace("/", "_").replace(":", "_"),
+        )
+        self._track_variable(variable)
+
+
 def build_saved_model_backbone(path: str, image_size: int, input_range: str, trainable: bool) -> keras.Model:
     """uint8-range RGB in, the SavedModel's feature vector out."""
     import tensorflow as tf
@@ -184,7 +204,7 @@ def build_saved_model_backbone(path: str, image_size: int, input_range: str, tra
     endpoint = _endpoint(tf.saved_model.load(path))
     pixels = keras.Input((image_size, image_size, 3), name="pixels")
     x = layers.Rescaling((high - low) / 255.0, offset=low, name="scale")(pixels)
-    features = keras.layers.TFSMLayer(path, call_endpoint=endpoint, trainable=trainable, name="saved_model")(x)
+    features = SavedModelLayer(path, call_endpoint=endpoint, trainable=trainable, name="saved_model")(x)
     if isinstance(features, dict):  # a signature answers with named outputs: a feature vector has one
         if len(features) != 1:
             raise ValueError(f"the SavedModel at {path} has outputs {sorted(features)}, expected one feature vector")
