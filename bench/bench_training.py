@@ -94,14 +94,16 @@ def child_streamed(data: Path) -> dict:
     return {"photos": seen, "seconds": time.perf_counter() - started}
 
 
-def child_input_wait(data: Path, steps: int, image_size: int, batch: int) -> dict:
+def child_input_wait(data: Path, steps: int, image_size: int, batch: int, train_from: str) -> dict:
     """Model steps of the release recipe fed by the streamed pipeline: time in next() apart."""
     from catalogist_training.config import TrainConfig
     from catalogist_training.input_pipeline import Skipped, training_batches
     from catalogist_training.prepare import prepare_photos
     from catalogist_training.train_classifier import build_classifier, compile_classifier
 
-    config = TrainConfig(data=str(data), out="", image_size=image_size, batch_size=batch, iconic_copies=0)
+    config = TrainConfig(
+        data=str(data), out="", image_size=image_size, batch_size=batch, iconic_copies=0, train_from=train_from
+    )
     run = prepare_photos(config)
     batches = iter(
         training_batches(
@@ -199,7 +201,7 @@ def main() -> int:
         answer = {
             "old": lambda: child_old_loop(Path(data)),
             "streamed": lambda: child_streamed(Path(data)),
-            "wait": lambda: child_input_wait(Path(data), *map(int, rest)),
+            "wait": lambda: child_input_wait(Path(data), *map(int, rest[:3]), rest[3]),
         }[kind]()
         print(json.dumps(answer))
         return 0
@@ -207,9 +209,9 @@ def main() -> int:
     sizes = [48] if args.smoke else [int(s) for s in args.sizes.split(",")]
     steps = 3 if args.smoke else args.steps
     image, batch = (96, 8) if args.smoke else (224, 32)
-    train_flags = ["--image-size", str(image), "--batch-size", str(batch)]
-    if args.smoke:
-        train_flags += ["--train-from", "block5"]
+    # the smoke run trains the last blocks only, as the training smoke does: it proves the steps run
+    train_from = "block5" if args.smoke else "stem"
+    train_flags = ["--image-size", str(image), "--batch-size", str(batch), "--train-from", train_from]
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
@@ -253,8 +255,8 @@ def main() -> int:
                 f"{size:>8} | {first:>16} | {found['peak_mb']:>6.0f} MB | {found['peak_mb'] / smallest:>9.2f}× | {rate}"
             )
         print()
-        wait_steps = 5 if args.smoke else 40
-        waited, _ = run_child(["wait", str(datasets[sizes[0]]), str(wait_steps), str(image), str(batch)])
+        wait_steps = 2 if args.smoke else 40
+        waited, _ = run_child(["wait", str(datasets[sizes[0]]), str(wait_steps), str(image), str(batch), train_from])
         share = waited["wait_seconds"] / waited["total_seconds"]
         print(f"3. Model steps waiting on input ({sizes[0]} photos, {wait_steps} steps after warm-up)")
         print(
