@@ -182,7 +182,7 @@ def test_submitting_creates_one_job_and_exits_by_how_it_ended():
     config = resolved_config(args)
     vertex = Vertex(["JOB_STATE_RUNNING", "JOB_STATE_FAILED"], [])
 
-    status = submit_from_args(args, config, session=vertex)
+    status = submit_from_args(args, config, session=vertex, poll=0)
 
     assert status == 1, "a failed job fails the command"
     (created,) = vertex.created

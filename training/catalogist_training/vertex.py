@@ -275,7 +275,9 @@ def authorized_session() -> Session:
     return cast(Session, AuthorizedSession(credentials))
 
 
-def submit_from_args(args: argparse.Namespace, config: TrainConfig, session: Session | None = None) -> int:
+def submit_from_args(
+    args: argparse.Namespace, config: TrainConfig, session: Session | None = None, poll: float = POLL_SECONDS
+) -> int:
     job = _job_from_args(args)
     session = session or authorized_session()
     if args.vertex_follow:
@@ -292,7 +294,7 @@ def submit_from_args(args: argparse.Namespace, config: TrainConfig, session: Ses
         print(f"follow it again with: {again}")
         if args.vertex_no_follow:
             return 0
-    state = follow(session, job, name)
+    state = follow(session, job, name, poll=poll)
     return 0 if state == "JOB_STATE_SUCCEEDED" else 1
 
 
