@@ -37,9 +37,9 @@ BIGBASKET = SHARED_DATA / "bigbasket" / "products.csv"
 
 def tiny_backbone(folder: Path) -> Path:
     """A tiny image feature-vector SavedModel as TF Hub publishes them (64×64 input in 0..1).
-    Training tests whose subject is not the network (checkpoints and resume, the Vertex AI
-    entry point, training on exported reviews) train on it in seconds; EfficientNet-lite0 costs
-    each of them a minute of CPU, and `test_classifier_smoke.py` trains that one end to end."""
+    Training tests whose subject is not the network (checkpoints and resume, a recipe's
+    checkpoint, the refit, training on exported reviews) train on it in seconds; EfficientNet-lite0
+    costs each of them a minute of CPU, and `test_classifier_smoke.py` trains that one end to end."""
     import keras  # only training tests need it: imported here, not by every test
 
     inputs = keras.Input((64, 64, 3))

@@ -77,8 +77,7 @@ def test_a_checkpoint_is_not_resumed_by_another_recipe(tmp_path):
 def test_the_vertex_job_s_command_trains_and_exports_on_this_cpu_in_mixed_precision(tmp_path):
     """The container's entry point as the job spec gives it, with the job's environment, in the
     mixed precision a GPU VM would choose (CPUs emulate float16: slow, but the same code path)."""
-    # 64 px: float16 is emulated on a CPU, a step costs what the pixels cost
-    config = replace(TrainConfig.smoke("gs://shop-ml/pack", ""), precision="mixed_float16", image_size=64)
+    config = replace(TrainConfig.smoke("gs://shop-ml/pack", ""), precision="mixed_float16")
     args = training_args(config, publish="", extra=[])
     args[args.index("--data") + 1] = str(GROCERY)  # what the bucket would hold
     args[args.index("--out") + 1] = str(tmp_path / JOB_OUT.strip("/"))
@@ -94,7 +93,7 @@ def test_the_vertex_job_s_command_trains_and_exports_on_this_cpu_in_mixed_precis
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     release = tmp_path / JOB_OUT.strip("/") / "release"
-    assert PhotoClassifier.open(release).image_size == 64
+    assert PhotoClassifier.open(release).image_size == 96
     assert (tmp_path / "job" / "checkpoints" / "progress.json").exists(), "checkpoints where Vertex AI keeps them"
     assert list((tmp_path / "job" / "logs").rglob("*tfevents*"))
     progress = [
