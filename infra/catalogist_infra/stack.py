@@ -455,10 +455,23 @@ def _refuse_if_running(config: StackConfig) -> None:
     config.state_file.unlink()
 
 
+# Below Linux's ephemeral range (32768-60999 by default). A port the kernel hands out for a bind
+# to port 0 comes from that range, and any outgoing connection can take it before the process it
+# was found for listens on it: a test stack's Firestore emulator once lost its port that way.
+LISTEN_PORTS = range(20000, 32768)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """A port nothing holds on `host`, from `LISTEN_PORTS`."""
+    for _ in range(200):
+        port = secrets.choice(LISTEN_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise StackError(f"no free port on {host} in {LISTEN_PORTS.start}-{LISTEN_PORTS.stop - 1}")
 
 
 def _require_free(host: str, port: int) -> None:
