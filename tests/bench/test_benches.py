@@ -67,15 +67,7 @@ HEADINGS = {
     ),
     "bench_stack.py": ("stack start-up", "upload → ledger document", "stack shut-down"),
     "evaluate_row_models.py": ("Text categorizer on", "Price model on", "smoke run: the floors are not checked"),
-    "reliability.py": (
-        "| scenario |",
-        "redelivery storm",
-        "Firestore stalls mid-import",
-        "Firestore connections reset mid-import",
-        "function killed mid-import",
-        "function killed mid-photo",
-        "photo and price-list row of one SKU at once",
-    ),
+    "reliability.py": ("| scenario |", "redelivery storm"),  # one scenario: tests/reliability runs them all
     "soak.py": ("photo       upload → done", "price list  upload → done", "throughput:", "must be zero:"),
 }
 # The runner of `make bench` is tested on its own, on one quick bench (the others are above).
