@@ -1,18 +1,28 @@
 """The whole classifier pipeline on a tiny slice of data: train, int8 export, LiteRT evaluation.
 
-What CI runs (`--smoke`: 4 categories spread over 3 top and 4 coarse classes, 12 photos each,
-96 px, 2 epochs). Its accuracy means little; that the release loads without TensorFlow, decides
-paths of its own tree, and that the evaluation reports what serving decides, means everything.
+The smoke recipe (`--smoke`: 4 categories spread over 3 top and 4 coarse classes, 12 photos each,
+96 px, 2 epochs), trained once for the module as a Vertex AI job trains it: the container's entry
+point with the arguments the job spec gives it, in the job's environment, in the mixed precision
+a GPU VM would choose (CPUs emulate float16: slower, the same code path; the float32 steps are
+bench_training's smoke and the SavedModel-backbone tests'). Its accuracy means little; that the
+release loads without TensorFlow, decides paths of its own tree, and that the evaluation reports
+what serving decides, means everything.
 """
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from catalogist.models.classifier import PhotoClassifier
 from catalogist.models.taxonomy import Taxonomy
+from catalogist_training.config import TrainConfig
+from catalogist_training.vertex import JOB_OUT, training_args
 from tests.support import GROCERY, tiny_backbone
 
 METRICS = {
@@ -37,18 +47,50 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory) -> tuple[Path, int]:
-    from catalogist_training.cli import main
+CATALOGIST = str(Path(sys.executable).with_name("catalogist"))
+JOB_CONFIG = replace(TrainConfig.smoke("gs://shop-ml/pack", ""), precision="mixed_float16")
 
-    out = tmp_path_factory.mktemp("smoke") / "classifier"
-    return out, main(["train", "classifier", "--smoke", "--data", str(GROCERY), "--out", str(out)])
+
+@dataclass(frozen=True)
+class SmokeRun:
+    out: Path  # the job's output folder: work/ and release/
+    job: Path  # what Vertex AI would keep: checkpoints/ and logs/
+    done: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> SmokeRun:
+    root = tmp_path_factory.mktemp("smoke")
+    out, job = root / JOB_OUT.strip("/"), root / "job"
+    args = training_args(JOB_CONFIG, publish="", extra=[])
+    args[args.index("--data") + 1] = str(GROCERY)  # what the bucket would hold
+    args[args.index("--out") + 1] = str(out)
+    env = {**os.environ, "AIP_CHECKPOINT_DIR": str(job / "checkpoints"), "AIP_TENSORBOARD_LOG_DIR": str(job / "logs")}
+    done = subprocess.run(
+        [CATALOGIST, "train", "classifier", *args], env=env, capture_output=True, text=True, timeout=800
+    )
+    return SmokeRun(out, job, done)
+
+
+def test_the_vertex_job_s_command_trains_and_exports_on_this_cpu_in_mixed_precision(smoke_run):
+    done = smoke_run.done
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert PhotoClassifier.open(smoke_run.out / "release").image_size == 96
+    assert (smoke_run.job / "checkpoints" / "progress.json").exists(), "checkpoints where Vertex AI keeps them"
+    assert list((smoke_run.job / "logs").rglob("*tfevents*"))
+    progress = [
+        json.loads(line) for line in done.stdout.splitlines() if line.startswith("{") and '"eta_seconds"' in line
+    ]
+    assert progress and progress[-1]["step"] == progress[-1]["steps_total"], "progress lines the follower prints"
+    config = json.loads((smoke_run.out / "work" / "config.json").read_text())
+    assert config["precision"] == "mixed_float16" and config["classes"] == 4
 
 
 def test_smoke_train_export_and_evaluate(smoke_run, tmp_path):
     from catalogist_training.cli import main
 
-    out, trained = smoke_run
+    out, trained = smoke_run.out, smoke_run.done.returncode
 
     evaluated = main(
         [
@@ -98,9 +140,10 @@ def test_release_is_refused_when_int8_falls_behind(smoke_run, tmp_path):
     from catalogist_training.cli import main
 
     out = tmp_path / "classifier"
-    shutil.copytree(smoke_run[0] / "work", out / "work")  # resumes: export only
+    shutil.copytree(smoke_run.out / "work", out / "work")  # resumes: export only
+    recipe = ["--smoke", "--precision", JOB_CONFIG.precision]
 
-    status = main(["train", "classifier", "--smoke", "--data", str(GROCERY), "--out", str(out), "--max-gap", "-1"])
+    status = main(["train", "classifier", *recipe, "--data", str(GROCERY), "--out", str(out), "--max-gap", "-1"])
 
     assert status == 2
     assert not (out / "release").exists()
@@ -109,7 +152,7 @@ def test_release_is_refused_when_int8_falls_behind(smoke_run, tmp_path):
 def test_a_refit_trains_on_val_and_keeps_the_thresholds_of_the_run_that_held_it_out(smoke_run, tmp_path):
     from catalogist_training.cli import main
 
-    calibration_release = smoke_run[0] / "release"
+    calibration_release = smoke_run.out / "release"
     out = tmp_path / "refit"
 
     status = main(
@@ -151,7 +194,7 @@ def test_a_release_is_recalibrated_in_place_from_photos_it_never_trained_on(smok
     from catalogist_training.cli import main
 
     release = tmp_path / "release"
-    shutil.copytree(smoke_run[0] / "release", release)
+    shutil.copytree(smoke_run.out / "release", release)
 
     status = main(["calibrate", "classifier", "--release", str(release), "--data", str(GROCERY), "--split", "val"])
 

@@ -1,7 +1,7 @@
 """Training as a long run on any machine relies on it: stopped after N steps with a checkpoint
-that loads, resumed where it stopped (from a bucket too), the Vertex AI job's own command
-training on this CPU, several replicas in mixed precision, and any SavedModel feature vector as
-the backbone, exported to int8 like the built-in ones.
+that loads, resumed where it stopped (from a bucket too), several replicas, and any SavedModel
+feature vector as the backbone, exported to int8 like the built-in ones. (The Vertex AI job's own
+command, in mixed precision on this CPU, is the training test_classifier_smoke.py's tests share.)
 
 Tiny runs: the smoke recipe (4 categories, a few steps), on a tiny SavedModel backbone
 (`tiny_backbone`, 64 px) where the network is not the subject (its checkpoints, resume and export
@@ -10,11 +10,9 @@ in-memory file system) stands in for gs://, as in test_photo_input.py.
 """
 
 import json
-import os
 import subprocess
 import sys
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +22,7 @@ from catalogist.models.classifier import PhotoClassifier
 from catalogist.models.taxonomy import Taxonomy
 from catalogist_training import files
 from catalogist_training.cli import main
-from catalogist_training.config import TrainConfig
 from catalogist_training.train_classifier import load_trained
-from catalogist_training.vertex import JOB_OUT, training_args
 from tests.support import GROCERY, tiny_backbone
 
 pytestmark = [
@@ -72,34 +68,6 @@ def test_a_checkpoint_is_not_resumed_by_another_recipe(tmp_path):
 
     with pytest.raises(ValueError, match=r"learning_rate=0\.001 \(now 0\.002\)"):
         main([*train, "--max-steps", "2", "--learning-rate", "0.002"])
-
-
-def test_the_vertex_job_s_command_trains_and_exports_on_this_cpu_in_mixed_precision(tmp_path):
-    """The container's entry point as the job spec gives it, with the job's environment, in the
-    mixed precision a GPU VM would choose (CPUs emulate float16: slow, but the same code path)."""
-    config = replace(TrainConfig.smoke("gs://shop-ml/pack", ""), precision="mixed_float16")
-    args = training_args(config, publish="", extra=[])
-    args[args.index("--data") + 1] = str(GROCERY)  # what the bucket would hold
-    args[args.index("--out") + 1] = str(tmp_path / JOB_OUT.strip("/"))
-    env = {
-        **os.environ,
-        "AIP_CHECKPOINT_DIR": str(tmp_path / "job" / "checkpoints"),
-        "AIP_TENSORBOARD_LOG_DIR": str(tmp_path / "job" / "logs"),
-    }
-
-    done = subprocess.run(
-        [CATALOGIST, "train", "classifier", *args], env=env, capture_output=True, text=True, timeout=800
-    )
-
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    release = tmp_path / JOB_OUT.strip("/") / "release"
-    assert PhotoClassifier.open(release).image_size == 96
-    assert (tmp_path / "job" / "checkpoints" / "progress.json").exists(), "checkpoints where Vertex AI keeps them"
-    assert list((tmp_path / "job" / "logs").rglob("*tfevents*"))
-    progress = [
-        json.loads(line) for line in done.stdout.splitlines() if line.startswith("{") and '"eta_seconds"' in line
-    ]
-    assert progress and progress[-1]["step"] == progress[-1]["steps_total"], "progress lines the follower prints"
 
 
 def test_a_saved_model_backbone_trains_on_two_replicas_and_exports_int8(tmp_path):
