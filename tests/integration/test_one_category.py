@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from catalogist.documents.products import Product
+from catalogist.panel.cards import Card
+from catalogist.panel.review import first_alternative
 from tests.support import final_ledger_entry, upload, vendor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -40,3 +43,13 @@ def test_a_photo_and_a_row_of_one_product_are_filed_once_in_the_store_s_tree(sta
         "row": bread["text_category"]["path_text"],
         "agree": False,
     }
+
+    for product_id, fields in ((f"{seller}:B-1", banana), (f"{seller}:S-1", bread)):
+        product = Product.from_fields(product_id, fields)
+        offered = Card.of(product).alternatives
+        assert {option.tree for option in offered} == {"text"}, "a product of the store's tree is offered its tree"
+        assert offered[0].path == "/".join(fields["image_category"]["store_path"]), "the photo's node comes first"
+        assert [o.path for o in offered[1:]] == [
+            a["path_text"] for a in fields["text_category"]["alternatives"] if a["path_text"] != offered[0].path
+        ][: len(offered) - 1]
+        assert first_alternative(product) == (tuple(BANANAS), "text"), "key 1 files what the card shows first"

@@ -18,6 +18,7 @@ from catalogist.documents.products import Product
 from catalogist.documents.values import Money, PriceSuggestion
 from catalogist.imaging import decode_photo
 from catalogist.intake import ledger
+from catalogist.models.taxonomy import SEPARATOR
 from catalogist.panel import leases, queries, review, words
 from catalogist.panel.context import context, document_id, json_body, revision_of, whole_number
 from catalogist.panel.errors import BadRequest, NotFound
@@ -55,11 +56,7 @@ class Card:
 
     @classmethod
     def of(cls, product: Product, store_currency: str = "") -> Card:
-        alternatives: list[CardOption] = []
-        for decision, tree in ((product.image_category, "image"), (product.text_category, "text")):
-            for option in decision.alternatives if decision else ():
-                if len(alternatives) < 5 and option.path_text not in {a.path for a in alternatives}:
-                    alternatives.append(CardOption(option.path_text, option.confidence, tree))
+        alternatives = [CardOption(SEPARATOR.join(a.path), a.confidence, a.tree) for a in review.alternatives(product)]
         return cls(product, alternatives, _enter_files(product), store_currency)
 
     @property

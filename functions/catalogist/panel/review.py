@@ -28,12 +28,12 @@ from typing import Any
 from catalogist.documents import products, reviews
 from catalogist.documents.products import Product
 from catalogist.documents.values import CategoryDecision, HumanPrice, Money, PriceSuggestion
+from catalogist.models.taxonomy import SEPARATOR
 from catalogist.panel import leases
 from catalogist.panel.errors import BadRequest, Conflict
 from catalogist.ports import REVISION, DocumentStore
 from catalogist.vendorfiles.prices import PriceError, parse_price
 
-SEPARATOR = "/"
 # A typed price this far from the vendor's own (either way) is asked about before it is saved.
 PRICE_RATIO_TO_CONFIRM = 3.0
 
@@ -85,12 +85,43 @@ def shown_category(product: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
     return path, category.get("tree") or {"image": "image", "text": "text"}.get(category.get("source", ""), "")
 
 
+ALTERNATIVES_SHOWN = 5  # keys 1–5
+
+
+@dataclass(frozen=True)
+class Alternative:
+    path: tuple[str, ...]
+    confidence: float
+    tree: str  # the tree the path is from: what filing it records
+
+
+def alternatives(product: Product) -> list[Alternative]:
+    """The categories a card offers (keys 1–5), best first: the photo's best leaves, then the
+    price list's. A product filed from a photo and a row (`products.joined_category`) is listed
+    in the store's tree, so it is offered the photo's node there, then the row's leaves, and
+    never the photo model's own leaves: choosing one would file it under a second tree."""
+    photo, row = product.image_category, product.text_category
+    if photo is not None and row is not None and photo.store_path is not None:
+        placed = Alternative(photo.store_path, photo.confidence.get(photo.decided_level, 0.0), "text")
+        offered = [placed, *(Alternative(o.path, o.confidence, "text") for o in row.alternatives)]
+    else:
+        offered = [
+            Alternative(option.path, option.confidence, tree)
+            for decision, tree in ((photo, "image"), (row, "text"))
+            for option in (decision.alternatives if decision else ())
+        ]
+    distinct: dict[tuple[str, ...], Alternative] = {}
+    for option in offered:
+        distinct.setdefault(option.path, option)
+    return list(distinct.values())[:ALTERNATIVES_SHOWN]
+
+
 def first_alternative(product: Product) -> tuple[tuple[str, ...], str]:
-    """The card's first alternative (key 1): the photo's best leaf, else the price list's."""
-    for decision, tree in ((product.image_category, "image"), (product.text_category, "text")):
-        if decision is not None and decision.alternatives:
-            return decision.alternatives[0].path, tree
-    raise ReviewError("the product has no alternatives: choose a category with /")
+    """The card's first alternative (key 1)."""
+    offered = alternatives(product)
+    if not offered:
+        raise ReviewError("the product has no alternatives: choose a category with /")
+    return offered[0].path, offered[0].tree
 
 
 def decide(
