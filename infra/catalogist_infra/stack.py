@@ -199,6 +199,7 @@ class Stack:
         spec = next(spec for spec in self._specs() if spec.name == name)
         process = self._processes.pop(name)
         stop_group(process.pid, grace=1.0)  # whatever the dead leader left behind
+        process.wait(timeout=5)  # reaped: a dead leader is our zombie until waited on
         self.parts = [part for part in self.parts if part.name != name]
         self._start(spec)
         self._wait(spec, timeout)

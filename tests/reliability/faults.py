@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from catalogist_infra.processes import group_alive
+
 
 class ResettingProxy:
     """Forwards TCP connections to `upstream`; `reset()` aborts every open connection with a
@@ -82,11 +84,10 @@ def paused(pid: int) -> Iterator[None]:
 
 
 def kill_group(pid: int) -> None:
+    """SIGKILL a process group, as an OOM kill would, and wait until none of it runs. (A killed
+    leader stays a zombie until its parent reaps it, and signal 0 still reaches a zombie: waiting
+    on that waited out the whole deadline.)"""
     os.killpg(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
+    while group_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -4,6 +4,7 @@ same scenarios as a table)."""
 
 from __future__ import annotations
 
+import psutil
 import pytest
 
 from tests.support import dataset_photos
@@ -14,6 +15,12 @@ pytestmark = [pytest.mark.timeout(900), pytest.mark.filterwarnings("ignore::Depr
 def assert_clean(result) -> None:
     assert result.complete, result
     assert (result.rows_lost, result.duplicates) == (0, 0), result
+
+
+def assert_reaped() -> None:
+    """A part killed and started again leaves no zombie behind in the process that runs the stack."""
+    zombies = [child.pid for child in psutil.Process().children() if child.status() == psutil.STATUS_ZOMBIE]
+    assert not zombies, f"unreaped stack processes: {zombies}"
 
 
 def test_a_redelivery_storm_runs_the_upload_once(harness, reference_classifier):
@@ -33,11 +40,13 @@ def test_connections_reset_mid_import_lose_nothing(harness):
 
 def test_a_function_killed_mid_import_is_finished_by_the_redelivery(harness):
     assert_clean(harness.function_killed_mid_import())
+    assert_reaped()
 
 
 def test_a_function_killed_mid_photo_is_finished_by_the_redelivery(harness, reference_classifier):
     photos = [path for path, _ in dataset_photos(reference_classifier, 24)]
     assert_clean(harness.function_killed_mid_photos(photos))
+    assert_reaped()
 
 
 def test_a_photo_and_its_row_landing_together_keep_every_field(harness, reference_classifier):
