@@ -8,6 +8,7 @@ import numpy as np
 
 from catalogist.models.classifier import PhotoClassifier
 from catalogist.models.taxonomy import Taxonomy
+from catalogist_training.promise import load_predictions
 from catalogist_training.release_manifest import unpad_tree, unpadded
 from tests.support import REPO
 
@@ -30,3 +31,22 @@ def test_a_padded_release_is_renamed_in_output_order_and_still_opens(tmp_path):
     assert manifest["changed_after"][-1]["command"].startswith("python -m catalogist_training.release_manifest unpad")
     assert manifest.get("command") == json.loads((FIXTURE / "manifest.json").read_text()).get("command"), "its training"
     assert Taxonomy.load(release / "taxonomy.json").thresholds == before.taxonomy.thresholds
+
+
+def test_an_evaluation_written_before_the_tree_was_unpadded_still_reads_against_it(tmp_path):
+    padded = Taxonomy.load(FIXTURE / "taxonomy.json")
+    release = tmp_path / "release"
+    shutil.copytree(FIXTURE, release)
+    unpad_tree(release)
+    renamed = Taxonomy.load(release / "taxonomy.json")
+    evaluation = tmp_path / "eval-val"
+    evaluation.mkdir()
+    truths = [padded.leaves[i] for i in (0, len(padded.leaves) - 1, padded.leaves.index(("Fruit", "Banana", "Banana")))]
+    np.save(evaluation / "probabilities.npy", np.full((len(truths), len(padded.leaves)), 1 / len(padded.leaves)))
+    (evaluation / "predictions.jsonl").write_text("".join(json.dumps({"truth": "/".join(t)}) + "\n" for t in truths))
+
+    probabilities, truth = load_predictions(evaluation, renamed)
+
+    assert probabilities.shape == (3, len(renamed.leaves))
+    assert [renamed.leaves[i] for i in truth] == [unpadded(t) for t in truths]
+    assert renamed.leaves[truth[-1]] == ("Fruit", "Banana")

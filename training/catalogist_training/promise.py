@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from catalogist.models.taxonomy import Taxonomy
+from catalogist.models.taxonomy import SEPARATOR, Taxonomy
 from catalogist_training.calibrate import calibrate, calibration_record, decision_precision
+from catalogist_training.release_manifest import unpadded
 
 # name -> (target the thresholds are fitted to, lower-bound confidence or None for the point
 # estimate); a point estimate fitted to a stricter target is a margin against calibration noise
@@ -43,10 +44,14 @@ FIT_SHARE = 0.5
 
 
 def load_predictions(folder: Path, taxonomy: Taxonomy) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities, true leaf indices) of one evaluated split, in the same photo order."""
+    """(probabilities, true leaf indices) of one evaluated split, in the same photo order. An
+    evaluation written before its release's tree was unpadded (`release_manifest.unpad_tree`,
+    which keeps the output order) names padded truths: they are read as their leaves."""
     probabilities = np.load(folder / "probabilities.npy")
-    truth = [json.loads(line)["truth"] for line in (folder / "predictions.jsonl").open()]
-    return probabilities, np.array([taxonomy.leaf_index(tuple(t.split("/"))) for t in truth])
+    lines = (folder / "predictions.jsonl").read_text().splitlines()
+    truth = [tuple(json.loads(line)["truth"].split(SEPARATOR)) for line in lines]
+    leaves = [path if taxonomy.is_leaf(path) else unpadded(path) for path in truth]
+    return probabilities, np.array([taxonomy.leaf_index(path) for path in leaves])
 
 
 def crossfit(
