@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from tests.support import final_ledger_entry, vendor
+from tests.support import final_ledger_entry, products_of, vendor
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "vendorfiles"
 
@@ -57,7 +57,7 @@ def test_a_price_list_in_any_format_becomes_products(uploads, firestore, name, c
     assert (report["status"], report["format"]) == ("done", file_format)
     assert report["rows_seen"] >= 2 and report["written"] == report["rows_seen"] - report["rejected"]
     assert report["column_mapping"]
-    written = [s.to_dict() for s in firestore.collection("products").stream() if s.get("vendor") == seller]
+    written = list(products_of(firestore, seller).values())
     assert len(written) == report["written"]
     if skus is not None:
         assert {p["sku"] for p in written} == skus
@@ -165,7 +165,7 @@ def test_importing_the_same_file_twice_from_the_command_line_changes_nothing(sta
 
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
     assert '"written": 2' in runs[0].stdout
-    products = {s.id: s.to_dict() for s in firestore.collection("products").stream() if s.get("vendor") == seller}
+    products = products_of(firestore, seller)
     assert set(products) == {f"{seller}:C-1", f"{seller}:C-2"}
     assert products[f"{seller}:C-1"]["price"]["mode"] == "list_price"
     assert runs[0].stdout.splitlines()[0] == runs[1].stdout.splitlines()[0], "the same import id both times"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from catalogist_infra.stack import wait_until
-from tests.support import BIG_FILE_BYTES, BIGBASKET, final_ledger_entry, require_data, upload, vendor
+from tests.support import BIG_FILE_BYTES, BIGBASKET, final_ledger_entry, products_of, require_data, upload, vendor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 JOB_TIMEOUT = 240.0  # a job starts Beam and loads the row models before its first row
@@ -44,10 +44,6 @@ def price_list(rows: int, first: int = 0, name_suffix: str = "") -> tuple[bytes,
         if name:
             last_row[sku] = number + 2  # the header is row 1
     return buffer.getvalue().encode(), last_row
-
-
-def products_of(firestore, seller: str) -> dict[str, dict]:
-    return {s.id: s.to_dict() for s in firestore.collection("products").stream() if s.get("vendor") == seller}
 
 
 def test_a_big_file_is_imported_by_a_job_every_row_once_with_the_function_s_decisions(

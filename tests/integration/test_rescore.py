@@ -16,7 +16,7 @@ from catalogist.adapters.firestore import EmulatorDocuments
 from catalogist.panel.review import Choice, decide
 from catalogist_infra.release import derive, publish
 from catalogist_infra.stack import storage_client
-from tests.support import dataset_photos, final_ledger_entry, upload, vendor
+from tests.support import dataset_photos, final_ledger_entry, products_of, upload, vendor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 OLD = "20200101-000000"  # a release older than any served: what the products are made to look decided by
@@ -41,10 +41,6 @@ def rescore(stack, *flags: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
-
-
-def products_of(firestore, seller: str) -> dict[str, dict]:
-    return {s.id: s.to_dict() for s in firestore.collection("products").stream() if s.get("vendor") == seller}
 
 
 def report_of(firestore, output: str) -> dict:
