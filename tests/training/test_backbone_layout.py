@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-# backbone imports Keras (TensorFlow, 5 s): imported by the tests that need it, not at collection,
-# where every pytest-xdist worker would pay for it
+from catalogist_training.backbone import block_strides
 
 
 def weights_with_block_widths(widths: list[int]) -> dict[str, np.ndarray]:
@@ -12,8 +11,6 @@ def weights_with_block_widths(widths: list[int]) -> dict[str, np.ndarray]:
 
 
 def test_each_stage_starts_with_its_stride_and_its_other_blocks_keep_the_size():
-    from catalogist_training.backbone import block_strides
-
     # Lite0: stages of 1, 2, 2, 3, 3, 4 and 1 blocks
     lite0 = [16, 24, 24, 40, 40, 80, 80, 80, 112, 112, 112, 192, 192, 192, 192, 320]
 
@@ -21,7 +18,5 @@ def test_each_stage_starts_with_its_stride_and_its_other_blocks_keep_the_size():
 
 
 def test_weights_of_another_shape_are_refused():
-    from catalogist_training.backbone import block_strides
-
     with pytest.raises(ValueError, match="7 stages"):
         block_strides(weights_with_block_widths([16, 24, 24, 40]))
