@@ -66,10 +66,8 @@ def guess_mapping(headers: Sequence[str]) -> ColumnMapping:
         key = header_key(header)
         if not key:
             continue
-        for field_name, names in SYNONYMS.items():
-            best = max((_score(key, _SYNONYM_KEYS[n]) - rank * 0.01 for rank, n in enumerate(names)), default=0.0)
-            if best > 0:
-                candidates.append((best, field_name, header))
+        for field_name, best in _field_scores(key).items():
+            candidates.append((best, field_name, header))
     chosen: dict[str, str] = {}
     used: set[str] = set()
     for _, field_name, header in sorted(candidates, key=lambda c: -c[0]):
@@ -78,6 +76,22 @@ def guess_mapping(headers: Sequence[str]) -> ColumnMapping:
             used.add(header)
     default_currency = _currency_in_header(chosen.get("price", ""))
     return ColumnMapping(**chosen, default_currency=default_currency)
+
+
+def _field_scores(key: str) -> dict[str, float]:
+    """Each field some synonym matches in this header key: its best score, less 0.01 per rank of
+    the synonym that gave it. Only synonyms sharing a word with the key are scored: every rule
+    of `_score` needs all of a synonym's words in the key, and the header search scores every
+    cell of its first 30 lines (product names, prices), which share a word with next to none of
+    the 255 synonyms; scoring them all was most of a small file's parse."""
+    best: dict[str, float] = {}
+    words = set(key.split())
+    for field_name, rank, name in {entry for word in words for entry in _SYNONYMS_BY_WORD.get(word, ())}:
+        score = _score(key, name) - rank * 0.01
+        if score > best.get(field_name, 0.0):
+            best[field_name] = score
+    # in the fields' own order, as they were before: equal scores are settled by it, not by hashing
+    return {field_name: best[field_name] for field_name in FIELDS if field_name in best}
 
 
 _SYNONYM_KEYS: dict[str, str] = {}
@@ -127,3 +141,9 @@ def _currency_in_header(header: str) -> str:
 
 
 _SYNONYM_KEYS.update({n: header_key(n) for names in SYNONYMS.values() for n in names})
+# word of a synonym's key -> (field, rank among the field's synonyms, the synonym's key)
+_SYNONYMS_BY_WORD: dict[str, set[tuple[str, int, str]]] = {}
+for _field_name, _names in SYNONYMS.items():
+    for _rank, _name in enumerate(_names):
+        for _word in _SYNONYM_KEYS[_name].split():
+            _SYNONYMS_BY_WORD.setdefault(_word, set()).add((_field_name, _rank, _SYNONYM_KEYS[_name]))
