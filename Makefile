@@ -43,7 +43,7 @@ $(FIRESTORE_EMULATOR)/node_modules/.package-lock.json: $(FIRESTORE_EMULATOR)/pac
 # checkov (the Terraform tests) in an environment of its own, from its hash-pinned closure: its
 # own pins (packaging<24, …) must not decide the function bundle's.
 $(CHECKOV): $(UV) infra/checkov/requirements.txt
-	python3 -m venv .cache/checkov
+	$(UV) venv --quiet --python python3 .cache/checkov
 	$(UV) pip install --quiet --python .cache/checkov/bin/python --require-hashes -r infra/checkov/requirements.txt
 	touch $@
 

@@ -1,7 +1,7 @@
 """Vendor-file import figures, measured side by side in one run.
 
     .venv/bin/python bench/bench_import.py [--rows 10000] [--big-rows 1000000]
-    .venv/bin/python bench/bench_import.py --smoke    # 200 and 2,000 rows: checks that it runs
+    .venv/bin/python bench/bench_import.py --smoke    # 200 and 1,000 rows: checks that it runs
 
 1. A 10,000-row price list in each format, uploaded to the local stack: seconds from upload to
    the `done` ledger entry (the function parses, categorizes, prices and writes every row to the
@@ -192,7 +192,7 @@ def big_import(rows: int, textcat: Path, price: Path, forget_every: float) -> No
 
 # Tiny sizes: every part runs in seconds (a test runs it), the big import long enough to drop
 # its products once; the figures mean nothing.
-SMOKE = {"rows": 200, "big_rows": 3000, "forget_every": 1.0}
+SMOKE = {"rows": 200, "big_rows": 1000, "forget_every": 1.0}
 
 
 def main() -> None:
