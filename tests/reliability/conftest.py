@@ -15,7 +15,7 @@ from tests.reliability.scenarios import Harness
 from tests.support import stack_config
 
 # A price list of five pages of 400: each fault is injected once the first page is written, with
-# four still to come (eight pages were run before: each import then cost a third more CPU).
+# four still to come; more pages would only cost CPU.
 ROWS = 2000
 
 

@@ -140,10 +140,15 @@ def _currency_in_header(header: str) -> str:
     return ""
 
 
+def _synonyms_by_word() -> dict[str, set[tuple[str, int, str]]]:
+    """Each word of a synonym's key -> (field, rank among the field's synonyms, that key)."""
+    index: dict[str, set[tuple[str, int, str]]] = {}
+    for field_name, names in SYNONYMS.items():
+        for rank, name in enumerate(names):
+            for word in _SYNONYM_KEYS[name].split():
+                index.setdefault(word, set()).add((field_name, rank, _SYNONYM_KEYS[name]))
+    return index
+
+
 _SYNONYM_KEYS.update({n: header_key(n) for names in SYNONYMS.values() for n in names})
-# word of a synonym's key -> (field, rank among the field's synonyms, the synonym's key)
-_SYNONYMS_BY_WORD: dict[str, set[tuple[str, int, str]]] = {}
-for _field_name, _names in SYNONYMS.items():
-    for _rank, _name in enumerate(_names):
-        for _word in _SYNONYM_KEYS[_name].split():
-            _SYNONYMS_BY_WORD.setdefault(_word, set()).add((_field_name, _rank, _SYNONYM_KEYS[_name]))
+_SYNONYMS_BY_WORD = _synonyms_by_word()  # read only once built: shared by threads as it is
