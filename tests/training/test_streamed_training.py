@@ -40,7 +40,9 @@ def test_a_step_limited_run_leaves_a_loadable_checkpoint_in_a_bucket_and_the_rer
     out, backbone = tmp_path / "run", str(tiny_backbone(tmp_path / "backbone"))
     assert main(["prepare", "photos", "--smoke", "--data", str(GROCERY), "--out", pack]) == 0
     train = ["train", "classifier", "--smoke", "--data", pack, "--out", str(out), "--checkpoints", checkpoints]
-    train += ["--backbone", backbone]
+    # the int8 gate is not what this test is about: 2 of the 20 val photos lost to int8 (10 points)
+    # made a run of its random tiny backbone refuse the release now and then
+    train += ["--backbone", backbone, "--max-gap", "1"]
 
     stopped = main([*train, "--tensorboard", tensorboard, "--max-steps", "3"])
 
