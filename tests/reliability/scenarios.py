@@ -24,6 +24,7 @@ from catalogist.intake.ledger import upload_id
 from catalogist_infra.cloudevents import binary_event, object_resource
 from catalogist_infra.stack import Stack, finished_uploads, wait_until
 from tests.reliability.faults import kill_group, paused
+from tests.support import products_of
 
 WORDS = ("Basmati rice", "Green tea", "Sunflower oil", "Toor dal", "Almonds", "Peanut butter", "Oats", "Honey")
 
@@ -66,9 +67,8 @@ def finished(documents: Any, bucket: Any, blobs: list[Any], timeout: float) -> d
     return entries
 
 
-def products_of(documents: Any, seller: str) -> dict[str, dict[str, Any]]:
-    query = documents.collection("products").where(filter=FieldFilter("vendor", "==", seller))
-    return {snapshot.get("sku"): snapshot.to_dict() for snapshot in query.stream()}
+def products_by_sku(documents: Any, seller: str) -> dict[str, dict[str, Any]]:
+    return {product["sku"]: product for product in products_of(documents, seller).values()}
 
 
 def comparable(product: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +116,7 @@ class Harness:
             seller = vendor("clean")
             blob = upload(self.bucket, f"{seller}/prices.csv", price_list(self.rows), "text/csv")
             assert finished(self.documents, self.bucket, [blob], 600)[blob.name]["status"] == "done"
-            self._reference = products_of(self.documents, seller)
+            self._reference = products_by_sku(self.documents, seller)
             assert len(self._reference) == self.rows
         return self._reference
 
@@ -128,13 +128,13 @@ class Harness:
         seller = vendor()
         blob = upload(self.bucket, f"{seller}/prices.csv", price_list(self.rows), "text/csv")
         key = upload_id(self.bucket.name, blob.name, str(blob.generation))
-        started = wait_until(lambda: len(products_of(self.documents, seller)) >= 400 or None, 300, interval=0.1)
+        started = wait_until(lambda: len(products_by_sku(self.documents, seller)) >= 400 or None, 300, interval=0.1)
         assert started, "the import never wrote its first page"
         fault()
         after_fault = time.monotonic()
         entry = finished(self.documents, self.bucket, [blob], 900)[blob.name]
         recovered = time.monotonic() - after_fault
-        lost, extra = compare(reference, products_of(self.documents, seller))
+        lost, extra = compare(reference, products_by_sku(self.documents, seller))
         runs = runs_logged(self.stack, key)
         attempts = self.documents.collection("uploads").document(key).get().to_dict().get("attempts")
         outcome = f"{entry['status']} after {attempts} attempt(s)"
@@ -174,18 +174,18 @@ class Harness:
             upload(self.bucket, f"{clean}/P{i:03d}.jpg", p.read_bytes(), "image/jpeg") for i, p in enumerate(photos)
         ]
         finished(self.documents, self.bucket, reference_blobs, 300)
-        reference = products_of(self.documents, clean)
+        reference = products_by_sku(self.documents, clean)
         blobs = [
             upload(self.bucket, f"{seller}/P{i:03d}.jpg", p.read_bytes(), "image/jpeg") for i, p in enumerate(photos)
         ]
-        wait_until(lambda: len(products_of(self.documents, seller)) >= 3 or None, 120, interval=0.05)
+        wait_until(lambda: len(products_by_sku(self.documents, seller)) >= 3 or None, 120, interval=0.05)
         kill_group(self.pid("functions"))
         self.stack.restart("functions")
         after_fault = time.monotonic()
         entries = finished(self.documents, self.bucket, blobs, 600)
         recovered = time.monotonic() - after_fault
         done = [e for e in entries.values() if e["status"] == "done"]
-        lost, extra = compare(reference, products_of(self.documents, seller))
+        lost, extra = compare(reference, products_by_sku(self.documents, seller))
         runs = sum(
             max(0, runs_logged(self.stack, upload_id(self.bucket.name, b.name, str(b.generation))) - 1) for b in blobs
         )
@@ -264,7 +264,7 @@ class Harness:
         recovered = time.monotonic() - started
         lost = 0
         for seller in sellers:
-            found = products_of(self.documents, seller)
+            found = products_by_sku(self.documents, seller)
             for i in range(products):
                 product = found.get(f"S-{i}") or {}
                 summary_right = product.get("category_path") == _expected_path(product)
