@@ -3,6 +3,7 @@ per test process (pytest-xdist runs several). The folder a test is in decides it
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from catalogist.models.kinds import CLASSIFIER, KINDS
 from catalogist.settings import BY_FIELD
 from catalogist_infra.stack import (
+    LISTEN_PORTS,
     Stack,
     firestore_client,
     storage_client,
@@ -43,6 +45,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker in MARKERS_BY_FOLDER.get(folder, ()):
             item.add_marker(marker)
     items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in HEAVY))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each xdist worker finds free ports in a range of its own (`CATALOGIST_LISTEN_PORTS`, read
+    by every stack, bench and `catalogist dev up` it starts): a port one worker found free could
+    otherwise be taken by the other's stack before its own process bound it."""
+    worker, workers = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker and workers and "CATALOGIST_LISTEN_PORTS" not in os.environ:
+        share = len(LISTEN_PORTS) // int(workers)
+        first = LISTEN_PORTS.start + int(worker.removeprefix("gw")) * share
+        os.environ["CATALOGIST_LISTEN_PORTS"] = f"{first}-{first + share - 1}"
 
 
 # Modules of long tests that share no module-scoped fixture: each test is a work unit of its own,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import requests
@@ -78,11 +79,41 @@ def wait_healthy(spec: ProcessSpec, process: subprocess.Popen[bytes], timeout: f
             raise StackError(f"{spec.name} exited with code {process.returncode}:\n{log_tail(spec.log_path)}")
         try:
             if requests.get(spec.health_url, timeout=1).status_code < spec.healthy_below:
+                _require_own_listener(spec, process)
                 return time.monotonic() - started
         except requests.RequestException:
             pass
         time.sleep(0.05)
     raise StackError(f"{spec.name} did not answer {spec.health_url} within {timeout:.0f} s:\n{log_tail(spec.log_path)}")
+
+
+def _require_own_listener(spec: ProcessSpec, process: subprocess.Popen[bytes]) -> None:
+    """`StackError` when what answered the health URL is not the part just started.
+
+    A port found free can be taken before the part binds it; the part then fails to bind while
+    the other process answers its health URL, and the stack would be reported ready with another
+    program (another stack's part, say) in its place.
+    """
+    port = urlsplit(spec.health_url).port
+    try:
+        listeners = {
+            connection.pid
+            for connection in psutil.net_connections("inet")
+            if connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port
+        }
+    except psutil.AccessDenied:  # some systems list sockets to root only: nothing to check with
+        return
+    ours = {member.pid for member in group_members(process.pid)}
+    strangers = sorted(pid for pid in listeners if pid is not None and pid not in ours)
+    if strangers and not listeners & ours:
+        try:
+            holder = f"pid {strangers[0]}, {' '.join(psutil.Process(strangers[0]).cmdline())[:120]}"
+        except psutil.Error:
+            holder = f"pid {strangers[0]}"
+        raise StackError(
+            f"{spec.name}: port {port} is held by another process ({holder}), not the one started: "
+            f"choose another port or stop that process:\n{log_tail(spec.log_path)}"
+        )
 
 
 def stop_group(pid: int, grace: float = 5.0) -> None:

@@ -462,17 +462,37 @@ def _refuse_if_running(config: StackConfig) -> None:
 LISTEN_PORTS = range(20000, 32768)
 
 
+def listen_ports() -> range:
+    """`LISTEN_PORTS`, or the part of it `CATALOGIST_LISTEN_PORTS` ("FIRST-LAST") names.
+
+    A port found free is free only until its process binds it, seconds later; two stacks picking
+    at once from one range can pick the same port in between. Runners of several stacks at once
+    (the test workers, CI shards) give each its own range, so they never pick from the same one.
+    """
+    named = os.environ.get("CATALOGIST_LISTEN_PORTS", "").strip()
+    if not named:
+        return LISTEN_PORTS
+    try:
+        first, last = (int(part) for part in named.split("-"))
+    except ValueError:
+        raise StackError(f"CATALOGIST_LISTEN_PORTS={named!r}: expected FIRST-LAST, such as 20000-25999") from None
+    if not 1024 <= first <= last <= 65535:
+        raise StackError(f"CATALOGIST_LISTEN_PORTS={named!r}: expected 1024 <= FIRST <= LAST <= 65535")
+    return range(first, last + 1)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing holds on `host`, from `LISTEN_PORTS`."""
+    """A port nothing holds on `host`, from `listen_ports()`."""
+    ports = listen_ports()
     for _ in range(200):
-        port = secrets.choice(LISTEN_PORTS)
+        port = secrets.choice(ports)
         with socket.socket() as probe:
             try:
                 probe.bind((host, port))
             except OSError:
                 continue
             return port
-    raise StackError(f"no free port on {host} in {LISTEN_PORTS.start}-{LISTEN_PORTS.stop - 1}")
+    raise StackError(f"no free port on {host} in {ports.start}-{ports.stop - 1}")
 
 
 def _require_free(host: str, port: int) -> None:
