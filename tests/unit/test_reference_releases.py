@@ -58,7 +58,8 @@ def test_the_classifier_reference_release_is_committed():
 def test_the_releases_fit_the_repository_budget():
     total = sum(path.stat().st_size for path in MODELS.rglob("*") if path.is_file())
     assert total <= BUDGET_BYTES, f"models/ holds {total / 2**20:.1f} MB"
-    assert (MODELS / "classifier" / "model.tflite").stat().st_size <= 5 * 1024 * 1024
+    # issue 29: the classifier may grow to 12 MB where accuracy pays for it (Lite2: 5.5 MB, +2.5 points on val)
+    assert (MODELS / "classifier" / "model.tflite").stat().st_size <= 12 * 1024 * 1024
 
 
 @pytest.mark.parametrize("kind", present)
