@@ -63,7 +63,7 @@ demo-rescore: install
 	$(BIN)/catalogist demo --rescore
 
 # The reference releases in models/, rebuilt with the commands their manifests name (the
-# classifier takes about 40 minutes on 2 cores).
+# classifier takes about an hour on 2 cores).
 models: install
 	$(BIN)/python -m catalogist_infra.rebuild_models
 

@@ -3,7 +3,7 @@
     .venv/bin/python -m catalogist_infra.rebuild_models [KIND ...]
 
 Each committed manifest records the exact `catalogist train …` command that built it. This runs
-that command (the classifier takes about 40 minutes on a 2-core machine, the row models a few),
+that command (the classifier about an hour on a 2-core machine, the row models a few),
 then replaces models/KIND with the release it wrote (`<out>/release`). A command whose release
 is refused (the int8 gate) leaves models/ as it was.
 """
