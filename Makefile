@@ -74,11 +74,11 @@ screenshots: install
 dev: install
 	$(BIN)/catalogist dev up
 
-# Three workers on two cores: a worker often waits on its emulators, a browser or a child process,
-# and the third fills those gaps (docs/experiments.md: 408.6 s against 479.0 s with two, 416.1 s
-# with four).
+# Two workers, one a core. A third fills the waits when another job shares the machine (408.6 s
+# against 479.0 s of pytest beside a training) but costs CPU when nothing does: 375.5 s against
+# 366.7 s for the same tree in fresh clones with the machine to itself (docs/experiments.md).
 test: install
-	$(BIN)/python -m pytest -n 3 --dist loadscope --no-loadscope-reorder
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit

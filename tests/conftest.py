@@ -34,7 +34,7 @@ HEAVY = ("slow", "bench", "reliability")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers by folder; then heavy modules first, for the scheduling `make test` uses
-    (`-n 3 --dist loadscope --no-loadscope-reorder`: each module is one work unit, so a
+    (`-n 2 --dist loadscope --no-loadscope-reorder`: each module is one work unit, so a
     module-scoped fixture — a smoke training, a trained model, a browser — is built by one
     worker only, and units go out in this order). Heavy first, so every worker starts on them
     and the many short modules fill in behind, instead of one worker running a minutes-long
