@@ -76,9 +76,9 @@ class Running:
 
     def __init__(self, folder: Path) -> None:
         from catalogist_infra.processes import ProcessSpec
-        from catalogist_infra.stack import free_port
+        from catalogist_infra.stack import free_ports
 
-        port, admin, storage = free_port(), free_port(), free_port()
+        port, admin, storage = free_ports(3)
         launcher = REPO / "infra" / "firestore-emulator" / "launcher.cjs"
         bin_dir = Path(sys.executable).parent
         self.specs = [

@@ -124,7 +124,7 @@ def big_import(rows: int, textcat: Path, price: Path, forget_every: float) -> No
     import urllib.request
 
     from catalogist_infra.processes import ProcessSpec, start, stop_group, wait_healthy
-    from catalogist_infra.stack import free_port
+    from catalogist_infra.stack import free_ports
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "big.csv"
@@ -135,7 +135,7 @@ def big_import(rows: int, textcat: Path, price: Path, forget_every: float) -> No
             for start_row in range(0, rows, len(chunk)):
                 for i, row in enumerate(chunk[: rows - start_row]):
                     writer.writerow([f"BB-{start_row + i:08d}", *row[1:]])
-        port, admin = free_port(), free_port()
+        port, admin = free_ports(2)
         launcher = REPO / "infra" / "firestore-emulator" / "launcher.cjs"
         spec = ProcessSpec(
             "firestore",

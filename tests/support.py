@@ -19,7 +19,7 @@ from PIL import Image
 from catalogist.documents.values import CategoryDecision
 from catalogist.imports.pipeline import FileSource, ImportContext, RowModels, import_file
 from catalogist.models.taxonomy import Taxonomy
-from catalogist_infra.stack import StackConfig, finished_uploads, free_port, wait_until
+from catalogist_infra.stack import StackConfig, finished_uploads, free_ports, wait_until
 
 # -- the shared data (../shared/datasets) -----------------------------------------------------
 
@@ -93,7 +93,7 @@ DEV_UP_PORTS = (
 
 def dev_up_ports(flags: tuple[str, ...] = DEV_UP_PORTS) -> dict[str, int]:
     """A free port for each of `catalogist dev up`'s port flags, for a stack of its own."""
-    return {flag: free_port() for flag in flags}
+    return dict(zip(flags, free_ports(len(flags)), strict=True))
 
 
 def as_flags(ports: dict[str, int]) -> list[str]:

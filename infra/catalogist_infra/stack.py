@@ -79,18 +79,16 @@ class StackConfig:
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **overrides: Any) -> StackConfig:
-        """A stack beside any other: every port one the kernel just found free (tests, benchmarks)."""
-        ports = {
-            name: free_port()
-            for name in (
-                "storage_port",
-                "firestore_port",
-                "firestore_admin_port",
-                "functions_port",
-                "bridge_port",
-                "panel_port",
-            )
-        }
+        """A stack beside any other: every port a different one found free (tests, benchmarks)."""
+        names = [
+            "storage_port",
+            "firestore_port",
+            "firestore_admin_port",
+            "functions_port",
+            "bridge_port",
+            "panel_port",
+        ]
+        ports = dict(zip(names, free_ports(len(names)), strict=True))
         return cls(data_dir=data_dir, **{**ports, **overrides})
 
     @property
@@ -483,16 +481,28 @@ def listen_ports() -> range:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing holds on `host`, from `listen_ports()`."""
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` different ports nothing holds on `host`, from `listen_ports()`. Different from one
+    another too: they are probed before any is bound, so separate `free_port` calls can return
+    the same port twice, and two parts of one stack then race for it."""
     ports = listen_ports()
-    for _ in range(200):
+    found: list[int] = []
+    for _ in range(200 * count):
         port = secrets.choice(ports)
+        if port in found:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind((host, port))
             except OSError:
                 continue
-            return port
-    raise StackError(f"no free port on {host} in {ports.start}-{ports.stop - 1}")
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise StackError(f"no {count} free ports on {host} in {ports.start}-{ports.stop - 1}")
 
 
 def _require_free(host: str, port: int) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 
 from catalogist_infra.processes import ProcessSpec, start, stop_group, wait_healthy
-from catalogist_infra.stack import free_port, wait_until
+from catalogist_infra.stack import free_ports, wait_until
 
 HERE = Path(__file__).parent
 
@@ -17,7 +17,7 @@ HERE = Path(__file__).parent
 def test_a_function_that_fails_transiently_is_redelivered(stack, uploads, tmp_path):
     bucket = uploads.client.create_bucket("flaky-uploads")
     attempts_file = tmp_path / "attempts.txt"
-    function_port, bridge_port = free_port(), free_port()
+    function_port, bridge_port = free_ports(2)
     env = {
         **os.environ,
         **stack.config.client_env(),

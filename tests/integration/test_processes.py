@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from catalogist_infra.processes import ProcessSpec, StackError, start, stop_group, wait_healthy
-from catalogist_infra.stack import free_port, listen_ports
+from catalogist_infra.stack import StackConfig, free_port, listen_ports
 
 
 class Ok(BaseHTTPRequestHandler):
@@ -69,3 +69,12 @@ def test_free_ports_come_from_the_range_the_environment_names(monkeypatch):
     monkeypatch.setenv("CATALOGIST_LISTEN_PORTS", "twenty")
     with pytest.raises(StackError, match="expected FIRST-LAST"):
         free_port()
+
+
+def test_a_stack_s_parts_get_different_ports_even_from_a_range_just_big_enough(monkeypatch, tmp_path):
+    monkeypatch.setenv("CATALOGIST_LISTEN_PORTS", "23000-23005")  # six ports for six listeners
+    for _ in range(20):
+        config = StackConfig.on_free_ports(tmp_path)
+        ports = [config.storage_port, config.firestore_port, config.firestore_admin_port]
+        ports += [config.functions_port, config.bridge_port, config.panel_port]
+        assert sorted(ports) == list(range(23000, 23006))

@@ -117,7 +117,7 @@ def test_a_firestore_emulator_already_running_is_used_instead_of_starting_one(st
         catalogist("dev", "down", "--data-dir", str(tmp_path))
 
 
-def test_a_stack_dies_with_the_process_that_started_it(tmp_path):
+def test_a_stack_dies_with_the_process_that_started_it(tmp_path, request):
     """A test run or demo killed with SIGKILL must not leave emulators and functions behind."""
     import time
 
@@ -133,6 +133,7 @@ def test_a_stack_dies_with_the_process_that_started_it(tmp_path):
     owner = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
     )
+    request.addfinalizer(lambda: (owner.kill(), owner.wait(10), owner.stdout and owner.stdout.close()))
     assert owner.stdout is not None and owner.stdout.readline().strip() == "up"
     pids = list(json.loads((tmp_path / "stack.json").read_text())["processes"].values())
     assert all(group_alive(pid) for pid in pids)
