@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from catalogist_infra.processes import ProcessSpec, StackError, start, stop_group, wait_healthy
-from catalogist_infra.stack import StackConfig, free_port, listen_ports
+from catalogist_infra.stack import StackConfig, free_port, free_ports, listen_ports
 
 
 class Ok(BaseHTTPRequestHandler):
@@ -71,10 +72,14 @@ def test_free_ports_come_from_the_range_the_environment_names(monkeypatch):
         free_port()
 
 
-def test_a_stack_s_parts_get_different_ports_even_from_a_range_just_big_enough(monkeypatch, tmp_path):
-    monkeypatch.setenv("CATALOGIST_LISTEN_PORTS", "23000-23005")  # six ports for six listeners
-    for _ in range(20):
-        config = StackConfig.on_free_ports(tmp_path)
-        ports = [config.storage_port, config.firestore_port, config.firestore_admin_port]
-        ports += [config.functions_port, config.bridge_port, config.panel_port]
-        assert sorted(ports) == list(range(23000, 23006))
+def test_a_stack_s_parts_get_different_ports_even_when_the_draws_repeat(monkeypatch, tmp_path):
+    # Each port is drawn twice in a row: probed one at a time, both draws find it free.
+    candidates = free_ports(6)
+    draws = itertools.cycle([port for port in candidates for _ in range(2)])
+    monkeypatch.setattr("catalogist_infra.stack.secrets.choice", lambda _ports: next(draws))
+
+    config = StackConfig.on_free_ports(tmp_path)
+
+    ports = [config.storage_port, config.firestore_port, config.firestore_admin_port]
+    ports += [config.functions_port, config.bridge_port, config.panel_port]
+    assert sorted(ports) == sorted(candidates)
