@@ -69,6 +69,7 @@ class Release:
     kind: str
     folder: Path
     version: str
+    promise: str | None = None  # what its decisions keep on unseen photos, as its manifest states it
 
     @property
     def prefix(self) -> str:
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             publish(release.folder, f"gs://{stack.config.models_bucket}/{release.prefix}", client)
             print(f"published {release.kind} {release.version} to gs://{stack.config.models_bucket}/{release.prefix}/")
         code = _upload_and_report(
-            stack.config, client, documents, grocery, args.photos, bool(row_models), _promise(classifier)
+            stack.config, client, documents, grocery, args.photos, bool(row_models), classifier.promise
         )
         if args.screenshots:
             from catalogist_infra.screenshots import take_screenshots
@@ -224,7 +225,7 @@ def _catalogue(documents: Any) -> dict[str, str]:
 
 
 def _upload_and_report(
-    config: StackConfig, client: Any, documents: Any, grocery: Path, count: int, with_rows: bool, promise: str
+    config: StackConfig, client: Any, documents: Any, grocery: Path, count: int, with_rows: bool, promise: str | None
 ) -> int:
     from catalogist_training.datasets import load_grocery_store
 
@@ -263,7 +264,8 @@ def _upload_and_report(
         f"  {len(accepted)} decided without review ({len(accepted) / len(results):.0%}), {right} of them right "
         f"({right / max(len(accepted), 1):.1%} of {len(accepted)} photos)"
     )
-    print(f"  the release's promise, from the validation photos these {len(results)} are among: {promise}")
+    if promise:
+        print(f"  the release's promise, from the validation photos these {len(results)} are among: {promise}")
     unsure = Counter(r.decided_level for r in results if r.needs_review)
     why = ", ".join(f"{count} shown at the {level} level only" for level, count in unsure.most_common())
     print(f"  {len(results) - len(accepted)} sent to the review queue: {why or 'none'}")
@@ -390,17 +392,7 @@ def _release(kind: str, given: str | None, args: argparse.Namespace, train: Any)
         folder = ReleaseKind.release_in(trained)
     manifest = json.loads((folder / MANIFEST).read_text())
     print(f"{kind}: release {manifest['version']} from {folder}")
-    return Release(kind, folder, str(manifest["version"]))
-
-
-def _promise(classifier: Release) -> str:
-    """What the classifier release promises of its automatic decisions, as its manifest states it."""
-    manifest = json.loads((classifier.folder / MANIFEST).read_text())
-    if manifest.get("promise"):
-        return str(manifest["promise"]["statement"])
-    rule = manifest.get("calibration", {}).get("rule", "point estimate")
-    photos = manifest.get("calibrated_on", "its calibration photos")
-    return f"thresholds set by the {rule} rule for {manifest.get('target_precision', 0.98):.0%} precision on {photos}"
+    return Release(kind, folder, str(manifest["version"]), (manifest.get("promise") or {}).get("statement"))
 
 
 def _train(arguments: list[str], message: str) -> None:
