@@ -86,6 +86,7 @@ MAX_CLASSES = 0  # weight of the category and sub-category losses in the type re
 # At catalogue scale (issue #25). Below these sizes training is what it was on 16,033 rows.
 ROW_VISITS = 1_000_000  # a regression's passes stop at about this many rows seen (EPOCHS at most)
 CALIBRATION_ROWS = 50_000  # rows whose out-of-fold answers fit the combination and the thresholds
+CALIBRATION_FOLDS = 2  # above CALIBRATION_ROWS rows, folds fitted for them at most (each is 80% of the rows)
 ANSWER_ROWS = 2_000  # rows answered at once: the vote's similarities grow with the rows indexed
 
 
@@ -198,7 +199,9 @@ def fit_experts(
     counts: sparse.csr_matrix | None = None,
 ) -> TextCategorizer:
     """Features, one regression per level and the name neighbours, fitted on `rows` (`counts`:
-    their term counts, when the caller has them already)."""
+    their term counts, when the caller has them already). The neighbours are each product's
+    first listing (`first_listings`): a product listed 70 times would otherwise fill a row's
+    20 nearest with itself, and the vote would be one product's, not twenty's."""
     counts = counts_of([p.text for p in rows]) if counts is None else counts
     idf = fit_idf(counts)
     seen = np.flatnonzero(np.bincount(counts.indices, minlength=N_FEATURES))  # fit on the buckets seen only
@@ -224,7 +227,8 @@ def fit_experts(
         )
         levels.append(LevelWeights(full, bias))
     del features  # the largest array: gone before the neighbours' vectors are made
-    neighbours = NameNeighbours.build(weighted(counts, idf, words_only=True), leaf, COMMON_WORDS)
+    first = first_listings(rows)
+    neighbours = NameNeighbours.build(weighted(counts[first], idf, words_only=True), leaf[first], COMMON_WORDS)
     combination = combination or Combination.initial(len(names))
     return TextCategorizer(taxonomy, idf, tuple(levels), neighbours, combination)
 
@@ -235,16 +239,36 @@ def fold_of(product: Product, folds: int) -> int:
     return zlib.crc32(f"fold:{split_key(product)}".encode()) % folds
 
 
-def calibration_rows(fold: np.ndarray, folds: int) -> np.ndarray:
-    """The rows whose out-of-fold answers are kept, given each row's fold: all of them up to
-    CALIBRATION_ROWS; above, a seeded sample of that many rows from the fewest folds that hold
-    them (at a million rows, fold 0 alone). 50,000 rows' answers fit a dozen weights and three
+def first_listings(rows: list[Product]) -> np.ndarray:
+    """Index of each product's first row (`split_key`: a generated copy is its source's row).
+    A catalogue lists a product once per vendor, and a generated one lists each real product
+    with dozens of perturbed copies after it; the vote and the calibration count a product
+    once, by the listing that comes first (in a generated catalogue, the real one)."""
+    seen: set[str] = set()
+    first = []
+    for index, product in enumerate(rows):
+        key = split_key(product)
+        if key not in seen:
+            seen.add(key)
+            first.append(index)
+    return np.array(first, dtype=np.int64)
+
+
+def calibration_rows(fold: np.ndarray, folds: int, first: np.ndarray) -> np.ndarray:
+    """The rows whose out-of-fold answers fit the combination and the thresholds, given each
+    row's fold and each product's first listing: one row per product, so a product listed
+    often weighs no more than one listed once (the thresholds are a share of products), up to
+    CALIBRATION_ROWS of them from the fewest folds that hold them, CALIBRATION_FOLDS folds at
+    most when there are more rows than that. 50,000 rows' answers fit a dozen weights and three
     thresholds as well as a million's would, whose answers would be 10 GB; and every fold
-    without a sampled row is a model of 80% of the rows that need not be fitted."""
+    without a calibration row is a model of 80% of the rows that need not be fitted."""
     if len(fold) <= CALIBRATION_ROWS:
-        return np.arange(len(fold))
-    needed = int(np.searchsorted(np.cumsum(np.bincount(fold, minlength=folds)), CALIBRATION_ROWS)) + 1
-    candidates = np.nonzero(fold < needed)[0]
+        return first
+    per_fold = np.bincount(fold[first], minlength=folds)
+    needed = min(int(np.searchsorted(np.cumsum(per_fold), CALIBRATION_ROWS)) + 1, CALIBRATION_FOLDS)
+    candidates = first[fold[first] < needed]
+    if len(candidates) <= CALIBRATION_ROWS:
+        return candidates
     return np.sort(np.random.default_rng(0).choice(candidates, CALIBRATION_ROWS, replace=False))
 
 
@@ -385,7 +409,7 @@ def train(
         kept = set(rows[:limit])
         rows = rows[:limit] + [p for p in found.extra if p not in kept]
     taxonomy = Taxonomy.from_paths([p.category_path for p in rows], found.levels)
-    asked = calibration_rows(np.array([fold_of(p, folds) for p in rows]), folds)
+    asked = calibration_rows(np.array([fold_of(p, folds) for p in rows]), folds, first_listings(rows))
     leaf = np.array([taxonomy.leaf_index(rows[i].category_path) for i in asked])
 
     answers = out_of_fold(taxonomy, rows, folds, asked)
