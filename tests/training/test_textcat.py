@@ -29,6 +29,9 @@ def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
     assert metrics["accuracy_by_level"]["category"] > 0.8
     # the plain baseline, fitted in the same run on the model's own training rows, beside it
     assert set(metrics["baseline"]["accuracy_by_level"]) == set(metrics["model_minus_baseline"]) == set(LEVELS)
+    # ... run to convergence, and saying so: a baseline stopped early would flatter the model
+    for level, solver in metrics["baseline"]["solver"].items():
+        assert solver["converged"] and solver["iterations"] < solver["max_iter"], level
     assert "NaN" not in (report / "metrics.json").read_text()
     assert "data:image/png;base64," in (report / "report.html").read_text()
 
@@ -128,3 +131,47 @@ def test_a_tree_two_to_six_levels_deep_trains_and_decides_each_leaf_at_its_own_d
     assert model.taxonomy.levels == tuple(f"level {depth}" for depth in range(1, 7))  # the store's column names
     for name, path in leaves.items():
         assert model.decide(f"{name} 1000 pack", "Brand 3").category_path == path
+
+
+def test_the_baseline_takes_lbfgs_only_where_its_memory_fits() -> None:
+    from catalogist_training.textcat import LBFGS_BYTES_PER_WEIGHT, baseline_solver
+
+    types_by_ngrams = 550 * 110_000  # BigBasket's type level: ~12 GB of L-BFGS state
+    assert baseline_solver(types_by_ngrams, available=24 * 10**9) == "lbfgs"
+    assert baseline_solver(types_by_ngrams, available=8 * 10**9) == "saga"
+    assert baseline_solver(1_000, available=int(1_000 * LBFGS_BYTES_PER_WEIGHT / 0.8)) == "lbfgs"
+
+
+def test_a_product_listed_many_times_votes_and_calibrates_once(monkeypatch) -> None:
+    """A generated catalogue lists each real product, then its perturbed copies (`group`
+    names the source): the vote indexes one listing per product and the calibration rows
+    are one per product, the real listing; above CALIBRATION_ROWS rows, two folds at most."""
+    import numpy as np
+
+    from catalogist.models.taxonomy import Taxonomy
+    from catalogist_training import textcat
+    from catalogist_training.vendor_data import Product, product_key, split_key
+
+    kinds = [("Beverages", "Tea", "Green Tea"), ("Foodgrains", "Rice", "Basmati Rice")]
+    real = [
+        Product(f"R{i}", f"{['Green Tea', 'Basmati Rice'][i % 2]} {i}", f"Brand {i}", kinds[i % 2], 10.0, 12.0)
+        for i in range(40)
+    ]
+    copies = [
+        Product(f"C{i}-{n}", f"{p.name} pack of {n}", p.brand, p.category_path, 20.0, 24.0, product_key(p))
+        for i, p in enumerate(real)
+        for n in range(2, 12)
+    ]
+    rows = real + copies
+
+    first = textcat.first_listings(rows)
+    assert [rows[i] for i in first] == real
+    taxonomy = Taxonomy.from_paths(kinds, LEVELS)
+    assert textcat.fit_experts(taxonomy, rows).neighbours.products == len(real)
+
+    fold = np.array([textcat.fold_of(p, 5) for p in rows])
+    assert set(textcat.calibration_rows(fold, 5, first)) == set(first)
+    monkeypatch.setattr(textcat, "CALIBRATION_ROWS", 100)  # 440 rows: "at scale"
+    asked = textcat.calibration_rows(fold, 5, first)
+    assert set(asked) <= set(first) and len(asked) == len({split_key(rows[i]) for i in asked})
+    assert set(fold[asked]) <= {0, 1} and len(asked) == np.isin(fold[first], [0, 1]).sum()

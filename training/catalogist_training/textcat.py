@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 from scipy import sparse
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
@@ -599,9 +600,19 @@ def hindsight_share(confidence: np.ndarray, correct: np.ndarray, target: float =
 # -- the baseline --------------------------------------------------------------------------------
 
 BASELINE_C = 20.0
-# lbfgs (scikit-learn's default) keeps ~25 copies of the weights: 12 GB for 550 types × 110k
-# n-grams. Above this many weights the same objective is solved by saga, 100 passes.
-LBFGS_MAX_WEIGHTS = 20_000_000
+BASELINE_TOL = 1e-4  # scikit-learn's default: converged when the gradient's largest entry is below it
+LBFGS_MAX_ITER = 2_000
+SAGA_MAX_PASSES = 300
+# lbfgs (scikit-learn's default) keeps its last 10 steps and gradients and a few more copies of
+# the weights in float64: ~25 × 8 bytes a weight, 12 GB for 550 types × 110k n-grams.
+LBFGS_BYTES_PER_WEIGHT = 25 * 8
+
+
+def baseline_solver(weights: int, available: int | None = None) -> str:
+    """lbfgs when its memory fits in 80% of what the machine has free now, else saga (a few
+    copies of the weights, but many more passes to converge on the same objective)."""
+    available = psutil.virtual_memory().available if available is None else available
+    return "lbfgs" if weights * LBFGS_BYTES_PER_WEIGHT <= 0.8 * available else "saga"
 
 
 def baseline_metrics(training: list[Product], rows: list[Product], levels: tuple[str, ...] = LEVELS) -> dict[str, Any]:
@@ -629,14 +640,24 @@ def baseline_metrics(training: list[Product], rows: list[Product], levels: tuple
             predicted, confidence = np.array([labels[0]] * len(rows)), np.ones(len(rows))
             result["solver"][level] = "one class"
         else:
-            solver = "lbfgs" if features.shape[1] * classes <= LBFGS_MAX_WEIGHTS else "saga"
-            regression = LogisticRegression(C=BASELINE_C, solver=solver, max_iter=1000 if solver == "lbfgs" else 100)
+            solver = baseline_solver(features.shape[1] * classes)
+            limit = LBFGS_MAX_ITER if solver == "lbfgs" else SAGA_MAX_PASSES
+            regression = LogisticRegression(C=BASELINE_C, solver=solver, tol=BASELINE_TOL, max_iter=limit)
+            started = time.time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 regression.fit(features, labels)
             probabilities = regression.predict_proba(scored)
             predicted, confidence = regression.classes_[probabilities.argmax(1)], probabilities.max(1)
-            result["solver"][level] = f"{solver}, {int(regression.n_iter_.max())} iterations"
+            iterations = int(regression.n_iter_.max())
+            result["solver"][level] = {
+                "solver": solver,
+                "iterations": iterations,
+                "max_iter": limit,
+                "tol": BASELINE_TOL,
+                "converged": iterations < limit,
+                "seconds": round(time.time() - started, 1),
+            }
         result["accuracy_by_level"][level] = float(np.mean(predicted == truth))
         result["macro_f1_by_level"][level] = float(f1_score(truth, predicted, average="macro", zero_division=0))
         if depth == len(levels):
