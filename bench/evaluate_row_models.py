@@ -101,11 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         text, text_seconds = run("textcat", data, out)
         price, price_seconds = run("price", data, out)
     print(f"\nText categorizer on {text['rows']:,} rows never seen ({text_seconds:.0f} s to train and evaluate)")
-    print(f"  {'level':<14} {'model':>7} {'baseline':>9} {'margin':>7}")
+    print(f"  {'level':<14} {'model':>7} {'baseline':>9} {'margin':>7}  baseline's solver")
+    solvers = text.get("baseline", {}).get("solver", {})
     for level, accuracy in text["accuracy_by_level"].items():
         margin = text.get("model_minus_baseline", {}).get(level)
         baseline = accuracy - margin if margin is not None else float("nan")
-        print(f"  {level:<14} {accuracy:7.3f} {baseline:9.3f} {margin if margin is not None else float('nan'):+7.3f}")
+        print(
+            f"  {level:<14} {accuracy:7.3f} {baseline:9.3f} {margin if margin is not None else float('nan'):+7.3f}"
+            f"  {solver_state(solvers.get(level))}"
+        )
     print(f"  automatic: {text['auto_accept_rate']:.3f} of rows at {text.get('auto_accept_precision')}")
     print(f"\nPrice model on {price['rows']:,} rows never seen ({price_seconds:.0f} s to train and evaluate)")
     for mode in ("text", "list_price"):
@@ -120,6 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"MISSED: {miss}")
     print("\nevery floor kept" if not misses else f"\n{len(misses)} floors missed")
     return 1 if misses else 0
+
+
+def solver_state(solver: dict | str | None) -> str:
+    """`lbfgs, 412 of 2000 iterations, converged`, or why there is none."""
+    if not isinstance(solver, dict):
+        return solver or "—"
+    state = "converged" if solver["converged"] else "NOT converged"
+    iterations = f"{solver['iterations']} of {solver['max_iter']} iterations"
+    return f"{solver['solver']}, {iterations}, {state}, {solver['seconds']:.0f} s"
 
 
 if __name__ == "__main__":
