@@ -142,36 +142,59 @@ def test_the_baseline_takes_lbfgs_only_where_its_memory_fits() -> None:
     assert baseline_solver(1_000, available=int(1_000 * LBFGS_BYTES_PER_WEIGHT / 0.8)) == "lbfgs"
 
 
-def test_a_product_listed_many_times_votes_and_calibrates_once(monkeypatch) -> None:
-    """A generated catalogue lists each real product, then its perturbed copies (`group`
-    names the source): the vote indexes one listing per product and the calibration rows
-    are one per product, the real listing; above CALIBRATION_ROWS rows, two folds at most."""
+def test_a_product_listed_many_times_votes_calibrates_and_is_learnt_once(tmp_path: Path, monkeypatch) -> None:
+    """A generated catalogue lists each real product, then its perturbed copies (`group` names
+    the source). The vote indexes one listing per product, the regressions see EPOCHS passes
+    over the products (not over the rows), and the out-of-fold experts that calibrate the
+    release learn from each product's first listing only: a copy borrows words and brands of
+    other products, so experts fitted on copies would have seen the calibration fold's words."""
+    from catalogist_training import scale_rows, textcat
+    from catalogist_training.catalogue import GUESSED
+    from catalogist_training.vendor_data import product_key, split_key, training_rows
+
+    real = small_csv(tmp_path, rows=300)
+    generated = tmp_path / "generated.csv"
+    scale_rows.write(real, 1_500, generated, 0)
+    learnt, visits = [], []
+    out_of_fold, fit_softmax = textcat.out_of_fold, textcat.fit_softmax
+
+    def recorded_out_of_fold(taxonomy, rows, *args):
+        learnt.append(rows)
+        return out_of_fold(taxonomy, rows, *args)
+
+    def recorded_fit_softmax(*args, **kwargs):
+        visits.append(kwargs["visits"])
+        return fit_softmax(*args, **kwargs)
+
+    monkeypatch.setattr(textcat, "out_of_fold", recorded_out_of_fold)
+    monkeypatch.setattr(textcat, "fit_softmax", recorded_fit_softmax)
+
+    config = textcat.train(generated, tmp_path / "model", folds=2)
+
+    listed = training_rows(generated, [], GUESSED).all
+    products = {split_key(p) for p in listed}
+    assert len(listed) > 3 * len(products)  # copies outnumber the products they are made from
+    (calibrated,) = learnt
+    assert all(p.group == product_key(p) for p in calibrated)  # real rows only, each product once
+    assert len(calibrated) == len(products) == config["calibration_rows"]
+    assert config["experts"]["neighbour_products"] == len(products)
+    assert config["train_rows"] == len(listed)
+    assert visits[-1] == textcat.EPOCHS * len(products) == config["row_visits"]
+
+
+def test_the_regression_visits_the_rows_asked_for_in_random_passes() -> None:
+    """`visits` rows in all: ten passes by default, a part of one pass when fewer are asked
+    (a catalogue of many copies per product), and the same weights for the same seed."""
     import numpy as np
+    from scipy import sparse
 
-    from catalogist.models.taxonomy import Taxonomy
     from catalogist_training import textcat
-    from catalogist_training.vendor_data import Product, product_key, split_key
 
-    kinds = [("Beverages", "Tea", "Green Tea"), ("Foodgrains", "Rice", "Basmati Rice")]
-    real = [
-        Product(f"R{i}", f"{['Green Tea', 'Basmati Rice'][i % 2]} {i}", f"Brand {i}", kinds[i % 2], 10.0, 12.0)
-        for i in range(40)
-    ]
-    copies = [
-        Product(f"C{i}-{n}", f"{p.name} pack of {n}", p.brand, p.category_path, 20.0, 24.0, product_key(p))
-        for i, p in enumerate(real)
-        for n in range(2, 12)
-    ]
-    rows = real + copies
+    features = sparse.random(600, 50, density=0.1, format="csr", random_state=0, dtype=np.float32)
+    labels = np.arange(600) % 3
+    default = textcat.fit_softmax(features, labels, 3, seed=1)
+    ten_passes = textcat.fit_softmax(features, labels, 3, visits=textcat.EPOCHS * 600, seed=1)
+    part = textcat.fit_softmax(features, labels, 3, visits=300, seed=1)
 
-    first = textcat.first_listings(rows)
-    assert [rows[i] for i in first] == real
-    taxonomy = Taxonomy.from_paths(kinds, LEVELS)
-    assert textcat.fit_experts(taxonomy, rows).neighbours.products == len(real)
-
-    fold = np.array([textcat.fold_of(p, 5) for p in rows])
-    assert set(textcat.calibration_rows(fold, 5, first)) == set(first)
-    monkeypatch.setattr(textcat, "CALIBRATION_ROWS", 100)  # 440 rows: "at scale"
-    asked = textcat.calibration_rows(fold, 5, first)
-    assert set(asked) <= set(first) and len(asked) == len({split_key(rows[i]) for i in asked})
-    assert set(fold[asked]) <= {0, 1} and len(asked) == np.isin(fold[first], [0, 1]).sum()
+    assert (default[0] != ten_passes[0]).nnz == 0 and np.array_equal(default[1], ten_passes[1])
+    assert (default[0] != part[0]).nnz > 0

@@ -85,9 +85,8 @@ BATCH = 256
 PARENT_LOSS = 0.5
 MAX_CLASSES = 0  # weight of the category and sub-category losses in the type regression
 # At catalogue scale (issue #25). Below these sizes training is what it was on 16,033 rows.
-ROW_VISITS = 1_000_000  # a regression's passes stop at about this many rows seen (EPOCHS at most)
-CALIBRATION_ROWS = 50_000  # rows whose out-of-fold answers fit the combination and the thresholds
-CALIBRATION_FOLDS = 2  # above CALIBRATION_ROWS rows, folds fitted for them at most (each is 80% of the rows)
+ROW_VISITS = 1_000_000  # a regression sees at most this many rows (EPOCHS passes over the products at most)
+CALIBRATION_ROWS = 50_000  # products whose out-of-fold answers fit the combination and the thresholds
 ANSWER_ROWS = 2_000  # rows answered at once: the vote's similarities grow with the rows indexed
 
 
@@ -99,14 +98,15 @@ def fit_softmax(
     labels: np.ndarray,
     classes: int,
     parents: tuple[np.ndarray, ...] = (),
-    epochs: int = EPOCHS,
+    visits: int | None = None,
     seed: int = 0,
     max_classes: int = 0,
 ) -> tuple[sparse.csr_matrix, np.ndarray]:
     """Multinomial logistic regression by mini-batch Adam, a weight only where a feature met a
     class in training (`support`); with `parents` (class → node maps), the cross-entropy of
     the nodes' summed probabilities is added at PARENT_LOSS each, so the type regression is
-    also trained to be right at the levels above. Returns (features × classes weights, bias).
+    also trained to be right at the levels above. `visits`: rows seen in all, in passes of a
+    fresh random order (default EPOCHS passes). Returns (features × classes weights, bias).
 
     Adam with a cosine-decaying rate reaches in 10 passes what L-BFGS needs ~200 full passes
     for; restricting the weights to the support makes the file 60× smaller than dense weights
@@ -125,12 +125,14 @@ def fit_softmax(
     bias_first, bias_second = np.zeros_like(bias), np.zeros_like(bias)
     beta1, beta2, epsilon = 0.9, 0.999, 1e-8
     rng = np.random.default_rng(seed)
-    steps = epochs * -(-n // BATCH)
+    visits = EPOCHS * n if visits is None else visits
+    passes = [min(n, visits - start) for start in range(0, visits, n)]  # rows seen in each pass
+    steps = sum(-(-count // BATCH) for count in passes)
     step = 0
     progress = tqdm(total=steps, desc=f"regression over {classes} classes", leave=False, mininterval=10)
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, BATCH):
+    for seen_in_pass in passes:
+        order = rng.permutation(n)[:seen_in_pass]
+        for start in range(0, len(order), BATCH):
             progress.update()
             rows = order[start : start + BATCH]
             batch = features[rows]
@@ -184,10 +186,12 @@ def _support(features: sparse.csr_matrix, onehot: sparse.csr_matrix, page: int =
     return support
 
 
-def epochs_for(rows: int) -> int:
-    """EPOCHS up to ROW_VISITS / EPOCHS rows; above, fewer passes (one at least) over more rows:
-    a catalogue of perturbed copies gains nothing from a tenth pass, and costs hours."""
-    return max(1, min(EPOCHS, round(ROW_VISITS / max(rows, 1))))
+def visits_for(products: int) -> int:
+    """Rows a regression sees: EPOCHS passes' worth of the products, not of the rows (a product
+    listed seventy times is one product: ten passes over its listings would be seven hundred
+    over it), and ROW_VISITS at most: a million products are seen once each, not ten times,
+    which would take hours."""
+    return min(EPOCHS * products, ROW_VISITS)
 
 
 # -- the experts --------------------------------------------------------------------------------
@@ -208,6 +212,7 @@ def fit_experts(
     seen = np.flatnonzero(np.bincount(counts.indices, minlength=N_FEATURES))  # fit on the buckets seen only
     features = weighted(counts, idf, seen)
     leaf = np.array([taxonomy.leaf_index(p.category_path) for p in rows])
+    first = first_listings(rows)
     levels = []
     names = taxonomy.levels
     for depth, level in enumerate(names):
@@ -218,7 +223,7 @@ def fit_experts(
             to_node[leaf],
             len(taxonomy.nodes(level)),
             parents,
-            epochs=epochs_for(len(rows)),
+            visits=visits_for(len(first)),
             seed=depth,
             max_classes=MAX_CLASSES,
         )
@@ -228,7 +233,6 @@ def fit_experts(
         )
         levels.append(LevelWeights(full, bias))
     del features  # the largest array: gone before the neighbours' vectors are made
-    first = first_listings(rows)
     neighbours = NameNeighbours.build(weighted(counts[first], idf, words_only=True), leaf[first], COMMON_WORDS)
     combination = combination or Combination.initial(len(names))
     return TextCategorizer(taxonomy, idf, tuple(levels), neighbours, combination)
@@ -255,21 +259,16 @@ def first_listings(rows: list[Product]) -> np.ndarray:
     return np.array(first, dtype=np.int64)
 
 
-def calibration_rows(fold: np.ndarray, folds: int, first: np.ndarray) -> np.ndarray:
-    """The rows whose out-of-fold answers fit the combination and the thresholds, given each
-    row's fold and each product's first listing: one row per product, so a product listed
-    often weighs no more than one listed once (the thresholds are a share of products), up to
-    CALIBRATION_ROWS of them from the fewest folds that hold them, CALIBRATION_FOLDS folds at
-    most when there are more rows than that. 50,000 rows' answers fit a dozen weights and three
+def calibration_rows(fold: np.ndarray, folds: int) -> np.ndarray:
+    """The products whose out-of-fold answers are kept, given each one's fold: all of them up
+    to CALIBRATION_ROWS; above, a seeded sample of that many from the fewest folds that hold
+    them (at a million products, fold 0 alone). 50,000 answers fit a dozen weights and three
     thresholds as well as a million's would, whose answers would be 10 GB; and every fold
-    without a calibration row is a model of 80% of the rows that need not be fitted."""
+    without a sampled product is a model of 80% of the rows that need not be fitted."""
     if len(fold) <= CALIBRATION_ROWS:
-        return first
-    per_fold = np.bincount(fold[first], minlength=folds)
-    needed = min(int(np.searchsorted(np.cumsum(per_fold), CALIBRATION_ROWS)) + 1, CALIBRATION_FOLDS)
-    candidates = first[fold[first] < needed]
-    if len(candidates) <= CALIBRATION_ROWS:
-        return candidates
+        return np.arange(len(fold))
+    needed = int(np.searchsorted(np.cumsum(np.bincount(fold, minlength=folds)), CALIBRATION_ROWS)) + 1
+    candidates = np.nonzero(fold < needed)[0]
     return np.sort(np.random.default_rng(0).choice(candidates, CALIBRATION_ROWS, replace=False))
 
 
@@ -410,16 +409,20 @@ def train(
         kept = set(rows[:limit])
         rows = rows[:limit] + [p for p in found.extra if p not in kept]
     taxonomy = Taxonomy.from_paths([p.category_path for p in rows], found.levels)
-    asked = calibration_rows(np.array([fold_of(p, folds) for p in rows]), folds, first_listings(rows))
-    leaf = np.array([taxonomy.leaf_index(rows[i].category_path) for i in asked])
+    # calibrated on each product's first listing, answered by experts fitted on the other
+    # folds' first listings: a generated copy borrows words and brands of other products
+    # (scale_rows), so experts fitted on copies have seen the held-out fold's words
+    products = [rows[i] for i in first_listings(rows)]
+    asked = calibration_rows(np.array([fold_of(p, folds) for p in products]), folds)
+    leaf = np.array([taxonomy.leaf_index(products[i].category_path) for i in asked])
 
-    answers = out_of_fold(taxonomy, rows, folds, asked)
+    answers = out_of_fold(taxonomy, products, folds, asked)
     combination = fit_combination(taxonomy, answers, leaf)
     probabilities = combine(taxonomy, answers, combination)
     thresholds = tuple(threshold(taxonomy, level, probabilities, leaf, target_precision) for level in taxonomy.levels)
     taxonomy = taxonomy.with_thresholds(thresholds)
     # thresholds fitted on these: optimistic
-    out_of_fold_metrics = metrics_of(taxonomy, [rows[i] for i in asked], probabilities)
+    out_of_fold_metrics = metrics_of(taxonomy, [products[i] for i in asked], probabilities)
     del answers, probabilities
 
     fitted = fit_experts(taxonomy, rows, combination)
@@ -445,7 +448,7 @@ def train(
         **({"columns": columns.to_json()} if columns.to_json() else {}),
         "extra": [str(path) for path in extras],
         "folds": folds,
-        "epochs": epochs_for(len(rows)),
+        "row_visits": visits_for(len(products)),
         "calibration_rows": len(asked),
         "train_rows": len(rows),
         "extra_rows": len(found.extra),
