@@ -9,11 +9,11 @@
 
 Training (the experts and how they are combined: catalogist.models.textcat): the train and
 validation splits (vendor_data: split by product, so no product is on both sides) and any
-extra rows are cut into folds by product. Each row is answered by experts fitted on the other
-folds; those out-of-fold answers fit the weights of the combination and, per level, the lowest
-threshold whose decisions stay ≥ 98% precise — on products the experts never saw, as a vendor's
-new product is. The released experts are then fitted on every row. The test split is never
-touched here.
+extra rows are cut into folds by product. Each product (its first listing) is answered by
+experts fitted on the other folds' products; those out-of-fold answers fit the weights of the
+combination and, per level, the lowest threshold whose decisions stay ≥ 98% precise — on
+products the experts never saw, as a vendor's new product is. The released experts are then
+fitted on every row. The test split is never touched here.
 
 Evaluation scores every row of --data whose product the model was not trained on (for
 products.csv: the test split), and beside it a plain baseline fitted in the same run on the
@@ -84,7 +84,7 @@ L2 = 1e-6
 BATCH = 256
 PARENT_LOSS = 0.5
 MAX_CLASSES = 0  # weight of the category and sub-category losses in the type regression
-# At catalogue scale (issue #25). Below these sizes training is what it was on 16,033 rows.
+# At catalogue scale (issue #25): limits that 16,033 rows never reach.
 ROW_VISITS = 1_000_000  # a regression sees at most this many rows (EPOCHS passes over the products at most)
 CALIBRATION_ROWS = 50_000  # products whose out-of-fold answers fit the combination and the thresholds
 ANSWER_ROWS = 2_000  # rows answered at once: the vote's similarities grow with the rows indexed
@@ -247,8 +247,9 @@ def fold_of(product: Product, folds: int) -> int:
 def first_listings(rows: list[Product]) -> np.ndarray:
     """Index of each product's first row (`split_key`: a generated copy is its source's row).
     A catalogue lists a product once per vendor, and a generated one lists each real product
-    with dozens of perturbed copies after it; the vote and the calibration count a product
-    once, by the listing that comes first (in a generated catalogue, the real one)."""
+    with dozens of perturbed copies after it; the regressions' passes, the vote and the
+    calibration count a product once, by the listing that comes first (in a generated
+    catalogue, the real one)."""
     seen: set[str] = set()
     first = []
     for index, product in enumerate(rows):
