@@ -136,9 +136,9 @@ def test_a_tree_two_to_six_levels_deep_trains_and_decides_each_leaf_at_its_own_d
 def test_the_baseline_takes_lbfgs_only_where_its_memory_fits() -> None:
     from catalogist_training.textcat import LBFGS_BYTES_PER_WEIGHT, baseline_solver
 
-    types_by_ngrams = 550 * 110_000  # BigBasket's type level: ~12 GB of L-BFGS state
-    assert baseline_solver(types_by_ngrams, available=24 * 10**9) == "lbfgs"
-    assert baseline_solver(types_by_ngrams, available=8 * 10**9) == "saga"
+    types_by_ngrams = 536 * 110_894  # BigBasket's type level: ~16 GB of L-BFGS state
+    assert baseline_solver(types_by_ngrams, available=23 * 10**9) == "lbfgs"
+    assert baseline_solver(types_by_ngrams, available=16 * 10**9) == "saga"
     assert baseline_solver(1_000, available=int(1_000 * LBFGS_BYTES_PER_WEIGHT / 0.8)) == "lbfgs"
 
 

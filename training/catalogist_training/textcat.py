@@ -607,9 +607,10 @@ BASELINE_C = 20.0
 BASELINE_TOL = 1e-4  # scikit-learn's default: converged when the gradient's largest entry is below it
 LBFGS_MAX_ITER = 2_000
 SAGA_MAX_PASSES = 300
-# lbfgs (scikit-learn's default) keeps its last 10 steps and gradients and a few more copies of
-# the weights in float64: ~25 × 8 bytes a weight, 12 GB for 550 types × 110k n-grams.
-LBFGS_BYTES_PER_WEIGHT = 25 * 8
+# lbfgs (scikit-learn's default) keeps its last 10 steps and gradients and more copies of the
+# weights in float64: at BigBasket's type level (536 types × 110,894 n-grams, 59.4M weights) it
+# held 15.9 GB and was still growing after 14 CPU-minutes, ~270 bytes a weight.
+LBFGS_BYTES_PER_WEIGHT = 300
 
 
 def baseline_solver(weights: int, available: int | None = None) -> str:
