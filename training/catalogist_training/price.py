@@ -7,7 +7,11 @@
 Stacking, all in log price: a ridge on the hashed text and the group medians are computed
 out-of-fold on the train split (5 folds, by product) so LightGBM learns how far to trust them;
 the nearest-neighbour features of a training row leave out every listing of its own product,
-as a new product has none. Boosters for P50 (the median: more rows within 20% than a
+as a new product has none. A product counts once, however many rows list it (`first_listings`,
+`listing_weights`): the ridge and the boosters weigh each of its rows 1 / its listings, and the
+neighbours, the group medians, the category prices and the validation figures read its first
+listing only; a generated catalogue's seventy perturbed copies of one product would otherwise
+fill a new product's neighbours with that one product and pull every median and split towards it. Boosters for P50 (the median: more rows within 20% than a
 squared-error fit, same rmsle on validation), P10 and P90 stop early on the validation split,
 which also fits how much to widen the range to cover 80%. Then everything is fitted again on
 train + validation with the tree counts found, and that is the model served. Two sets of
@@ -67,6 +71,7 @@ from catalogist_training.release_manifest import write_manifest
 from catalogist_training.row_pages import counts_of, stack_rows, weighted
 from catalogist_training.textcat import (
     columns_of,
+    first_listings,
     product_digest,
     trained_on,
     write_catalogue_report,
@@ -152,26 +157,46 @@ def _texts(inputs: list[PriceInput]) -> list[tuple[str, str, str]]:
     return [price_text(row) for row in inputs]
 
 
+def listing_weights(products: list[Product]) -> np.ndarray:
+    """1 / the rows listing each row's product (`split_key`): a product's rows weigh 1 in all."""
+    keys = np.unique([split_key(p) for p in products], return_inverse=True)[1]
+    return 1.0 / np.bincount(keys)[keys] if len(products) else np.ones(0)
+
+
 @dataclass(frozen=True)
 class _Rows:
     """Priced rows and what every step reads of them, worked out once: the price inputs
-    (without a list price), the hashed text, the log sale price."""
+    (without a list price), the hashed text, the log sale price, the row's weight
+    (`listing_weights`; a product's listings never straddle a fold or the split, so a part
+    keeps the whole's weights)."""
 
     products: list[Product]
     inputs: list[PriceInput]
     counts: Any  # csr_matrix, rows × hashed features
     log_price: np.ndarray
+    weight: np.ndarray
 
     @classmethod
     def of(cls, products: list[Product]) -> "_Rows":
         inputs = [price_input(p, False) for p in products]
-        return cls(products, inputs, counts_of(_texts(inputs)), np.log([_sale_price(p) for p in products]))
+        log_price = np.log([_sale_price(p) for p in products])
+        return cls(products, inputs, counts_of(_texts(inputs)), log_price, listing_weights(products))
 
     def __len__(self) -> int:
         return len(self.products)
 
     def take(self, at: np.ndarray) -> "_Rows":
-        return _Rows([self.products[i] for i in at], [self.inputs[i] for i in at], self.counts[at], self.log_price[at])
+        return _Rows(
+            [self.products[i] for i in at],
+            [self.inputs[i] for i in at],
+            self.counts[at],
+            self.log_price[at],
+            self.weight[at],
+        )
+
+    def first(self) -> "_Rows":
+        """Each product's first listing."""
+        return self.take(first_listings(self.products))
 
     def plus(self, other: "_Rows") -> "_Rows":
         return _Rows(
@@ -179,14 +204,18 @@ class _Rows:
             self.inputs + other.inputs,
             stack_rows([self.counts, other.counts], self.counts.shape[1]),
             np.concatenate([self.log_price, other.log_price]),
+            np.concatenate([self.weight, other.weight]),
         )
 
 
 def _ridge(rows: _Rows, alpha: float) -> tuple[np.ndarray, Any, float]:
     idf = fit_idf(rows.counts)
     target = rows.log_price
-    model = Ridge(alpha=alpha, solver="sparse_cg").fit(weighted(rows.counts, idf), target - target.mean())
-    return idf, model.coef_.astype(np.float32), float(target.mean() + model.intercept_)
+    mean = float(np.average(target, weights=rows.weight))
+    model = Ridge(alpha=alpha, solver="sparse_cg").fit(
+        weighted(rows.counts, idf), target - mean, sample_weight=rows.weight
+    )
+    return idf, model.coef_.astype(np.float32), float(mean + model.intercept_)
 
 
 def _ridge_predict(rows: _Rows, idf: np.ndarray, coef: np.ndarray, bias: float) -> np.ndarray:
@@ -194,6 +223,8 @@ def _ridge_predict(rows: _Rows, idf: np.ndarray, coef: np.ndarray, bias: float) 
 
 
 def _neighbour_index(rows: _Rows, idf: np.ndarray) -> NeighbourIndex:
+    """The neighbours of `rows`: each product's first listing (`_Rows.first`)."""
+    rows = rows.first()
     inputs = rows.inputs
     return NeighbourIndex(
         WordNeighbours.build(weighted(rows.counts, idf, words_only=True), COMMON_WORDS),
@@ -207,15 +238,16 @@ def _neighbour_index(rows: _Rows, idf: np.ndarray) -> NeighbourIndex:
 
 def _neighbour_features(rows: _Rows, index: NeighbourIndex, idf: np.ndarray, leave_own_product_out: bool) -> np.ndarray:
     """KNN_FEATURES of `rows`, SEARCH_ROWS at a time (each row's are its own). With
-    `leave_own_product_out` the rows are the index's own, in order, and none sees a listing of
-    its own product, nor a copy of its own source (`split_key`): a new product has neither."""
+    `leave_own_product_out` the index is `_neighbour_index(rows)`, and no row sees its own
+    product, nor the source it was copied from (`split_key`): a new product has neither."""
     group = np.unique([split_key(p) for p in rows.products], return_inverse=True)[1] if leave_own_product_out else None
+    index_group = group[first_listings(rows.products)] if group is not None else None
     pages = [np.empty((0, len(KNN_FEATURES)))]
     starts = range(0, len(rows), SEARCH_ROWS)
     for start in tqdm(starts, desc="neighbours", leave=False, mininterval=10, disable=len(starts) <= 1):
         page = slice(start, start + SEARCH_ROWS)
         queries = weighted(rows.counts[page], idf, words_only=True)
-        nearest = index.nearest(queries, group, group[page]) if group is not None else index.nearest(queries)
+        nearest = index.nearest(queries, index_group, group[page]) if group is not None else index.nearest(queries)
         pages.append(neighbour_features(rows.inputs[page], *nearest, index))
     return np.vstack(pages)
 
@@ -282,12 +314,14 @@ def _stack(rows: _Rows, ridge_alpha: float) -> _Stack:
         inside, outside = rows.take(inside_index), rows.take(outside_index)
         fold_idf, fold_coef, fold_bias = _ridge(inside, ridge_alpha)
         ridge = _ridge_predict(outside, fold_idf, fold_coef, fold_bias)
-        tables = _tables(inside.products, inside.inputs)
-        del inside  # its hashed text is as large as the fold
+        inside_first = inside.first()
+        tables = _tables(inside_first.products, inside_first.inputs)
+        del inside, inside_first  # its hashed text is as large as the fold
         neighbours = all_neighbours[outside_index]
         oof["text"][outside_index] = _features(outside, ridge, tables, False, neighbours)
         oof["list"][outside_index] = _features(outside, ridge, tables, True, neighbours)
-    return _Stack(idf, coef, bias, index, _tables(rows.products, rows.inputs), oof)
+    first = rows.first()
+    return _Stack(idf, coef, bias, index, _tables(first.products, first.inputs), oof)
 
 
 def train(
@@ -313,17 +347,25 @@ def train(
     if limit:
         train_rows, validation = train_rows[:limit], validation[: max(limit // 4, 50)]
     train_set, validation_set = _Rows.of(train_rows), _Rows.of(validation)
+    # early stopping, the range's widening and the figures: each validation product once
+    checked = validation_set.first()
     first = _stack(train_set, ridge_alpha)
-    target, val_target = train_set.log_price, validation_set.log_price
-    val_ridge = _ridge_predict(validation_set, first.idf, first.coef, first.bias)
-    val_neighbours = _neighbour_features(validation_set, first.index, first.idf, leave_own_product_out=False)
+    target, val_target = train_set.log_price, checked.log_price
+    val_ridge = _ridge_predict(checked, first.idf, first.coef, first.bias)
+    val_neighbours = _neighbour_features(checked, first.index, first.idf, leave_own_product_out=False)
     scales, validation_metrics, rounds = {}, {}, {}
     for mode, with_list in (("text", False), ("list", True)):
-        val_features = _features(validation_set, val_ridge, first.tables, with_list, val_neighbours)
+        val_features = _features(checked, val_ridge, first.tables, with_list, val_neighbours)
         predictions: dict[str, np.ndarray] = {}
         for quantile in QUANTILES:
             booster = _boost(
-                first.features[mode], target, _names(mode), quantile, _P50_IS_MEDIAN[mode], (val_features, val_target)
+                first.features[mode],
+                target,
+                train_set.weight,
+                _names(mode),
+                quantile,
+                _P50_IS_MEDIAN[mode],
+                (val_features, val_target),
             )
             rounds[f"{mode}_{quantile}"] = booster.best_iteration
             # a dense matrix without pred_contrib: predict returns an ndarray, never a sparse one
@@ -334,7 +376,7 @@ def train(
     final_rows = train_rows + validation
     del first  # the first stack's index and features are not served
     final_set = train_set.plus(validation_set)
-    del train_set, validation_set
+    del train_set, validation_set, checked
     final = _stack(final_set, ridge_alpha)
     final_target = final_set.log_price
     out.mkdir(parents=True, exist_ok=True)
@@ -343,6 +385,7 @@ def train(
             booster = _boost(
                 final.features[mode],
                 final_target,
+                final_set.weight,
                 _names(mode),
                 quantile,
                 _P50_IS_MEDIAN[mode],
@@ -350,6 +393,7 @@ def train(
             )
             (out / f"{mode}_{quantile}.txt.xz").write_bytes(lzma.compress(booster.model_to_string().encode()))
     save_neighbours(out / "neighbours.npz", final.index)
+    final_first = final_set.first()
     coef = final.coef
     # dict[str, Any]: numpy's stub would match a **dict of arrays against `allow_pickle: bool` too
     idf_arrays: dict[str, Any] = pack_idf(final.idf)
@@ -366,7 +410,7 @@ def train(
         "currency": found.currency,
         "interval_scale": scales,
         "features": {"text": _names("text"), "list": _names("list")},
-        "category_prices": category_prices(final_rows, final_set.inputs),
+        "category_prices": category_prices(final_first.products, final_first.inputs),
     }
     (out / "price_tables.json").write_text(json.dumps(tables, ensure_ascii=False))
     config = {
@@ -380,6 +424,7 @@ def train(
         "train_rows": len(train_rows),
         "validation_rows": len(validation),
         "final_rows": len(final_rows),
+        "final_products": len(final_first),
         "trees": rounds,
         "validation": validation_metrics,
         "interval_scale": scales,
@@ -409,6 +454,7 @@ def _column_indptr(coef: np.ndarray) -> np.ndarray:
 def _boost(
     features: np.ndarray,
     target: np.ndarray,
+    weight: np.ndarray,
     names: list[str],
     quantile: str,
     p50_is_median: bool,
@@ -432,7 +478,7 @@ def _boost(
     }
     if alpha is not None:
         params["alpha"] = alpha
-    train_set = lgb.Dataset(features, target, feature_name=names)
+    train_set = lgb.Dataset(features, target, weight=weight, feature_name=names)
     if validation is None:
         return lgb.train(params, train_set, num_boost_round=max(rounds, 1))
     valid_set = lgb.Dataset(*validation, reference=train_set)
