@@ -35,9 +35,56 @@ def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
     # served: refitted on train + validation; evaluated: only the products neither touched
     trained = set(json.loads((model_dir / "release" / "trained_on.json").read_text()))
     config = json.loads((model_dir / "release" / "price.json").read_text())
-    assert len(model.neighbours.log_price) == config["final_rows"]
+    assert len(model.neighbours.log_price) == config["final_products"] <= config["final_rows"]
     priced = [p for p in load_products(data) if p.sale_price]
     assert metrics["rows"] == sum(product_digest(p) not in trained for p in priced) > 0
+
+
+def test_a_product_listed_many_times_weighs_as_one_product(tmp_path: Path, monkeypatch) -> None:
+    """A generated catalogue lists each real product, then dozens of perturbed copies (`group`
+    names the source). The boosters weigh a product's rows 1 / its listings, so each product
+    weighs 1 in all; the neighbours, the group medians and the validation figures are each
+    product's first listing; the real one."""
+    import numpy as np
+
+    from catalogist_training import price, scale_rows
+    from catalogist_training.catalogue import GUESSED
+    from catalogist_training.vendor_data import product_key, split_key, training_rows
+
+    real = small_csv(tmp_path, rows=300)
+    generated = tmp_path / "generated.csv"
+    scale_rows.write(real, 1_500, generated, 0)
+    weights, medians_of = [], []
+    boost, tables = price._boost, price._tables
+
+    def recorded_boost(features, target, weight, *args, **kwargs):
+        weights.append(weight)
+        return boost(features, target, weight, *args, **kwargs)
+
+    def recorded_tables(rows, *args):
+        medians_of.append(rows)
+        return tables(rows, *args)
+
+    monkeypatch.setattr(price, "_boost", recorded_boost)
+    monkeypatch.setattr(price, "_tables", recorded_tables)
+
+    config = price.train(generated, tmp_path / "model")
+
+    found = training_rows(generated, [], GUESSED)
+    train_rows = [p for p in found.train if p.sale_price]
+    validation = [p for p in found.validation if p.sale_price]
+    products = {split_key(p) for p in train_rows}
+    final_products = products | {split_key(p) for p in validation}
+    assert len(train_rows) > 3 * len(products)  # copies outnumber the products they are made from
+    # the first fit: its boosters weigh the train rows, one product 1 in all
+    assert len(weights[0]) == len(train_rows) and np.isclose(weights[0].sum(), len(products))
+    assert np.isclose(weights[-1].sum(), len(final_products))
+    for rows in medians_of:
+        assert all(p.group == product_key(p) for p in rows)  # real rows only
+        assert len({split_key(p) for p in rows}) == len(rows)  # each product once
+    assert len(PriceModel.open(tmp_path / "model").neighbours.log_price) == config["final_products"]
+    assert config["final_products"] == len(final_products)
+    assert config["validation"]["text"]["rows"] == len({split_key(p) for p in validation})
 
 
 def test_evaluate_on_a_file_without_the_training_rows_omits_the_baselines_with_the_reason(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ as a new product has none. A product counts once, however many rows list it (`fi
 `listing_weights`): the ridge and the boosters weigh each of its rows 1 / its listings, and the
 neighbours, the group medians, the category prices and the validation figures read its first
 listing only; a generated catalogue's seventy perturbed copies of one product would otherwise
-fill a new product's neighbours with that one product and pull every median and split towards it. Boosters for P50 (the median: more rows within 20% than a
-squared-error fit, same rmsle on validation), P10 and P90 stop early on the validation split,
-which also fits how much to widen the range to cover 80%. Then everything is fitted again on
+fill a new product's neighbours with that one product and pull every median and split towards
+it. Boosters for P50 (the median: more rows within 20% than a squared-error fit, same rmsle on
+validation), P10 and P90 stop early on the validation split, which also fits how much to widen
+the range to cover 80%. Then everything is fitted again on
 train + validation with the tree counts found, and that is the model served. Two sets of
 boosters: `text` (no price in the row) and `list` (the vendor's list price — BigBasket's
 market_price — is known). The photos' category prices are the spread of sale prices per
