@@ -71,26 +71,14 @@ def test_reviewed_photos_become_a_dataset_a_classifier_trains_on(
         assert split == split_of(seller, sku), "split by vendor:sku"
     assert json.loads((tmp_path / "export" / "export.json").read_text())["photos"]["train"] > 0
 
-    trained = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "catalogist"),
-            "train",
-            "classifier",
-            "--smoke",
-            "--data",
-            str(tmp_path / "export" / "photos"),
-            "--out",
-            str(tmp_path / "model"),
-            "--max-steps",
-            "2",
-            "--backbone",  # the subject is the data, not the network: a tiny one trains in seconds
-            str(tiny_backbone(tmp_path / "backbone")),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    command = [str(Path(sys.executable).parent / "catalogist"), "train", "classifier", "--smoke", "--max-steps", "2"]
+    command += ["--data", str(tmp_path / "export" / "photos"), "--out", str(tmp_path / "model")]
+    # the subject is the data, not the network: a tiny backbone trains in seconds
+    command += ["--backbone", str(tiny_backbone(tmp_path / "backbone"))]
+    try:
+        trained = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired as hung:
+        pytest.fail(f"the smoke training ran 600 s: {str(hung.stdout)[-2000:]} {str(hung.stderr)[-2000:]}")
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
     work = tmp_path / "model" / "work"
     assert json.loads((work / "progress.json").read_text())["steps_done"] == 2
