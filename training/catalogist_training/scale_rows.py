@@ -23,9 +23,12 @@ Each copy is one of (column `perturbation`; `+rewrite` when a rewrite was added 
     variant  a word of the name replaced by a word from another product of the same type
              (`Green Tea - Lemon` → `Green Tea - Mint`); price × lognormal(σ 0.15).
     brand    the brand of another product of the same type; price × the square root of the two
-             brands' median price ratio in that type, × lognormal(σ 0.10).
+             brands' median price ratio in that type, × lognormal(σ 0.10); its list price is
+             the one the new brand's median discount in that type is taken off (a discount is
+             the brand's: 58% of BigBasket's rows sell within 1% of their brand's median one).
 
-Prices are rounded to the rupee (to 0.1 under 10); the list price keeps the source's discount.
+Prices are rounded to the rupee (to 0.1 under 10); a copy's list price keeps its source's
+discount, a brand copy's its new brand's.
 0.85 is an assumption, not a fit: BigBasket's names give 7 same-product size pairs, too few.
 
 Leakage. The real rows are what the models are judged on, the held-out (test) split above all,
@@ -100,6 +103,7 @@ class Copy:
     brand: str
     price_factor: float
     perturbation: str
+    log_discount: float | None = None  # log(sale / list) to price the list at; None: the source's
 
 
 class Catalogue:
@@ -125,14 +129,19 @@ class Catalogue:
         self.words_by_type: dict[tuple[str, ...], list[str]] = {}
         self.brands_by_type: dict[tuple[str, ...], list[str]] = {}
         brand_prices: dict[tuple[tuple[str, ...], str], list[float]] = {}
+        brand_discounts: dict[tuple[tuple[str, ...], str], list[float]] = {}
         for source in self.sources:
             path = source.product.category_path
             self.words_by_type.setdefault(path, []).extend(_content_words(source.product.name))
             if source.product.brand:
                 brand_prices.setdefault((path, source.product.brand), []).append(source.log_price)
+                if source.product.market_price:
+                    discount = source.log_price - math.log(source.product.market_price)
+                    brand_discounts.setdefault((path, source.product.brand), []).append(discount)
         for type_path, brand in sorted(brand_prices):
             self.brands_by_type.setdefault(type_path, []).append(brand)
         self.brand_log_median = {k: sorted(v)[len(v) // 2] for k, v in brand_prices.items()}
+        self.brand_log_discount = {k: sorted(v)[len(v) // 2] for k, v in brand_discounts.items()}
         self.next_index = 1 + max((int(r["index"]) for r in self.rows if str(r.get("index", "")).isdigit()), default=0)
 
     def claim(self, source: Source, name: str, brand: str) -> bool:
@@ -181,7 +190,7 @@ def perturb(catalogue: Catalogue, source: Source, rng: random.Random) -> Copy | 
     """One draw of a copy of `source`, or None when the drawn kind does not apply to it."""
     kind = rng.choices(list(KINDS), weights=[share for share, _ in KINDS.values()])[0]
     name, brand = source.product.name, source.product.brand
-    factor = 1.0
+    factor, discount = 1.0, None
     if kind == "size":
         resized = _resize(name, rng)
         if resized is None:
@@ -207,6 +216,7 @@ def perturb(catalogue: Catalogue, source: Source, rng: random.Random) -> Copy | 
         new_brand = rng.choice(others)
         gap = catalogue.brand_log_median[(path, new_brand)] - catalogue.brand_log_median.get((path, brand), 0.0)
         factor = math.exp(0.5 * gap) if brand else 1.0
+        discount = catalogue.brand_log_discount.get((path, new_brand))
         brand = new_brand
     if kind == "rewrite" or rng.random() < EXTRA_REWRITE:
         for _ in range(1 if kind != "rewrite" or rng.random() < 0.6 else 2):
@@ -214,19 +224,23 @@ def perturb(catalogue: Catalogue, source: Source, rng: random.Random) -> Copy | 
         if kind != "rewrite":
             kind += "+rewrite"
     noise = KINDS[kind.split("+")[0]][1]
-    return Copy(name, brand, factor * math.exp(rng.gauss(0.0, noise)), kind)
+    return Copy(name, brand, factor * math.exp(rng.gauss(0.0, noise)), kind, discount)
 
 
 def copied_row(catalogue: Catalogue, source: Source, copy: Copy, rng: random.Random) -> dict[str, str]:
     sale = _rounded(source.product.sale_price * copy.price_factor)  # type: ignore[operator]
     market = source.product.market_price
+    if market and copy.log_discount is not None:
+        market = sale / math.exp(copy.log_discount)  # the list price off which the brand's discount is
+    elif market:
+        market = sale * market / source.product.sale_price  # type: ignore[operator]
     row = {
         **source.row,
         "index": str(catalogue.next_index),
         "product": copy.name,
         "brand": copy.brand,
         "sale_price": f"{sale}",
-        "market_price": f"{max(_rounded(sale * market / source.product.sale_price), sale)}" if market else "",  # type: ignore[operator]
+        "market_price": f"{max(_rounded(market), sale)}" if market else "",
         "source_product": source.key,
         "perturbation": copy.perturbation,
     }
