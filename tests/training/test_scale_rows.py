@@ -117,6 +117,40 @@ def test_a_bigger_pack_costs_more_and_a_copy_keeps_its_sources_discount(tmp_path
             assert float(row["market_price"]) >= float(row["sale_price"]) > 0
 
 
+def test_a_copy_keeps_its_sources_discount_and_a_brand_copy_takes_its_new_brands(tmp_path: Path) -> None:
+    """A shop's discount is the brand's: a copy sold under another brand is listed at the
+    price off which that brand's median discount in the type is taken; every other copy keeps
+    its source's discount. Both to the rounding of a rupee on each price."""
+    real, generated = made(tmp_path)
+    discounts: dict[tuple[tuple[str, ...], str], list[float]] = {}
+    sources: dict[str, list[Product]] = {}
+    for p in load_products(real):
+        sources.setdefault(product_key(p), []).append(p)
+        if p.sale_price and p.market_price and split_of(p) != "test":
+            discounts.setdefault((p.category_path, p.brand), []).append(math.log(p.sale_price / p.market_price))
+    with generated.open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["perturbation"] and r["market_price"]]
+
+    def close(row: dict[str, str], log_discount: float) -> bool:
+        sale, listed = float(row["sale_price"]), float(row["market_price"])
+        expected = max(sale / math.exp(log_discount), sale)
+        return abs(listed - expected) <= 0.5 + 0.5 * expected / sale  # each price rounded to the rupee
+
+    brand_copies = [r for r in rows if r["perturbation"].startswith("brand") and "+" not in r["perturbation"]]
+    assert len(brand_copies) > 50
+    for row in brand_copies:
+        path = tuple(row[level] for level in ("category", "sub_category", "type"))
+        ratios = sorted(discounts[(path, row["brand"])])
+        assert close(row, ratios[len(ratios) // 2]), row
+    others = [r for r in rows if r["perturbation"].split("+")[0] in ("rewrite", "pack", "variant")]
+    for row in others:
+        assert any(
+            close(row, math.log(p.sale_price / p.market_price))
+            for p in sources[row["source_product"]]
+            if p.sale_price and p.market_price
+        ), row
+
+
 def test_the_command_writes_the_rows_asked_for_and_refuses_fewer_than_the_real_ones(tmp_path: Path) -> None:
     real = small_csv(tmp_path, rows=600)
     out = tmp_path / "rows.csv"
