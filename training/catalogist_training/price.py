@@ -7,18 +7,18 @@
 Stacking, all in log price: a ridge on the hashed text and the group medians are computed
 out-of-fold on the train split (5 folds, by product) so LightGBM learns how far to trust them;
 the nearest-neighbour features of a training row leave out every listing of its own product,
-as a new product has none. A product counts once, however many rows list it (`first_listings`,
+as a new product has none. A product counts once, however many rows list it (`_Rows.first`,
 `listing_weights`): the ridge and the boosters weigh each of its rows 1 / its listings, and the
 neighbours, the group medians, the category prices and the validation figures read its first
 listing only; a generated catalogue's seventy perturbed copies of one product would otherwise
 fill a new product's neighbours with that one product and pull every median and split towards
 it. Boosters for P50 (the median: more rows within 20% than a squared-error fit, same rmsle on
 validation), P10 and P90 stop early on the validation split, which also fits how much to widen
-the range to cover 80%. Then everything is fitted again on
-train + validation with the tree counts found, and that is the model served. Two sets of
-boosters: `text` (no price in the row) and `list` (the vendor's list price — BigBasket's
-market_price — is known). The photos' category prices are the spread of sale prices per
-category node. The test split is never used here.
+the range to cover 80%. Then everything is fitted again on train + validation with the tree
+counts found, and that is the model served. Two sets of boosters: `text` (no price in the row)
+and `list` (the vendor's list price — BigBasket's market_price — is known). The photos'
+category prices are the spread of sale prices per category node. The test split is never used
+here.
 
 Evaluation scores every row of --data whose product the model was not trained on; the
 baselines (group medians, a list-price discount) are fitted on the model's own training rows,
@@ -72,7 +72,6 @@ from catalogist_training.release_manifest import write_manifest
 from catalogist_training.row_pages import counts_of, stack_rows, weighted
 from catalogist_training.textcat import (
     columns_of,
-    first_listings,
     product_digest,
     trained_on,
     write_catalogue_report,
@@ -158,30 +157,36 @@ def _texts(inputs: list[PriceInput]) -> list[tuple[str, str, str]]:
     return [price_text(row) for row in inputs]
 
 
-def listing_weights(products: list[Product]) -> np.ndarray:
-    """1 / the rows listing each row's product (`split_key`): a product's rows weigh 1 in all."""
-    keys = np.unique([split_key(p) for p in products], return_inverse=True)[1]
-    return 1.0 / np.bincount(keys)[keys] if len(products) else np.ones(0)
+def product_ids(products: list[Product]) -> np.ndarray:
+    """Each row's product as a number (`split_key`: a generated copy is its source's product)."""
+    return np.unique([split_key(p) for p in products], return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
+def listing_weights(product: np.ndarray) -> np.ndarray:
+    """1 / the rows listing each row's product (`product_ids`): a product's rows weigh 1 in all."""
+    return 1.0 / np.bincount(product)[product] if len(product) else np.ones(0)
 
 
 @dataclass(frozen=True)
 class _Rows:
     """Priced rows and what every step reads of them, worked out once: the price inputs
-    (without a list price), the hashed text, the log sale price, the row's weight
-    (`listing_weights`; a product's listings never straddle a fold or the split, so a part
-    keeps the whole's weights)."""
+    (without a list price), the hashed text, the log sale price, each row's product
+    (`product_ids`) and weight (`listing_weights`; a product's listings never straddle a fold
+    or the split, so a part keeps the whole's weights)."""
 
     products: list[Product]
     inputs: list[PriceInput]
     counts: Any  # csr_matrix, rows × hashed features
     log_price: np.ndarray
+    product: np.ndarray
     weight: np.ndarray
 
     @classmethod
     def of(cls, products: list[Product]) -> "_Rows":
         inputs = [price_input(p, False) for p in products]
         log_price = np.log([_sale_price(p) for p in products])
-        return cls(products, inputs, counts_of(_texts(inputs)), log_price, listing_weights(products))
+        product = product_ids(products)
+        return cls(products, inputs, counts_of(_texts(inputs)), log_price, product, listing_weights(product))
 
     def __len__(self) -> int:
         return len(self.products)
@@ -192,19 +197,27 @@ class _Rows:
             [self.inputs[i] for i in at],
             self.counts[at],
             self.log_price[at],
+            self.product[at],
             self.weight[at],
         )
 
+    def first_rows(self) -> np.ndarray:
+        """Where each product's first listing is, in row order (`first_listings`)."""
+        return np.sort(np.unique(self.product, return_index=True)[1])
+
     def first(self) -> "_Rows":
         """Each product's first listing."""
-        return self.take(first_listings(self.products))
+        return self.take(self.first_rows())
 
     def plus(self, other: "_Rows") -> "_Rows":
+        """Both sets; they list no product in common (the split is by product)."""
+        offset = int(self.product.max()) + 1 if len(self) else 0
         return _Rows(
             self.products + other.products,
             self.inputs + other.inputs,
             stack_rows([self.counts, other.counts], self.counts.shape[1]),
             np.concatenate([self.log_price, other.log_price]),
+            np.concatenate([self.product, other.product + offset]),
             np.concatenate([self.weight, other.weight]),
         )
 
@@ -241,8 +254,8 @@ def _neighbour_features(rows: _Rows, index: NeighbourIndex, idf: np.ndarray, lea
     """KNN_FEATURES of `rows`, SEARCH_ROWS at a time (each row's are its own). With
     `leave_own_product_out` the index is `_neighbour_index(rows)`, and no row sees its own
     product, nor the source it was copied from (`split_key`): a new product has neither."""
-    group = np.unique([split_key(p) for p in rows.products], return_inverse=True)[1] if leave_own_product_out else None
-    index_group = group[first_listings(rows.products)] if group is not None else None
+    group = rows.product if leave_own_product_out else None
+    index_group = group[rows.first_rows()] if group is not None else None
     pages = [np.empty((0, len(KNN_FEATURES)))]
     starts = range(0, len(rows), SEARCH_ROWS)
     for start in tqdm(starts, desc="neighbours", leave=False, mininterval=10, disable=len(starts) <= 1):
