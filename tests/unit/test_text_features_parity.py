@@ -59,3 +59,24 @@ def test_ranked_by_row_orders_as_the_three_key_lexsort_ties_included() -> None:
     assert np.array_equal(row, rows[order]) and np.array_equal(product, products[order])
     assert np.array_equal(value, dense[rows, products][order])
     assert np.array_equal(rank, np.arange(len(order)) - np.searchsorted(rows[order], rows[order]))
+
+
+def test_ranked_by_row_with_first_keeps_exactly_each_rows_first_entries() -> None:
+    from scipy import sparse
+
+    from catalogist.models.text_features import ranked_by_row
+
+    rng = np.random.default_rng(6)
+    # ties within and across similarity buckets, values above 1, rows shorter than `first`
+    dense = rng.choice(np.array([0, 0, 0, 0.1, 0.25, 0.251, 0.5, 0.5, 0.9, 1.0, 1.7], np.float32), size=(60, 400))
+    dense[3] = 0
+    dense[7, 5:] = 0
+    similarity = sparse.csr_matrix(dense)
+    row, product, value, rank = ranked_by_row(similarity)
+
+    for first in (1, 3, 20, 500):
+        kept = rank < first
+        found = ranked_by_row(similarity, first)
+
+        for got, wanted in zip(found, (row[kept], product[kept], value[kept], rank[kept]), strict=True):
+            assert np.array_equal(got, wanted)

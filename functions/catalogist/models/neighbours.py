@@ -31,17 +31,22 @@ class WordNeighbours:
         return self.by_feature.shape[1]
 
     def ranked(
-        self, queries: sparse.csr_matrix, group: np.ndarray | None = None, own_group: np.ndarray | None = None
+        self,
+        queries: sparse.csr_matrix,
+        first: int,
+        group: np.ndarray | None = None,
+        own_group: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Every product sharing a word with a query, as flat arrays (row, product, similarity,
-        place within its row) ordered by row, then similarity (highest first), then product.
-        With `group` (per product) and `own_group` (per query), a query does not see its own
-        group: training rows do not see their own product, as a new product has none to see."""
+        """Each query's `first` most similar products sharing a word with it, as flat arrays
+        (row, product, similarity, place within its row) ordered by row, then similarity
+        (highest first), then product. With `group` (per product) and `own_group` (per query),
+        a query does not see its own group: training rows do not see their own product, as a
+        new product has none to see."""
         similarity = (queries @ self.by_feature).tocsr()
         if group is not None and own_group is not None:  # zeroed entries are dropped as no similarity
             row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
             similarity.data[group[similarity.indices] == own_group[row]] = 0.0
-        return ranked_by_row(similarity)
+        return ranked_by_row(similarity, first)
 
     def nearest(
         self,
@@ -53,12 +58,11 @@ class WordNeighbours:
         """Per query row, its up to `k` most similar products, best first (ties: the lower
         position): (positions, similarities), each (queries, k), padded with -1 and 0 where
         fewer products share a word."""
-        row, product, value, rank = self.ranked(queries, group, own_group)
-        top = rank < k
+        row, product, value, rank = self.ranked(queries, k, group, own_group)
         positions = np.full((queries.shape[0], k), -1, np.int64)
         similarities = np.zeros((queries.shape[0], k), np.float64)
-        positions[row[top], rank[top]] = product[top]
-        similarities[row[top], rank[top]] = value[top]
+        positions[row, rank] = product
+        similarities[row, rank] = value
         return positions, similarities
 
 

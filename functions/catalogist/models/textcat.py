@@ -128,11 +128,10 @@ class NameNeighbours:
     def votes(self, queries: sparse.csr_matrix, leaves: int) -> np.ndarray:
         """(rows, leaves): each type's share of the `NEIGHBOURS` closest products'
         similarity-weighted votes."""
-        row, product, similarity, rank = self.words.ranked(queries)
-        near = rank < NEIGHBOURS
+        row, product, similarity, _ = self.words.ranked(queries, NEIGHBOURS)
         votes = np.bincount(
-            row[near] * leaves + self.leaf[product[near]],
-            weights=similarity[near].astype(np.float64) ** VOTE_POWER,
+            row * leaves + self.leaf[product],
+            weights=similarity.astype(np.float64) ** VOTE_POWER,
             minlength=queries.shape[0] * leaves,
         ).reshape(queries.shape[0], leaves)
         floored = votes + VOTE_FLOOR
