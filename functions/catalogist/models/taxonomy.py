@@ -190,24 +190,28 @@ class Taxonomy:
         paths = [self._nodes[int(depth)][int(along[i, depth])] for i, depth in enumerate(decided)]
         complete = np.array([path in self._leaf_set for path in paths], dtype=bool)  # a leaf, at any depth
         needs_review = ~sure | ((decided < accept) & ~complete)
+        # the objects are built from Python lists: indexing numpy arrays one element at a time
+        # cost as much as everything above
+        leaves, nodes = self.leaves, self._nodes
+        confidences, tops, top_ps = confidence.tolist(), top.tolist(), top_p.tolist()
+        flags = zip(decided.tolist(), needs_review.tolist(), sure.tolist(), strict=True)
         result = []
-        for i in range(n):
-            depth = int(decided[i])
+        for i, (depth, review, is_sure) in enumerate(flags):
             reason = None
-            if needs_review[i]:
+            if review:
                 deeper = min(depth + 1, last)
-                reason = self._review_reason(deeper, self._nodes[deeper][best[deeper][i]], float(best_p[deeper][i]))
-                if sure[i]:
-                    reason = f"sure of {SEPARATOR.join(paths[i])} ({confidence[i, depth]:.0%}); {reason}"
+                reason = self._review_reason(deeper, nodes[deeper][best[deeper][i]], float(best_p[deeper][i]))
+                if is_sure:
+                    reason = f"sure of {SEPARATOR.join(paths[i])} ({confidences[i][depth]:.0%}); {reason}"
             result.append(
                 Decision(
                     paths[i],
                     levels[depth],
-                    {levels[d]: float(confidence[i, d]) for d in range(depth + 1)},
-                    tuple(Alternative(self.leaves[j], float(p)) for j, p in zip(top[i], top_p[i], strict=True)),
-                    bool(needs_review[i]),
+                    dict(zip(levels[: depth + 1], confidences[i][: depth + 1], strict=True)),
+                    tuple(Alternative(leaves[j], p) for j, p in zip(tops[i], top_ps[i], strict=True)),
+                    review,
                     reason,
-                    bool(sure[i]),
+                    is_sure,
                 )
             )
         return result
