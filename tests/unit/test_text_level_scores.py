@@ -50,3 +50,24 @@ def test_a_model_with_no_dense_feature_scores_from_its_sparse_weights_alone() ->
     (scores,) = LevelScores.of(weights).scores(page)
 
     np.testing.assert_allclose(scores, page.toarray()[:, :4], rtol=1e-6)
+
+
+def test_one_text_model_shared_by_threads_decides_each_page_as_alone() -> None:
+    """One function instance serves many files at once with one model: pages decided by eight
+    threads together get exactly the decisions each got alone."""
+    import csv
+    from concurrent.futures import ThreadPoolExecutor
+
+    from catalogist.models.textcat import TextCategorizer
+    from tests.support import BIGBASKET, REPO, require_data
+
+    model = TextCategorizer.open(REPO / "models" / "textcat")
+    with require_data(BIGBASKET, "the BigBasket catalogue").open(newline="", encoding="utf-8") as handle:
+        texts = [(r["product"], r["brand"], "") for _, r in zip(range(4_000), csv.DictReader(handle), strict=False)]
+    pages = [texts[start : start + 400] for start in range(0, len(texts), 400)]
+    alone = [model.decide_many(page) for page in pages]
+
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(model.decide_many, pages * 3))
+
+    assert together == alone * 3
