@@ -4,7 +4,8 @@ import csv
 import json
 from pathlib import Path
 
-from catalogist.models.textcat import TextCategorizer
+from catalogist.models.releases import sha256_of
+from catalogist.models.textcat import FORMER_VOTE_POWER, VOTE_POWER, TextCategorizer
 from catalogist_training import vendor_cli
 from catalogist_training.vendor_data import LEVELS
 from tests.support import small_csv
@@ -23,6 +24,9 @@ def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
     model = TextCategorizer.open(model_dir)
     decision = model.decide("Green Tea Bags - Lemon", "Tetley")
     assert decision.category_path[:2] == ("Beverages", "Tea")
+    # the vote's power is the release's own: its combination and thresholds were fitted with it
+    assert json.loads((model_dir / "release" / "textcat.json").read_text())["vote_power"] == VOTE_POWER
+    assert model.neighbours.power == VOTE_POWER
     metrics = json.loads((report / "metrics.json").read_text())
     assert set(metrics["accuracy_by_level"]) == {"category", "sub_category", "type"}
     assert set(metrics["macro_f1_by_level"]) == {"category", "sub_category", "type"}
@@ -198,3 +202,17 @@ def test_the_regression_visits_the_rows_asked_for_in_random_passes() -> None:
 
     assert (default[0] != ten_passes[0]).nnz == 0 and np.array_equal(default[1], ten_passes[1])
     assert (default[0] != part[0]).nnz > 0
+
+
+def test_a_release_from_before_the_vote_power_was_recorded_votes_as_it_was_fitted(tmp_path: Path) -> None:
+    data = small_csv(tmp_path)
+    assert vendor_cli.main(["train", "textcat", "--data", str(data), "--out", str(tmp_path / "model")]) == 0
+    release = tmp_path / "model" / "release"
+    config = json.loads((release / "textcat.json").read_text())
+    del config["vote_power"]
+    (release / "textcat.json").write_text(json.dumps(config))
+    manifest = json.loads((release / "manifest.json").read_text())
+    manifest["files"]["textcat.json"] = sha256_of(release / "textcat.json")
+    (release / "manifest.json").write_text(json.dumps(manifest))
+
+    assert TextCategorizer.open(release).neighbours.power == FORMER_VOTE_POWER != VOTE_POWER

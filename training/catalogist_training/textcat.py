@@ -82,8 +82,6 @@ EPOCHS = 10
 LEARNING_RATE = 0.1
 L2 = 1e-6
 BATCH = 256
-PARENT_LOSS = 0.5
-MAX_CLASSES = 0  # weight of the category and sub-category losses in the type regression
 # At catalogue scale (issue #25): limits that 16,033 rows never reach.
 ROW_VISITS = 1_000_000  # a regression sees at most this many rows (EPOCHS passes over the products at most)
 CALIBRATION_ROWS = 50_000  # products whose out-of-fold answers fit the combination and the thresholds
@@ -97,16 +95,12 @@ def fit_softmax(
     features: sparse.csr_matrix,
     labels: np.ndarray,
     classes: int,
-    parents: tuple[np.ndarray, ...] = (),
     visits: int | None = None,
     seed: int = 0,
-    max_classes: int = 0,
 ) -> tuple[sparse.csr_matrix, np.ndarray]:
     """Multinomial logistic regression by mini-batch Adam, a weight only where a feature met a
-    class in training (`support`); with `parents` (class → node maps), the cross-entropy of
-    the nodes' summed probabilities is added at PARENT_LOSS each, so the type regression is
-    also trained to be right at the levels above. `visits`: rows seen in all, in passes of a
-    fresh random order (default EPOCHS passes). Returns (features × classes weights, bias).
+    class in training (`support`). `visits`: rows seen in all, in passes of a fresh random
+    order (default EPOCHS passes). Returns (features × classes weights, bias).
 
     Adam with a cosine-decaying rate reaches in 10 passes what L-BFGS needs ~200 full passes
     for; restricting the weights to the support makes the file 60× smaller than dense weights
@@ -115,10 +109,6 @@ def fit_softmax(
     n = features.shape[0]
     onehot = sparse.csr_matrix((np.ones(n, np.float32), (np.arange(n), labels)), shape=(n, classes))
     support = _support(features, onehot)
-    if max_classes:  # a feature met in that many classes says little at this level, and costs most
-        wide = np.repeat(np.diff(support.indptr) > max_classes, np.diff(support.indptr))
-        support.data[wide] = 0
-        support.eliminate_zeros()
     theta = np.zeros(support.nnz, np.float32)
     first, second = np.zeros_like(theta), np.zeros_like(theta)
     bias = np.zeros(classes, np.float64)
@@ -150,10 +140,6 @@ def fit_softmax(
             probabilities = softmax((batch @ weights).toarray() + bias)
             gradient = probabilities.copy()
             gradient[np.arange(len(rows)), labels[rows]] -= 1.0
-            for parent in parents:  # d(−log Σ_{leaves under the true node} p)/d(score)
-                under = parent[np.newaxis, :] == parent[labels[rows]][:, np.newaxis]
-                mass = np.maximum((probabilities * under).sum(axis=1, keepdims=True), 1e-12)
-                gradient += PARENT_LOSS * (probabilities - np.where(under, probabilities / mass, 0.0))
             gradient /= len(rows)
             by_column = np.asarray(batch.T @ gradient)
             entry_gradient = by_column[np.repeat(np.arange(len(columns)), lengths), entry_class] + L2 * theta[entries]
@@ -217,15 +203,8 @@ def fit_experts(
     names = taxonomy.levels
     for depth, level in enumerate(names):
         to_node = taxonomy.leaf_to_node(level)
-        parents = tuple(taxonomy.leaf_to_node(up) for up in names[:depth]) if depth == len(names) - 1 else ()
         weights, bias = fit_softmax(
-            features,
-            to_node[leaf],
-            len(taxonomy.nodes(level)),
-            parents,
-            visits=visits_for(len(first)),
-            seed=depth,
-            max_classes=MAX_CLASSES,
+            features, to_node[leaf], len(taxonomy.nodes(level)), visits=visits_for(len(first)), seed=depth
         )
         weights = weights.tocoo()
         full = sparse.csr_matrix(
@@ -439,6 +418,7 @@ def train(
     config = {
         "kind": "textcat",
         "feature_version": FEATURE_VERSION,
+        "vote_power": model.neighbours.power,
         "n_features": N_FEATURES,
         "combination": combination.to_json(taxonomy.levels),
         "thresholds": dict(zip(taxonomy.levels, thresholds, strict=True)),

@@ -51,7 +51,8 @@ from catalogist.models.text_features import (
 
 FEATURE_VERSION = 4
 NEIGHBOURS = 20
-VOTE_POWER = 4  # a neighbour's vote is its similarity to this power: the closest few decide
+VOTE_POWER = 2  # a neighbour's vote is its similarity to this power (what training fits with)
+FORMER_VOTE_POWER = 4  # what releases that do not name their vote power were fitted with
 VOTE_FLOOR = 1e-4  # added to every type's votes, so no type is ruled out by the vote alone
 LOG_FLOOR = 1e-9  # probabilities are floored here before their logarithms are weighted
 DENSE_ABOVE = 64  # a feature with more weights than this, over all levels, is held dense (`LevelScores`)
@@ -116,6 +117,7 @@ class NameNeighbours:
 
     words: WordNeighbours
     leaf: np.ndarray  # products: leaf index of each
+    power: int = VOTE_POWER  # a vote is the similarity to this power: the higher, the more the closest decide
 
     @classmethod
     def build(cls, vectors: sparse.csr_matrix, leaf: np.ndarray, common: int) -> "NameNeighbours":
@@ -131,7 +133,7 @@ class NameNeighbours:
         row, product, similarity, _ = self.words.ranked(queries, NEIGHBOURS)
         votes = np.bincount(
             row * leaves + self.leaf[product],
-            weights=similarity.astype(np.float64) ** VOTE_POWER,
+            weights=similarity.astype(np.float64) ** self.power,
             minlength=queries.shape[0] * leaves,
         ).reshape(queries.shape[0], leaves)
         floored = votes + VOTE_FLOOR
@@ -240,7 +242,9 @@ class TextCategorizer:
                 for i in range(len(taxonomy.levels))
             )
             words = WordNeighbours(unpack_sparse(arrays, "neighbours").T.tocsr())
-            neighbours = NameNeighbours(words, arrays["neighbour_leaf"])
+            neighbours = NameNeighbours(
+                words, arrays["neighbour_leaf"], int(config.get("vote_power", FORMER_VOTE_POWER))
+            )
             twins = Twins(arrays["twin_keys"], arrays["twin_leaf"], arrays["twin_weight"].astype(np.float64))
             combination = Combination.from_json(config["combination"])
         except (OSError, ValueError, KeyError) as error:
