@@ -52,7 +52,7 @@ def test_ranked_by_row_orders_as_the_three_key_lexsort_ties_included() -> None:
     dense[3] = 0  # a query sharing no word with any product
     similarity = sparse.csr_matrix(dense)
 
-    row, product, value, rank = ranked_by_row(similarity)
+    row, product, value, rank = ranked_by_row(similarity, similarity.shape[1])  # every entry
 
     rows, products = np.nonzero(dense)
     order = np.lexsort((products, -dense[rows, products], rows))
@@ -72,7 +72,7 @@ def test_ranked_by_row_with_first_keeps_exactly_each_rows_first_entries() -> Non
     dense[3] = 0
     dense[7, 5:] = 0
     similarity = sparse.csr_matrix(dense)
-    row, product, value, rank = ranked_by_row(similarity)
+    row, product, value, rank = ranked_by_row(similarity, similarity.shape[1])  # every entry
 
     for first in (1, 3, 20, 500):
         kept = rank < first

@@ -332,33 +332,27 @@ def word_part(counts: sparse.csr_matrix) -> sparse.csr_matrix:
     return sparse.csr_matrix((counts.data[keep], counts.indices[keep], indptr), shape=counts.shape)
 
 
-def ranked_by_row(
-    similarity: sparse.csr_matrix, first: int | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The positive entries of a queries × products similarity as flat arrays (row, product,
-    similarity, place within its row), ordered by row, then similarity (highest first), then
-    product: the order of `np.lexsort((product, -similarity, row))`, by one stable sort of one
-    float64 key, row × 4 + (2 − similarity), on entries already in (row, product) order; 3×
-    faster on a page. The key holds a float32 similarity and the row exactly (under 53 bits).
-    With `first`, only each row's first that many: the entries below a row's `first`-th
-    largest are dropped before the sort (`_near_the_top`), as the vote and the price model's
-    neighbours read no further."""
+def ranked_by_row(similarity: sparse.csr_matrix, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's first `first` positive entries of a queries × products similarity as flat
+    arrays (row, product, similarity, place within its row), ordered by row, then similarity
+    (highest first), then product: the order of `np.lexsort((product, -similarity, row))`, by
+    one stable sort of one float64 key, row × 4 + (2 − similarity), on entries already in
+    (row, product) order; 3× faster on a page. The key holds a float32 similarity and the row
+    exactly (under 53 bits). The entries below a row's `first`-th largest are dropped before
+    the sort (`_near_the_top`): the vote and the price model's neighbours read no further."""
     similarity = similarity.tocsr()
     similarity.sort_indices()
     row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
     positive = similarity.data > 0
     row, product, value = row[positive], similarity.indices[positive], similarity.data[positive]
-    if first is not None:
-        near = _near_the_top(row, value, similarity.shape[0], first)
-        row, product, value = row[near], product[near], value[near]
+    near = _near_the_top(row, value, similarity.shape[0], first)
+    row, product, value = row[near], product[near], value[near]
     order = np.argsort(row * 4.0 + (2.0 - value.astype(np.float64)), kind="stable")
     row, product, value = row[order], product[order], value[order]
     starts = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=similarity.shape[0]))])
     rank = np.arange(len(row)) - starts[row]
-    if first is not None:
-        kept = rank < first
-        return row[kept], product[kept], value[kept], rank[kept]
-    return row, product, value, rank
+    kept = rank < first
+    return row[kept], product[kept], value[kept], rank[kept]
 
 
 SIMILARITY_BUCKETS = 256
