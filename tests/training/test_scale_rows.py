@@ -179,7 +179,7 @@ def test_the_price_neighbours_of_a_training_row_leave_out_the_copies_of_its_sour
         ]
     )
     idf, _, _ = price._ridge(rows, 0.3)
-    index = price._neighbour_index(rows, idf)
+    index = price._neighbour_index(rows.first(), idf)
 
     features = price._neighbour_features(rows, index, idf, leave_own_product_out=True)
 

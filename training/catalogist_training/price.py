@@ -236,13 +236,12 @@ def _ridge_predict(rows: _Rows, idf: np.ndarray, coef: np.ndarray, bias: float) 
     return weighted(rows.counts, idf) @ coef + bias
 
 
-def _neighbour_index(rows: _Rows, idf: np.ndarray) -> NeighbourIndex:
-    """The neighbours of `rows`: each product's first listing (`_Rows.first`)."""
-    rows = rows.first()
-    inputs = rows.inputs
+def _neighbour_index(first: _Rows, idf: np.ndarray) -> NeighbourIndex:
+    """The neighbours: each product's first listing (`_Rows.first`)."""
+    inputs = first.inputs
     return NeighbourIndex(
-        WordNeighbours.build(weighted(rows.counts, idf, words_only=True), COMMON_WORDS),
-        rows.log_price,
+        WordNeighbours.build(weighted(first.counts, idf, words_only=True), COMMON_WORDS),
+        first.log_price,
         np.array([pack_log_quantity(r) for r in inputs]),
         np.array([r.pack_unit for r in inputs], dtype=object),
         np.array([group_keys(r)["brand"] for r in inputs], dtype=object),
@@ -252,7 +251,7 @@ def _neighbour_index(rows: _Rows, idf: np.ndarray) -> NeighbourIndex:
 
 def _neighbour_features(rows: _Rows, index: NeighbourIndex, idf: np.ndarray, leave_own_product_out: bool) -> np.ndarray:
     """KNN_FEATURES of `rows`, SEARCH_ROWS at a time (each row's are its own). With
-    `leave_own_product_out` the index is `_neighbour_index(rows)`, and no row sees its own
+    `leave_own_product_out` the index is `_neighbour_index(rows.first())`, and no row sees its own
     product, nor the source it was copied from (`split_key`): a new product has neither."""
     group = rows.product if leave_own_product_out else None
     index_group = group[rows.first_rows()] if group is not None else None
@@ -313,7 +312,8 @@ class _Stack:
 def _stack(rows: _Rows, ridge_alpha: float) -> _Stack:
     fold = np.array([fold_of(p) for p in rows.products])
     idf, coef, bias = _ridge(rows, ridge_alpha)
-    index = _neighbour_index(rows, idf)
+    first = rows.first()  # the index and the group tables
+    index = _neighbour_index(first, idf)
     all_neighbours = _neighbour_features(rows, index, idf, leave_own_product_out=True)
     width = len(BASE_FEATURES) + len(KNN_FEATURES)
     oof = {
@@ -334,7 +334,6 @@ def _stack(rows: _Rows, ridge_alpha: float) -> _Stack:
         neighbours = all_neighbours[outside_index]
         oof["text"][outside_index] = _features(outside, ridge, tables, False, neighbours)
         oof["list"][outside_index] = _features(outside, ridge, tables, True, neighbours)
-    first = rows.first()
     return _Stack(idf, coef, bias, index, _tables(first.products, first.inputs), oof)
 
 
