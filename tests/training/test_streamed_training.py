@@ -9,6 +9,7 @@ are the built-in backbones' code; mixed precision needs a built-in one); ram:// 
 in-memory file system) stands in for gs://, as in test_photo_input.py.
 """
 
+import gc
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from catalogist.models.classifier import PhotoClassifier
 from catalogist.models.taxonomy import Taxonomy
@@ -44,8 +46,11 @@ def test_a_step_limited_run_leaves_a_loadable_checkpoint_in_a_bucket_and_the_rer
     # made a run of its random tiny backbone refuse the release now and then
     train += ["--backbone", backbone, "--max-gap", "1"]
 
+    gc.collect()  # what earlier tests in this process left
     stopped = main([*train, "--tensorboard", tensorboard, "--max-steps", "3"])
 
+    # collected only as the interpreter exits, the training iterator hung the process (CI, stop 40)
+    assert not [o for o in gc.get_objects() if isinstance(o, tf.data.Iterator)], "no input pipeline outlives the run"
     progress = json.loads(files.read_text(f"{checkpoints}/progress.json"))
     assert stopped == 0 and not (out / "release").exists(), "a step-limited run exports nothing"
     assert progress["steps_done"] == 3 and progress["epochs_done"] == 1

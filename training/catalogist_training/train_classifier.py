@@ -15,6 +15,7 @@ checkpoint (a folder or gs://): rerunning the same command, or a preempted job r
 continues from the newest one.
 """
 
+import gc
 import json
 import logging
 import sys
@@ -376,6 +377,12 @@ def train_classifier(run: RunPhotos, config: TrainConfig) -> Path | None:
             callbacks=callbacks,
             shuffle=False,  # the input pipeline shuffles
         )
+        # fit's iterator over the endless training batches outlives fit in a reference cycle. Left
+        # to the collection at interpreter exit, its destructor waits for photo decodes still in
+        # flight (Python, under numpy_function) that can no longer take the GIL, and the process
+        # hangs after its last line (a --max-steps run stops with the pipeline still filling).
+        # Collected here, those decodes finish and the iterator goes.
+        gc.collect()
     timing = {
         "train_seconds": round(time.time() - started, 1),
         "resumed_from_step": done_steps,
