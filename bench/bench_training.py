@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_training.py                    # 2,640, 20,000 and 60,000 photos
     .venv/bin/python bench/bench_training.py --sizes 2640 --steps 20
-    .venv/bin/python bench/bench_training.py --smoke            # tiny sizes, for the test suite
+    .venv/bin/python bench/bench_training.py --smoke            # tiny sizes and network, for the test suite
 
 The photos are synthetic at every size, made the same way: the Grocery Store training photos
 re-encoded (JPEG quality 88, each copy cropped a few pixels differently so no two are the same
@@ -94,7 +94,15 @@ def child_streamed(data: Path) -> dict:
     return {"photos": seen, "seconds": time.perf_counter() - started}
 
 
-def child_input_wait(data: Path, steps: int, image_size: int, batch: int, train_from: str) -> dict:
+def child_tiny_backbone(folder: Path) -> dict:
+    """The smoke run's network: a tiny SavedModel, so the smoke proves the bench's steps run
+    without building EfficientNet-Lite0 twice (the classifier smoke trains that one)."""
+    from catalogist_training.backbone import tiny_saved_model
+
+    return {"backbone": str(tiny_saved_model(folder))}
+
+
+def child_input_wait(data: Path, steps: int, image_size: int, batch: int, train_from: str, backbone: str) -> dict:
     """Model steps of the release recipe fed by the streamed pipeline: time in next() apart."""
     from catalogist_training.config import TrainConfig
     from catalogist_training.input_pipeline import Skipped, training_batches
@@ -102,7 +110,13 @@ def child_input_wait(data: Path, steps: int, image_size: int, batch: int, train_
     from catalogist_training.train_classifier import build_classifier, compile_classifier
 
     config = TrainConfig(
-        data=str(data), out="", image_size=image_size, batch_size=batch, iconic_copies=0, train_from=train_from
+        data=str(data),
+        out="",
+        image_size=image_size,
+        batch_size=batch,
+        iconic_copies=0,
+        train_from=train_from,
+        backbone=backbone,
     )
     run = prepare_photos(config)
     batches = iter(
@@ -201,21 +215,24 @@ def main() -> int:
         answer = {
             "old": lambda: child_old_loop(Path(data)),
             "streamed": lambda: child_streamed(Path(data)),
-            "wait": lambda: child_input_wait(Path(data), *map(int, rest[:3]), rest[3]),
+            "wait": lambda: child_input_wait(Path(data), *map(int, rest[:3]), *rest[3:5]),
+            "backbone": lambda: child_tiny_backbone(Path(data)),
         }[kind]()
         print(json.dumps(answer))
         return 0
 
     sizes = [48] if args.smoke else [int(s) for s in args.sizes.split(",")]
     steps = 3 if args.smoke else args.steps
-    image, batch = (96, 8) if args.smoke else (224, 32)
-    # the smoke run trains the last blocks only, as the training smoke does: it proves the steps run
-    train_from = "block5" if args.smoke else "stem"
-    train_flags = ["--image-size", str(image), "--batch-size", str(batch), "--train-from", train_from]
+    image, batch = (64, 8) if args.smoke else (224, 32)
+    train_from = "stem"
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         root = Path(tmp)
+        backbone = run_child(["backbone", str(root / "backbone")])[0]["backbone"] if args.smoke else "lite0"
+        network = "a tiny SavedModel (smoke)" if args.smoke else backbone
+        train_flags = ["--image-size", str(image), "--batch-size", str(batch), "--train-from", train_from]
+        train_flags += ["--backbone", backbone]
         print(f"photos: the Grocery Store training photos re-encoded under N/{PER_CLASS} class folders")
         print(f"machine: {os.cpu_count()} cores")
         print()
@@ -243,7 +260,7 @@ def main() -> int:
             streamed_text = f"{streamed_rate:>18.0f} | {streamed_peak:>15.0f} MB"
             print(f"{size:>8} | {today} | {streamed_text} | {ratio}   (photos made in {made:.0f} s)")
         print()
-        print(f"2. catalogist train classifier --max-steps {steps} ({image} px, batch {batch}, lite0, CPU)")
+        print(f"2. catalogist train classifier --max-steps {steps} ({image} px, batch {batch}, {network}, CPU)")
         print(f"{'photos':>8} | {'first step after':>16} | {'peak RSS':>9} | {'× smallest':>10} | steps/s")
         smallest = None
         for size in sizes:
@@ -256,7 +273,9 @@ def main() -> int:
             )
         print()
         wait_steps = 2 if args.smoke else 40
-        waited, _ = run_child(["wait", str(datasets[sizes[0]]), str(wait_steps), str(image), str(batch), train_from])
+        waited, _ = run_child(
+            ["wait", str(datasets[sizes[0]]), str(wait_steps), str(image), str(batch), train_from, backbone]
+        )
         share = waited["wait_seconds"] / waited["total_seconds"]
         print(f"3. Model steps waiting on input ({sizes[0]} photos, {wait_steps} steps after warm-up)")
         print(

@@ -36,18 +36,11 @@ BIGBASKET = SHARED_DATA / "bigbasket" / "products.csv"
 
 
 def tiny_backbone(folder: Path) -> Path:
-    """A tiny image feature-vector SavedModel as TF Hub publishes them (64×64 input in 0..1).
-    Training tests whose subject is not the network (checkpoints and resume, a recipe's
-    checkpoint, the refit, training on exported reviews) train on it in seconds; EfficientNet-lite0
-    costs each of them a minute of CPU, and `test_classifier_smoke.py` trains that one end to end."""
-    import keras  # only training tests need it: imported here, not by every test
+    """`catalogist_training.backbone.tiny_saved_model`: training tests whose subject is not the
+    network train on it in seconds; `test_classifier_smoke.py` trains EfficientNet-Lite0 end to end."""
+    from catalogist_training.backbone import tiny_saved_model  # imports Keras: only training tests need it
 
-    inputs = keras.Input((64, 64, 3))
-    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
-    x = keras.layers.Conv2D(16, 3, strides=2, activation="relu")(x)
-    features = keras.layers.GlobalAveragePooling2D()(x)
-    keras.Model(inputs, features).export(str(folder), verbose=False)
-    return folder
+    return tiny_saved_model(folder)
 
 
 def require_data(path: Path, what: str) -> Path:
