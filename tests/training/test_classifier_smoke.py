@@ -177,6 +177,10 @@ def test_a_refit_trains_on_val_and_keeps_the_thresholds_of_the_run_that_held_it_
             str(calibration_release),
             "--backbone",  # the subject is the refit's data and thresholds, not the network
             str(tiny_backbone(tmp_path / "backbone")),
+            # nor the int8 gate: 3 of the 20 extra photos lost to int8 (15 points) by the random
+            # tiny backbone refused a refit now and then (a fresh-clone run of beb5002)
+            "--max-gap",
+            "1",
         ]
     )
 

@@ -88,6 +88,7 @@ def test_a_saved_model_backbone_trains_on_two_replicas_and_exports_int8(tmp_path
     command = [
         CATALOGIST, "train", "classifier", "--smoke", "--data", str(GROCERY), "--out", str(out),
         "--backbone", str(backbone), "--train-from", "stem", "--cpu-replicas", "2",
+        "--max-gap", "1",  # the random tiny backbone's int8 gap is not the subject (see above)
     ]  # fmt: skip
 
     done = subprocess.run(command, capture_output=True, text=True, timeout=800)
