@@ -216,3 +216,42 @@ def test_a_release_from_before_the_vote_power_was_recorded_votes_as_it_was_fitte
     (release / "manifest.json").write_text(json.dumps(manifest))
 
     assert TextCategorizer.open(release).neighbours.power == FORMER_VOTE_POWER != VOTE_POWER
+
+
+def test_a_release_built_with_the_test_split_learns_every_product_and_is_scored_only_on_others(
+    tmp_path: Path, capsys
+) -> None:
+    from catalogist_training.catalogue import GUESSED
+    from catalogist_training.textcat import product_digest, trained_on
+    from catalogist_training.vendor_data import training_rows
+
+    data = small_csv(tmp_path)
+    model_dir = tmp_path / "model"
+    arguments = ["train", "textcat", "--data", str(data), "--out", str(model_dir), "--include-test-split"]
+
+    assert vendor_cli.main(arguments) == 0
+
+    every = training_rows(data, [], GUESSED, include_test=True).all
+    assert len(every) > len(training_rows(data, [], GUESSED).all)  # the test split is in it
+    assert trained_on(model_dir / "release") == {product_digest(p) for p in every}
+    # the file it learnt from holds nothing to score: said plainly, no empty report
+    report = tmp_path / "report"
+    assert (
+        vendor_cli.main(["evaluate", "textcat", "--model", str(model_dir), "--data", str(data), "--out", str(report)])
+        == 2
+    )
+    assert "learnt from (it was trained with --include-test-split)" in capsys.readouterr().err
+    assert not (report / "metrics.json").exists()
+    # products it never saw are scored, beside the baseline fitted on the same rows as the release
+    with data.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    unseen = tmp_path / "unseen.csv"
+    with unseen.open("w", newline="", encoding="utf-8") as handle:
+        table = csv.DictWriter(handle, list(rows[0]))
+        table.writeheader()
+        table.writerows({**row, "product": f"{row['product']} family pack"} for row in rows[:120])
+    arguments = ["evaluate", "textcat", "--model", str(model_dir), "--data", str(unseen), "--out", str(report)]
+    assert vendor_cli.main(arguments) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["rows"] == 120
+    assert set(metrics["baseline"]["accuracy_by_level"]) == set(LEVELS)

@@ -13,14 +13,16 @@ extra rows are cut into folds by product. Each product (its first listing) is an
 experts fitted on the other folds' products; those out-of-fold answers fit the weights of the
 combination and, per level, the lowest threshold whose decisions stay ≥ 98% precise — on
 products the experts never saw, as a vendor's new product is. The released experts are then
-fitted on every row. The test split is never touched here.
+fitted on every row. The test split stays out, unless `--include-test-split`: a recipe is
+chosen by its figures on the test split, and the release then shipped is the same recipe fitted
+on every row as well (models/textcat), since the products a store will be sent are none of these.
 
 Evaluation scores every row of --data whose product the model was not trained on (for
-products.csv: the test split), and beside it a plain baseline fitted in the same run on the
-model's own training rows: scikit-learn's LogisticRegression (C=20) per level on TF-IDF word
-1–2-grams and char_wb 2–5-grams of "name | brand". Its auto-accept figure is in hindsight (the
-threshold that would have kept 98% precision on these very rows); the model's thresholds come
-from training.
+products.csv: the test split, or none after `--include-test-split`), and beside it a plain
+baseline fitted in the same run on the model's own training rows: scikit-learn's
+LogisticRegression (C=20) per level on TF-IDF word 1–2-grams and char_wb 2–5-grams of "name |
+brand". Its auto-accept figure is in hindsight (the threshold that would have kept 98%
+precision on these very rows); the model's thresholds come from training.
 """
 
 import hashlib
@@ -376,15 +378,18 @@ def train(
     limit: int = 0,
     folds: int = FOLDS,
     columns: CatalogueColumns = GUESSED,
+    include_test: bool = False,
 ) -> dict[str, Any]:
     """`columns`: which columns of `data` hold what (`catalogist_training.catalogue`); what
-    reading it found is written beside the release (`catalogue.json`)."""
+    reading it found is written beside the release (`catalogue.json`). `include_test`: learn
+    from the test split too, for the release shipped once the recipe was chosen without it
+    (`vendor_data.training_rows`)."""
     started = time.time()
     out = Path(out) / "release"  # the release; a trainer's --out may hold more beside it
     extras = list(extras or [])
-    found = training_rows(data, extras, columns)
+    found = training_rows(data, extras, columns, include_test)
     write_catalogue_report(out.parent, found)
-    rows = found.all  # the test split is never touched here
+    rows = found.all  # the test split only when `include_test`
     if limit:  # a smoke run: the first rows, and every extra row still
         kept = set(rows[:limit])
         rows = rows[:limit] + [p for p in found.extra if p not in kept]
@@ -428,6 +433,7 @@ def train(
         "data": str(data),
         **({"columns": columns.to_json()} if columns.to_json() else {}),
         "extra": [str(path) for path in extras],
+        "include_test_split": include_test,
         "folds": folds,
         "row_visits": visits_for(len(products)),
         "calibration_rows": len(asked),
@@ -488,13 +494,17 @@ def training_rows_of(model_dir: Path, config: dict[str, Any]) -> tuple[list[Prod
     missing = [str(p) for p in [data, *extras] if not p.is_file()]
     if missing:
         return [], f"the training data ({', '.join(missing)}) is not on this machine"
-    rows = training_rows(data, extras, columns_of(config)).all
+    rows = training_rows(data, extras, columns_of(config), bool(config.get("include_test_split"))).all
     if {product_digest(p) for p in rows} != trained_on(model_dir):
         return [], f"{data} is not the file the model was trained on (its products differ)"
     return rows, None
 
 
 # -- evaluation ----------------------------------------------------------------------------------
+
+
+class NothingToScore(ValueError):
+    """Every row of the file is a product the release was trained on."""
 
 
 def evaluate(
@@ -509,6 +519,9 @@ def evaluate(
     seen = trained_on(model_dir)
     all_rows = load_products(data, columns_of(config) if columns is None else columns)
     rows = [p for p in all_rows if product_digest(p) not in seen]
+    if all_rows and not rows:
+        built = " (it was trained with --include-test-split)" if config.get("include_test_split") else ""
+        raise NothingToScore(f"every product of {data} is one the release learnt from{built}: nothing to score")
     probabilities = np.vstack(
         [np.empty((0, len(model.taxonomy.leaves)))]
         + [

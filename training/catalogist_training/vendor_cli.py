@@ -41,6 +41,7 @@ def _run_train_textcat(args: argparse.Namespace) -> int:
         limit=args.limit,
         folds=args.folds,
         columns=_columns(args) or GUESSED,
+        include_test=args.include_test_split,
     )
     print(json.dumps(config, indent=2))
     return 0
@@ -69,11 +70,16 @@ def _run_train_price(args: argparse.Namespace) -> int:
 def _run_evaluate(kind: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         if kind == "textcat":
+            from catalogist_training.textcat import NothingToScore
             from catalogist_training.textcat import evaluate as evaluate_textcat
 
-            metrics = evaluate_textcat(
-                args.model, args.data, args.out, with_baseline=not args.no_baseline, columns=_columns(args)
-            )
+            try:
+                metrics = evaluate_textcat(
+                    args.model, args.data, args.out, with_baseline=not args.no_baseline, columns=_columns(args)
+                )
+            except NothingToScore as nothing:
+                print(f"catalogist evaluate textcat: {nothing}", file=sys.stderr)
+                return 2
         else:
             from catalogist_training.price import evaluate
 
@@ -151,7 +157,8 @@ def register_train(subparsers: Any) -> None:
         "textcat",
         help="train the text categorizer on a store's catalogue (products.csv by default)",
         description="Fit the name+brand → category path model, a tree of any depth; the combination of "
-        "its experts and the thresholds are fitted out of fold; the held-out test split is skipped.",
+        "its experts and the thresholds are fitted out of fold; the held-out test split is skipped "
+        "unless --include-test-split.",
     )
     add_flag(
         textcat,
@@ -189,6 +196,14 @@ def register_train(subparsers: Any) -> None:
         "train on the first N training rows only (0: all; small values are for smoke tests)",
         type=int,
         default=0,
+    )
+    add_flag(
+        textcat,
+        "--include-test-split",
+        "CATALOGIST_TEXTCAT_INCLUDE_TEST_SPLIT",
+        "learn from the test split too: for the release to ship once the recipe was chosen on it "
+        "(`evaluate` then finds no row of --data to score)",
+        action="store_true",
     )
     textcat.set_defaults(func=_run_train_textcat)
 

@@ -133,18 +133,20 @@ def training_rows(
     data: Path,
     extras: list[Path] = (),  # type: ignore[assignment]
     columns: CatalogueColumns = GUESSED,
+    include_test: bool = False,
 ) -> TrainingRows:
     """Split `data` (its columns: `columns`), add `extras` (products.csv columns, or as guessed).
-    The test split stays out, and so does any data row whose product an extra row also names."""
+    The test split stays out unless `include_test` (a release built once its recipe was chosen
+    on the test split: it learns from every row, and no row of `data` is left to evaluate it
+    on), and so does any data row whose product an extra row also names."""
     catalogue = read_catalogue(data, columns)
     extra_catalogues = [read_catalogue(path) for path in extras]
     extra = [p for found in extra_catalogues for p in products_of(found)]
     reviewed = {product_key(p) for p in extra}
     parts = split([p for p in products_of(catalogue) if product_key(p) not in reviewed])
     reports = [catalogue.report] + [found.report for found in extra_catalogues]
-    return TrainingRows(
-        parts["train"] + extra, parts["validation"], extra, catalogue.levels, catalogue.currency, reports
-    )
+    train = parts["train"] + (parts["test"] if include_test else []) + extra
+    return TrainingRows(train, parts["validation"], extra, catalogue.levels, catalogue.currency, reports)
 
 
 _NOT_STEM = re.compile(r"[\d.,]+\s*\w{0,5}|[^\w\s]")
