@@ -183,3 +183,35 @@ def test_nearest_neighbours_are_the_most_similar_products_on_the_uncommon_words(
         found = similarity[row][positions[row] >= 0]
         assert np.allclose(found, expected, atol=1e-6)
         assert np.allclose(cosine[row, positions[row][positions[row] >= 0]], found, atol=1e-6)
+
+
+def test_a_release_built_with_the_test_split_learns_every_priced_product_and_is_scored_only_on_others(
+    tmp_path: Path, capsys
+) -> None:
+    import csv
+
+    data = small_csv(tmp_path, rows=800)
+    model_dir, report = tmp_path / "model", tmp_path / "report"
+    arguments = ["train", "price", "--data", str(data), "--out", str(model_dir), "--include-test-split"]
+
+    assert vendor_cli.main(arguments) == 0
+
+    trained = set(json.loads((model_dir / "release" / "trained_on.json").read_text()))
+    assert trained == {product_digest(p) for p in load_products(data) if p.sale_price}
+    evaluated = ["evaluate", "price", "--model", str(model_dir), "--data", str(data), "--out", str(report)]
+    assert vendor_cli.main(evaluated) == 2
+    assert "learnt from (it was trained with --include-test-split)" in capsys.readouterr().err
+    assert not (report / "metrics.json").exists()
+    # new products are scored, the baselines fitted on the release's own rows beside them
+    with data.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    unseen = tmp_path / "unseen.csv"
+    with unseen.open("w", newline="", encoding="utf-8") as handle:
+        table = csv.DictWriter(handle, list(rows[0]))
+        table.writeheader()
+        table.writerows({**row, "product": f"{row['product']} family pack"} for row in rows[:120])
+    evaluated[evaluated.index(str(data))] = str(unseen)
+    assert vendor_cli.main(evaluated) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["rows"] == sum(bool(row["sale_price"]) for row in rows[:120])
+    assert "median_of_brand_type" in metrics["baselines"]

@@ -17,8 +17,9 @@ validation), P10 and P90 stop early on the validation split, which also fits how
 the range to cover 80%. Then everything is fitted again on train + validation with the tree
 counts found, and that is the model served. Two sets of boosters: `text` (no price in the row)
 and `list` (the vendor's list price — BigBasket's market_price — is known). The photos'
-category prices are the spread of sale prices per category node. The test split is never used
-here.
+category prices are the spread of sale prices per category node. The test split stays out,
+unless `--include-test-split` (the release shipped once the recipe was chosen on it: its rows
+join train, as catalogist_training.textcat explains).
 
 Evaluation scores every row of --data whose product the model was not trained on; the
 baselines (group medians, a list-price discount) are fitted on the model's own training rows,
@@ -71,6 +72,7 @@ from catalogist_training.catalogue import GUESSED, CatalogueColumns, read_catalo
 from catalogist_training.release_manifest import write_manifest
 from catalogist_training.row_pages import counts_of, stack_rows, weighted
 from catalogist_training.textcat import (
+    NothingToScore,
     columns_of,
     product_digest,
     trained_on,
@@ -344,16 +346,18 @@ def train(
     ridge_alpha: float = 0.3,
     limit: int = 0,
     columns: CatalogueColumns = GUESSED,
+    include_test: bool = False,
 ) -> dict[str, Any]:
     """Fit on train with early stopping and the range's widening measured on validation, then
     fit the same number of trees again on train + validation: the served model knows 18% more
-    products, its neighbours above all. The test split is never used. `columns` name the
+    products, its neighbours above all. The test split is used only when `include_test`, as
+    part of train. `columns` name the
     price the model learns (`price`), the vendor's list price (`list_price`) and the rest
     (`catalogist_training.catalogue`); the release predicts in the catalogue's currency."""
     started = time.time()
     out = Path(out) / "release"  # the release; a trainer's --out may hold more beside it
     extras = list(extras or [])
-    found = training_rows(data, extras, columns)
+    found = training_rows(data, extras, columns, include_test)
     write_catalogue_report(out.parent, found)
     train_rows = [p for p in found.train if p.sale_price]
     validation = [p for p in found.validation if p.sale_price]
@@ -434,6 +438,7 @@ def train(
         "data": str(data),
         **({"columns": columns.to_json()} if columns.to_json() else {}),
         "extra": [str(path) for path in extras],
+        "include_test_split": include_test,
         "train_rows": len(train_rows),
         "validation_rows": len(validation),
         "final_rows": len(final_rows),
@@ -561,6 +566,8 @@ def evaluate(model_dir: Path, data: Path, out: Path, columns: CatalogueColumns |
         raise BadFile(f"{data} is priced in {catalogue.currency}; the price release learnt {model.currency}")
     products = products_of(catalogue)
     rows = [p for p in products if p.sale_price and product_digest(p) not in seen]
+    if products and not rows:
+        raise NothingToScore.of(data, config)
     truth = np.log([_sale_price(p) for p in rows])
     metrics: dict[str, Any] = {"rows": len(rows), "currency": model.currency}
     suggestions = {}

@@ -506,6 +506,11 @@ def training_rows_of(model_dir: Path, config: dict[str, Any]) -> tuple[list[Prod
 class NothingToScore(ValueError):
     """Every row of the file is a product the release was trained on."""
 
+    @classmethod
+    def of(cls, data: Path, config: dict[str, Any]) -> "NothingToScore":
+        built = " (it was trained with --include-test-split)" if config.get("include_test_split") else ""
+        return cls(f"every product of {data} is one the release learnt from{built}: nothing to score")
+
 
 def evaluate(
     model_dir: Path, data: Path, out: Path, with_baseline: bool = True, columns: CatalogueColumns | None = None
@@ -520,8 +525,7 @@ def evaluate(
     all_rows = load_products(data, columns_of(config) if columns is None else columns)
     rows = [p for p in all_rows if product_digest(p) not in seen]
     if all_rows and not rows:
-        built = " (it was trained with --include-test-split)" if config.get("include_test_split") else ""
-        raise NothingToScore(f"every product of {data} is one the release learnt from{built}: nothing to score")
+        raise NothingToScore.of(data, config)
     probabilities = np.vstack(
         [np.empty((0, len(model.taxonomy.leaves)))]
         + [

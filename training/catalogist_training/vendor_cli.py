@@ -60,6 +60,7 @@ def _run_train_price(args: argparse.Namespace) -> int:
                 ridge_alpha=args.ridge_alpha,
                 limit=args.limit,
                 columns=_columns(args) or GUESSED,
+                include_test=args.include_test_split,
             ),
             indent=2,
         )
@@ -69,21 +70,22 @@ def _run_train_price(args: argparse.Namespace) -> int:
 
 def _run_evaluate(kind: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        if kind == "textcat":
-            from catalogist_training.textcat import NothingToScore
-            from catalogist_training.textcat import evaluate as evaluate_textcat
+        from catalogist_training.textcat import NothingToScore
 
-            try:
+        try:
+            if kind == "textcat":
+                from catalogist_training.textcat import evaluate as evaluate_textcat
+
                 metrics = evaluate_textcat(
                     args.model, args.data, args.out, with_baseline=not args.no_baseline, columns=_columns(args)
                 )
-            except NothingToScore as nothing:
-                print(f"catalogist evaluate textcat: {nothing}", file=sys.stderr)
-                return 2
-        else:
-            from catalogist_training.price import evaluate
+            else:
+                from catalogist_training.price import evaluate
 
-            metrics = evaluate(args.model, args.data, args.out, columns=_columns(args))
+                metrics = evaluate(args.model, args.data, args.out, columns=_columns(args))
+        except NothingToScore as nothing:
+            print(f"catalogist evaluate {kind}: {nothing}", file=sys.stderr)
+            return 2
         metrics.pop("model", None)
         print(json.dumps(metrics, indent=2))
         return 0
@@ -197,14 +199,7 @@ def register_train(subparsers: Any) -> None:
         type=int,
         default=0,
     )
-    add_flag(
-        textcat,
-        "--include-test-split",
-        "CATALOGIST_TEXTCAT_INCLUDE_TEST_SPLIT",
-        "learn from the test split too: for the release to ship once the recipe was chosen on it "
-        "(`evaluate` then finds no row of --data to score)",
-        action="store_true",
-    )
+    _add_include_test(textcat, "CATALOGIST_TEXTCAT_INCLUDE_TEST_SPLIT")
     textcat.set_defaults(func=_run_train_textcat)
 
     price = subparsers.add_parser(
@@ -232,7 +227,19 @@ def register_train(subparsers: Any) -> None:
         type=int,
         default=0,
     )
+    _add_include_test(price, "CATALOGIST_PRICE_INCLUDE_TEST_SPLIT")
     price.set_defaults(func=_run_train_price)
+
+
+def _add_include_test(parser: argparse.ArgumentParser, env: str) -> None:
+    add_flag(
+        parser,
+        "--include-test-split",
+        env,
+        "learn from the test split too: for the release to ship once the recipe was chosen on it "
+        "(`evaluate` then finds no row of --data to score)",
+        action="store_true",
+    )
 
 
 def register_evaluate(subparsers: Any) -> None:
