@@ -137,6 +137,20 @@ def small_csv(tmp_path: Path, rows: int = 600) -> Path:
     return small_catalogue(require_data(BIGBASKET, "the BigBasket catalogue"), rows, tmp_path / "small.csv")
 
 
+def new_products_of(data: Path, out: Path, rows: int = 120) -> Path:
+    """The first `rows` rows of a products.csv-shaped file, each renamed (`… family pack`):
+    products no release trained on `data` has learnt."""
+    import csv
+
+    with data.open(newline="", encoding="utf-8") as handle:
+        found = list(csv.DictReader(handle))[:rows]
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        table = csv.DictWriter(handle, list(found[0]))
+        table.writeheader()
+        table.writerows({**row, "product": f"{row['product']} family pack"} for row in found)
+    return out
+
+
 def store_catalogue(folder: Path, rows: int = 600) -> tuple[Path, Path]:
     """A second store's catalogue made from BigBasket's rows of two categories (another schema,
     a `>`-separated path 2–4 levels deep, prices in euros; tests/fixtures/make_store_catalogue.py)

@@ -8,7 +8,7 @@ from catalogist.models.price_model import PriceModel
 from catalogist_training import vendor_cli
 from catalogist_training.textcat import product_digest
 from catalogist_training.vendor_data import load_products
-from tests.support import small_csv
+from tests.support import new_products_of, small_csv
 
 
 def test_train_reload_suggest_and_evaluate(tmp_path: Path) -> None:
@@ -188,8 +188,6 @@ def test_nearest_neighbours_are_the_most_similar_products_on_the_uncommon_words(
 def test_a_release_built_with_the_test_split_learns_every_priced_product_and_is_scored_only_on_others(
     tmp_path: Path, capsys
 ) -> None:
-    import csv
-
     data = small_csv(tmp_path, rows=800)
     model_dir, report = tmp_path / "model", tmp_path / "report"
     arguments = ["train", "price", "--data", str(data), "--out", str(model_dir), "--include-test-split"]
@@ -203,15 +201,9 @@ def test_a_release_built_with_the_test_split_learns_every_priced_product_and_is_
     assert "learnt from (it was trained with --include-test-split)" in capsys.readouterr().err
     assert not (report / "metrics.json").exists()
     # new products are scored, the baselines fitted on the release's own rows beside them
-    with data.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    unseen = tmp_path / "unseen.csv"
-    with unseen.open("w", newline="", encoding="utf-8") as handle:
-        table = csv.DictWriter(handle, list(rows[0]))
-        table.writeheader()
-        table.writerows({**row, "product": f"{row['product']} family pack"} for row in rows[:120])
+    unseen = new_products_of(data, tmp_path / "unseen.csv")
     evaluated[evaluated.index(str(data))] = str(unseen)
     assert vendor_cli.main(evaluated) == 0
     metrics = json.loads((report / "metrics.json").read_text())
-    assert metrics["rows"] == sum(bool(row["sale_price"]) for row in rows[:120])
+    assert metrics["rows"] == sum(bool(p.sale_price) for p in load_products(unseen)) > 0
     assert "median_of_brand_type" in metrics["baselines"]

@@ -8,7 +8,7 @@ from catalogist.models.releases import sha256_of
 from catalogist.models.textcat import FORMER_VOTE_POWER, VOTE_POWER, TextCategorizer
 from catalogist_training import vendor_cli
 from catalogist_training.vendor_data import LEVELS
-from tests.support import small_csv
+from tests.support import new_products_of, small_csv
 
 
 def test_train_reload_decide_and_evaluate(tmp_path: Path) -> None:
@@ -243,13 +243,7 @@ def test_a_release_built_with_the_test_split_learns_every_product_and_is_scored_
     assert "learnt from (it was trained with --include-test-split)" in capsys.readouterr().err
     assert not (report / "metrics.json").exists()
     # products it never saw are scored, beside the baseline fitted on the same rows as the release
-    with data.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    unseen = tmp_path / "unseen.csv"
-    with unseen.open("w", newline="", encoding="utf-8") as handle:
-        table = csv.DictWriter(handle, list(rows[0]))
-        table.writeheader()
-        table.writerows({**row, "product": f"{row['product']} family pack"} for row in rows[:120])
+    unseen = new_products_of(data, tmp_path / "unseen.csv")
     arguments = ["evaluate", "textcat", "--model", str(model_dir), "--data", str(unseen), "--out", str(report)]
     assert vendor_cli.main(arguments) == 0
     metrics = json.loads((report / "metrics.json").read_text())
