@@ -351,9 +351,9 @@ def train(
     """Fit on train with early stopping and the range's widening measured on validation, then
     fit the same number of trees again on train + validation: the served model knows 18% more
     products, its neighbours above all. The test split is used only when `include_test`, as
-    part of train. `columns` name the
-    price the model learns (`price`), the vendor's list price (`list_price`) and the rest
-    (`catalogist_training.catalogue`); the release predicts in the catalogue's currency."""
+    part of train. `columns` name the price the model learns (`price`), the vendor's list price
+    (`list_price`) and the rest (`catalogist_training.catalogue`); the release predicts in the
+    catalogue's currency."""
     started = time.time()
     out = Path(out) / "release"  # the release; a trainer's --out may hold more beside it
     extras = list(extras or [])
