@@ -102,7 +102,7 @@ def child_tiny_backbone(folder: Path) -> dict:
     return {"backbone": str(tiny_saved_model(folder))}
 
 
-def child_input_wait(data: Path, steps: int, image_size: int, batch: int, train_from: str, backbone: str) -> dict:
+def child_input_wait(data: Path, steps: int, image_size: int, batch: int, backbone: str) -> dict:
     """Model steps of the release recipe fed by the streamed pipeline: time in next() apart."""
     from catalogist_training.config import TrainConfig
     from catalogist_training.input_pipeline import Skipped, training_batches
@@ -115,7 +115,6 @@ def child_input_wait(data: Path, steps: int, image_size: int, batch: int, train_
         image_size=image_size,
         batch_size=batch,
         iconic_copies=0,
-        train_from=train_from,
         backbone=backbone,
     )
     run = prepare_photos(config)
@@ -215,7 +214,7 @@ def main() -> int:
         answer = {
             "old": lambda: child_old_loop(Path(data)),
             "streamed": lambda: child_streamed(Path(data)),
-            "wait": lambda: child_input_wait(Path(data), *map(int, rest[:3]), *rest[3:5]),
+            "wait": lambda: child_input_wait(Path(data), *map(int, rest[:3]), rest[3]),
             "backbone": lambda: child_tiny_backbone(Path(data)),
         }[kind]()
         print(json.dumps(answer))
@@ -224,15 +223,14 @@ def main() -> int:
     sizes = [48] if args.smoke else [int(s) for s in args.sizes.split(",")]
     steps = 3 if args.smoke else args.steps
     image, batch = (64, 8) if args.smoke else (224, 32)
-    train_from = "stem"
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         root = Path(tmp)
         backbone = run_child(["backbone", str(root / "backbone")])[0]["backbone"] if args.smoke else "lite0"
         network = "a tiny SavedModel (smoke)" if args.smoke else backbone
-        train_flags = ["--image-size", str(image), "--batch-size", str(batch), "--train-from", train_from]
-        train_flags += ["--backbone", backbone]
+        # the release recipe, the whole network trained (`--train-from stem`, the default)
+        train_flags = ["--image-size", str(image), "--batch-size", str(batch), "--backbone", backbone]
         print(f"photos: the Grocery Store training photos re-encoded under N/{PER_CLASS} class folders")
         print(f"machine: {os.cpu_count()} cores")
         print()
@@ -273,9 +271,7 @@ def main() -> int:
             )
         print()
         wait_steps = 2 if args.smoke else 40
-        waited, _ = run_child(
-            ["wait", str(datasets[sizes[0]]), str(wait_steps), str(image), str(batch), train_from, backbone]
-        )
+        waited, _ = run_child(["wait", str(datasets[sizes[0]]), str(wait_steps), str(image), str(batch), backbone])
         share = waited["wait_seconds"] / waited["total_seconds"]
         print(f"3. Model steps waiting on input ({sizes[0]} photos, {wait_steps} steps after warm-up)")
         print(
