@@ -137,9 +137,9 @@ def small_csv(tmp_path: Path, rows: int = 600) -> Path:
     return small_catalogue(require_data(BIGBASKET, "the BigBasket catalogue"), rows, tmp_path / "small.csv")
 
 
-def new_products_of(data: Path, out: Path, rows: int = 120) -> Path:
+def new_products_of(data: Path, out: Path, rows: int = 120, **values: str) -> Path:
     """The first `rows` rows of a products.csv-shaped file, each renamed (`… family pack`):
-    products no release trained on `data` has learnt."""
+    products no release trained on `data` has learnt; `values` set columns of every row."""
     import csv
 
     with data.open(newline="", encoding="utf-8") as handle:
@@ -147,7 +147,7 @@ def new_products_of(data: Path, out: Path, rows: int = 120) -> Path:
     with out.open("w", newline="", encoding="utf-8") as handle:
         table = csv.DictWriter(handle, list(found[0]))
         table.writeheader()
-        table.writerows({**row, "product": f"{row['product']} family pack"} for row in found)
+        table.writerows({**row, "product": f"{row['product']} family pack", **values} for row in found)
     return out
 
 

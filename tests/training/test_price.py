@@ -207,3 +207,8 @@ def test_a_release_built_with_the_test_split_learns_every_priced_product_and_is_
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["rows"] == sum(bool(p.sale_price) for p in load_products(unseen)) > 0
     assert "median_of_brand_type" in metrics["baselines"]
+    # new products without a sale price: nothing to score either, and the error says why
+    unpriced = new_products_of(data, tmp_path / "unpriced.csv", sale_price="")
+    evaluated[evaluated.index(str(unseen))] = str(unpriced)
+    assert vendor_cli.main(evaluated) == 2
+    assert "has a sale price" in capsys.readouterr().err

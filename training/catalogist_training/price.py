@@ -564,10 +564,12 @@ def evaluate(model_dir: Path, data: Path, out: Path, columns: CatalogueColumns |
     catalogue = read_catalogue(data, columns_of(config) if columns is None else columns)
     if catalogue.currency != model.currency:
         raise BadFile(f"{data} is priced in {catalogue.currency}; the price release learnt {model.currency}")
-    products = products_of(catalogue)
-    rows = [p for p in products if p.sale_price and product_digest(p) not in seen]
-    if products and not rows:
-        raise NothingToScore.of(data, config)
+    priced = [p for p in products_of(catalogue) if p.sale_price]
+    rows = [p for p in priced if product_digest(p) not in seen]
+    if not rows:
+        if priced:
+            raise NothingToScore.of(data, config)
+        raise NothingToScore(f"no product of {data} has a sale price to score the release against")
     truth = np.log([_sale_price(p) for p in rows])
     metrics: dict[str, Any] = {"rows": len(rows), "currency": model.currency}
     suggestions = {}

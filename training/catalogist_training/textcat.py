@@ -504,7 +504,8 @@ def training_rows_of(model_dir: Path, config: dict[str, Any]) -> tuple[list[Prod
 
 
 class NothingToScore(ValueError):
-    """Every row of the file is a product the release was trained on."""
+    """Nothing in the file can be scored: every product in it is one the release learnt (`of`),
+    or, for the price model, none has a sale price to compare with."""
 
     @classmethod
     def of(cls, data: Path, config: dict[str, Any]) -> "NothingToScore":
