@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 def add_flag(
@@ -23,11 +24,17 @@ def add_flag(
     choices: Sequence[Any] | None = None,
     action: str | None = None,
 ) -> None:
-    """`action="store_true"` makes a switch; `required` is met by the variable as well."""
+    """`action="store_true"` makes a switch, `--no-…` its opposite, so a command line can turn
+    off what the environment turned on; a variable that is neither on nor off is refused (a
+    typo must not silently mean off). `required` is met by the variable as well."""
     raw = os.environ.get(env, "").strip()
     if action == "store_true":
-        on = raw.lower() in TRUE_WORDS if raw else bool(default)
-        parser.add_argument(flag, action="store_true", default=on, help=f"{help} (env {env})")
+        word = raw.lower()
+        if word and word not in TRUE_WORDS + FALSE_WORDS:
+            words = f"on ({'/'.join(TRUE_WORDS)}) nor off ({'/'.join(FALSE_WORDS)})"
+            parser.exit(2, f"{parser.prog}: error: {env}={raw!r} is neither {words}\n")
+        on = word in TRUE_WORDS if word else bool(default)
+        parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=on, help=f"{help} (env {env})")
         return
     value = type(raw) if raw else default
     shown = f"; default {default}" if default not in (None, "") else ""
