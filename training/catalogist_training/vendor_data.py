@@ -113,8 +113,9 @@ def split(products: list[Product]) -> dict[str, list[Product]]:
 
 @dataclass(frozen=True)
 class TrainingRows:
-    """The rows a model learns from: the data file's train and validation splits, with the
-    extra files' rows added to train (a reviewed product replaces the data's rows of it); the
+    """The rows a model learns from: the data file's train and validation splits (and its test
+    split in train, for a release built with `include_test`), with the extra files' rows added
+    to train (a reviewed product replaces the data's rows of it); the
     levels and currency of the data, and what reading it found (`CatalogueReport`)."""
 
     train: list[Product]
