@@ -16,6 +16,7 @@ import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from catalogist.errors import ModelError
 from catalogist.flags import add_flag
@@ -23,12 +24,26 @@ from catalogist.models.kinds import KINDS, MANIFEST, ReleaseKind
 from catalogist.models.releases import Release, sha256_of
 from catalogist_training.publish import PublishError, parse_destination, publish
 
+# What a release measured of the decisions its own thresholds make: its promise, the calibration
+# behind it. Other thresholds make other decisions, so a derived release does not carry them.
+DECISION_CLAIMS = ("promise", "calibration")
+
+
+def accuracy_only(metrics: Any) -> Any:
+    """`metrics` without the shares filed alone and their precision (`auto_accept_*`), which
+    depend on the thresholds; the accuracy figures do not."""
+    if not isinstance(metrics, dict):
+        return metrics
+    return {k: accuracy_only(v) for k, v in metrics.items() if not str(k).startswith("auto_accept")}
+
 
 def derive(source: Path, out: Path, thresholds: dict[str, float], version: str = "", command: str = "") -> Release:
     """A new release of the same model with other decision thresholds (a looser or stricter
     promise of precision): the release's files copied to `out`, its taxonomy's thresholds
     replaced for the levels named, and a manifest with a new version (by default the time, as
-    trainers name releases) that says what it was derived from. A stand-in for a retrained
+    trainers name releases) that says what it was derived from, keeping the source's accuracy
+    figures but none of what it measured of its decisions (`DECISION_CLAIMS`, `auto_accept_*`):
+    those were measured at other thresholds. A stand-in for a retrained
     release where none is at hand: the demo's second release, the tests' looser and stricter ones."""
     folder = ReleaseKind.release_in(Path(source))
     manifest = json.loads((folder / MANIFEST).read_text())
@@ -51,7 +66,8 @@ def derive(source: Path, out: Path, thresholds: dict[str, float], version: str =
     )
     changed.save(out / "taxonomy.json")
     derived = {
-        **manifest,
+        **{key: value for key, value in manifest.items() if key not in DECISION_CLAIMS},
+        "metrics": accuracy_only(manifest.get("metrics") or {}),
         "version": version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
         "files": {name: sha256_of(out / name) for name in manifest["files"]},
         "thresholds": dict(zip(changed.levels, changed.thresholds, strict=True)),
