@@ -110,6 +110,53 @@ def test_photo_and_row_disagreeing_go_to_a_human_told_what_each_said():
     assert summary["category"]["joined"] == {"photo": APPLES, "row": "Bakery/Breads/Brown Bread", "agree": False}
 
 
+def test_a_photo_sure_of_a_node_above_its_leaf_files_the_store_leaf_mapped_from_it():
+    apple_of_no_sure_variety = photo([0.45, 0.45, 0.05, 0.05])  # sure of Fruit/Apple, not of the variety
+    assert apple_of_no_sure_variety["needs_review"] and apple_of_no_sure_variety["sure"]
+
+    for text in (row(("Fruits & Vegetables",), sure=False), row(("Fruits & Vegetables", "Fresh Fruits"), sure=True)):
+        summary = filed(apple_of_no_sure_variety, text)
+
+        assert (summary["category_path"], summary["needs_review"]) == (APPLES, False), text["path_text"]
+        assert summary["category"]["source"] == "image"
+
+
+def test_only_what_a_side_is_sure_of_counts_against_the_other():
+    fruit_guess = photo([0.3, 0.3, 0.0, 0.4])  # not sure even of Fruit (60%)
+    sure_juice = row(("Beverages", "Fruit Juices & Drinks", "Juices"), sure=True)
+    bread_guess = row(("Bakery", "Breads", "Brown Bread"), sure=False)
+
+    row_decides = filed(fruit_guess, sure_juice)
+    photo_decides = filed(photo([0.97, 0.01, 0.01, 0.01]), bread_guess)
+    neither = filed(fruit_guess, bread_guess)
+
+    assert not fruit_guess["sure"] and fruit_guess["store_path"] == ["Fruits & Vegetables", "Fresh Fruits"]
+    assert (row_decides["category_path"], row_decides["needs_review"]) == (
+        "Beverages/Fruit Juices & Drinks/Juices",
+        False,
+    )
+    assert (photo_decides["category_path"], photo_decides["needs_review"]) == (APPLES, False)
+    assert photo_decides["category"]["joined"]["agree"] is False  # what each said is still on record
+    assert neither["needs_review"] and neither["review_reason"].startswith("the photo says")
+
+
+def test_a_photo_the_map_does_not_place_leaves_the_product_to_its_row():
+    from catalogist.documents.products import Product
+    from catalogist.panel import words
+    from catalogist.panel.review import alternatives
+
+    juice = photo([0.0, 0.0, 0.02, 0.98])  # sure of Packages/Juice, which the map leaves out
+    bread = row(("Bakery", "Breads", "Brown Bread"), sure=True)
+    fields = {"vendor": "acme", "sku": "A-1", products.IMAGE_CATEGORY: juice, products.TEXT_CATEGORY: bread}
+    summary = products.summary_fields(fields, audit_rate=0.0)
+    product = Product.from_fields("acme:A-1", {**fields, **summary})
+
+    assert juice["store_unmapped"] and not juice["needs_review"]
+    assert (summary["category_path"], summary["needs_review"]) == ("Bakery/Breads/Brown Bread", False)
+    assert {option.tree for option in alternatives(product)} == {"text"}, "no photo-tree category is offered"
+    assert words.confidence_line(product).endswith("The photo's Juice has no place in the store's tree.")
+
+
 def test_without_a_map_a_confident_photo_is_filed_in_its_own_tree_as_before():
     unmapped = photo([0.97, 0.01, 0.01, 0.01])
     for field in ("store_path", "store_level", "store_leaf"):

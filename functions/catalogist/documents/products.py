@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from catalogist.documents.values import CategoryDecision, HumanPrice, Money, ObjectVersion, PriceSuggestion
+from catalogist.documents.values import (
+    CategoryDecision,
+    HumanPrice,
+    Money,
+    ObjectVersion,
+    PriceSuggestion,
+    decision_sure,
+)
 from catalogist.errors import PermanentError
 from catalogist.models.taxonomy import SEPARATOR
 from catalogist.ports import REVISION, DocumentStore
@@ -225,14 +232,19 @@ class Product:
 def effective_category(product: Mapping[str, Any]) -> dict[str, Any] | None:
     """The category the shop files the product under, with its source: a human's first; then,
     for a product with a photo the classifier placed in the store's tree and a price-list row,
-    one category from both (`joined_category`); else the first confident model decision (image,
-    then text), else the first model guess."""
+    one category from both (`joined_category`); for one whose photo lands nowhere on the
+    release's store map, the row's; else the first confident model decision (image, then text),
+    else the first model guess."""
     human = product.get(HUMAN_CATEGORY)
     if human:
         return {**human, "source": "human", "needs_review": False, "review_reason": None}
     image, text = product.get(IMAGE_CATEGORY), product.get(TEXT_CATEGORY)
     if image and text and image.get("store_path"):
         return joined_category(image, text)
+    if image and text and image.get("store_unmapped"):
+        # the photo's node has no place in the store's tree: filed there it would be filed
+        # where the shop lists nothing, so the row, which is in that tree, decides
+        return {**text, "source": "text", "tree": "text"}
     candidates: list[tuple[str, dict[str, Any]]] = [
         (source, product[f"{source}_category"]) for source in ("image", "text") if product.get(f"{source}_category")
     ]
@@ -252,26 +264,36 @@ def on_one_path(a: Sequence[str], b: Sequence[str]) -> bool:
 
 def joined_category(image: Mapping[str, Any], text: Mapping[str, Any]) -> dict[str, Any]:
     """One category in the store's tree from a photo's decision placed there (`store_path`) and
-    the row's decision, each as far as it is sure (its path).
+    the row's decision, each as far as it is sure (`sure`: of its path; a decision can be sure
+    of its path and leave the level below to a human).
 
-    Where the two disagree (neither path is the start of the other) a human decides, told what
-    each said. Where they agree the product goes as deep as the sure one goes: the row's path
-    when the row is sure and at least as deep, the photo's store node when the photo is sure and
-    deeper (decided only if that node is a leaf of the store's tree). Both unsure: the deeper of
-    the two, for a human. `tree` is "text": whatever the source, the path is the store's."""
+    Only what a side is sure of is evidence: a guess does not contradict a sure path, so where
+    they disagree (neither path is the start of the other) the sure one decides, and a human
+    where both are sure or neither is, told what each said. Where they agree the product goes
+    as deep as the sure one goes: the photo's store node when it is deeper and sure (decided
+    only if that node is a leaf of the store's tree), else the row's path. Both unsure and
+    agreeing: the deeper of the two, for a human. `tree` is "text": whatever the source, the
+    path is the store's."""
     placed, row = tuple(image["store_path"]), tuple(text.get("path") or ())
-    photo_sure, row_sure = not image.get("needs_review", True), not text.get("needs_review", True)
-    agreed = {"photo": SEPARATOR.join(placed), "row": str(text.get("path_text", "")), "agree": True}
-    if not on_one_path(placed, row):
+    photo_sure, row_sure = decision_sure(image), decision_sure(text)
+    agree = on_one_path(placed, row)
+    agreed = {"photo": SEPARATOR.join(placed), "row": str(text.get("path_text", "")), "agree": agree}
+    if not agree and photo_sure == row_sure:
         reason = f"the photo says {agreed['photo']}, the price list says {agreed['row']}"
         return {**text, "source": "text", "tree": "text", "needs_review": True, "review_reason": reason,
-                "joined": {**agreed, "agree": False}}  # fmt: skip
-    photo_deeper = len(placed) > len(row)
-    if not photo_deeper or (row_sure and not photo_sure):
+                "joined": agreed}  # fmt: skip
+    # agreeing: the deeper path, unless only the shallower one is sure; disagreeing: the sure one
+    photo_leads = (len(placed) > len(row) and (photo_sure or not row_sure)) if agree else photo_sure
+    if not photo_leads:
         return {**text, "source": "text", "tree": "text", "joined": agreed}
     level = str(image["store_level"])
     decided = photo_sure and bool(image.get("store_leaf"))
-    why = None if decided else (image.get("review_reason") or f"the photo files it under {agreed['photo']}")
+    if decided:
+        why = None
+    elif photo_sure:
+        why = f"the photo files it under {agreed['photo']}; below it is for a human"
+    else:
+        why = f"not sure: the photo's best guess is {agreed['photo']}, the price list's {agreed['row']}"
     return {
         "path": list(placed),
         "path_text": agreed["photo"],
@@ -281,6 +303,7 @@ def joined_category(image: Mapping[str, Any], text: Mapping[str, Any]) -> dict[s
         "needs_review": not decided,
         "review_reason": why,
         "model_version": image.get("model_version", ""),
+        "sure": photo_sure,
         "source": "image",
         "tree": "text",
         "joined": agreed,

@@ -69,6 +69,10 @@ class CategoryDecision:
     needs_review: bool = False
     review_reason: str | None = None
     model_version: str = ""
+    # model decisions: whether the model is sure of `path` (its level cleared its threshold). A
+    # decision can be sure of its path and still need review below it (`needs_review`); one not
+    # sure even of its top level has a guess for a path.
+    sure: bool = True
     photos_used: int = 0  # image decisions: the photos averaged
     photo_keys: tuple[str, ...] | None = None  # image decisions: which photos
     tree: str = ""  # human decisions: the tree the path is from (image or text)
@@ -80,6 +84,7 @@ class CategoryDecision:
     store_path: tuple[str, ...] | None = None
     store_level: str = ""
     store_leaf: bool = False
+    store_unmapped: bool = False  # the release has a store map, and this decision lands nowhere on it
 
     @property
     def path_text(self) -> str:
@@ -101,6 +106,7 @@ class CategoryDecision:
             needs_review=decision.needs_review,
             review_reason=decision.review_reason,
             model_version=model_version,
+            sure=decision.sure,
             photos_used=photos_used,
             photo_keys=photo_keys,
         )
@@ -131,12 +137,15 @@ class CategoryDecision:
             needs_review=self.needs_review,
             review_reason=self.review_reason,
             model_version=self.model_version,
+            sure=self.sure,
             photos_used=self.photos_used,
         )
         if self.photo_keys is not None:
             fields["photo_keys"] = list(self.photo_keys)
         if self.store_path is not None:
             fields.update(store_path=list(self.store_path), store_level=self.store_level, store_leaf=self.store_leaf)
+        if self.store_unmapped:
+            fields["store_unmapped"] = True
         return fields
 
     @classmethod
@@ -154,6 +163,7 @@ class CategoryDecision:
             needs_review=bool(fields.get("needs_review", False)),
             review_reason=fields.get("review_reason"),
             model_version=str(fields.get("model_version", "")),
+            sure=decision_sure(fields),
             photos_used=int(fields.get("photos_used") or 0),
             photo_keys=tuple(keys) if keys is not None else None,
             tree=str(fields.get("tree", "")),
@@ -163,7 +173,14 @@ class CategoryDecision:
             store_path=tuple(store_path) if store_path is not None else None,
             store_level=str(fields.get("store_level", "")),
             store_leaf=bool(fields.get("store_leaf", False)),
+            store_unmapped=bool(fields.get("store_unmapped", False)),
         )
+
+
+def decision_sure(fields: Mapping[str, Any]) -> bool:
+    """Whether a stored model decision is sure of its path; decisions written before `sure` was
+    stored count as sure only when they needed no review."""
+    return bool(fields.get("sure", not fields.get("needs_review", True)))
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ which mapped nodes are leaves), so the function places a photo without the catal
 A photo decision lands on the node mapped from the deepest node of its decided path that the
 map names (`Fruit/Apple/Pink-Lady` → the node of `Fruit/Apple`); a decision the map says nothing
 of stays in the photo tree alone. The map is checked against both trees when it is attached to a
-release and when the release is published (`problems`): a node the photo model cannot decide or
-a store node the catalogue does not have is refused, so a map never files a product in a
-category the shop does not list.
+release (`problems`): a node the photo model cannot decide or a store node the catalogue does
+not have is refused. Publishing checks its photo side again (`photo_problems`); its store side
+holds for the store tree it was attached against, which the manifest names (`store_tree`): a
+text release with another tree needs the map attached again.
 """
 
 from __future__ import annotations

@@ -104,6 +104,8 @@ def alternatives(product: Product) -> list[Alternative]:
     if photo is not None and row is not None and photo.store_path is not None:
         placed = Alternative(photo.store_path, photo.confidence.get(photo.decided_level, 0.0), "text")
         offered = [placed, *(Alternative(o.path, o.confidence, "text") for o in row.alternatives)]
+    elif photo is not None and row is not None and photo.store_unmapped:  # the photo's node is not in the store
+        offered = [Alternative(o.path, o.confidence, "text") for o in row.alternatives]
     else:
         offered = [
             Alternative(option.path, option.confidence, tree)

@@ -56,6 +56,9 @@ def confidence_line(product: Product) -> str:
     photo, row = product.image_category, product.text_category
     if photo is not None and row is not None and photo.store_path is not None:
         return joined_line(photo, row, decision)
+    if photo is not None and row is not None and photo.store_unmapped:
+        elsewhere = f" The photo's {node_name(photo.path_text)} has no place in the store's tree."
+        return model_line(decision) + elsewhere
     return model_line(decision)
 
 

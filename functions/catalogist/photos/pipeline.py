@@ -134,6 +134,8 @@ def image_fields(
             store_level=store_map.level_of(placed),
             store_leaf=store_map.is_leaf(placed),
         )
+    elif store_map:
+        image_category = replace(image_category, store_unmapped=True)
     fields: dict[str, Any] = {
         products.IMAGE_CATEGORY: image_category.to_fields(),
         "model_versions": {**(product.get("model_versions") or {}), "classifier": version},
