@@ -179,6 +179,22 @@ def test_enter_on_a_joined_card_files_the_store_category_in_the_store_tree():
     assert (human["path_text"], human["tree"]) == (APPLES, "text")
 
 
+def test_an_audited_joined_decision_counts_in_the_overview_s_precision():
+    from catalogist.panel import trust
+
+    documents = MemoryDocuments()
+    product = {"vendor": "acme", "sku": "A-1", products.IMAGE_CATEGORY: photo([0.97, 0.01, 0.01, 0.01])}
+    product[products.TEXT_CATEGORY] = row(("Fruits & Vegetables",), sure=False)
+    products.update(documents, ["acme:A-1"], lambda _, stored: product, "seed", NOW, audit_rate=1.0)
+    assert documents.get("products", "acme:A-1")["audit"], "decided without a human, and sampled"
+
+    decide(documents, "acme:A-1", Choice("accept"), "ana@shop", "r-1", NOW, audit_rate=1.0)
+
+    found = trust.audit_precision(documents, {"image": PHOTOS.levels, "text": STORE.levels})
+    assert [(p.source, p.level, p.right, p.reviewed) for p in found] == [("joined", "type", 1, 1)]
+    assert found[0].sentence.startswith("Of 1 automatic decisions from the photo and price list together")
+
+
 def test_a_map_is_refused_for_a_node_either_tree_lacks():
     bad = StoreMap({("Fruit", "Kiwi"): ("Fruits & Vegetables",), ("Fruit",): ("Fruits & Vegetables", "Exotic")})
 

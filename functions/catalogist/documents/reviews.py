@@ -14,6 +14,7 @@ from catalogist.documents.values import PriceSuggestion
 from catalogist.models.taxonomy import SEPARATOR
 
 COLLECTION = "reviews"
+JOINED = "joined"  # the audit source of decisions made from a photo and a row together
 # what the overview's counts and the export filter and order on
 AUDIT, UNDONE, AUDIT_CORRECT = "audit", "undone", "audit_correct"
 AUDIT_SOURCE, AUDIT_LEVEL = "audit_source", "audit_level"
@@ -61,7 +62,9 @@ def record(
     }
     if audit:
         decided = list(automatic.get("path", []))
-        record["audit_source"] = automatic.get("source", "")
+        # a decision made from a photo and a row together (`products.joined_category`) is its own
+        # kind of automatic decision, in the store's tree whichever side led
+        record["audit_source"] = JOINED if automatic.get("joined") else automatic.get("source", "")
         record["audit_level"] = automatic.get("decided_level", "")
         record["audit_correct"] = human_path[: len(decided)] == decided
     if products.HUMAN_CATEGORY in human:

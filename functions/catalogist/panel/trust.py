@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from catalogist.documents.products import COLLECTION as PRODUCTS
 from catalogist.documents.reviews import COLLECTION as REVIEWS
+from catalogist.documents.reviews import JOINED
 from catalogist.intake import ledger
 from catalogist.models.bounds import clopper_pearson
 from catalogist.panel import words
@@ -63,9 +64,13 @@ def backlog(documents: DocumentStore) -> int:
 
 
 def audit_precision(documents: DocumentStore, levels_by_tree: Mapping[str, Sequence[str]]) -> list[Precision]:
-    """Per tree ("image", "text") and level of it (`PanelContext.levels`), root first."""
+    """Per tree ("image", "text") and level of it (`PanelContext.levels`), root first, then the
+    decisions made from a photo and a row together, at the levels of the store's (text) tree."""
+    sources = dict(levels_by_tree)
+    if "text" in sources:
+        sources[JOINED] = sources["text"]
     rows = []
-    for source, levels in levels_by_tree.items():
+    for source, levels in sources.items():
         for level in levels:
             base = [
                 ("audit", "==", True),

@@ -13,7 +13,7 @@ from catalogist.documents.values import CategoryDecision, Money, PriceSuggestion
 from catalogist.models.bounds import lower_bound
 
 KINDS = {"photo": "photo only", "row": "price-list row only", "both": "photo and row"}
-SOURCES = {"image": "photo", "text": "price list", "human": "reviewer"}
+SOURCES = {"image": "photo", "text": "price list", "human": "reviewer", "joined": "photo and price list together"}
 # Each tree's levels as a person names them (the ids are the taxonomies' own)
 LEVELS = {
     "top": "top level",
