@@ -64,6 +64,21 @@ def test_enter_files_what_the_card_says_with_one_audit_record(page, firestore, t
     )
 
 
+def test_enter_after_a_click_on_a_key_button_files_the_next_card_as_shown(page, firestore, taxonomy):
+    seller = vendor()
+    first, second = seed(firestore, taxonomy, seller, [0.30, 0.40])
+    shown = product(firestore, second)["category"]["path_text"]
+    open_queue(page, seller)
+
+    page.click("#keys button[data-key='s']")  # the mouse skips the first card
+    page.wait_for_function("document.querySelector('article.card .sku').textContent === 'S-001'")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#done:not([hidden])")
+
+    assert product(firestore, second)["human_category"]["path_text"] == shown, "filed, not skipped by the button"
+    assert "human_category" not in product(firestore, first)
+
+
 def test_a_number_key_picks_that_alternative(page, firestore, taxonomy):
     seller = vendor()
     (first,) = seed(firestore, taxonomy, seller, [0.30])

@@ -694,7 +694,11 @@
   if (keys) {
     keys.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-key]");
-      if (button) handle(button.dataset.key);
+      if (!button) return;
+      // left focused, the button would take the next Enter (a focused button does what it
+      // says): Enter must file the card shown, whatever was clicked before
+      button.blur();
+      handle(button.dataset.key);
     });
   }
 
