@@ -147,12 +147,15 @@ def statement(choice: dict, target: float) -> str:
     found = choice["candidates"][choice["rule"]]
     if found["precision"] is None:
         return f"no decision is automatic: no rule decided any unseen photo at {target:.0%} ({choice['photos']} photos)"
-    spread = f"{found['precision_p10']:.1%}–{found['precision_p90']:.1%}"
+    # The spread is of the splits' own precisions (a tenth of them fell below the first figure,
+    # a tenth above the second), not a confidence interval of the pooled figure; and "the rest"
+    # can stop at any level above the leaf, the top one included.
     return (
         f"{found['precision']:.1%} of the categories filed without a human were right on photos the thresholds "
-        f"were not set on ({spread} across {choice['repeats']} splits of {choice['photos']} calibration photos: "
-        f"set on {choice['fit_share']:.0%}, checked on the rest); {found['decided_rate']:.0%} of photos filed, "
-        f"{found['automatic_rate']:.0%} whole and the rest with the deepest level left to a reviewer"
+        f"were not set on ({choice['repeats']} splits of {choice['photos']} calibration photos, thresholds set on "
+        f"{choice['fit_share']:.0%} and checked on the rest; one split in ten below {found['precision_p10']:.1%}, "
+        f"one in ten above {found['precision_p90']:.1%}); {found['decided_rate']:.0%} of photos filed, "
+        f"{found['automatic_rate']:.0%} whole and the rest with a lower level left to a reviewer"
     )
 
 
