@@ -324,3 +324,10 @@ def test_a_store_tree_s_own_levels_name_the_audit_and_the_queue_s_reasons():
     assert queue.status_code == 200
     assert "price list: not sure below the aisle" in queue.get_data(as_text=True)
     assert old_reason.status_code == 400, "a level the tree in service does not have is no reason"
+    assert client.get("/queue?reason=disagree").status_code == 400, "no photos in service, no disagreement"
+
+    both = create_app(
+        SETTINGS, PANEL, documents, MemoryBlobs({}), sign_in, {"image": lambda: TREE, "text": lambda: store_tree}
+    )
+    answer = signed_in(both.test_client(), sign_in).get("/queue?reason=disagree")
+    assert answer.status_code == 200 and "photo and price list disagree" in answer.get_data(as_text=True)

@@ -108,6 +108,7 @@ def test_photo_and_row_disagreeing_go_to_a_human_told_what_each_said():
     assert summary["needs_review"] and summary["category_path"] == "Bakery/Breads/Brown Bread"
     assert summary["review_reason"] == f"the photo says {APPLES}, the price list says Bakery/Breads/Brown Bread"
     assert summary["category"]["joined"] == {"photo": APPLES, "row": "Bakery/Breads/Brown Bread", "agree": False}
+    assert summary["review_code"] == "disagree", "the queue can be filtered to the disagreements"
 
 
 def test_a_photo_sure_of_a_node_above_its_leaf_files_the_store_leaf_mapped_from_it():

@@ -41,6 +41,7 @@ VENDOR = "vendor"
 KIND = "kind"
 TOP_CATEGORY = "top_category"
 REVIEW_CODE = "review_code"
+DISAGREE = "disagree"  # the review code of a product whose photo and row, both sure, disagree
 REVIEW_RANK = "review_rank"
 NEEDS_REVIEW = "needs_review"
 UPDATED_AT = "updated_at"
@@ -281,7 +282,7 @@ def joined_category(image: Mapping[str, Any], text: Mapping[str, Any]) -> dict[s
     if not agree and photo_sure == row_sure:
         reason = f"the photo says {agreed['photo']}, the price list says {agreed['row']}"
         return {**text, "source": "text", "tree": "text", "needs_review": True, "review_reason": reason,
-                "joined": agreed}  # fmt: skip
+                "review_code": DISAGREE, "joined": agreed}  # fmt: skip
     # agreeing: the deeper path, unless only the shallower one is sure; disagreeing: the sure one
     photo_leads = (len(placed) > len(row) and (photo_sure or not row_sure)) if agree else photo_sure
     if not photo_leads:
@@ -388,8 +389,9 @@ def summary_fields(product: dict[str, Any], audit_rate: float = DEFAULT_AUDIT_RA
         "top_category": category["path"][0] if category.get("path") else category["path_text"].split("/")[0],
         "needs_review": needs_review,
         "review_reason": category.get("review_reason") if needs_review else ("audit" if audit else None),
-        # the reason in a word, to filter the queue by: how far the models got, or an audit
-        "review_code": f"{category['source']} to {category['decided_level']}"
+        # the reason in a word, to filter the queue by: how far the models got, that the photo
+        # and the row disagree, or an audit
+        "review_code": category.get("review_code") or f"{category['source']} to {category['decided_level']}"
         if needs_review
         else ("audit" if audit else None),
         "kind": kind_of(product),

@@ -14,7 +14,7 @@ import flask
 
 from catalogist.documents import products
 from catalogist.documents.leases import Lease
-from catalogist.documents.products import Product
+from catalogist.documents.products import DISAGREE, Product
 from catalogist.documents.values import Money, PriceSuggestion
 from catalogist.imaging import decode_photo
 from catalogist.intake import ledger
@@ -33,9 +33,11 @@ SEARCH_LIMIT = 20
 
 def review_codes() -> list[str]:
     """The queue's reasons a filter can pick: audits, and each tree's levels a decision can stop
-    above its leaves at (`products.summary_fields`' `review_code`), in the trees in service."""
+    above its leaves at (`products.summary_fields`' `review_code`), in the trees in service, and
+    a photo and a row that disagree where both trees are."""
     levels = context().levels()
-    return ["audit", *(f"{source} to {level}" for source, names in levels.items() for level in names[:-1])]
+    disagree = [DISAGREE] if {"image", "text"} <= set(levels) else []
+    return ["audit", *disagree, *(f"{source} to {level}" for source, names in levels.items() for level in names[:-1])]
 
 
 @dataclass(frozen=True)

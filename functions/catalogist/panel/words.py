@@ -96,6 +96,8 @@ def code_words(code: str) -> str:
     """A queue reason code ("image to top") as words."""
     if code == "audit":
         return "checks of automatic decisions"
+    if code == "disagree":
+        return "photo and price list disagree"
     source, _, level = code.partition(" to ")
     if not level:
         return code
