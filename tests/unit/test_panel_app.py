@@ -196,6 +196,27 @@ def test_the_overview_sets_each_release_s_promise_beside_the_live_audit():
     assert page.index("Are automatic decisions right?") < page.index(promise) < page.index("Models serving")
 
 
+def test_the_audit_beside_a_promise_counts_the_release_in_service_only():
+    from catalogist.ports import Write
+
+    documents = MemoryDocuments()
+    audit = {"audit": True, "undone": False, "audit_source": "image", "audit_level": "fine", "reviewed_at": NOW}
+    documents.commit(
+        [Write("reviews", f"old-{i}", {**audit, "audit_correct": False, "audit_version": "v1"}) for i in range(3)]
+        + [Write("reviews", f"new-{i}", {**audit, "audit_correct": True, "audit_version": "v2"}) for i in range(4)]
+    )
+    models = [{"kind": "image-classifier", "version": "v2", "location": "gs://m", "metrics": {}, "promise": None}]
+    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
+    app = create_app(
+        SETTINGS, PANEL, documents, MemoryBlobs({}), sign_in, {"image": lambda: TREE}, lambda: models, clock=lambda: NOW
+    )
+
+    page = signed_in(app.test_client(), sign_in).get("/overview").get_data(as_text=True)
+
+    assert "Of 4 automatic decisions from the photo to the product checked, 4 were right" in page
+    assert "Counted for the releases in service only (photos v2)" in page
+
+
 def test_an_undecided_photo_is_not_called_decided(panel):
     client, _, sign_in = panel
     signed_in(client, sign_in)

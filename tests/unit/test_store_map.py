@@ -194,6 +194,9 @@ def test_an_audited_joined_decision_counts_in_the_overview_s_precision():
     found = trust.audit_precision(documents, {"image": PHOTOS.levels, "text": STORE.levels})
     assert [(p.source, p.level, p.right, p.reviewed) for p in found] == [("joined", "type", 1, 1)]
     assert found[0].sentence.startswith("Of 1 automatic decisions from the photo and price list together")
+    serving, replaced = {"image": "clf-1", "text": "txt-9"}, {"image": "clf-2", "text": "txt-9"}
+    assert len(trust.audit_precision(documents, {"image": PHOTOS.levels, "text": STORE.levels}, serving)) == 1
+    assert trust.audit_precision(documents, {"image": PHOTOS.levels, "text": STORE.levels}, replaced) == []
 
 
 def test_a_map_is_refused_for_a_node_either_tree_lacks():

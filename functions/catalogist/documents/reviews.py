@@ -66,6 +66,8 @@ def record(
         # kind of automatic decision, in the store's tree whichever side led
         record["audit_source"] = JOINED if automatic.get("joined") else automatic.get("source", "")
         record["audit_level"] = automatic.get("decided_level", "")
+        # the release that decided: the overview measures the releases in service, not all ever
+        record["audit_version"] = automatic.get("model_version", "")
         record["audit_correct"] = human_path[: len(decided)] == decided
     if products.HUMAN_CATEGORY in human:
         record["model_guess_correct"] = list(_best_leaf(product)) == human_path

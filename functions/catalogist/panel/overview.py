@@ -13,6 +13,7 @@ from catalogist.panel.context import context
 
 blueprint = flask.Blueprint("overview", __name__)
 MODEL_NAMES = {"image-classifier": "Photo classifier", "textcat": "Price-list categorizer", "price": "Price model"}
+TREES = {"image-classifier": "image", "textcat": "text"}  # the tree each kind of release decides in
 
 
 @blueprint.get("/overview")
@@ -20,6 +21,12 @@ def overview() -> Any:
     panel = context()
     now = panel.clock()
     decided, total = trust.decided_without_review(panel.documents, now - timedelta(days=7))
+    models = panel.models()
+    serving = {
+        TREES[model["kind"]]: str(model["version"])
+        for model in models
+        if model.get("kind") in TREES and model.get("version") not in (None, "", "unreadable")
+    }
     return flask.render_template(
         "overview.html",
         model_names=MODEL_NAMES,
@@ -28,9 +35,10 @@ def overview() -> Any:
         total=total,
         backlog=trust.backlog(panel.documents),
         backlog_cap=trust.BACKLOG_CAP,
-        precision=trust.audit_precision(panel.documents, panel.levels()),
+        precision=trust.audit_precision(panel.documents, panel.levels(), serving),
         audit_rate=panel.settings.audit_rate,
-        models=[{**model, "figures": _figures(model)} for model in panel.models()],
+        audited_releases=serving,
+        models=[{**model, "figures": _figures(model)} for model in models],
     )
 
 

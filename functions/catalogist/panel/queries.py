@@ -154,7 +154,7 @@ QUERIES: tuple[Query, ...] = (
     Query(
         "audit results",
         REVIEWS,
-        ("audit", "undone", "audit_source", "audit_level", "audit_correct"),
+        ("audit", "undone", "audit_source", "audit_level", "audit_correct", "audit_version"),
         "",
         purpose="overview: measured precision of automatic decisions (counts)",
     ),

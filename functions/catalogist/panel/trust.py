@@ -63,12 +63,22 @@ def backlog(documents: DocumentStore) -> int:
     return documents.count(PRODUCTS, [("review_rank", ">", "")], BACKLOG_CAP)
 
 
-def audit_precision(documents: DocumentStore, levels_by_tree: Mapping[str, Sequence[str]]) -> list[Precision]:
+def audit_precision(
+    documents: DocumentStore,
+    levels_by_tree: Mapping[str, Sequence[str]],
+    versions: Mapping[str, str] | None = None,
+) -> list[Precision]:
     """Per tree ("image", "text") and level of it (`PanelContext.levels`), root first, then the
-    decisions made from a photo and a row together, at the levels of the store's (text) tree."""
+    decisions made from a photo and a row together, at the levels of the store's (text) tree.
+    With `versions` (tree → the release in service), only that release's decisions count (a
+    joined one: either release's): a promise is a release's, and so is the audit beside it."""
     sources = dict(levels_by_tree)
     if "text" in sources:
         sources[JOINED] = sources["text"]
+    versions = versions or {}
+    releases = {tree: [version] for tree, version in versions.items()}
+    if "image" in versions and "text" in versions:
+        releases[JOINED] = [versions["image"], versions["text"]]
     rows = []
     for source, levels in sources.items():
         for level in levels:
@@ -78,6 +88,8 @@ def audit_precision(documents: DocumentStore, levels_by_tree: Mapping[str, Seque
                 ("audit_source", "==", source),
                 ("audit_level", "==", level),
             ]
+            if source in releases:
+                base.append(("audit_version", "in", releases[source]))
             right = documents.count(REVIEWS, [*base, ("audit_correct", "==", True)], 1_000_000)
             wrong = documents.count(REVIEWS, [*base, ("audit_correct", "==", False)], 1_000_000)
             if right + wrong:
