@@ -199,6 +199,23 @@ def test_an_audited_joined_decision_counts_in_the_overview_s_precision():
     assert trust.audit_precision(documents, {"image": PHOTOS.levels, "text": STORE.levels}, replaced) == []
 
 
+def test_a_reviewer_finishing_a_sure_part_checks_it_as_an_audit_does():
+    """A photo sure of Fruit/Apple, its variety left to a reviewer, was filed at Fruit/Apple
+    without a human: the reviewer's variety says whether that part was right."""
+    from catalogist.panel import trust
+
+    documents = MemoryDocuments()
+    for sku, variety in (("A-1", "Royal-Gala"), ("A-2", None)):
+        product = {"vendor": "acme", "sku": sku, products.IMAGE_CATEGORY: photo([0.45, 0.45, 0.05, 0.05])}
+        products.update(documents, [f"acme:{sku}"], lambda _, stored, p=product: p, "seed", NOW, audit_rate=0.0)
+        path = ("Fruit", "Apple", variety) if variety else ("Fruit", "Banana")  # A-2: the photo was wrong
+        decide(documents, f"acme:{sku}", Choice("search", path, "image"), "ana@shop", f"r-{sku}", NOW, audit_rate=0.0)
+
+    found = trust.audit_precision(documents, {"image": PHOTOS.levels}, {"image": "clf-1"})
+
+    assert [(p.source, p.level, p.right, p.reviewed) for p in found] == [("image", "coarse", 1, 2)]
+
+
 def test_a_map_is_refused_for_a_node_either_tree_lacks():
     bad = StoreMap({("Fruit", "Kiwi"): ("Fruits & Vegetables",), ("Fruit",): ("Fruits & Vegetables", "Exotic")})
 

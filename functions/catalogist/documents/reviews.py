@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from catalogist.documents import products
-from catalogist.documents.values import PriceSuggestion
+from catalogist.documents.values import PriceSuggestion, decision_sure
 from catalogist.models.taxonomy import SEPARATOR
 
 COLLECTION = "reviews"
@@ -33,7 +33,12 @@ def record(
 ) -> dict[str, Any]:
     """The audit record: flat top-level fields where the panel counts and filters on them."""
     automatic = product.get("category") or {}
-    audit = bool(product.get("audit")) and products.HUMAN_CATEGORY in human
+    # A review checks an automatic decision when the product was sampled for an audit, and when
+    # a model was sure of part of the path and left the rest to this reviewer: that part was
+    # filed without a human (what a release's promise counts), and the choice says if it was right.
+    sure_part = automatic.get("source") not in (None, "human") and bool(automatic.get("needs_review"))
+    sure_part = sure_part and decision_sure(automatic)
+    audit = (bool(product.get("audit")) or sure_part) and products.HUMAN_CATEGORY in human
     human_path = human.get(products.HUMAN_CATEGORY, {}).get("path", [])
     record: dict[str, Any] = {
         "id": identifier,
