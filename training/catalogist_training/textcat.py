@@ -12,7 +12,8 @@ validation splits (vendor_data: split by product, so no product is on both sides
 extra rows are cut into folds by product. Each product (its first listing) is answered by
 experts fitted on the other folds' products; those out-of-fold answers fit the weights of the
 combination and, per level, the lowest threshold whose decisions stay ≥ 98% precise — on
-products the experts never saw, as a vendor's new product is. The released experts are then
+products the experts never saw, as a vendor's new product is; each level on the rows the
+deeper levels left undecided, the rows it will decide (`catalogist_training.calibrate`). The released experts are then
 fitted on every row. The test split stays out, unless `--include-test-split`: a recipe is
 chosen by its figures on the test split, and the release then shipped is the same recipe fitted
 on every row as well (models/textcat), since the products a store will be sent are none of these.
@@ -61,6 +62,7 @@ from catalogist.models.textcat import (
     level_answers,
     softmax,
 )
+from catalogist_training.calibrate import calibrate
 from catalogist_training.catalogue import GUESSED, CatalogueColumns
 from catalogist_training.release_manifest import write_manifest
 from catalogist_training.row_pages import PAGE_ROWS, counts_of, weighted
@@ -326,22 +328,6 @@ def fit_combination(taxonomy: Taxonomy, answers: ExpertAnswers, leaf: np.ndarray
     return fitted(combination, None, lambda trial: loss(combine(taxonomy, answers, trial), leaf))
 
 
-def threshold(
-    taxonomy: Taxonomy, level: str, leaf_probabilities: np.ndarray, truth: np.ndarray, target: float
-) -> float:
-    """Lowest confidence at which the decisions kept at this level are `target` precise."""
-    node_probabilities = taxonomy.level_probabilities(leaf_probabilities, level)
-    mapping = taxonomy.leaf_to_node(level)
-    confidence = node_probabilities.max(axis=1)
-    correct = node_probabilities.argmax(axis=1) == mapping[truth]
-    order = np.argsort(-confidence, kind="stable")
-    precision = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
-    ok = np.nonzero(precision >= target)[0]
-    if len(ok) == 0:
-        return 1.0
-    return float(confidence[order][ok[-1]])
-
-
 def fit_twins(taxonomy: Taxonomy, rows: list[Product], reviewed: list[Product]) -> tuple[Twins, float]:
     """Each product's label in training: the majority of its listings, at the weight that a
     listing's label agrees with another listing of the same product in the catalogue; a
@@ -404,8 +390,9 @@ def train(
     answers = out_of_fold(taxonomy, products, folds, asked)
     combination = fit_combination(taxonomy, answers, leaf)
     probabilities = combine(taxonomy, answers, combination)
-    thresholds = tuple(threshold(taxonomy, level, probabilities, leaf, target_precision) for level in taxonomy.levels)
-    taxonomy = taxonomy.with_thresholds(thresholds)
+    # the photo classifier's rule (point estimate): deepest level first, each on the rows the
+    # deeper ones left undecided, a group of equal confidences never split
+    taxonomy = calibrate(taxonomy, probabilities, leaf, target_precision)
     # thresholds fitted on these: optimistic
     out_of_fold_metrics = metrics_of(taxonomy, [products[i] for i in asked], probabilities)
     del answers, probabilities
@@ -426,7 +413,7 @@ def train(
         "vote_power": model.neighbours.power,
         "n_features": N_FEATURES,
         "combination": combination.to_json(taxonomy.levels),
-        "thresholds": dict(zip(taxonomy.levels, thresholds, strict=True)),
+        "thresholds": dict(zip(taxonomy.levels, taxonomy.thresholds, strict=True)),
         "target_precision": target_precision,
         "twin_agreement": agreement,
         "experts": expert_summary(model),
