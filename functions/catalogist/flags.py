@@ -34,7 +34,10 @@ def add_flag(
             words = f"on ({'/'.join(TRUE_WORDS)}) nor off ({'/'.join(FALSE_WORDS)})"
             parser.exit(2, f"{parser.prog}: error: {env}={raw!r} is neither {words}\n")
         on = word in TRUE_WORDS if word else bool(default)
-        parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=on, help=f"{help} (env {env})")
+        # argparse reads any "--no-…" spelling of a BooleanOptionalAction as off, so a switch
+        # that is itself named "--no-…" (--no-baseline) stays a plain one
+        action_class = "store_true" if flag.startswith("--no-") else argparse.BooleanOptionalAction
+        parser.add_argument(flag, action=action_class, default=on, help=f"{help} (env {env})")
         return
     value = type(raw) if raw else default
     shown = f"; default {default}" if default not in (None, "") else ""

@@ -35,3 +35,12 @@ def test_a_variable_neither_on_nor_off_is_refused_with_its_name(monkeypatch, cap
         switch_parser()
     assert exited.value.code == 2
     assert f"{ENV}='ture' is neither on" in capsys.readouterr().err
+
+
+def test_a_switch_named_no_something_turns_it_off_when_given(monkeypatch) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    parser = argparse.ArgumentParser(prog="catalogist evaluate textcat")
+    add_flag(parser, "--no-baseline", ENV, "skip the baseline", action="store_true")
+
+    assert parser.parse_args(["--no-baseline"]).no_baseline is True
+    assert parser.parse_args([]).no_baseline is False
