@@ -41,7 +41,7 @@ VENDOR = "vendor"
 KIND = "kind"
 TOP_CATEGORY = "top_category"
 REVIEW_CODE = "review_code"
-DISAGREE = "disagree"  # the review code of a photo and a row that disagree, neither surer than the other
+DISAGREE = "disagree"  # the review code of a photo and a row that disagree
 REVIEW_RANK = "review_rank"
 NEEDS_REVIEW = "needs_review"
 UPDATED_AT = "updated_at"
@@ -268,24 +268,22 @@ def joined_category(image: Mapping[str, Any], text: Mapping[str, Any]) -> dict[s
     the row's decision, each as far as it is sure (`sure`: of its path; a decision can be sure
     of its path and leave the level below to a human).
 
-    Only what a side is sure of is evidence: a guess does not contradict a sure path, so where
-    they disagree (neither path is the start of the other) the sure one decides, and a human
-    where both are sure or neither is, told what each said. Where they agree the product goes
-    as deep as the sure one goes: the photo's store node when it is deeper and sure (decided
-    only if that node is a leaf of the store's tree), else the row's path. Both unsure and
-    agreeing: the deeper of the two, for a human. `tree` is "text": whatever the source, the
-    path is the store's."""
+    Where they disagree (neither path is the start of the other) a human decides, told what
+    each said, even when one of them is only a guess: one of the two is wrong (a wrong photo
+    for the SKU is a common vendor mistake), and a sure side's 98% was not measured on products
+    whose other evidence contradicts it. Where they agree the product goes as deep as the sure
+    one goes: the photo's store node when it is deeper and sure (decided only if that node is a
+    leaf of the store's tree), else the row's path. Both unsure and agreeing: the deeper of the
+    two, for a human. `tree` is "text": whatever the source, the path is the store's."""
     placed, row = tuple(image["store_path"]), tuple(text.get("path") or ())
     photo_sure, row_sure = decision_sure(image), decision_sure(text)
-    agree = on_one_path(placed, row)
-    agreed = {"photo": SEPARATOR.join(placed), "row": str(text.get("path_text", "")), "agree": agree}
-    if not agree and photo_sure == row_sure:
+    agreed = {"photo": SEPARATOR.join(placed), "row": str(text.get("path_text", "")), "agree": True}
+    if not on_one_path(placed, row):
         reason = f"the photo says {agreed['photo']}, the price list says {agreed['row']}"
         return {**text, "source": "text", "tree": "text", "needs_review": True, "review_reason": reason,
-                "review_code": DISAGREE, "joined": agreed}  # fmt: skip
-    # agreeing: the deeper path, unless only the shallower one is sure; disagreeing: the sure one
-    photo_leads = (len(placed) > len(row) and (photo_sure or not row_sure)) if agree else photo_sure
-    if not photo_leads:
+                "review_code": DISAGREE, "joined": {**agreed, "agree": False}}  # fmt: skip
+    # the deeper path, unless only the shallower one is sure
+    if not (len(placed) > len(row) and (photo_sure or not row_sure)):
         return {**text, "source": "text", "tree": "text", "joined": agreed}
     level = str(image["store_level"])
     decided = photo_sure and bool(image.get("store_leaf"))
@@ -294,7 +292,7 @@ def joined_category(image: Mapping[str, Any], text: Mapping[str, Any]) -> dict[s
     elif photo_sure:
         why = f"the photo files it under {agreed['photo']}; below it is for a human"
     else:
-        why = f"not sure: the photo's best guess is {agreed['photo']}, the price list's {agreed['row']}"
+        why = f"not sure: the photo's best guess is {agreed['photo']}, within the price list's {agreed['row']}"
     return {
         "path": list(placed),
         "path_text": agreed["photo"],
