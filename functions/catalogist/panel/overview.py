@@ -8,12 +8,12 @@ from typing import Any
 
 import flask
 
+from catalogist.models.kinds import KINDS
 from catalogist.panel import trust, words
 from catalogist.panel.context import context
 
 blueprint = flask.Blueprint("overview", __name__)
 MODEL_NAMES = {"image-classifier": "Photo classifier", "textcat": "Price-list categorizer", "price": "Price model"}
-TREES = {"image-classifier": "image", "textcat": "text"}  # the tree each kind of release decides in
 
 
 @blueprint.get("/overview")
@@ -22,10 +22,11 @@ def overview() -> Any:
     now = panel.clock()
     decided, total = trust.decided_without_review(panel.documents, now - timedelta(days=7))
     models = panel.models()
+    trees = {kind.manifest_kind: kind.tree for kind in KINDS if kind.tree}  # the tree each release decides in
     serving = {
-        TREES[model["kind"]]: str(model["version"])
+        trees[model["kind"]]: str(model["version"])
         for model in models
-        if model.get("kind") in TREES and model.get("version") not in (None, "", "unreadable")
+        if model.get("kind") in trees and model.get("version") not in (None, "", "unreadable")
     }
     return flask.render_template(
         "overview.html",
