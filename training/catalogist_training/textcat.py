@@ -13,8 +13,8 @@ extra rows are cut into folds by product. Each product (its first listing) is an
 experts fitted on the other folds' products; those out-of-fold answers fit the weights of the
 combination and, per level, the lowest threshold whose decisions stay ≥ 98% precise — on
 products the experts never saw, as a vendor's new product is; each level on the rows the
-deeper levels left undecided, the rows it will decide (`catalogist_training.calibrate`). The released experts are then
-fitted on every row. The test split stays out, unless `--include-test-split`: a recipe is
+deeper levels left undecided, the rows it will decide (`catalogist_training.calibrate`). The
+released experts are then fitted on every row. The test split stays out, unless `--include-test-split`: a recipe is
 chosen by its figures on the test split, and the release then shipped is the same recipe fitted
 on every row as well (models/textcat), since the products a store will be sent are none of these.
 

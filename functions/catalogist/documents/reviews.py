@@ -36,8 +36,8 @@ def record(
     # A review checks an automatic decision when the product was sampled for an audit, and when
     # a model was sure of part of the path and left the rest to this reviewer: that part was
     # filed without a human (what a release's promise counts), and the choice says if it was right.
-    sure_part = automatic.get("source") not in (None, "human") and bool(automatic.get("needs_review"))
-    sure_part = sure_part and decision_sure(automatic)
+    source, needs_review = automatic.get("source"), bool(automatic.get("needs_review"))
+    sure_part = source not in (None, "human") and needs_review and decision_sure(automatic)
     audit = (bool(product.get("audit")) or sure_part) and products.HUMAN_CATEGORY in human
     human_path = human.get(products.HUMAN_CATEGORY, {}).get("path", [])
     record: dict[str, Any] = {
