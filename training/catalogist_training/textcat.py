@@ -52,6 +52,7 @@ from catalogist.models.text_features import N_FEATURES, fit_idf, pack_idf, produ
 from catalogist.models.textcat import (
     FEATURE_VERSION,
     Combination,
+    FITTED,
     ExpertAnswers,
     LevelWeights,
     NameNeighbours,
@@ -297,6 +298,9 @@ def fit_combination(taxonomy: Taxonomy, answers: ExpertAnswers, leaf: np.ndarray
     def loss(probabilities: np.ndarray, truth: np.ndarray) -> float:
         return float(-np.mean(np.log(np.maximum(probabilities[rows, truth], 1e-12))))
 
+    def log_loss(logs: np.ndarray, truth: np.ndarray) -> float:
+        return float(-np.mean(np.maximum(logs[rows, truth], np.log(1e-12))))
+
     def fitted(combination: Combination, depth: int | None, score: Callable[[Combination], float]) -> Combination:
         """`combination` with the weights of the level at `depth` (None: the leaves') at their
         best for `score`."""
@@ -322,10 +326,10 @@ def fit_combination(taxonomy: Taxonomy, answers: ExpertAnswers, leaf: np.ndarray
         truth = taxonomy.leaf_to_node(level)[leaf]
 
         def level_loss(trial: Combination, depth: int = depth, truth: np.ndarray = truth) -> float:
-            return loss(level_answers(taxonomy, answers, trial)[depth], truth)
+            return log_loss(level_answers(taxonomy, answers, trial, FITTED)[depth], truth)
 
         combination = fitted(combination, depth, level_loss)
-    return fitted(combination, None, lambda trial: loss(combine(taxonomy, answers, trial), leaf))
+    return fitted(combination, None, lambda trial: loss(combine(taxonomy, answers, trial, FITTED), leaf))
 
 
 def fit_twins(taxonomy: Taxonomy, rows: list[Product], reviewed: list[Product]) -> tuple[Twins, float]:

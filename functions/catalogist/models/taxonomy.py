@@ -65,7 +65,7 @@ class Taxonomy:
     _leaf_node: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
     # per level: the leaf order that groups each node's leaves together, and where each node's
     # group starts in it (for `level_probabilities`)
-    _grouped: tuple[tuple[np.ndarray, np.ndarray], ...] = field(init=False, repr=False, compare=False)
+    _grouped: tuple[tuple[np.ndarray | None, np.ndarray], ...] = field(init=False, repr=False, compare=False)
     # per level, each node's parent's position one level up (level 0: unused)
     _parent: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
     _leaf_set: frozenset[tuple[str, ...]] = field(init=False, repr=False, compare=False)
@@ -98,8 +98,10 @@ class Taxonomy:
         object.__setattr__(self, "_leaf_node", tuple(leaf_node))
         grouped = []
         for leaf_to_node in leaf_node:
-            order = np.argsort(leaf_to_node, kind="stable")  # the identity when leaves are sorted
-            grouped.append((order, np.searchsorted(leaf_to_node[order], np.arange(leaf_to_node.max() + 1))))
+            order = np.argsort(leaf_to_node, kind="stable")
+            starts = np.searchsorted(leaf_to_node[order], np.arange(leaf_to_node.max() + 1))
+            # None: the leaves are in their nodes' order already (always, when sorted)
+            grouped.append((None if np.array_equal(order, np.arange(len(order))) else order, starts))
         object.__setattr__(self, "_grouped", tuple(grouped))
         parents = [np.zeros(len(nodes[0]), np.int64)]
         for depth in range(1, len(self.levels)):
@@ -131,10 +133,17 @@ class Taxonomy:
     def level_probabilities(self, leaf_probabilities: np.ndarray, level: str) -> np.ndarray:
         """(..., leaves) -> (..., nodes at level): each node's probability is its leaves' sum,
         added in leaf order, so a row's sums do not depend on the rows batched with it (a
-        matrix product's do, in the last bit, which can flip a decision sitting on a threshold)."""
+        matrix product's do, in the last bit, which can flip a decision sitting on a threshold).
+        Where every node is one leaf, the leaves' array itself: read it, do not write to it."""
         order, starts = self._grouped[self.levels.index(level)]
-        leaf_probabilities = np.asarray(leaf_probabilities, dtype=np.float64)
-        return np.add.reduceat(leaf_probabilities[..., order], starts, axis=-1)
+        values = np.asarray(leaf_probabilities)
+        if values.dtype != np.float32:  # float32 stays (the text combination's), else float64
+            values = values.astype(np.float64, copy=False)
+        if order is not None:
+            values = values[..., order]
+        if len(starts) == values.shape[-1]:
+            return values
+        return np.add.reduceat(values, starts, axis=-1)
 
     def has_node(self, category_path: Sequence[str]) -> bool:
         """A category of the tree at any level: a leaf or a node above leaves."""
@@ -187,20 +196,23 @@ class Taxonomy:
         top_p = np.take_along_axis(probabilities, top, axis=1)
         accept = levels.index(self.accept_level)
         sure = ~((decided == 0) & (best_p[0] < self.thresholds[0]))
-        paths = [self._nodes[int(depth)][int(along[i, depth])] for i, depth in enumerate(decided)]
-        complete = np.array([path in self._leaf_set for path in paths], dtype=bool)  # a leaf, at any depth
-        needs_review = ~sure | ((decided < accept) & ~complete)
         # the objects are built from Python lists: indexing numpy arrays one element at a time
         # cost as much as everything above
         leaves, nodes = self.leaves, self._nodes
+        depths, along_rows = decided.tolist(), along.tolist()
+        paths = [nodes[depth][along_rows[i][depth]] for i, depth in enumerate(depths)]
+        complete = np.array([path in self._leaf_set for path in paths], dtype=bool)  # a leaf, at any depth
+        needs_review = ~sure | ((decided < accept) & ~complete)
         confidences, tops, top_ps = confidence.tolist(), top.tolist(), top_p.tolist()
-        flags = zip(decided.tolist(), needs_review.tolist(), sure.tolist(), strict=True)
+        best_nodes, best_ps = [b.tolist() for b in best], [b.tolist() for b in best_p]
+        flags = zip(depths, needs_review.tolist(), sure.tolist(), strict=True)
+        leaf_of = leaves.__getitem__
         result = []
         for i, (depth, review, is_sure) in enumerate(flags):
             reason = None
             if review:
                 deeper = min(depth + 1, last)
-                reason = self._review_reason(deeper, nodes[deeper][best[deeper][i]], float(best_p[deeper][i]))
+                reason = self._review_reason(deeper, nodes[deeper][best_nodes[deeper][i]], best_ps[deeper][i])
                 if is_sure:
                     reason = f"sure of {SEPARATOR.join(paths[i])} ({confidences[i][depth]:.0%}); {reason}"
             result.append(
@@ -208,7 +220,7 @@ class Taxonomy:
                     paths[i],
                     levels[depth],
                     dict(zip(levels[: depth + 1], confidences[i][: depth + 1], strict=True)),
-                    tuple(Alternative(leaves[j], p) for j, p in zip(tops[i], top_ps[i], strict=True)),
+                    tuple(map(Alternative, map(leaf_of, tops[i]), top_ps[i])),
                     review,
                     reason,
                     is_sure,

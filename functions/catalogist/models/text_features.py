@@ -238,9 +238,31 @@ def term_counts(texts: Sequence[tuple[str, str, str]] | Iterable[tuple[str, str,
     texts = list(texts)
     if not texts:
         return sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
-    names = _Field([t[0] for t in texts])
-    brands = _Field([t[1] for t in texts])
-    categories = _Field([t[2] for t in texts])
+    return _counts(*_fields(texts, 3))
+
+
+def product_keys(texts: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """A 64-bit key per row for its product: normalized name and brand, as `product_key`
+    computes one at a time. Twins (one product listed by two vendors) share it."""
+    if not texts:
+        return np.zeros(0, np.uint64)
+    return _keys(*_fields(texts, 2))
+
+
+def counts_and_keys(texts: Sequence[tuple[str, str, str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """`term_counts` and `product_keys` of one page, each field read once: the text
+    categorizer needs both, and reading a field is a third of hashing it."""
+    if not texts:
+        return term_counts(texts), product_keys(texts)
+    names, brands, categories = _fields(texts, 3)
+    return _counts(names, brands, categories), _keys(names, brands)
+
+
+def _fields(texts: Sequence[tuple[str, ...]], count: int) -> list[_Field]:
+    return [_Field([t[i] for t in texts]) for i in range(count)]
+
+
+def _counts(names: _Field, brands: _Field, categories: _Field) -> sparse.csr_matrix:
     parts = [
         names.words(WORD),
         names.pairs(),
@@ -254,22 +276,17 @@ def term_counts(texts: Sequence[tuple[str, str, str]] | Iterable[tuple[str, str,
     buckets = np.concatenate([p[1] for p in parts])
     keys, counts = np.unique(rows * N_FEATURES + buckets, return_counts=True)
     row_of = keys // N_FEATURES
-    indptr = np.searchsorted(row_of, np.arange(len(texts) + 1))
+    indptr = np.searchsorted(row_of, np.arange(names.rows + 1))
     return _sublinear(counts.astype(np.float64), (keys % N_FEATURES).astype(np.int32), indptr)
 
 
-def product_keys(texts: Sequence[tuple[str, ...]]) -> np.ndarray:
-    """A 64-bit key per row for its product: normalized name and brand, as `product_key`
-    computes one at a time. Twins (one product listed by two vendors) share it."""
-    keys = np.zeros(len(texts), np.uint64)
-    if not texts:
-        return keys
-    names, brands = np.zeros(len(texts), np.uint64), np.zeros(len(texts), np.uint64)
-    rows, hashes = _Field([t[0] for t in texts]).whole_hashes()
-    names[rows] = hashes
-    rows, hashes = _Field([t[1] for t in texts]).whole_hashes()
-    brands[rows] = hashes
-    return _mix_array(_mix_array(names) * np.uint64(_PAIR) + brands)
+def _keys(names: _Field, brands: _Field) -> np.ndarray:
+    name_hashes, brand_hashes = np.zeros(names.rows, np.uint64), np.zeros(names.rows, np.uint64)
+    rows, hashes = names.whole_hashes()
+    name_hashes[rows] = hashes
+    rows, hashes = brands.whole_hashes()
+    brand_hashes[rows] = hashes
+    return _mix_array(_mix_array(name_hashes) * np.uint64(_PAIR) + brand_hashes)
 
 
 def product_key(name: str, brand: str = "") -> int:
@@ -335,19 +352,18 @@ def word_part(counts: sparse.csr_matrix) -> sparse.csr_matrix:
 def ranked_by_row(similarity: sparse.csr_matrix, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each row's first `first` positive entries of a queries × products similarity as flat
     arrays (row, product, similarity, place within its row), ordered by row, then similarity
-    (highest first), then product: the order of `np.lexsort((product, -similarity, row))`, by
-    one stable sort of one float64 key, row × 4 + (2 − similarity), on entries already in
-    (row, product) order; 3× faster on a page. The key holds a float32 similarity and the row
-    exactly (under 53 bits). The entries below a row's `first`-th largest are dropped before
-    the sort (`_near_the_top`): the vote and the price model's neighbours read no further."""
+    (highest first), then product. The entries below a row's `first`-th largest are dropped
+    before the sort (`_near_the_top`): the vote and the price model's neighbours read no
+    further, and the sort of the ~10% left, keyed by product and by one float64 of row × 4 +
+    (2 − similarity) (a float32 similarity and the row held exactly, under 53 bits), costs less
+    than putting every entry in product order first did (docs/experiments.md)."""
     similarity = similarity.tocsr()
-    similarity.sort_indices()
     row = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
     positive = similarity.data > 0
     row, product, value = row[positive], similarity.indices[positive], similarity.data[positive]
     near = _near_the_top(row, value, similarity.shape[0], first)
     row, product, value = row[near], product[near], value[near]
-    order = np.argsort(row * 4.0 + (2.0 - value.astype(np.float64)), kind="stable")
+    order = np.lexsort((product, row * 4.0 + (2.0 - value.astype(np.float64))))
     row, product, value = row[order], product[order], value[order]
     starts = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=similarity.shape[0]))])
     rank = np.arange(len(row)) - starts[row]

@@ -40,8 +40,8 @@ from catalogist.models.releases import Release
 from catalogist.models.taxonomy import Decision, Taxonomy
 from catalogist.models.text_features import (
     N_FEATURES,
+    counts_and_keys,
     pack_sparse,
-    product_keys,
     term_counts,
     tfidf,
     unpack_idf,
@@ -91,11 +91,12 @@ class LevelScores:
         rest.data[np.repeat(per_feature > DENSE_ABOVE, per_feature)] = 0.0
         rest.eliminate_zeros()
         ends = tuple(int(end) for end in np.cumsum([level.weights.shape[1] for level in levels]))
-        bias = np.concatenate([level.bias for level in levels]).astype(np.float64)
+        bias = np.concatenate([level.bias for level in levels]).astype(np.float32)
         return cls(slot, weights[dense_rows].toarray(), rest, bias, ends)
 
     def scores(self, features: sparse.csr_matrix) -> list[np.ndarray]:
-        """Per level, root first, (rows, nodes): the features' scores plus the bias."""
+        """Per level, root first, (rows, nodes): the features' scores plus the bias, in float32
+        (`SERVED`, where the softmaxes after them are fast)."""
         features = sparse.csr_matrix(features, dtype=np.float32)
         slot = self.slot[features.indices]
         dense = slot >= 0
@@ -104,7 +105,7 @@ class LevelScores:
             (features.data[dense], slot[dense], np.searchsorted(row, np.arange(features.shape[0] + 1))),
             shape=(features.shape[0], len(self.dense)),
         )
-        summed = (on_dense @ self.dense).astype(np.float64)
+        summed = on_dense @ self.dense
         summed += (features @ self.sparse_rest).toarray()
         summed += self.bias
         return np.split(summed, self.ends[:-1], axis=1)
@@ -269,15 +270,19 @@ class TextCategorizer:
 
     def answers(self, texts: list[tuple[str, str, str]]) -> ExpertAnswers:
         """Each expert's probabilities for (name, brand, vendor_category) rows."""
-        counts = term_counts(texts)
+        return self.answers_to(term_counts(texts))
+
+    def answers_to(self, counts: sparse.csr_matrix) -> ExpertAnswers:
+        """`answers` of rows already hashed (`term_counts`)."""
         features = tfidf(counts, self.idf)
         regressions = [softmax(scores) for scores in self.level_scores.scores(features)]
         words = tfidf(word_part(counts), self.idf)
         return ExpertAnswers(regressions, self.neighbours.votes(words, len(self.taxonomy.leaves)))
 
     def leaf_probabilities(self, texts: list[tuple[str, str, str]]) -> np.ndarray:
-        probabilities = combine(self.taxonomy, self.answers(texts), self.combination)
-        rows, twins = self.twins.find(product_keys(texts))
+        counts, keys = counts_and_keys(texts)
+        probabilities = combine(self.taxonomy, self.answers_to(counts), self.combination)
+        rows, twins = self.twins.find(keys)
         if len(rows):
             weight = self.twins.weight[twins][:, np.newaxis]
             probabilities[rows] *= 1.0 - weight
@@ -300,31 +305,54 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    """`log(softmax(scores))` without its exponentials' logarithms: one `exp` and a row's `log`."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+# The combination's arithmetic. Served in float32: on this CPU (AVX2) numpy has vector kernels
+# for float32 `exp` and `log` and none for float64's, so a page's combination takes 12 ms instead
+# of 27 (docs/experiments.md). Training fits the weights in float64 (`fit_combination`): its
+# gradients are finite differences, steps that float32 would round away. The thresholds are
+# calibrated on float32 answers, as the function computes them.
+SERVED = np.float32
+FITTED = np.float64
+
+
 def _log(probabilities: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(probabilities, LOG_FLOOR))
 
 
-def level_answers(taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination) -> list[np.ndarray]:
-    """Per level, (rows, nodes): the weighted geometric mean of the experts, normalized."""
-    regression_leaf, votes = answers.regressions[-1], answers.votes
+def level_answers(
+    taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination, dtype: type = SERVED
+) -> list[np.ndarray]:
+    """Per level, (rows, nodes): the logarithm of the weighted geometric mean of the experts,
+    normalized."""
+    # level_probabilities keeps float32, as it does float64
+    regression_leaf, votes = answers.regressions[-1].astype(dtype), answers.votes.astype(dtype)
     by_level = []
     for depth, (level, weights) in enumerate(zip(taxonomy.levels[:-1], combination.levels, strict=False)):
         summed = (taxonomy.level_probabilities(regression_leaf, level), taxonomy.level_probabilities(votes, level))
-        mixed = weights[0] * _log(answers.regressions[depth])
-        mixed += weights[1] * _log(summed[0]) + weights[2] * _log(summed[1])
-        by_level.append(softmax(mixed))
+        mixed = dtype(weights[0]) * _log(answers.regressions[depth].astype(dtype))
+        mixed += dtype(weights[1]) * _log(summed[0]) + dtype(weights[2]) * _log(summed[1])
+        by_level.append(log_softmax(mixed))
     weights = combination.levels[-1]
-    by_level.append(softmax(weights[0] * _log(regression_leaf) + weights[1] * _log(votes)))
+    mixed = dtype(weights[0]) * _log(regression_leaf) + dtype(weights[1]) * _log(votes)
+    by_level.append(log_softmax(mixed))
     return by_level
 
 
-def combine(taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination) -> np.ndarray:
+def combine(
+    taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination, dtype: type = SERVED
+) -> np.ndarray:
     """(rows, leaves): the leaves' probabilities from every level's answer."""
-    mixed = np.zeros_like(answers.votes)
+    mixed = np.zeros(answers.votes.shape, dtype)
+    floor = dtype(np.log(LOG_FLOOR))
     for weight, level, answer in zip(
-        combination.leaf, taxonomy.levels, level_answers(taxonomy, answers, combination), strict=True
+        combination.leaf, taxonomy.levels, level_answers(taxonomy, answers, combination, dtype), strict=True
     ):
-        mixed += weight * _log(answer)[:, taxonomy.leaf_to_node(level)]
+        mixed += dtype(weight) * np.maximum(answer, floor)[:, taxonomy.leaf_to_node(level)]
     return softmax(mixed)
 
 
