@@ -142,7 +142,7 @@ class ReleaseInfo:
             "version": release.version,
             "location": self.location,
             "metrics": release.manifest.get("metrics") or {},
-            "target_precision": release.manifest.get("target_precision"),
+            "target_precision": release.target_precision,
             # what its decisions were measured to keep on photos its thresholds were not set on
             "promise": (release.manifest.get("promise") or {}).get("statement"),
         }

@@ -217,6 +217,71 @@ def test_the_audit_beside_a_promise_counts_the_release_in_service_only():
     assert "Counted for the releases in service only (photos v2)" in page
 
 
+def test_each_audit_is_held_against_the_precision_its_release_was_set_for():
+    """A release calibrated for 99% is flagged where its audit cannot reach 99%; one set for 90%
+    is not, on the same counts, and the overview says both targets (not a fixed 98%)."""
+    from catalogist.models.taxonomy import Taxonomy
+    from catalogist.ports import Write
+
+    text_tree = Taxonomy.from_paths(
+        [("Food", "Dairy", "Yoghurt"), ("Food", "Bakery", "Bread")], ("category", "sub_category", "type")
+    )
+    documents = MemoryDocuments()
+    checks = []
+    for source, level, version in (("image", "fine", "photo-1"), ("text", "type", "text-1")):
+        audit = {"audit": True, "undone": False, "audit_source": source, "audit_level": level}
+        checks += [
+            Write("reviews", f"{source}-{i}", {**audit, "audit_correct": i >= 7, "audit_version": version})
+            for i in range(100)  # 93 of 100 right: 95% sure the rate is under 97.2%
+        ]
+    documents.commit(checks)
+    models = [
+        {"kind": "image-classifier", "version": "photo-1", "location": "gs://m", "metrics": {}, "target_precision": 0.9},
+        {"kind": "textcat", "version": "text-1", "location": "gs://m", "metrics": {}, "target_precision": 0.99},
+    ]
+    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
+    app = create_app(
+        SETTINGS,
+        PANEL,
+        documents,
+        MemoryBlobs({}),
+        sign_in,
+        {"image": lambda: TREE, "text": lambda: text_tree},
+        lambda: models,
+        clock=lambda: NOW,
+    )
+
+    page = signed_in(app.test_client(), sign_in).get("/overview").get_data(as_text=True)
+    audited = [item for item in page.split("<li")[1:] if " automatic decisions from the " in item]
+    rows = {item.split(" automatic decisions from the ")[1].split(" checked")[0]: item for item in audited}
+
+    assert "meant to be right 90% of the time for photos and 99% for price lists." in page
+    assert "Below the 99% the release promises." in rows["price list to the type"]
+    assert 'class="below"' in rows["price list to the type"]
+    assert "Below" not in rows["photo to the product"] and 'class="below"' not in rows["photo to the product"]
+
+
+def test_the_reference_releases_say_the_precision_they_were_set_for(reference_releases):
+    """The target lives in each manifest's training config; the price model decides nothing by
+    threshold and claims none."""
+    from catalogist.models.releases import Release
+    from catalogist.panel import words
+
+    opened = {
+        name: Release.open(reference_releases[name], kind)
+        for name, kind in (("classifier", "image-classifier"), ("textcat", "textcat"), ("price", "price"))
+    }
+
+    assert {name: release.target_precision for name, release in opened.items()} == {
+        "classifier": 0.98,
+        "textcat": 0.98,
+        "price": None,
+    }
+    classifier = opened["classifier"]
+    said = words.model_figures(classifier.kind, classifier.manifest["metrics"], classifier.target_precision)
+    assert said.endswith(" What it decides alone is meant to be right 98% of the time."), said
+
+
 def test_an_undecided_photo_is_not_called_decided(panel):
     client, _, sign_in = panel
     signed_in(client, sign_in)

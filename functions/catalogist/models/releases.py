@@ -45,6 +45,13 @@ class Release:
     def kind(self) -> str:
         return str(self.manifest.get("kind", ""))
 
+    @property
+    def target_precision(self) -> float | None:
+        """The precision its thresholds were set for (training's `--target-precision`, kept in
+        the manifest's config); None for a release that decides nothing by threshold."""
+        value = (self.manifest.get("config") or {}).get("target_precision")
+        return float(value) if isinstance(value, int | float) else None
+
     def path(self, name: str) -> Path:
         return self.folder / name
 

@@ -8,12 +8,15 @@ from typing import Any
 
 import flask
 
+from catalogist.documents.reviews import JOINED
 from catalogist.models.kinds import KINDS
 from catalogist.panel import trust, words
 from catalogist.panel.context import context
 
 blueprint = flask.Blueprint("overview", __name__)
 MODEL_NAMES = {"image-classifier": "Photo classifier", "textcat": "Price-list categorizer", "price": "Price model"}
+# what a release's audit is held against when it names no target (training's default)
+DEFAULT_TARGET = 0.98
 
 
 @blueprint.get("/overview")
@@ -23,11 +26,11 @@ def overview() -> Any:
     decided, total = trust.decided_without_review(panel.documents, now - timedelta(days=7))
     models = panel.models()
     trees = {kind.manifest_kind: kind.tree for kind in KINDS if kind.tree}  # the tree each release decides in
-    serving = {
-        trees[model["kind"]]: str(model["version"])
-        for model in models
-        if model.get("kind") in trees and model.get("version") not in (None, "", "unreadable")
-    }
+    in_service = [m for m in models if m.get("kind") in trees and m.get("version") not in (None, "", "unreadable")]
+    serving = {trees[model["kind"]]: str(model["version"]) for model in in_service}
+    targets = {trees[m["kind"]]: m["target_precision"] for m in in_service if m.get("target_precision")}
+    if "image" in targets and "text" in targets:  # a joined decision keeps what both releases promise
+        targets[JOINED] = min(targets["image"], targets["text"])
     return flask.render_template(
         "overview.html",
         model_names=MODEL_NAMES,
@@ -36,7 +39,11 @@ def overview() -> Any:
         total=total,
         backlog=trust.backlog(panel.documents),
         backlog_cap=trust.BACKLOG_CAP,
-        precision=trust.audit_precision(panel.documents, panel.levels(), serving),
+        precision=[
+            (row, targets.get(row.source, DEFAULT_TARGET))
+            for row in trust.audit_precision(panel.documents, panel.levels(), serving)
+        ],
+        targets=words.targets_sentence(targets, DEFAULT_TARGET),
         audit_rate=panel.settings.audit_rate,
         audited_releases=serving,
         models=[{**model, "figures": _figures(model)} for model in models],

@@ -14,6 +14,7 @@ from catalogist.models.bounds import lower_bound
 
 KINDS = {"photo": "photo only", "row": "price-list row only", "both": "photo and row"}
 SOURCES = {"image": "photo", "text": "price list", "human": "reviewer", "joined": "photo and price list together"}
+TREE_NAMES = {"image": "photos", "text": "price lists"}
 # Each tree's levels as a person names them (the ids are the taxonomies' own)
 LEVELS = {
     "top": "top level",
@@ -35,6 +36,22 @@ SURE = 0.95  # how sure the overview's precision sentence is
 
 def percent(value: float) -> str:
     return f"{value * 100:.0f}%"
+
+
+def target_percent(value: float) -> str:
+    """A precision target as set, not rounded to whole points: 0.975 is "97.5%"."""
+    return f"{value * 100:.4g}%"
+
+
+def targets_sentence(targets: Mapping[str, float], default: float) -> str:
+    """How often the releases in service were set to be right: "98% of the time", or each
+    tree's where they differ ("99% of the time for photos and 98% for price lists")."""
+    own = [(TREE_NAMES[tree], target) for tree, target in targets.items() if tree in TREE_NAMES]
+    if len({target for _, target in own}) <= 1:
+        return f"{target_percent(own[0][1] if own else default)} of the time"
+    (first, first_target), *rest = own
+    later = " and ".join(f"{target_percent(target)} for {name}" for name, target in rest)
+    return f"{target_percent(first_target)} of the time for {first} and {later}"
 
 
 def node_name(path_text: str) -> str:
@@ -149,9 +166,10 @@ def _classifier(metrics: Mapping[str, Any], target: float | None) -> str:
         said.append(f"names the right product for {percent(metrics['val_int8_fine_accuracy'])} of validation photos")
     if "holdout_int8_fine_accuracy" in metrics:
         said.append(f"{percent(metrics['holdout_int8_fine_accuracy'])} of held-out training photos")
+    sentences = [_sentence("It " + ", ".join(said)) if said else _sentence(_any(metrics))]
     if target:
-        said.append(f"what it decides alone is meant to be right {percent(target)} of the time")
-    return (_sentence("It " + ", ".join(said)) if said else "") or _any(metrics)
+        sentences.append(_sentence(f"What it decides alone is meant to be right {target_percent(target)} of the time"))
+    return " ".join(sentences)
 
 
 def _textcat(metrics: Mapping[str, Any]) -> str:
