@@ -51,8 +51,8 @@ from catalogist.models.taxonomy import Taxonomy
 from catalogist.models.text_features import N_FEATURES, fit_idf, pack_idf, product_keys
 from catalogist.models.textcat import (
     FEATURE_VERSION,
-    Combination,
     FITTED,
+    Combination,
     ExpertAnswers,
     LevelWeights,
     NameNeighbours,

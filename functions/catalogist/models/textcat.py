@@ -316,8 +316,8 @@ def log_softmax(scores: np.ndarray) -> np.ndarray:
 # of 27 (docs/experiments.md). Training fits the weights in float64 (`fit_combination`): its
 # gradients are finite differences, steps that float32 would round away. The thresholds are
 # calibrated on float32 answers, as the function computes them.
-SERVED = np.float32
-FITTED = np.float64
+SERVED: type[np.floating] = np.float32
+FITTED: type[np.floating] = np.float64
 
 
 def _log(probabilities: np.ndarray) -> np.ndarray:
@@ -325,7 +325,7 @@ def _log(probabilities: np.ndarray) -> np.ndarray:
 
 
 def level_answers(
-    taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination, dtype: type = SERVED
+    taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination, dtype: type[np.floating] = SERVED
 ) -> list[np.ndarray]:
     """Per level, (rows, nodes): the logarithm of the weighted geometric mean of the experts,
     normalized."""
@@ -344,7 +344,7 @@ def level_answers(
 
 
 def combine(
-    taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination, dtype: type = SERVED
+    taxonomy: Taxonomy, answers: ExpertAnswers, combination: Combination, dtype: type[np.floating] = SERVED
 ) -> np.ndarray:
     """(rows, leaves): the leaves' probabilities from every level's answer."""
     mixed = np.zeros(answers.votes.shape, dtype)
