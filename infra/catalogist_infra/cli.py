@@ -68,12 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     import_file.add_parser(commands)
 
-    from catalogist_infra import export_reviews, release, rescore, retry
+    from catalogist_infra import export_reviews, release, rescore, retry, upgrade
 
     export_reviews.add_parser(commands)
     release.add_parser(commands)
     retry.add_parser(commands)
     rescore.add_parser(commands)
+    upgrade.add_parser(commands)
 
     for name, help_text, register in (
         ("train", "train a model (classifier, textcat, price)", "register_train"),

@@ -235,9 +235,10 @@ def test_each_audit_is_held_against_the_precision_its_release_was_set_for():
             for i in range(100)  # 93 of 100 right: 95% sure the rate is under 97.2%
         ]
     documents.commit(checks)
+    serving = {"location": "gs://m", "metrics": {}}
     models = [
-        {"kind": "image-classifier", "version": "photo-1", "location": "gs://m", "metrics": {}, "target_precision": 0.9},
-        {"kind": "textcat", "version": "text-1", "location": "gs://m", "metrics": {}, "target_precision": 0.99},
+        {"kind": "image-classifier", "version": "photo-1", "target_precision": 0.9, **serving},
+        {"kind": "textcat", "version": "text-1", "target_precision": 0.99, **serving},
     ]
     sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
     app = create_app(

@@ -260,3 +260,28 @@ def test_audited_decisions_measure_the_precision_of_automatic_ones():
     assert row.low < 0.75 < row.high
     low, high = clopper_pearson(9, 12)
     assert (round(low, 3), round(high, 3)) == (0.428, 0.945)
+
+
+def test_audits_recorded_without_their_release_are_given_the_one_they_checked_in_batches():
+    """What `catalogist upgrade` does to audits of Catalogist before `audit_version`: each gets
+    the release a review records today, across commits of at most 500, once."""
+    from catalogist.documents.reviews import AUDIT_VERSION, backfill_audit_versions
+
+    documents = MemoryDocuments()
+    product = {"vendor": "acme", "sku": "S-1", "image_category": image_decision([0.97, 0.01, 0.01, 0.01])}
+    product.update(products.summary_fields({**product, "updated_at": NOW}, audit_rate=1.0))
+    documents.commit([Write(products.COLLECTION, "acme:S-1", product)])
+    decide(documents, "acme:S-1", Choice("accept"), "ana@shop", "r-1", NOW, audit_rate=1.0)
+    ((_, today),) = documents.scan("reviews", [("audit", "==", True)])
+    before = {name: value for name, value in today.items() if name != AUDIT_VERSION}
+    legacy = [Write("reviews", f"legacy-{i:04d}", before) for i in range(1_201)]
+    for start in range(0, len(legacy), 500):
+        documents.commit(legacy[start : start + 500])
+
+    first = backfill_audit_versions(documents)
+    second = backfill_audit_versions(documents)
+
+    assert today[AUDIT_VERSION] == product["image_category"]["model_version"] != ""
+    assert first == (1_201, 1_202) and second == (0, 1_202)
+    stored = [review for _, review in documents.scan("reviews", [("audit", "==", True)])]
+    assert {review[AUDIT_VERSION] for review in stored} == {today[AUDIT_VERSION]}

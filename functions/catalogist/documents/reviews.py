@@ -12,14 +12,16 @@ from typing import Any
 from catalogist.documents import products
 from catalogist.documents.values import PriceSuggestion, decision_sure
 from catalogist.models.taxonomy import SEPARATOR
+from catalogist.ports import DocumentStore, Write
 
 COLLECTION = "reviews"
 JOINED = "joined"  # the audit source of decisions made from a photo and a row together
 # what the overview's counts and the export filter and order on
 AUDIT, UNDONE, AUDIT_CORRECT = "audit", "undone", "audit_correct"
-AUDIT_SOURCE, AUDIT_LEVEL = "audit_source", "audit_level"
+AUDIT_SOURCE, AUDIT_LEVEL, AUDIT_VERSION = "audit_source", "audit_level", "audit_version"
 REVIEWED_AT = "reviewed_at"
 PRODUCT_ID = "product_id"
+WRITES_PER_COMMIT = 500  # what one `DocumentStore.commit` takes
 
 
 def record(
@@ -72,7 +74,7 @@ def record(
         record["audit_source"] = JOINED if automatic.get("joined") else automatic.get("source", "")
         record["audit_level"] = automatic.get("decided_level", "")
         # the release that decided: the overview measures the releases in service, not all ever
-        record["audit_version"] = automatic.get("model_version", "")
+        record[AUDIT_VERSION] = checked_version(record)
         record["audit_correct"] = human_path[: len(decided)] == decided
     if products.HUMAN_CATEGORY in human:
         record["model_guess_correct"] = list(_best_leaf(product)) == human_path
@@ -98,3 +100,25 @@ def _best_leaf(product: Mapping[str, Any]) -> tuple[str, ...]:
         if alternatives:
             return tuple(alternatives[0]["path_text"].split(SEPARATOR))
     return ()
+
+
+def checked_version(review: Mapping[str, Any]) -> str:
+    """The release whose automatic decision a review recorded (the category it saw)."""
+    return str(((review.get("model") or {}).get("category") or {}).get("model_version") or "")
+
+
+def backfill_audit_versions(documents: DocumentStore) -> tuple[int, int]:
+    """Audits recorded before reviews stored `audit_version` (Catalogist before 2026-12-08) get
+    it from the decision they recorded: the overview counts the releases in service only, by
+    that field, and would leave them out. (audits given it, audits read); a second run gives none."""
+    given, read, writes = 0, 0, []
+    for review_id, review in documents.scan(COLLECTION, [(AUDIT, "==", True)]):
+        read += 1
+        if AUDIT_VERSION not in review:
+            writes.append(Write(COLLECTION, review_id, {AUDIT_VERSION: checked_version(review)}))
+        if len(writes) == WRITES_PER_COMMIT:
+            documents.commit(writes)
+            given, writes = given + len(writes), []
+    if writes:
+        documents.commit(writes)
+    return given + len(writes), read

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from catalogist.documents.products import COLLECTION as PRODUCTS
+from catalogist.documents.reviews import AUDIT_VERSION, JOINED
 from catalogist.documents.reviews import COLLECTION as REVIEWS
-from catalogist.documents.reviews import JOINED
 from catalogist.intake import ledger
 from catalogist.models.bounds import clopper_pearson
 from catalogist.panel import words
@@ -89,7 +89,7 @@ def audit_precision(
                 ("audit_level", "==", level),
             ]
             if source in releases:
-                base.append(("audit_version", "in", releases[source]))
+                base.append((AUDIT_VERSION, "in", releases[source]))
             right = documents.count(REVIEWS, [*base, ("audit_correct", "==", True)], 1_000_000)
             wrong = documents.count(REVIEWS, [*base, ("audit_correct", "==", False)], 1_000_000)
             if right + wrong:
