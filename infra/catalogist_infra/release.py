@@ -26,7 +26,7 @@ from catalogist_training.publish import PublishError, parse_destination, publish
 
 # What a release measured of the decisions its own thresholds make: its promise, the calibration
 # behind it. Other thresholds make other decisions, so a derived release does not carry them.
-DECISION_CLAIMS = ("promise", "calibration")
+DECISION_CLAIMS = ("promise", "calibration", "target_precision")
 
 
 def accuracy_only(metrics: Any) -> Any:

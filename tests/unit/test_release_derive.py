@@ -21,6 +21,7 @@ def test_a_derived_classifier_keeps_its_accuracy_and_states_no_promise(tmp_path:
     assert release.manifest["metrics"] == source["metrics"]  # accuracy does not move with thresholds
     assert release.manifest["thresholds"]["fine"] == 0.5
     assert release.manifest["derived_from"]["version"] == source["version"]
+    assert release.target_precision is None, "thresholds set by hand were set for no precision"
 
 
 def test_a_derived_text_release_does_not_say_how_many_rows_its_source_filed_alone(tmp_path: Path) -> None:

@@ -267,7 +267,14 @@ def test_audits_recorded_without_their_release_are_given_the_one_they_checked_in
     the release a review records today, across commits of at most 500, once."""
     from catalogist.documents.reviews import AUDIT_VERSION, backfill_audit_versions
 
-    documents = MemoryDocuments()
+    commits = []
+
+    class Counted(MemoryDocuments):
+        def commit(self, writes):
+            commits.append(len(writes))
+            super().commit(writes)
+
+    documents = Counted()
     product = {"vendor": "acme", "sku": "S-1", "image_category": image_decision([0.97, 0.01, 0.01, 0.01])}
     product.update(products.summary_fields({**product, "updated_at": NOW}, audit_rate=1.0))
     documents.commit([Write(products.COLLECTION, "acme:S-1", product)])
@@ -275,13 +282,19 @@ def test_audits_recorded_without_their_release_are_given_the_one_they_checked_in
     ((_, today),) = documents.scan("reviews", [("audit", "==", True)])
     before = {name: value for name, value in today.items() if name != AUDIT_VERSION}
     legacy = [Write("reviews", f"legacy-{i:04d}", before) for i in range(1_201)]
+    unknown = Write("reviews", "legacy-unknown", {**before, "model": {"category": {}}})  # no release recorded
     for start in range(0, len(legacy), 500):
         documents.commit(legacy[start : start + 500])
+    documents.commit([unknown])
+    commits.clear()
 
     first = backfill_audit_versions(documents)
+    written = list(commits)
     second = backfill_audit_versions(documents)
 
     assert today[AUDIT_VERSION] == product["image_category"]["model_version"] != ""
-    assert first == (1_201, 1_202) and second == (0, 1_202)
-    stored = [review for _, review in documents.scan("reviews", [("audit", "==", True)])]
-    assert {review[AUDIT_VERSION] for review in stored} == {today[AUDIT_VERSION]}
+    assert first == (1_201, 1_203) and second == (0, 1_203)
+    assert written == [500, 500, 202], "Firestore takes at most 500 writes a commit"
+    stored = {review_id: review for review_id, review in documents.scan("reviews", [("audit", "==", True)])}
+    assert stored.pop("legacy-unknown")[AUDIT_VERSION] == ""
+    assert {review[AUDIT_VERSION] for review in stored.values()} == {today[AUDIT_VERSION]}

@@ -108,17 +108,21 @@ def checked_version(review: Mapping[str, Any]) -> str:
 
 
 def backfill_audit_versions(documents: DocumentStore) -> tuple[int, int]:
-    """Audits recorded before reviews stored `audit_version` (Catalogist before 2026-12-08) get
-    it from the decision they recorded: the overview counts the releases in service only, by
-    that field, and would leave them out. (audits given it, audits read); a second run gives none."""
+    """Audits recorded before reviews stored `audit_version` (Catalogist before 2026-12-07 23:42
+    UTC) get it from the decision they recorded: the overview counts the releases in service
+    only, by that field, and would leave them out. A decision that recorded no release gets ""
+    (no release in service matches it) and is not counted as given. (audits given their release,
+    audits read); a second run gives none."""
     given, read, writes = 0, 0, []
     for review_id, review in documents.scan(COLLECTION, [(AUDIT, "==", True)]):
         read += 1
         if AUDIT_VERSION not in review:
-            writes.append(Write(COLLECTION, review_id, {AUDIT_VERSION: checked_version(review)}))
+            version = checked_version(review)
+            given += bool(version)
+            writes.append(Write(COLLECTION, review_id, {AUDIT_VERSION: version}))
         if len(writes) == WRITES_PER_COMMIT:
             documents.commit(writes)
-            given, writes = given + len(writes), []
+            writes = []
     if writes:
         documents.commit(writes)
-    return given + len(writes), read
+    return given, read

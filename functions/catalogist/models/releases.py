@@ -47,9 +47,13 @@ class Release:
 
     @property
     def target_precision(self) -> float | None:
-        """The precision its thresholds were set for (training's `--target-precision`, kept in
-        the manifest's config); None for a release that decides nothing by threshold."""
-        value = (self.manifest.get("config") or {}).get("target_precision")
+        """The precision its thresholds were set for: a recalibration's (`catalogist calibrate`
+        writes it at the top), else training's (`--target-precision`, in the config). None for a
+        release that decides nothing by threshold, or whose thresholds were set by hand
+        (`catalogist release derive`)."""
+        if "derived_from" in self.manifest:
+            return None
+        value = self.manifest.get("target_precision", (self.manifest.get("config") or {}).get("target_precision"))
         return float(value) if isinstance(value, int | float) else None
 
     def path(self, name: str) -> Path:

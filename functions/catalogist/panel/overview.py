@@ -28,7 +28,8 @@ def overview() -> Any:
     trees = {kind.manifest_kind: kind.tree for kind in KINDS if kind.tree}  # the tree each release decides in
     in_service = [m for m in models if m.get("kind") in trees and m.get("version") not in (None, "", "unreadable")]
     serving = {trees[model["kind"]]: str(model["version"]) for model in in_service}
-    targets = {trees[m["kind"]]: m["target_precision"] for m in in_service if m.get("target_precision")}
+    # each tree's release is held to the precision it was set for, or training's default
+    targets = {trees[m["kind"]]: m.get("target_precision") or DEFAULT_TARGET for m in in_service}
     if "image" in targets and "text" in targets:  # a joined decision keeps what both releases promise
         targets[JOINED] = min(targets["image"], targets["text"])
     return flask.render_template(

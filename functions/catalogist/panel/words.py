@@ -40,7 +40,7 @@ def percent(value: float) -> str:
 
 def target_percent(value: float) -> str:
     """A precision target as set, not rounded to whole points: 0.975 is "97.5%"."""
-    return f"{value * 100:.4g}%"
+    return f"{value * 100:g}%"
 
 
 def targets_sentence(targets: Mapping[str, float], default: float) -> str:
