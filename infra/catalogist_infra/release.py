@@ -24,8 +24,9 @@ from catalogist.models.kinds import KINDS, MANIFEST, ReleaseKind
 from catalogist.models.releases import Release, sha256_of
 from catalogist_training.publish import PublishError, parse_destination, publish
 
-# What a release measured of the decisions its own thresholds make: its promise, the calibration
-# behind it. Other thresholds make other decisions, so a derived release does not carry them.
+# What a release measured of, or set for, the decisions its own thresholds make: its promise, the
+# calibration behind it, the precision a recalibration aimed at. Other thresholds make other
+# decisions, so a derived release does not carry them (`Release.target_precision` is None).
 DECISION_CLAIMS = ("promise", "calibration", "target_precision")
 
 

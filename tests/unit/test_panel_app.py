@@ -176,20 +176,21 @@ def test_the_overview_shows_the_backlog_and_the_measured_precision(panel):
     assert "No automatic decision has been checked yet." in page
 
 
+def overview_page(documents: MemoryDocuments, trees: dict, models: list[dict]) -> str:
+    """The overview as a signed-in reviewer sees it, with these trees and releases in service."""
+    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
+    app = create_app(SETTINGS, PANEL, documents, MemoryBlobs({}), sign_in, trees, lambda: models, clock=lambda: NOW)
+    return signed_in(app.test_client(), sign_in).get("/overview").get_data(as_text=True)
+
+
 def test_the_overview_sets_each_release_s_promise_beside_the_live_audit():
     promise = "98.7% of the categories filed without a human were right on photos the thresholds were not set on"
     models = [
         {"kind": "image-classifier", "version": "20261206-1", "location": "gs://m", "metrics": {}, "promise": promise},
         {"kind": "textcat", "version": "20261206-2", "location": "gs://m", "metrics": {}, "promise": None},
     ]
-    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
-    app = create_app(
-        SETTINGS, PANEL, MemoryDocuments(), MemoryBlobs({}), sign_in, {}, lambda: models, clock=lambda: NOW
-    )
-    client = app.test_client()
-    signed_in(client, sign_in)
 
-    page = client.get("/overview").get_data(as_text=True)
+    page = overview_page(MemoryDocuments(), {}, models)
 
     assert f"Photo classifier, as measured at release 20261206-1: {promise}." in page
     assert "Price-list categorizer, as measured" not in page  # a release without a promise claims none
@@ -206,12 +207,8 @@ def test_the_audit_beside_a_promise_counts_the_release_in_service_only():
         + [Write("reviews", f"new-{i}", {**audit, "audit_correct": True, "audit_version": "v2"}) for i in range(4)]
     )
     models = [{"kind": "image-classifier", "version": "v2", "location": "gs://m", "metrics": {}, "promise": None}]
-    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
-    app = create_app(
-        SETTINGS, PANEL, documents, MemoryBlobs({}), sign_in, {"image": lambda: TREE}, lambda: models, clock=lambda: NOW
-    )
 
-    page = signed_in(app.test_client(), sign_in).get("/overview").get_data(as_text=True)
+    page = overview_page(documents, {"image": lambda: TREE}, models)
 
     assert "Of 4 automatic decisions from the photo to the product checked, 4 were right" in page
     assert "Counted for the releases in service only (photos v2)" in page
@@ -237,21 +234,9 @@ def test_each_audit_is_held_against_the_precision_its_release_was_set_for():
     documents.commit(checks)
     serving = {"location": "gs://m", "metrics": {}}
     photos = {"kind": "image-classifier", "version": "photo-1", "target_precision": 0.9, **serving}
-    sign_in = DevSignIn(REVIEWERS, PANEL.panel_secret)
 
     def overview(text_release: dict) -> tuple[str, dict[str, str]]:
-        trees = {"image": lambda: TREE, "text": lambda: text_tree}
-        app = create_app(
-            SETTINGS,
-            PANEL,
-            documents,
-            MemoryBlobs({}),
-            sign_in,
-            trees,
-            lambda: [photos, text_release],
-            clock=lambda: NOW,
-        )
-        page = signed_in(app.test_client(), sign_in).get("/overview").get_data(as_text=True)
+        page = overview_page(documents, {"image": lambda: TREE, "text": lambda: text_tree}, [photos, text_release])
         audited = [item for item in page.split("<li")[1:] if " automatic decisions from the " in item]
         return page, {item.split(" automatic decisions from the ")[1].split(" checked")[0]: item for item in audited}
 

@@ -329,12 +329,12 @@ def level_answers(
 ) -> list[np.ndarray]:
     """Per level, (rows, nodes): the logarithm of the weighted geometric mean of the experts,
     normalized."""
-    # level_probabilities keeps float32, as it does float64
-    regression_leaf, votes = answers.regressions[-1].astype(dtype), answers.votes.astype(dtype)
+    # level_probabilities keeps float32, as it does float64; served regressions are float32 already
+    regression_leaf, votes = answers.regressions[-1].astype(dtype, copy=False), answers.votes.astype(dtype)
     by_level = []
     for depth, (level, weights) in enumerate(zip(taxonomy.levels[:-1], combination.levels, strict=False)):
         summed = (taxonomy.level_probabilities(regression_leaf, level), taxonomy.level_probabilities(votes, level))
-        mixed = dtype(weights[0]) * _log(answers.regressions[depth].astype(dtype))
+        mixed = dtype(weights[0]) * _log(answers.regressions[depth].astype(dtype, copy=False))
         mixed += dtype(weights[1]) * _log(summed[0]) + dtype(weights[2]) * _log(summed[1])
         by_level.append(log_softmax(mixed))
     weights = combination.levels[-1]

@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from catalogist.documents.products import Product, on_one_path
+from catalogist.documents.products import DISAGREE, Product, on_one_path
 from catalogist.documents.values import CategoryDecision, Money, PriceSuggestion
 from catalogist.models.bounds import lower_bound
 
@@ -113,7 +113,7 @@ def code_words(code: str) -> str:
     """A queue reason code ("image to top") as words."""
     if code == "audit":
         return "checks of automatic decisions"
-    if code == "disagree":
+    if code == DISAGREE:
         return "photo and price list disagree"
     source, _, level = code.partition(" to ")
     if not level:
